@@ -1,0 +1,110 @@
+import fs from 'node:fs';
+import { z } from 'zod';
+import { createAuditWriter } from './audit/writer.js';
+import { ensureDataDir, initialiseStore, unseal, type BootstrapResult } from './bootstrap.js';
+import { createOperatorTokenService, registerOperatorTokenRoutes } from './credentials/operator-tokens.js';
+import { authorize } from './credentials/roles.js';
+import { createPrincipalService } from './identity/principals.service.js';
+import { registerPrincipalRoutes } from './identity/principals.routes.js';
+import { createResourceService, registerResourceRoutes } from './identity/resources.js';
+import { createTeamService, registerTeamRoutes } from './identity/teams.js';
+import { systemClock, type Clock } from './platform/clock.js';
+import type { Config } from './platform/config.js';
+import { openDatabase, type Database } from './platform/db.js';
+import { createHttpApp, type HttpApp } from './platform/http.js';
+import { newId as defaultNewId, type IdGenerator } from './platform/ids.js';
+import { createLogger, type Logger } from './platform/logger.js';
+import { migrateToLatest } from './platform/migrations.js';
+
+// The composition root: builds every module from its dependencies and nothing else.
+
+export const VERSION: string = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export interface ControlPlaneOptions {
+  clock?: Clock;
+  newId?: IdGenerator;
+  logger?: Logger;
+}
+
+export interface ControlPlane {
+  config: Config;
+  http: HttpApp;
+  db: Database;
+  logger: Logger;
+  /** Present only on the start that initialised the store: the bootstrap admin token, shown once. */
+  bootstrap: BootstrapResult | undefined;
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function createControlPlane(config: Config, options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const clock = options.clock ?? systemClock;
+  const newId = options.newId ?? defaultNewId;
+  const logger = options.logger ?? createLogger(config.logLevel);
+
+  ensureDataDir(config.dataDir);
+  const db = openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  try {
+    await migrateToLatest(db.kysely, db.dialect);
+    const { keys, fresh } = await unseal(db, config.dataDir, config.masterKey);
+
+    const audit = createAuditWriter({ keys, clock, newId });
+    const tokens = createOperatorTokenService({ db, audit, clock });
+    const principals = createPrincipalService({ db, audit, clock, newId });
+    const teams = createTeamService({ db, audit, clock, newId });
+    const resources = createResourceService({ db, audit, clock, newId });
+
+    const bootstrap = fresh ? await initialiseStore({ db, keys, audit, tokens, clock, newId, dataDir: config.dataDir }) : undefined;
+
+    const http = await createHttpApp({
+      logger,
+      version: VERSION,
+      authenticate: (token, provenance) => tokens.authenticate(token, provenance),
+      authorize,
+    });
+    registerHealthRoutes(http, db);
+    registerPrincipalRoutes(http, principals);
+    registerTeamRoutes(http, teams);
+    registerResourceRoutes(http, resources);
+    registerOperatorTokenRoutes(http, tokens);
+
+    return {
+      config,
+      http,
+      db,
+      logger,
+      bootstrap,
+      async listen() {
+        return http.listen({ host: config.host, port: config.port });
+      },
+      async close() {
+        await http.close();
+        await db.close();
+      },
+    };
+  } catch (error) {
+    await db.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+const readySchema = z.object({ status: z.enum(['ready', 'not_ready']), checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() })) });
+
+function registerHealthRoutes(app: HttpApp, db: Database): void {
+  app.get('/healthz', { config: { public: true }, schema: { tags: ['health'], summary: 'Liveness', security: [], response: { 200: z.object({ status: z.literal('ok') }) } } },
+    async () => ({ status: 'ok' as const }));
+  app.get('/readyz', { config: { public: true }, schema: { tags: ['health'], summary: 'Readiness: store reachable and writable, keys unsealed', security: [], response: { 200: readySchema, 503: readySchema } } },
+    async (_req, reply) => {
+      const checks: Record<string, { ok: boolean; detail?: string }> = { keys: { ok: true } };
+      try {
+        await db.ping();
+        checks.store = { ok: true };
+      } catch {
+        checks.store = { ok: false, detail: 'store unreachable' };
+      }
+      const writeError = db.lastWriteError();
+      checks.store_writes = writeError ? { ok: false, detail: 'last commit failed' } : { ok: true };
+      const ok = Object.values(checks).every((c) => c.ok);
+      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not_ready', checks });
+    });
+}

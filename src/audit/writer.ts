@@ -1,0 +1,141 @@
+import crypto from 'node:crypto';
+import { sql } from 'kysely';
+import type { Actor } from '../platform/actor.js';
+import type { Clock } from '../platform/clock.js';
+import type { Trx, WriteBatch } from '../platform/db.js';
+import type { IdGenerator } from '../platform/ids.js';
+import type { KeyRing } from '../platform/keys.js';
+import { canonicalBytes } from './canonical.js';
+import { hashLeaf } from './merkle.js';
+
+// The one writer every module records through. An event is inserted inside the same group-committed
+// transaction as the change it describes, so a change is never durable without its record and the
+// response is sent only after both are committed (audit before response).
+
+export interface AuditInput {
+  type: string;
+  actor: Actor;
+  action: string;
+  target?: { type: string; id: string | null; name?: string | null } | null;
+  decision?: 'allow' | 'deny' | null;
+  reasons?: string[];
+  policyVersion?: string | null;
+  purpose?: string | null;
+  outcome: 'success' | 'failure';
+  /** Structured facts about the change. Never put a secret here: use hmac() for values that must be matchable. */
+  details?: Record<string, unknown>;
+}
+
+export interface AuditEvent {
+  v: 1;
+  seq: number;
+  id: string;
+  time: string;
+  type: string;
+  action: string;
+  actor: {
+    principal_id: string | null;
+    principal_name: string | null;
+    credential_id: string | null;
+    auth_method: string;
+    role: string | null;
+    delegation_chain: string[];
+  };
+  target: { type: string; id: string | null; name: string | null } | null;
+  decision: 'allow' | 'deny' | null;
+  reasons: string[];
+  policy_version: string | null;
+  purpose: string | null;
+  provenance: { source_ip: string | null; request_id: string | null; trace_id: string | null; user_agent: string | null };
+  outcome: 'success' | 'failure';
+  details: Record<string, unknown>;
+}
+
+const NEXT_SEQ = Symbol('audit.nextSeq');
+
+export interface AuditWriterDeps {
+  keys: KeyRing;
+  clock: Clock;
+  newId: IdGenerator;
+  /** Called after an event is staged, e.g. to wake the checkpointer and SSE subscribers once committed. */
+  onStaged?: (event: AuditEvent) => void;
+}
+
+export function createAuditWriter(deps: AuditWriterDeps) {
+  const hmacKey = deps.keys.deriveKey('audit-hmac');
+
+  async function nextSeq(trx: Trx, batch: WriteBatch): Promise<number> {
+    let next = batch.state.get(NEXT_SEQ) as number | undefined;
+    if (next === undefined) {
+      const row = await trx.selectFrom('audit_events').select(sql<number | null>`max(seq)`.as('max')).executeTakeFirst();
+      next = row?.max === null || row?.max === undefined ? 0 : Number(row.max) + 1;
+    }
+    const assigned = next;
+    batch.state.set(NEXT_SEQ, assigned + 1);
+    batch.onJobRollback(() => batch.state.set(NEXT_SEQ, assigned));
+    return assigned;
+  }
+
+  return {
+    /** Keyed hash of a value (a token, an IP) so events can be searched by it without storing it. */
+    hmac(value: string): string {
+      return crypto.createHmac('sha256', hmacKey).update(value, 'utf8').digest('hex');
+    },
+
+    async record(trx: Trx, batch: WriteBatch, input: AuditInput): Promise<AuditEvent> {
+      const seq = await nextSeq(trx, batch);
+      const event: AuditEvent = {
+        v: 1,
+        seq,
+        id: deps.newId(),
+        time: deps.clock.now().toISOString(),
+        type: input.type,
+        action: input.action,
+        actor: {
+          principal_id: input.actor.principalId,
+          principal_name: input.actor.principalName,
+          credential_id: input.actor.credentialId,
+          auth_method: input.actor.authMethod,
+          role: input.actor.role,
+          delegation_chain: input.actor.delegationChain,
+        },
+        target: input.target ? { type: input.target.type, id: input.target.id, name: input.target.name ?? null } : null,
+        decision: input.decision ?? null,
+        reasons: input.reasons ?? [],
+        policy_version: input.policyVersion ?? null,
+        purpose: input.purpose ?? null,
+        provenance: {
+          source_ip: input.actor.provenance.sourceIp,
+          request_id: input.actor.provenance.requestId,
+          trace_id: input.actor.provenance.traceId,
+          user_agent: input.actor.provenance.userAgent,
+        },
+        outcome: input.outcome,
+        details: input.details ?? {},
+      };
+      const canonical = canonicalBytes(event);
+      await trx.insertInto('audit_events').values({
+        seq,
+        id: event.id,
+        time: event.time,
+        type: event.type,
+        actor_principal_id: event.actor.principal_id,
+        actor_credential_id: event.actor.credential_id,
+        target_type: event.target?.type ?? null,
+        target_id: event.target?.id ?? null,
+        decision: event.decision,
+        outcome: event.outcome,
+        canonical: canonical.toString('utf8'),
+        leaf_hash: hashLeaf(canonical).toString('hex'),
+      }).execute();
+      const chain = new Set([...event.actor.delegation_chain, ...(event.actor.principal_id ? [event.actor.principal_id] : [])]);
+      if (chain.size > 0) {
+        await trx.insertInto('audit_delegation').values([...chain].map((principal_id) => ({ seq, principal_id }))).execute();
+      }
+      deps.onStaged?.(event);
+      return event;
+    },
+  };
+}
+
+export type AuditWriter = ReturnType<typeof createAuditWriter>;

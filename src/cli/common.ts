@@ -1,0 +1,72 @@
+import fs from 'node:fs';
+import { Command, Option } from 'commander';
+import { createClient, type ApiClient } from './client.js';
+import type { CliIo } from './output.js';
+
+// Shared plumbing for the noun files under cli/commands/.
+
+export interface GlobalOptions {
+  server?: string;
+  token?: string;
+  dataDir?: string;
+  json?: boolean;
+}
+
+export type Action = (client: ApiClient, globals: GlobalOptions, ...args: any[]) => Promise<void>;
+
+/** Wraps an action so it gets a client built from the global options. */
+export function withClient(io: CliIo, action: Action) {
+  return async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const globals = cmd.optsWithGlobals() as GlobalOptions;
+    const client = createClient(globals, io.env);
+    await action(client, globals, ...args.slice(0, -1));
+  };
+}
+
+export const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function parseLabels(pairs: string[] | undefined): Record<string, string> | undefined {
+  if (!pairs) return undefined;
+  const labels: Record<string, string> = {};
+  for (const pair of pairs) {
+    const i = pair.indexOf('=');
+    if (i <= 0) throw new Error(`label '${pair}' must be key=value`);
+    labels[pair.slice(0, i)] = pair.slice(i + 1);
+  }
+  return labels;
+}
+
+export function pageOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--limit <n>', 'page size (1-500)'))
+    .option('--cursor <cursor>', 'continue from a previous page')
+    .option('--all', 'follow cursors and print every page');
+}
+
+/** Drops undefined fields so PATCH bodies carry only what the user set. */
+export function defined<T extends Record<string, unknown>>(obj: T): Partial<T> {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export async function fetchPages<T>(client: ApiClient, basePath: string, params: URLSearchParams, all: boolean): Promise<Page<T>> {
+  const items: T[] = [];
+  let cursor = params.get('cursor') ?? undefined;
+  for (;;) {
+    if (cursor) params.set('cursor', cursor);
+    const page = await client.request<Page<T>>('GET', `${basePath}?${params.toString()}`);
+    items.push(...page.items);
+    if (!all || !page.next_cursor) return { items, next_cursor: page.next_cursor };
+    cursor = page.next_cursor;
+  }
+}
+
+export function writeOutput(io: CliIo, text: string, file: string | undefined): void {
+  if (file) fs.writeFileSync(file, text);
+  else io.stdout.write(text);
+}

@@ -1,0 +1,36 @@
+import type { Actor, OperatorRole } from '../platform/actor.js';
+
+// What each operator role may do. One table, checked for every route; the CLI only talks to the API,
+// so the same check governs both. Ownership scoping for the owner role is applied in the services.
+
+export const PERMISSIONS = [
+  'self.read',
+  'principal.read', 'principal.create', 'principal.update', 'principal.lifecycle',
+  'team.read', 'team.write',
+  'resource.read', 'resource.write',
+  'token.read', 'token.create', 'token.revoke',
+  'audit.read', 'audit.verify', 'audit.admin',
+  'finding.read', 'finding.write',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+const READ: Permission[] = ['self.read', 'principal.read', 'team.read', 'resource.read', 'token.read', 'audit.read', 'audit.verify', 'finding.read'];
+
+export const ROLE_PERMISSIONS: Record<OperatorRole, ReadonlySet<Permission>> = {
+  admin: new Set(PERMISSIONS),
+  security: new Set<Permission>([
+    ...READ, 'principal.create', 'principal.update', 'principal.lifecycle', 'team.write', 'resource.write', 'token.revoke', 'finding.write',
+  ]),
+  auditor: new Set<Permission>(READ),
+  owner: new Set<Permission>(['self.read', 'principal.read', 'principal.create', 'principal.update', 'principal.lifecycle', 'team.read', 'resource.read', 'resource.write']),
+};
+
+export function authorize(actor: Actor, permission: string): boolean {
+  if (!actor.role) return false;
+  return ROLE_PERMISSIONS[actor.role].has(permission as Permission);
+}
+
+/** Only admins mint operator tokens, so no role can hand out more than it holds. */
+export function canGrantRole(granter: OperatorRole | null, _role: OperatorRole): boolean {
+  return granter === 'admin';
+}

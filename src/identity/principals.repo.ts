@@ -1,0 +1,115 @@
+import { sql, type Kysely } from 'kysely';
+import type { DB, PrincipalsTable } from '../platform/schema.js';
+import { isUuid } from '../platform/ids.js';
+
+// Thin queries that return rows; no rules live here.
+
+type Q = Kysely<DB>;
+
+export type PrincipalRow = PrincipalsTable & {
+  owner_name: string | null;
+  owner_team_name: string | null;
+  team_name: string | null;
+};
+
+function selectRows(db: Q) {
+  return db.selectFrom('principals as p')
+    .leftJoin('principals as o', 'o.id', 'p.owner_principal_id')
+    .leftJoin('teams as ot', 'ot.id', 'p.owner_team_id')
+    .leftJoin('teams as t', 't.id', 'p.team_id')
+    .selectAll('p')
+    .select(['o.name as owner_name', 'ot.name as owner_team_name', 't.name as team_name']);
+}
+
+export async function findPrincipal(db: Q, ref: string): Promise<PrincipalRow | undefined> {
+  return selectRows(db).where(isUuid(ref) ? 'p.id' : 'p.name', '=', ref).executeTakeFirst();
+}
+
+export interface PrincipalFilter {
+  kind?: string;
+  status?: string;
+  ownerId?: string;
+  ownerTeamId?: string;
+  teamId?: string;
+  environment?: string;
+  riskTier?: string;
+  autonomy?: string;
+  orphaned?: boolean;
+  reviewDueBefore?: string;
+  label?: { key: string; value: string };
+  namePrefix?: string;
+  /** Restricts to what an owner-role operator may see. */
+  visibleTo?: { principalId: string; teamIds: string[] };
+  afterId?: string;
+  limit: number;
+}
+
+export async function listPrincipals(db: Q, f: PrincipalFilter): Promise<PrincipalRow[]> {
+  let q = selectRows(db);
+  if (f.kind) q = q.where('p.kind', '=', f.kind);
+  if (f.status) q = q.where('p.status', '=', f.status);
+  if (f.ownerId) q = q.where('p.owner_principal_id', '=', f.ownerId);
+  if (f.ownerTeamId) q = q.where('p.owner_team_id', '=', f.ownerTeamId);
+  if (f.teamId) q = q.where('p.team_id', '=', f.teamId);
+  if (f.environment) q = q.where('p.environment', '=', f.environment);
+  if (f.riskTier) q = q.where('p.risk_tier', '=', f.riskTier);
+  if (f.autonomy) q = q.where('p.autonomy', '=', f.autonomy);
+  if (f.orphaned !== undefined) q = q.where('p.orphaned', '=', f.orphaned ? 1 : 0);
+  if (f.reviewDueBefore) {
+    q = q.where('p.review_due_at', '<', f.reviewDueBefore).where('p.status', '!=', 'decommissioned');
+  }
+  if (f.label) {
+    const { key, value } = f.label;
+    q = q.where('p.id', 'in', (sub) => sub.selectFrom('principal_labels').select('entity_id').where('key', '=', key).where('value', '=', value));
+  }
+  if (f.namePrefix) {
+    q = q.where('p.name', '>=', f.namePrefix).where('p.name', '<', f.namePrefix + '\uffff');
+  }
+  if (f.visibleTo) {
+    const { principalId, teamIds } = f.visibleTo;
+    q = q.where((eb) => eb.or([
+      eb('p.id', '=', principalId),
+      eb('p.owner_principal_id', '=', principalId),
+      ...(teamIds.length ? [eb('p.owner_team_id', 'in', teamIds)] : []),
+    ]));
+  }
+  if (f.afterId) q = q.where('p.id', '>', f.afterId);
+  return q.orderBy('p.id').limit(f.limit).execute();
+}
+
+export async function insertPrincipal(db: Q, row: PrincipalsTable): Promise<void> {
+  await db.insertInto('principals').values(row).execute();
+  await replaceLabels(db, row.id, JSON.parse(row.labels) as Record<string, string>);
+}
+
+export async function updatePrincipal(db: Q, id: string, patch: Partial<PrincipalsTable>): Promise<void> {
+  await db.updateTable('principals').set(patch).where('id', '=', id).execute();
+  if (patch.labels !== undefined) await replaceLabels(db, id, JSON.parse(patch.labels) as Record<string, string>);
+}
+
+async function replaceLabels(db: Q, id: string, labels: Record<string, string>): Promise<void> {
+  await db.deleteFrom('principal_labels').where('entity_id', '=', id).execute();
+  const rows = Object.entries(labels).map(([key, value]) => ({ entity_id: id, key, value }));
+  if (rows.length) await db.insertInto('principal_labels').values(rows).execute();
+}
+
+/** Marks (or clears) the orphaned flag on everything a human owns that is not decommissioned. */
+export async function setOrphanedForOwner(db: Q, ownerId: string, orphaned: boolean, now: string): Promise<string[]> {
+  const affected = await db.selectFrom('principals').select('id')
+    .where('owner_principal_id', '=', ownerId)
+    .where('status', '!=', 'decommissioned')
+    .where('orphaned', '=', orphaned ? 0 : 1)
+    .execute();
+  if (affected.length) {
+    await db.updateTable('principals')
+      .set({ orphaned: orphaned ? 1 : 0, updated_at: now, version: sql`version + 1` })
+      .where('id', 'in', affected.map((r) => r.id))
+      .execute();
+  }
+  return affected.map((r) => r.id);
+}
+
+export async function teamIdsOf(db: Q, principalId: string): Promise<string[]> {
+  const rows = await db.selectFrom('team_members').select('team_id').where('principal_id', '=', principalId).execute();
+  return rows.map((r) => r.team_id);
+}

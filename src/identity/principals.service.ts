@@ -1,0 +1,326 @@
+import type { Actor } from '../platform/actor.js';
+import type { AuditWriter } from '../audit/writer.js';
+import type { Clock } from '../platform/clock.js';
+import type { Database, Trx, WriteBatch } from '../platform/db.js';
+import { AppError, errors } from '../platform/errors.js';
+import type { IdGenerator } from '../platform/ids.js';
+import { decodeCursor, pageOf } from '../platform/pagination.js';
+import { isUniqueViolation } from '../platform/store-errors.js';
+import type { PrincipalsTable } from '../platform/schema.js';
+import { canManageOwned, isOwnerRole } from './ownership.js';
+import * as repo from './principals.repo.js';
+import type { CreatePrincipalInput, ListPrincipalsQuery, PrincipalView, UpdatePrincipalInput } from './principals.schemas.js';
+import { findTeam } from './teams.repo.js';
+import {
+  LIFECYCLE_ACTIONS, assertTransition, reviewDueAt, type LifecycleAction, type PrincipalStatus, type RiskTier,
+} from './taxonomy.js';
+
+export interface PrincipalServiceDeps {
+  db: Database;
+  audit: AuditWriter;
+  clock: Clock;
+  newId: IdGenerator;
+}
+
+export function createPrincipalService(deps: PrincipalServiceDeps) {
+  const { db, audit, clock } = deps;
+
+  async function load(q: Trx | Database['kysely'], ref: string): Promise<repo.PrincipalRow> {
+    const row = await repo.findPrincipal(q, ref);
+    if (!row) throw errors.notFound('principal', ref);
+    return row;
+  }
+
+  function assertCanManage(actor: Actor, row: repo.PrincipalRow): void {
+    if (!canManageOwned(actor, row.owner_principal_id, row.owner_team_id)) {
+      throw errors.forbidden(`principal '${row.name}' is not owned by you or your teams`);
+    }
+  }
+
+  /** Owners must be active humans; teams must exist. Returns the ids to store. */
+  async function resolveOwner(trx: Trx, owner: string | null | undefined, ownerTeam: string | null | undefined) {
+    let ownerId: string | null | undefined = owner === null ? null : undefined;
+    let ownerTeamId: string | null | undefined = ownerTeam === null ? null : undefined;
+    if (owner) {
+      const o = await repo.findPrincipal(trx, owner);
+      if (!o) throw new AppError(422, 'owner_not_found', `owner '${owner}' is not a registered principal`);
+      if (o.kind !== 'human') throw new AppError(422, 'owner_not_human', `owner '${o.name}' is a ${o.kind}; owners are humans or teams`);
+      if (o.status !== 'active') throw new AppError(422, 'owner_not_active', `owner '${o.name}' is ${o.status}; only active humans can own principals`);
+      ownerId = o.id;
+    }
+    if (ownerTeam) {
+      const t = await findTeam(trx, ownerTeam);
+      if (!t) throw new AppError(422, 'team_not_found', `team '${ownerTeam}' does not exist`);
+      ownerTeamId = t.id;
+    }
+    return { ownerId, ownerTeamId };
+  }
+
+  async function resolveTeam(trx: Trx, team: string | null | undefined): Promise<string | null | undefined> {
+    if (team === null || team === undefined) return team;
+    const t = await findTeam(trx, team);
+    if (!t) throw new AppError(422, 'team_not_found', `team '${team}' does not exist`);
+    return t.id;
+  }
+
+  async function reload(trx: Trx, id: string): Promise<PrincipalView> {
+    return toView(await load(trx, id));
+  }
+
+  function auditTarget(row: { id: string; name: string }) {
+    return { type: 'principal', id: row.id, name: row.name };
+  }
+
+  async function recordChange(trx: Trx, batch: WriteBatch, actor: Actor, type: string, row: { id: string; name: string }, details: Record<string, unknown>) {
+    await audit.record(trx, batch, { type, action: type, actor, target: auditTarget(row), outcome: 'success', details });
+  }
+
+  return {
+    async create(actor: Actor, input: CreatePrincipalInput): Promise<PrincipalView> {
+      if (input.kind !== 'human' && !input.owner && !input.owner_team) {
+        throw new AppError(422, 'owner_required', `a ${input.kind} must have an owner (a human principal) or an owner_team`);
+      }
+      if (input.owner && input.owner_team) {
+        throw new AppError(422, 'owner_ambiguous', 'give either owner or owner_team, not both');
+      }
+      if (isOwnerRole(actor)) {
+        if (input.status === 'active') throw errors.forbidden('owners may only propose principals; an admin or security operator activates them');
+        if (input.kind === 'human') throw errors.forbidden('owners cannot register humans');
+      }
+      const now = clock.now();
+      const status: PrincipalStatus = input.status ?? (input.kind === 'human' ? 'active' : 'proposed');
+      const tier = (input.risk_tier ?? 'medium') as RiskTier;
+      return db.write(async (trx, batch) => {
+        const { ownerId, ownerTeamId } = await resolveOwner(trx, input.owner, input.owner_team);
+        if (isOwnerRole(actor) && !canManageOwned(actor, ownerId ?? null, ownerTeamId ?? null)) {
+          throw errors.forbidden('owners may only register principals owned by themselves or their teams');
+        }
+        const row: PrincipalsTable = {
+          id: deps.newId(),
+          name: input.name,
+          kind: input.kind,
+          display_name: input.display_name ?? null,
+          description: input.description ?? null,
+          status,
+          owner_principal_id: ownerId ?? null,
+          owner_team_id: ownerTeamId ?? null,
+          team_id: (await resolveTeam(trx, input.team)) ?? null,
+          scopes: JSON.stringify(input.scopes ?? []),
+          purposes: JSON.stringify(input.purposes ?? []),
+          autonomy: input.autonomy ?? null,
+          platform: input.platform ?? null,
+          framework: input.framework ?? null,
+          environment: input.environment ?? null,
+          data_ceiling: input.data_ceiling ?? null,
+          risk_tier: tier,
+          external_ids: JSON.stringify(input.external_ids ?? {}),
+          labels: JSON.stringify(input.labels ?? {}),
+          orphaned: 0,
+          review_due_at: reviewDueAt(now, tier),
+          status_reason: input.reason ?? null,
+          created_at: now.toISOString(),
+          created_by: actor.principalId,
+          updated_at: now.toISOString(),
+          version: 1,
+        };
+        try {
+          await repo.insertPrincipal(trx, row);
+        } catch (error) {
+          if (isUniqueViolation(error)) throw errors.conflict('name_taken', `a principal named '${input.name}' already exists`);
+          throw error;
+        }
+        const view = await reload(trx, row.id);
+        await recordChange(trx, batch, actor, 'principal.created', row, { reason: input.reason ?? null, principal: view });
+        return view;
+      });
+    },
+
+    async get(actor: Actor, ref: string): Promise<PrincipalView> {
+      const row = await load(db.kysely, ref);
+      if (isOwnerRole(actor) && row.id !== actor.principalId) assertCanManage(actor, row);
+      return toView(row);
+    },
+
+    async list(actor: Actor, query: ListPrincipalsQuery) {
+      const after = decodeCursor(query.cursor);
+      const [key, ...rest] = query.label ? query.label.split('=') : [];
+      const ownerId = query.owner ? (await load(db.kysely, query.owner)).id : undefined;
+      const refTeam = async (ref?: string) => {
+        if (!ref) return undefined;
+        const t = await findTeam(db.kysely, ref);
+        if (!t) throw new AppError(422, 'team_not_found', `team '${ref}' does not exist`);
+        return t.id;
+      };
+      const rows = await repo.listPrincipals(db.kysely, {
+        kind: query.kind,
+        status: query.status,
+        ownerId,
+        ownerTeamId: await refTeam(query.owner_team),
+        teamId: await refTeam(query.team),
+        environment: query.environment,
+        riskTier: query.risk_tier,
+        autonomy: query.autonomy,
+        orphaned: query.orphaned,
+        reviewDueBefore: query.review_overdue ? clock.now().toISOString() : undefined,
+        label: key !== undefined ? { key, value: rest.join('=') } : undefined,
+        namePrefix: query.name_prefix,
+        visibleTo: isOwnerRole(actor) && actor.principalId ? { principalId: actor.principalId, teamIds: actor.teamIds } : undefined,
+        afterId: after === undefined ? undefined : String(after),
+        limit: query.limit + 1,
+      });
+      const page = pageOf(rows, query.limit, (r) => r.id);
+      return { items: page.items.map(toView), next_cursor: page.next_cursor };
+    },
+
+    async update(actor: Actor, ref: string, input: UpdatePrincipalInput): Promise<PrincipalView> {
+      return db.write(async (trx, batch) => {
+        const row = await load(trx, ref);
+        assertCanManage(actor, row);
+        if (row.status === 'decommissioned') throw errors.conflict('principal_decommissioned', `principal '${row.name}' is decommissioned and cannot change`);
+        if (input.expected_version !== undefined && input.expected_version !== row.version) {
+          throw errors.conflict('version_mismatch', `principal '${row.name}' is at version ${row.version}, not ${input.expected_version}`);
+        }
+        if (isOwnerRole(actor) && (input.owner !== undefined || input.owner_team !== undefined || input.scopes !== undefined)) {
+          throw errors.forbidden('owners cannot reassign ownership or widen approved scopes; ask an admin or security operator');
+        }
+        const patch: Partial<PrincipalsTable> = {};
+        const changed: string[] = [];
+        const set = <K extends keyof PrincipalsTable>(k: K, v: PrincipalsTable[K] | undefined) => {
+          if (v !== undefined && v !== row[k]) {
+            patch[k] = v;
+            changed.push(k);
+          }
+        };
+        if (input.owner !== undefined || input.owner_team !== undefined) {
+          const { ownerId, ownerTeamId } = await resolveOwner(trx, input.owner, input.owner_team);
+          const nextOwner = input.owner_team ? null : ownerId === undefined ? row.owner_principal_id : ownerId;
+          const nextTeam = input.owner ? null : ownerTeamId === undefined ? row.owner_team_id : ownerTeamId;
+          if (row.kind !== 'human' && !nextOwner && !nextTeam) {
+            throw new AppError(422, 'owner_required', `a ${row.kind} must keep an owner or an owner_team`);
+          }
+          set('owner_principal_id', nextOwner);
+          set('owner_team_id', nextTeam);
+          // A new, active owner adopts the principal.
+          if (row.orphaned) set('orphaned', 0);
+        }
+        if (input.team !== undefined) set('team_id', (await resolveTeam(trx, input.team)) ?? null);
+        set('display_name', input.display_name);
+        set('description', input.description);
+        set('autonomy', input.autonomy);
+        set('platform', input.platform);
+        set('framework', input.framework);
+        set('environment', input.environment);
+        set('data_ceiling', input.data_ceiling);
+        set('risk_tier', input.risk_tier);
+        set('review_due_at', input.review_due_at ? new Date(input.review_due_at).toISOString() : undefined);
+        if (input.scopes) set('scopes', JSON.stringify(input.scopes));
+        if (input.purposes) set('purposes', JSON.stringify(input.purposes));
+        if (input.external_ids) set('external_ids', JSON.stringify(input.external_ids));
+        if (input.labels) set('labels', JSON.stringify(input.labels));
+        if (changed.length === 0) return toView(row);
+        const now = clock.now().toISOString();
+        await repo.updatePrincipal(trx, row.id, { ...patch, updated_at: now, version: row.version + 1 });
+        const before = toView(row);
+        const after = await reload(trx, row.id);
+        await recordChange(trx, batch, actor, 'principal.updated', row, {
+          reason: input.reason ?? null,
+          changed,
+          before: pick(before, changed),
+          after: pick(after, changed),
+        });
+        return after;
+      });
+    },
+
+    async transition(actor: Actor, ref: string, action: LifecycleAction, reason: string | undefined): Promise<PrincipalView> {
+      const to = LIFECYCLE_ACTIONS[action];
+      return db.write(async (trx, batch) => {
+        const row = await load(trx, ref);
+        assertCanManage(actor, row);
+        if (isOwnerRole(actor) && to === 'active') {
+          throw errors.forbidden('owners cannot activate principals; an admin or security operator approves activation');
+        }
+        if (actor.principalId === row.id) throw errors.forbidden('you cannot change your own lifecycle status');
+        assertTransition(row.status as PrincipalStatus, to);
+        const now = clock.now();
+        await repo.updatePrincipal(trx, row.id, {
+          status: to,
+          status_reason: reason ?? null,
+          updated_at: now.toISOString(),
+          version: row.version + 1,
+          // Activation starts the review clock.
+          ...(to === 'active' && row.status === 'proposed' ? { review_due_at: reviewDueAt(now, row.risk_tier as RiskTier) } : {}),
+        });
+        await recordChange(trx, batch, actor, `principal.${action === 'activate' ? 'activated' : action === 'suspend' ? 'suspended' : 'decommissioned'}`, row, {
+          reason: reason ?? null, from: row.status, to,
+        });
+        if (row.kind === 'human') {
+          // A human who can no longer act leaves what they own without an accountable owner.
+          const orphan = to !== 'active';
+          const affected = await repo.setOrphanedForOwner(trx, row.id, orphan, now.toISOString());
+          if (affected.length) {
+            await recordChange(trx, batch, actor, orphan ? 'principal.orphaned' : 'principal.adopted', row, {
+              owner_status: to, principals: affected,
+            });
+          }
+        }
+        return reload(trx, row.id);
+      });
+    },
+
+    async markReviewed(actor: Actor, ref: string, reason: string | undefined): Promise<PrincipalView> {
+      return db.write(async (trx, batch) => {
+        const row = await load(trx, ref);
+        assertCanManage(actor, row);
+        if (actor.principalId === row.id) throw errors.forbidden('you cannot review yourself');
+        if (row.status === 'decommissioned') throw errors.conflict('principal_decommissioned', `principal '${row.name}' is decommissioned`);
+        const now = clock.now();
+        const due = reviewDueAt(now, row.risk_tier as RiskTier);
+        await repo.updatePrincipal(trx, row.id, { review_due_at: due, updated_at: now.toISOString(), version: row.version + 1 });
+        await recordChange(trx, batch, actor, 'principal.reviewed', row, { reason: reason ?? null, previous_due: row.review_due_at, next_due: due });
+        return reload(trx, row.id);
+      });
+    },
+  };
+}
+
+export type PrincipalService = ReturnType<typeof createPrincipalService>;
+
+function pick(view: PrincipalView, keys: string[]): Record<string, unknown> {
+  const map: Record<string, keyof PrincipalView> = { owner_principal_id: 'owner', owner_team_id: 'owner_team', team_id: 'team' };
+  return Object.fromEntries(keys.map((k) => {
+    const viewKey = map[k] ?? (k as keyof PrincipalView);
+    return [viewKey, view[viewKey]];
+  }));
+}
+
+export function toView(row: repo.PrincipalRow): PrincipalView {
+  return {
+    id: row.id,
+    name: row.name,
+    kind: row.kind as PrincipalView['kind'],
+    display_name: row.display_name,
+    description: row.description,
+    status: row.status as PrincipalView['status'],
+    owner: row.owner_principal_id ? { id: row.owner_principal_id, name: row.owner_name ?? '' } : null,
+    owner_team: row.owner_team_id ? { id: row.owner_team_id, name: row.owner_team_name ?? '' } : null,
+    team: row.team_id ? { id: row.team_id, name: row.team_name ?? '' } : null,
+    scopes: JSON.parse(row.scopes) as string[],
+    purposes: JSON.parse(row.purposes) as string[],
+    autonomy: row.autonomy,
+    platform: row.platform,
+    framework: row.framework,
+    environment: row.environment,
+    data_ceiling: row.data_ceiling,
+    risk_tier: row.risk_tier,
+    external_ids: JSON.parse(row.external_ids) as Record<string, unknown>,
+    labels: JSON.parse(row.labels) as Record<string, string>,
+    orphaned: row.orphaned === 1,
+    review_due_at: row.review_due_at,
+    status_reason: row.status_reason,
+    created_at: row.created_at,
+    created_by: row.created_by,
+    updated_at: row.updated_at,
+    version: row.version,
+  };
+}

@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import type { Actor } from '../platform/actor.js';
+import type { AuditWriter } from '../audit/writer.js';
+import type { Clock } from '../platform/clock.js';
+import type { Database, Trx } from '../platform/db.js';
+import { AppError, errors } from '../platform/errors.js';
+import type { HttpApp } from '../platform/http.js';
+import type { IdGenerator } from '../platform/ids.js';
+import { decodeCursor, pageOf, pageSchema, paginationQuery } from '../platform/pagination.js';
+import { isUniqueViolation } from '../platform/store-errors.js';
+import { findPrincipal } from './principals.repo.js';
+import { nameSchema, reasonSchema, refSchema, text } from './principals.schemas.js';
+import * as repo from './teams.repo.js';
+
+// Teams: groups of principals that can own things and, later, approve requests.
+
+export const createTeamBody = z.strictObject({
+  name: nameSchema,
+  display_name: text(200).optional(),
+  description: text(4000).optional(),
+  reason: reasonSchema,
+});
+export const updateTeamBody = z.strictObject({
+  display_name: text(200).nullable().optional(),
+  description: text(4000).nullable().optional(),
+  reason: reasonSchema,
+});
+export const memberBody = z.strictObject({ role: z.enum(['member', 'maintainer']).default('member'), reason: reasonSchema }).optional();
+const memberSchema = z.object({ id: z.string(), name: z.string(), kind: z.string(), status: z.string(), role: z.string(), added_at: z.string() });
+export const teamSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  display_name: z.string().nullable(),
+  description: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  members: z.array(memberSchema).optional(),
+});
+export const listTeamsQuery = z.strictObject({ ...paginationQuery, name_prefix: z.string().max(63).optional(), member: refSchema.optional() });
+
+export function createTeamService(deps: { db: Database; audit: AuditWriter; clock: Clock; newId: IdGenerator }) {
+  const { db, audit, clock } = deps;
+
+  async function load(q: Trx | Database['kysely'], ref: string) {
+    const team = await repo.findTeam(q, ref);
+    if (!team) throw errors.notFound('team', ref);
+    return team;
+  }
+
+  return {
+    async create(actor: Actor, input: z.infer<typeof createTeamBody>) {
+      return db.write(async (trx, batch) => {
+        const now = clock.now().toISOString();
+        const row = { id: deps.newId(), name: input.name, display_name: input.display_name ?? null, description: input.description ?? null, created_at: now, updated_at: now };
+        try {
+          await repo.insertTeam(trx, row);
+        } catch (error) {
+          if (isUniqueViolation(error)) throw errors.conflict('name_taken', `a team named '${input.name}' already exists`);
+          throw error;
+        }
+        await audit.record(trx, batch, { type: 'team.created', action: 'team.created', actor, target: { type: 'team', id: row.id, name: row.name }, outcome: 'success', details: { reason: input.reason ?? null } });
+        return { ...row, members: [] };
+      });
+    },
+    async get(ref: string) {
+      const team = await load(db.kysely, ref);
+      return { ...team, members: await repo.membersOf(db.kysely, team.id) };
+    },
+    async list(query: z.infer<typeof listTeamsQuery>) {
+      const after = decodeCursor(query.cursor);
+      const member = query.member ? (await findPrincipal(db.kysely, query.member))?.id ?? '-' : undefined;
+      const rows = await repo.listTeams(db.kysely, { afterId: after === undefined ? undefined : String(after), limit: query.limit + 1, namePrefix: query.name_prefix, member });
+      return pageOf(rows, query.limit, (r) => r.id);
+    },
+    async update(actor: Actor, ref: string, input: z.infer<typeof updateTeamBody>) {
+      return db.write(async (trx, batch) => {
+        const team = await load(trx, ref);
+        const patch = {
+          ...(input.display_name !== undefined ? { display_name: input.display_name } : {}),
+          ...(input.description !== undefined ? { description: input.description } : {}),
+          updated_at: clock.now().toISOString(),
+        };
+        await repo.updateTeam(trx, team.id, patch);
+        await audit.record(trx, batch, { type: 'team.updated', action: 'team.updated', actor, target: { type: 'team', id: team.id, name: team.name }, outcome: 'success', details: { reason: input.reason ?? null, changed: Object.keys(patch).filter((k) => k !== 'updated_at') } });
+        return { ...(await load(trx, team.id)), members: await repo.membersOf(trx, team.id) };
+      });
+    },
+    async addMember(actor: Actor, ref: string, principalRef: string, role: string, reason?: string) {
+      return db.write(async (trx, batch) => {
+        const team = await load(trx, ref);
+        const p = await findPrincipal(trx, principalRef);
+        if (!p) throw new AppError(422, 'principal_not_found', `principal '${principalRef}' does not exist`);
+        if (p.status === 'decommissioned') throw errors.conflict('principal_decommissioned', `principal '${p.name}' is decommissioned`);
+        await repo.upsertMember(trx, { team_id: team.id, principal_id: p.id, role, added_at: clock.now().toISOString() });
+        await audit.record(trx, batch, { type: 'team.member_added', action: 'team.member_added', actor, target: { type: 'team', id: team.id, name: team.name }, outcome: 'success', details: { principal: { id: p.id, name: p.name }, role, reason: reason ?? null } });
+        return { ...team, members: await repo.membersOf(trx, team.id) };
+      });
+    },
+    async removeMember(actor: Actor, ref: string, principalRef: string, reason?: string) {
+      return db.write(async (trx, batch) => {
+        const team = await load(trx, ref);
+        const p = await findPrincipal(trx, principalRef);
+        if (!p || !(await repo.removeMember(trx, team.id, p.id))) {
+          throw errors.notFound('team member', principalRef);
+        }
+        await audit.record(trx, batch, { type: 'team.member_removed', action: 'team.member_removed', actor, target: { type: 'team', id: team.id, name: team.name }, outcome: 'success', details: { principal: { id: p.id, name: p.name }, reason: reason ?? null } });
+        return { ...team, members: await repo.membersOf(trx, team.id) };
+      });
+    },
+  };
+}
+export type TeamService = ReturnType<typeof createTeamService>;
+
+const tags = ['teams'];
+const refParams = z.strictObject({ ref: refSchema });
+const memberParams = z.strictObject({ ref: refSchema, principal: refSchema });
+
+export function registerTeamRoutes(app: HttpApp, teams: TeamService): void {
+  app.post('/v1/teams', { config: { permission: 'team.write' }, schema: { tags, summary: 'Create a team', body: createTeamBody, response: { 201: teamSchema } } },
+    async (req, reply) => reply.code(201).send(await teams.create(req.actor, req.body)));
+  app.get('/v1/teams', { config: { permission: 'team.read' }, schema: { tags, summary: 'List teams', querystring: listTeamsQuery, response: { 200: pageSchema(teamSchema) } } },
+    async (req) => teams.list(req.query));
+  app.get('/v1/teams/:ref', { config: { permission: 'team.read' }, schema: { tags, summary: 'Show a team and its members', params: refParams, response: { 200: teamSchema } } },
+    async (req) => teams.get(req.params.ref));
+  app.patch('/v1/teams/:ref', { config: { permission: 'team.write' }, schema: { tags, summary: 'Update a team', params: refParams, body: updateTeamBody, response: { 200: teamSchema } } },
+    async (req) => teams.update(req.actor, req.params.ref, req.body));
+  app.put('/v1/teams/:ref/members/:principal', { config: { permission: 'team.write' }, schema: { tags, summary: 'Add or update a member', params: memberParams, body: memberBody, response: { 200: teamSchema } } },
+    async (req) => teams.addMember(req.actor, req.params.ref, req.params.principal, req.body?.role ?? 'member', req.body?.reason));
+  app.delete('/v1/teams/:ref/members/:principal', { config: { permission: 'team.write' }, schema: { tags, summary: 'Remove a member', params: memberParams, response: { 200: teamSchema } } },
+    async (req) => teams.removeMember(req.actor, req.params.ref, req.params.principal));
+}

@@ -1,0 +1,115 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+// Configuration comes from flags first, then CUSTOS_* environment variables, then defaults.
+// It is validated once at start; each bad value yields one clear line naming the setting.
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** undefined: SQLite at <dataDir>/custos.db; otherwise a postgres:// URL. */
+  databaseUrl: string | undefined;
+  logLevel: (typeof LOG_LEVELS)[number];
+  /** Base64 32-byte master key from the environment; when absent the key file in the data dir is used. */
+  masterKey: string | undefined;
+  /** Seconds between signed audit checkpoints while events arrive. */
+  checkpointIntervalMs: number;
+}
+
+export interface SettingSpec {
+  key: keyof ConfigInput;
+  flag: string;
+  env: string;
+  default: string;
+  description: string;
+}
+
+export interface ConfigInput {
+  host?: string;
+  port?: string;
+  dataDir?: string;
+  databaseUrl?: string;
+  logLevel?: string;
+  checkpointIntervalMs?: string;
+}
+
+/** Every setting, in one table: the README's settings table is generated from the same facts. */
+export const SETTINGS: SettingSpec[] = [
+  { key: 'host', flag: '--host', env: 'CUSTOS_HOST', default: '127.0.0.1', description: 'Address the control plane listens on' },
+  { key: 'port', flag: '--port', env: 'CUSTOS_PORT', default: '8080', description: 'TCP port (1-65535; 0 picks a free port)' },
+  { key: 'dataDir', flag: '--data-dir', env: 'CUSTOS_DATA_DIR', default: './.custos', description: 'Directory for the master key, bootstrap token and the SQLite store (created 0700)' },
+  { key: 'databaseUrl', flag: '--database-url', env: 'CUSTOS_DATABASE_URL', default: '(SQLite in the data dir)', description: 'postgres://user@host:port/db to use PostgreSQL instead of the embedded SQLite store' },
+  { key: 'logLevel', flag: '--log-level', env: 'CUSTOS_LOG_LEVEL', default: 'info', description: `One of ${LOG_LEVELS.join(', ')}` },
+  { key: 'checkpointIntervalMs', flag: '--checkpoint-interval-ms', env: 'CUSTOS_CHECKPOINT_INTERVAL_MS', default: '1000', description: 'How often a signed audit checkpoint is made while events arrive (100-60000)' },
+];
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const portSchema = z.coerce.number().int().min(0).max(65535);
+
+export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv, cwd = process.cwd()): Config {
+  const pick = (s: SettingSpec): string | undefined => flags[s.key] ?? env[s.env] ?? undefined;
+  const spec = (key: keyof ConfigInput) => SETTINGS.find((s) => s.key === key)!;
+  const bad = (key: keyof ConfigInput, value: string, why: string) => {
+    const s = spec(key);
+    return new ConfigError(`invalid ${s.flag} / ${s.env} value '${value}': ${why}`);
+  };
+
+  const host = pick(spec('host')) ?? '127.0.0.1';
+  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(host)) throw bad('host', host, 'expected a hostname or IP address');
+
+  const portRaw = pick(spec('port')) ?? '8080';
+  const port = portSchema.safeParse(portRaw);
+  if (!port.success || !/^\d+$/.test(portRaw)) throw bad('port', portRaw, 'expected an integer from 0 to 65535');
+
+  const dataDirRaw = pick(spec('dataDir')) ?? './.custos';
+  if (dataDirRaw.trim() === '') throw bad('dataDir', dataDirRaw, 'must not be empty');
+  const dataDir = path.resolve(cwd, dataDirRaw);
+
+  const databaseUrl = pick(spec('databaseUrl'));
+  if (databaseUrl !== undefined && databaseUrl !== '') {
+    let url: URL;
+    try {
+      url = new URL(databaseUrl);
+    } catch {
+      throw bad('databaseUrl', redactUrl(databaseUrl), 'not a URL; expected postgres://user@host:port/database');
+    }
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+      throw bad('databaseUrl', redactUrl(databaseUrl), 'only postgres:// URLs are supported (omit it for the embedded SQLite store)');
+    }
+  }
+
+  const logLevel = pick(spec('logLevel')) ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw bad('logLevel', logLevel, `expected one of ${LOG_LEVELS.join(', ')}`);
+
+  const intervalRaw = pick(spec('checkpointIntervalMs')) ?? '1000';
+  const interval = Number(intervalRaw);
+  if (!/^\d+$/.test(intervalRaw) || interval < 100 || interval > 60_000) {
+    throw bad('checkpointIntervalMs', intervalRaw, 'expected an integer from 100 to 60000');
+  }
+
+  const masterKey = env.CUSTOS_MASTER_KEY === '' ? undefined : env.CUSTOS_MASTER_KEY;
+
+  return {
+    host,
+    port: port.data,
+    dataDir,
+    databaseUrl: databaseUrl === '' ? undefined : databaseUrl,
+    logLevel: logLevel as Config['logLevel'],
+    masterKey,
+    checkpointIntervalMs: interval,
+  };
+}
+
+/** Never echo a database password back in an error message. */
+export function redactUrl(value: string): string {
+  return value.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
+}

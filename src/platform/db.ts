@@ -1,0 +1,162 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import type { DB } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+export type Trx = Transaction<DB>;
+
+// bigint (int8) columns come back as strings from pg by default; our sequence numbers fit in 2^53.
+pg.types.setTypeParser(20, (value: string) => Number(value));
+
+export interface Database {
+  kysely: Kysely<DB>;
+  dialect: Dialect;
+  /**
+   * Runs `fn` inside a group-committed transaction: concurrent writers share one transaction and one
+   * durable commit. Each job runs inside its own savepoint, so a failing job rolls back alone and the
+   * others still commit. The promise settles only after the commit is durable.
+   */
+  write<T>(fn: (trx: Trx, batch: WriteBatch) => Promise<T>): Promise<T>;
+  /** Last commit failure (cleared by the next successful commit); readiness reports it. */
+  lastWriteError(): Error | undefined;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Per-batch scratch space shared by the jobs of one transaction (e.g. the next audit sequence number). */
+export interface WriteBatch {
+  state: Map<symbol, unknown>;
+  /** Called if the current job's savepoint is rolled back, to undo in-memory batch state. */
+  onJobRollback(undo: () => void): void;
+}
+
+export interface OpenOptions {
+  dataDir: string;
+  databaseUrl: string | undefined;
+  /** Largest number of jobs committed together. */
+  maxBatch?: number;
+}
+
+export function sqlitePath(dataDir: string): string {
+  return path.join(dataDir, 'custos.db');
+}
+
+export function openDatabase(opts: OpenOptions): Database {
+  if (opts.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10 });
+    // An idle client error must not crash the process; the next query reports it.
+    pool.on('error', () => undefined);
+    const kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    return wrap(kysely, 'postgres', opts.maxBatch);
+  }
+  fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const file = sqlitePath(opts.dataDir);
+  const native = new BetterSqlite3(file);
+  fs.chmodSync(file, 0o600);
+  native.pragma('journal_mode = WAL');
+  // FULL: a commit is on disk before we acknowledge it (audit before response survives power loss).
+  native.pragma('synchronous = FULL');
+  native.pragma('foreign_keys = ON');
+  native.pragma('busy_timeout = 5000');
+  const kysely = new Kysely<DB>({ dialect: new SqliteDialect({ database: native }) });
+  return wrap(kysely, 'sqlite', opts.maxBatch);
+}
+
+interface Job {
+  fn: (trx: Trx, batch: WriteBatch) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+function wrap(kysely: Kysely<DB>, dialect: Dialect, maxBatch = 512): Database {
+  const queue: Job[] = [];
+  let running = false;
+  let lastError: Error | undefined;
+  let closed = false;
+
+  async function runBatch(jobs: Job[]): Promise<void> {
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    let trx;
+    try {
+      trx = await kysely.startTransaction().execute();
+    } catch (error) {
+      lastError = error as Error;
+      for (const job of jobs) job.reject(error);
+      return;
+    }
+    try {
+      if (dialect === 'postgres') {
+        // Serialises writers across nodes so sequence numbers are assigned without gaps or races.
+        await sql`select pg_advisory_xact_lock(7424011)`.execute(trx);
+      }
+      const batch: WriteBatch & { undo: Array<() => void> } = {
+        state: new Map(),
+        undo: [],
+        onJobRollback(undo) { this.undo.push(undo); },
+      };
+      for (const job of jobs) {
+        batch.undo = [];
+        await sql`savepoint custos_job`.execute(trx);
+        try {
+          const value = await job.fn(trx, batch);
+          await sql`release savepoint custos_job`.execute(trx);
+          outcomes.push({ ok: true, value });
+        } catch (error) {
+          await sql`rollback to savepoint custos_job`.execute(trx);
+          await sql`release savepoint custos_job`.execute(trx);
+          for (const undo of batch.undo.reverse()) undo();
+          outcomes.push({ ok: false, error });
+        }
+      }
+      await trx.commit().execute();
+      lastError = undefined;
+    } catch (error) {
+      lastError = error as Error;
+      try { await trx.rollback().execute(); } catch { /* connection may be gone */ }
+      for (const job of jobs) job.reject(error);
+      return;
+    }
+    jobs.forEach((job, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) job.resolve(outcome.value);
+      else job.reject(outcome.error);
+    });
+  }
+
+  async function drain(): Promise<void> {
+    if (running) return;
+    running = true;
+    try {
+      while (queue.length > 0) {
+        await runBatch(queue.splice(0, maxBatch));
+      }
+    } finally {
+      running = false;
+    }
+  }
+
+  return {
+    kysely,
+    dialect,
+    write<T>(fn: (trx: Trx, batch: WriteBatch) => Promise<T>): Promise<T> {
+      if (closed) return Promise.reject(new Error('database is closed'));
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+        // Let other requests that arrive in the same tick join this batch.
+        setImmediate(() => void drain());
+      });
+    },
+    lastWriteError: () => lastError,
+    async ping() {
+      await sql`select 1`.execute(kysely);
+    },
+    async close() {
+      closed = true;
+      while (running || queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+      await kysely.destroy();
+    },
+  };
+}

@@ -1,0 +1,135 @@
+// Row types for every table, shared by Kysely on SQLite and PostgreSQL.
+// Portable choices: timestamps are ISO-8601 UTC text, booleans are 0/1 integers, lists and maps are JSON text.
+import type { Generated } from 'kysely';
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+export interface PrincipalsTable {
+  id: string;
+  name: string;
+  kind: string;
+  display_name: string | null;
+  description: string | null;
+  status: string;
+  owner_principal_id: string | null;
+  owner_team_id: string | null;
+  team_id: string | null;
+  scopes: string;
+  purposes: string;
+  autonomy: string | null;
+  platform: string | null;
+  framework: string | null;
+  environment: string | null;
+  data_ceiling: string | null;
+  risk_tier: string;
+  external_ids: string;
+  labels: string;
+  orphaned: number;
+  review_due_at: string | null;
+  status_reason: string | null;
+  created_at: string;
+  created_by: string | null;
+  updated_at: string;
+  version: number;
+}
+
+export interface LabelsTable {
+  entity_id: string;
+  key: string;
+  value: string;
+}
+
+export interface TeamsTable {
+  id: string;
+  name: string;
+  display_name: string | null;
+  description: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TeamMembersTable {
+  team_id: string;
+  principal_id: string;
+  role: string;
+  added_at: string;
+}
+
+export interface ResourcesTable {
+  id: string;
+  name: string;
+  kind: string;
+  display_name: string | null;
+  description: string | null;
+  owner_principal_id: string | null;
+  owner_team_id: string | null;
+  classification: string;
+  risk_tier: string;
+  purposes: string;
+  labels: string;
+  parent_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface OperatorTokensTable {
+  id: string;
+  principal_id: string;
+  role: string;
+  description: string | null;
+  secret_hash: string;
+  created_at: string;
+  created_by: string | null;
+  expires_at: string;
+  revoked_at: string | null;
+  revoked_reason: string | null;
+  last_used_at: string | null;
+}
+
+export interface AuditEventsTable {
+  seq: number;
+  id: string;
+  time: string;
+  type: string;
+  actor_principal_id: string | null;
+  actor_credential_id: string | null;
+  target_type: string | null;
+  target_id: string | null;
+  decision: string | null;
+  outcome: string;
+  /** The exact bytes that were hashed into the Merkle leaf (RFC 8785 canonical JSON). */
+  canonical: string;
+  /** Hex SHA-256(0x00 || canonical). */
+  leaf_hash: string;
+}
+
+export interface AuditDelegationTable {
+  seq: number;
+  principal_id: string;
+}
+
+export interface AuditCheckpointsTable {
+  tree_size: number;
+  root_hash: string;
+  time: string;
+  note: string;
+}
+
+export interface DB {
+  meta: MetaTable;
+  principals: PrincipalsTable;
+  principal_labels: LabelsTable;
+  teams: TeamsTable;
+  team_members: TeamMembersTable;
+  resources: ResourcesTable;
+  resource_labels: LabelsTable;
+  operator_tokens: OperatorTokensTable;
+  audit_events: AuditEventsTable;
+  audit_delegation: AuditDelegationTable;
+  audit_checkpoints: AuditCheckpointsTable;
+}
+
+export type { Generated };
