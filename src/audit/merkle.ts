@@ -35,6 +35,15 @@ export function hashLeaf(data: Uint8Array): Buffer {
   return hash('sha256', leafScratch.subarray(0, need), 'buffer');
 }
 
+/** Leaf hash of a UTF-8 string (e.g. stored canonical JSON text) without an intermediate Buffer. */
+export function hashLeafText(text: string): Buffer {
+  const need = Buffer.byteLength(text, 'utf8') + 1;
+  if (need > leafScratch.length) leafScratch = Buffer.alloc(Math.max(need, leafScratch.length * 2));
+  leafScratch[0] = LEAF_PREFIX;
+  leafScratch.write(text, 1, 'utf8');
+  return hash('sha256', leafScratch.subarray(0, need), 'buffer');
+}
+
 /** SHA-256(0x01 || left || right). */
 export function hashChildren(left: Uint8Array, right: Uint8Array): Buffer {
   if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) throw new RangeError('node children must be 32-byte hashes');

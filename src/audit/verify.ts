@@ -1,0 +1,311 @@
+// Pure verification of a whole audit log: one streaming pass over the stored events that
+// recomputes every leaf hash and the tree (frontier only, O(log n) memory), checks every signed
+// checkpoint against the recomputed root at its size, and names the first bad sequence number.
+//
+// What each kind of tampering looks like here:
+//   edited      recomputed leaf hash ≠ stored leaf hash (exact seq); or, when the stored hash was
+//               rewritten too, a checkpoint root mismatch (seq range since the last good checkpoint)
+//   deleted     a gap in seq (exact seq of the first missing event)
+//   reordered   seq out of order or repeated; or, on a root mismatch, an event whose own `seq`
+//               field does not match its position (exact seq)
+//   truncated   fewer events than the largest checkpoint in the log says (first missing seq)
+//   rollback    an externally saved checkpoint (--against) is larger than the log, or its root
+//               differs from the log's root at its size
+//   split-view  two validly signed checkpoints with one size and different roots
+//   bad-checkpoint  a checkpoint that does not parse, verify or carry the expected origin
+import { canonicalBytes } from './canonical.js';
+import { NoteError, openCheckpoint, parseVerifierKey, type NoteVerifier } from './checkpoint.js';
+import { emptyRoot, hashLeaf, hashLeafText, HASH_SIZE } from './merkle.js';
+import { createTreeBuilder } from './tree-builder.js';
+
+export type StoredEvent = {
+  /** 0-based leaf index. */
+  seq: number;
+  /** Canonical event bytes, canonical JSON text, or the event object (canonicalized here, slower). */
+  canonical: Uint8Array | string | object;
+  /** Leaf hash kept by the store, as bytes or hex; compared with the recomputed one when present. */
+  storedLeafHash?: Uint8Array | string;
+};
+
+export type VerifyProblemKind =
+  | 'edited'
+  | 'deleted'
+  | 'reordered'
+  | 'truncated'
+  | 'rollback'
+  | 'split-view'
+  | 'bad-checkpoint';
+
+export type VerifyProblem = {
+  kind: VerifyProblemKind;
+  /** First bad sequence number, when one can be named (null for a checkpoint that is itself bad). */
+  seq: number | null;
+  /** When only an interval is known: the first bad event lies in [from, to). seq is then `from`. */
+  range?: [number, number];
+  /** Which checkpoint list and index the problem concerns, if any. */
+  checkpoint?: { source: 'log' | 'against'; index: number; size?: number };
+  message: string;
+};
+
+export type VerifyReport = {
+  ok: boolean;
+  /** Number of events read in order before verification stopped (the log size if all is well). */
+  size: number;
+  /** Recomputed root over those events. */
+  rootHash: Buffer;
+  firstBadSeq: number | null;
+  /** Problems in the order found; capped at maxProblems. */
+  problems: VerifyProblem[];
+  checkpoints: { valid: number; invalid: number; matched: number; largestSize: number | null };
+};
+
+export type VerifyLogInput = {
+  events: AsyncIterable<StoredEvent | readonly StoredEvent[]> | Iterable<StoredEvent | readonly StoredEvent[]>;
+  /** Signed checkpoint notes kept by the log itself. */
+  checkpoints: Iterable<string>;
+  /** The log's public key: vkey text or a parsed verifier. */
+  vkey: string | NoteVerifier;
+  /** Expected checkpoint origin; defaults to the key name. */
+  origin?: string;
+  /** Checkpoints saved elsewhere earlier (`--against`): the log must still extend each of them. */
+  against?: Iterable<string>;
+  /** Top-level event field holding the event's own sequence number, used to pinpoint reorders. */
+  seqField?: string | null;
+  /** Events since the last good checkpoint kept (by reference) to pinpoint reorders; default 1,048,576. */
+  retainLimit?: number;
+  maxProblems?: number;
+};
+
+type ValidCheckpoint = { source: 'log' | 'against'; index: number; size: number; root: Buffer };
+
+function leafHashOf(ev: StoredEvent): Buffer {
+  const c = ev.canonical;
+  if (c instanceof Uint8Array) return hashLeaf(c);
+  if (typeof c === 'string') return hashLeafText(c);
+  return hashLeaf(canonicalBytes(c));
+}
+
+function storedHashBytes(h: Uint8Array | string): Buffer | undefined {
+  if (typeof h === 'string') {
+    if (h.length !== 2 * HASH_SIZE || !/^[0-9a-fA-F]+$/.test(h)) return undefined;
+    return Buffer.from(h, 'hex');
+  }
+  return h.length === HASH_SIZE ? Buffer.from(h.buffer, h.byteOffset, h.length) : undefined;
+}
+
+const utf8 = new TextDecoder();
+
+function ownSeq(ev: StoredEvent, field: string): number | undefined {
+  try {
+    const c = ev.canonical;
+    const obj: unknown = c instanceof Uint8Array ? JSON.parse(utf8.decode(c)) : typeof c === 'string' ? JSON.parse(c) : c;
+    if (obj !== null && typeof obj === 'object' && !Array.isArray(obj)) {
+      const v = (obj as Record<string, unknown>)[field];
+      if (typeof v === 'number') return v;
+    }
+  } catch {
+    // Unparseable bytes are an edit, reported by the range; nothing to pinpoint here.
+  }
+  return undefined;
+}
+
+export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
+  const verifier = typeof input.vkey === 'string' ? parseVerifierKey(input.vkey) : input.vkey;
+  const origin = input.origin ?? verifier.name;
+  const maxProblems = input.maxProblems ?? 100;
+  const seqField = input.seqField === undefined ? 'seq' : input.seqField;
+  const retainLimit = input.retainLimit ?? 1 << 20;
+  const problems: VerifyProblem[] = [];
+  const add = (p: VerifyProblem) => {
+    if (problems.length < maxProblems) problems.push(p);
+  };
+
+  // 1. Open every checkpoint.
+  const valid: ValidCheckpoint[] = [];
+  let invalid = 0;
+  const open = (notes: Iterable<string> | undefined, source: 'log' | 'against') => {
+    let index = 0;
+    for (const note of notes ?? []) {
+      try {
+        const cp = openCheckpoint(note, verifier, { origin });
+        valid.push({ source, index, size: cp.size, root: cp.rootHash });
+      } catch (e) {
+        invalid++;
+        const code = e instanceof NoteError ? e.code : 'error';
+        add({ kind: 'bad-checkpoint', seq: null, checkpoint: { source, index }, message: `${source} checkpoint #${index} rejected (${code}): ${(e as Error).message}` });
+      }
+      index++;
+    }
+  };
+  open(input.checkpoints, 'log');
+  open(input.against, 'against');
+
+  // 2. Group by size; two roots for one size is a split view whatever the log holds.
+  const bySize = new Map<number, ValidCheckpoint[]>();
+  for (const c of valid) {
+    const list = bySize.get(c.size);
+    if (list) list.push(c);
+    else bySize.set(c.size, [c]);
+  }
+  const sizes = [...bySize.keys()].sort((a, b) => a - b);
+  const largestLog = valid.reduce<number | null>((m, c) => (c.source === 'log' && (m === null || c.size > m) ? c.size : m), null);
+
+  // Largest size at which some checkpoint matched the recomputed root, per source.
+  const lastGood = { log: 0, against: 0 };
+  let matched = 0;
+  let diverged = false; // after a root mismatch every later root differs too: report once
+  const retained: StoredEvent[] = [];
+  let retainedFrom = 0;
+  let retainOverflow = false;
+
+  const builder = createTreeBuilder();
+  let nextSizeIdx = 0;
+
+  const checkAt = (size: number) => {
+    const list = bySize.get(size)!;
+    const root = size === 0 ? emptyRoot() : builder.root();
+    const good = list.filter((c) => c.root.equals(root));
+    const bad = list.filter((c) => !c.root.equals(root));
+    const distinctRoots = new Set(list.map((c) => c.root.toString('hex'))).size;
+    for (const c of good) {
+      matched++;
+      lastGood[c.source] = Math.max(lastGood[c.source], size);
+      if (c.source === 'against') lastGood.log = Math.max(lastGood.log, size);
+    }
+    if (good.length > 0) {
+      retained.length = 0;
+      retainedFrom = size;
+      retainOverflow = false;
+    }
+    if (bad.length === 0) return;
+    const first = bad[0]!;
+    // Where the first differing event can lie: after the last size this view was seen to agree.
+    const from = first.source === 'against' || distinctRoots > 1 ? lastGood.against : lastGood.log;
+    const range: [number, number] = [Math.min(from, size), size];
+    const where = { source: first.source, index: first.index, size };
+    if (distinctRoots > 1) {
+      add({ kind: 'split-view', seq: range[0], range, checkpoint: where, message: `two different signed roots for tree size ${size}; the log matches ${good.length > 0 ? 'one of them' : 'neither'}` });
+      return;
+    }
+    if (diverged) return;
+    diverged = true;
+    if (first.source === 'against') {
+      add({ kind: 'rollback', seq: range[0], range, checkpoint: where, message: `log is not consistent with the saved checkpoint of size ${size}: it was rewritten after it (first difference in [${range[0]}, ${size}))` });
+      return;
+    }
+    // Try to pinpoint a reorder from the events' own sequence numbers.
+    if (seqField && !retainOverflow && retainedFrom <= range[0]) {
+      for (let i = 0; i < retained.length; i++) {
+        const pos = retainedFrom + i;
+        if (pos < range[0]) continue;
+        const own = ownSeq(retained[i]!, seqField);
+        if (own !== undefined && own !== pos) {
+          // Later events all shifted down by one: an event was deleted and the rest renumbered.
+          const next = i + 1 < retained.length ? ownSeq(retained[i + 1]!, seqField) : undefined;
+          const shifted = own === pos + 1 && (next === undefined || next === own + 1);
+          add({
+            kind: shifted ? 'deleted' : 'reordered',
+            seq: pos,
+            checkpoint: where,
+            message: shifted
+              ? `event ${pos} is missing: the event at position ${pos} records ${seqField} ${own} and later events were renumbered`
+              : `event at position ${pos} records ${seqField} ${own}: events were moved`,
+          });
+          return;
+        }
+      }
+    }
+    add({ kind: 'edited', seq: range[0], range, checkpoint: where, message: `recomputed root at size ${size} differs from the signed checkpoint: an event in [${range[0]}, ${size}) was changed` });
+  };
+
+  // Split views are reported even for sizes the log no longer reaches.
+  const checkSizesUpTo = (n: number) => {
+    while (nextSizeIdx < sizes.length && sizes[nextSizeIdx]! <= n) {
+      if (sizes[nextSizeIdx] === n) checkAt(n);
+      nextSizeIdx++;
+    }
+  };
+  checkSizesUpTo(0);
+
+  // 3. One pass over the events.
+  let expected = 0;
+  let broken: { at: number; got: number } | null = null;
+  let missingSeen = false;
+
+  const handle = (ev: StoredEvent) => {
+    if (broken) {
+      if (ev.seq === broken.at) missingSeen = true;
+      return;
+    }
+    if (ev.seq !== expected) {
+      broken = { at: expected, got: ev.seq };
+      return;
+    }
+    const leaf = leafHashOf(ev);
+    let use = leaf;
+    if (ev.storedLeafHash !== undefined) {
+      const stored = storedHashBytes(ev.storedLeafHash);
+      if (!stored || !stored.equals(leaf)) {
+        add({ kind: 'edited', seq: expected, message: `event ${expected}: recomputed leaf hash differs from the stored leaf hash` });
+        // Continue with the stored hash: it is what the checkpoints committed to, so later
+        // independent edits still show up.
+        if (stored) use = stored;
+      }
+    }
+    builder.append(use);
+    // Keep events only while a checkpoint lies ahead that could need them.
+    if (seqField && nextSizeIdx < sizes.length) {
+      if (retained.length < retainLimit) retained.push(ev);
+      else retainOverflow = true;
+    }
+    expected++;
+    if (nextSizeIdx < sizes.length && sizes[nextSizeIdx] === expected) checkSizesUpTo(expected);
+  };
+
+  for await (const item of input.events as AsyncIterable<StoredEvent | readonly StoredEvent[]>) {
+    if (Array.isArray(item)) for (const ev of item as readonly StoredEvent[]) handle(ev);
+    else handle(item as StoredEvent);
+  }
+
+  const size = expected;
+  if (broken !== null) {
+    const b = broken as { at: number; got: number };
+    if (b.got < b.at) {
+      add({ kind: 'reordered', seq: b.at, message: `event ${b.got} appears again or out of order where event ${b.at} was expected` });
+    } else if (missingSeen) {
+      add({ kind: 'reordered', seq: b.at, message: `event ${b.got} appears where event ${b.at} was expected; ${b.at} comes later` });
+    } else {
+      add({ kind: 'deleted', seq: b.at, message: `events ${b.at}..${b.got - 1} are missing (next stored event is ${b.got})` });
+    }
+  }
+
+  // 4. Checkpoints beyond what was read.
+  for (; nextSizeIdx < sizes.length; nextSizeIdx++) {
+    const s = sizes[nextSizeIdx]!;
+    const list = bySize.get(s)!;
+    if (new Set(list.map((c) => c.root.toString('hex'))).size > 1) {
+      const range: [number, number] = [Math.min(lastGood.against, s), s];
+      add({ kind: 'split-view', seq: range[0], range, checkpoint: { source: list[0]!.source, index: list[0]!.index, size: s }, message: `two different signed roots for tree size ${s}` });
+    }
+  }
+  if (broken === null) {
+    if (largestLog !== null && largestLog > size) {
+      add({ kind: 'truncated', seq: size, message: `log has ${size} events but a checkpoint it signed covers ${largestLog}: events from ${size} are gone` });
+    }
+    const ahead = valid.filter((c) => c.source === 'against' && c.size > size);
+    if (ahead.length > 0) {
+      const c = ahead.reduce((a, b) => (b.size > a.size ? b : a));
+      add({ kind: 'rollback', seq: size, checkpoint: { source: 'against', index: c.index, size: c.size }, message: `log has ${size} events but a checkpoint saved elsewhere covers ${c.size}: truncated or rolled back` });
+    }
+  }
+
+  const seqs = problems.map((p) => p.seq).filter((s): s is number => s !== null);
+  return {
+    ok: problems.length === 0,
+    size,
+    rootHash: builder.root(),
+    firstBadSeq: seqs.length > 0 ? Math.min(...seqs) : null,
+    problems,
+    checkpoints: { valid: valid.length, invalid, matched, largestSize: sizes.length > 0 ? sizes[sizes.length - 1]! : null },
+  };
+}
