@@ -90,7 +90,8 @@ function storedHashBytes(h: Uint8Array | string): Buffer | undefined {
     if (h.length !== 2 * HASH_SIZE || !/^[0-9a-fA-F]+$/.test(h)) return undefined;
     return Buffer.from(h, 'hex');
   }
-  return h.length === HASH_SIZE ? Buffer.from(h.buffer, h.byteOffset, h.length) : undefined;
+  if (h.length !== HASH_SIZE) return undefined;
+  return Buffer.isBuffer(h) ? h : Buffer.from(h.buffer, h.byteOffset, h.length);
 }
 
 const utf8 = new TextDecoder();
