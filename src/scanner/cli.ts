@@ -1,0 +1,177 @@
+// `custos scan …`: parses its own arguments, never exits the process, returns the exit code.
+import { access, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { ZodError } from 'zod';
+import { applyBaseline, makeBaseline, parseBaseline } from './baseline.js';
+import { loadScanConfig, limitsOf, tuningOf, type ScanConfig, scanConfigSchema } from './config.js';
+import { renderJson } from './report/json.js';
+import { renderSarif } from './report/sarif.js';
+import { renderTable } from './report/table.js';
+import { RULES } from './rules/rules.js';
+import { scanContainerImage, scanDirectory, scanGitHistory, type ScanOptions } from './scan.js';
+import { NotAGitRepository } from './sources/git.js';
+import { SEVERITIES, severityRank, type ScanResult, type Severity } from './types.js';
+
+export const EXIT = { clean: 0, findings: 1, usage: 2, incomplete: 3, error: 4 } as const;
+
+export interface ScanIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  stdoutIsTTY: boolean;
+}
+
+interface Opts {
+  format?: 'table' | 'json' | 'sarif';
+  output?: string;
+  failOn: Severity;
+  config?: string;
+  baseline?: string;
+  writeBaseline?: string;
+  gitignore?: boolean;
+  progress?: boolean;
+}
+
+class UsageError extends Error {}
+
+const CONFIG_NAMES = ['.custos-scan.yaml', '.custos-scan.yml', '.custos-scan.json'];
+
+async function findConfig(explicit?: string): Promise<ScanConfig> {
+  if (explicit) return loadScanConfig(explicit);
+  for (const n of CONFIG_NAMES) {
+    const p = path.resolve(n);
+    if (await access(p).then(() => true, () => false)) return loadScanConfig(p);
+  }
+  return scanConfigSchema.parse({});
+}
+
+function pickFormat(o: Opts, io: ScanIo): 'table' | 'json' | 'sarif' {
+  if (o.format) return o.format;
+  if (o.output) {
+    if (/\.sarif(\.json)?$/i.test(o.output)) return 'sarif';
+    if (/\.json$/i.test(o.output)) return 'json';
+    return 'table';
+  }
+  return io.stdoutIsTTY ? 'table' : 'json';
+}
+
+function progressReporter(io: ScanIo) {
+  const tty = (io.stderr as NodeJS.WriteStream).isTTY === true;
+  if (!tty) return { onProgress: undefined, done: () => {} };
+  const start = Date.now();
+  let last = 0;
+  let shown = false;
+  const frames = ['|', '/', '-', '\\'];
+  return {
+    onProgress: (bytes: number, files: number) => {
+      const now = Date.now();
+      if (now - start < 1000 || now - last < 100) return; // only long scans, at most 10 updates a second
+      last = now;
+      shown = true;
+      const mbs = bytes / 1e6 / ((now - start) / 1000);
+      io.stderr.write(`\r${frames[Math.floor(now / 100) % 4]} scanning: ${files} files, ${(bytes / 1e6).toFixed(1)} MB, ${mbs.toFixed(0)} MB/s   `);
+    },
+    done: () => { if (shown) io.stderr.write('\r\x1b[2K'); },
+  };
+}
+
+async function run(kind: 'dir' | 'git' | 'image', target: string, o: Opts, io: ScanIo): Promise<number> {
+  let cfg: ScanConfig;
+  try {
+    cfg = await findConfig(o.config);
+  } catch (err) {
+    const msg = err instanceof ZodError ? err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : (err as Error).message;
+    throw new UsageError(`invalid scan config: ${msg}`);
+  }
+  const known = new Set(RULES.map((r) => r.id));
+  const unknown = [...cfg.rules.disable, ...Object.keys(cfg.rules.severity)].filter((id) => !known.has(id));
+  if (unknown.length) throw new UsageError(`unknown rule id in config: ${unknown.join(', ')}`);
+  if (!(await stat(target).then(() => true, () => false))) throw new UsageError(`no such file or directory: ${target}`);
+  let accepted = new Set<string>();
+  if (o.baseline) {
+    try {
+      accepted = parseBaseline(await readFile(o.baseline, 'utf8'));
+    } catch (err) {
+      throw new UsageError(`cannot read baseline ${o.baseline}: ${(err as Error).message}`);
+    }
+  }
+
+  const progress = progressReporter(io);
+  const opts: ScanOptions = {
+    tuning: tuningOf(cfg), limits: limitsOf(cfg), exclude: cfg.exclude, gitignore: o.gitignore !== false,
+    ...(progress.onProgress && o.progress !== false ? { onProgress: progress.onProgress } : {}),
+  };
+  let result: ScanResult;
+  try {
+    result = kind === 'dir' ? await scanDirectory(target, opts) : kind === 'git' ? await scanGitHistory(target, opts) : await scanContainerImage(target, opts);
+  } catch (err) {
+    if (err instanceof NotAGitRepository) throw new UsageError(err.message);
+    throw err;
+  } finally {
+    progress.done();
+  }
+
+  if (o.writeBaseline) {
+    await writeFile(o.writeBaseline, JSON.stringify(makeBaseline(result.findings), null, 2) + '\n');
+    io.stderr.write(`wrote baseline of ${result.findings.length} finding(s) to ${o.writeBaseline}\n`);
+  }
+  result = { ...result, findings: applyBaseline(result.findings, accepted) };
+
+  const format = pickFormat(o, io);
+  const text = format === 'sarif' ? renderSarif(result, RULES) : format === 'json' ? renderJson(result) : renderTable(result);
+  if (o.output) await writeFile(o.output, text);
+  else io.stdout.write(text);
+  if (o.output && result.incomplete) io.stderr.write(`scan incomplete: ${result.incompleteReasons.length} limit(s) reached, see ${o.output}\n`);
+
+  if (o.writeBaseline) return result.incomplete ? EXIT.incomplete : EXIT.clean;
+  const failing = result.findings.some((f) => severityRank(f.severity) >= severityRank(o.failOn));
+  if (failing) return EXIT.findings;
+  return result.incomplete ? EXIT.incomplete : EXIT.clean;
+}
+
+export async function runScanCli(argv: string[], io: ScanIo): Promise<number> {
+  let code: number = EXIT.clean;
+  const program = new Command('custos scan')
+    .description('find leaked credentials in directories, git history and container images')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(s.split('\n')[0] + '\n'),
+    });
+
+  const common = (cmd: Command) => cmd
+    .addOption(new Option('--format <format>', 'table (default on a terminal), json or sarif').choices(['table', 'json', 'sarif']))
+    .option('--output <file>', 'write the report to a file instead of stdout')
+    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity').choices([...SEVERITIES]).default('low'))
+    .option('--config <file>', 'scan config (YAML or JSON); default .custos-scan.yaml in the current directory')
+    .option('--baseline <file>', 'ignore findings whose fingerprints are in this baseline')
+    .option('--write-baseline <file>', 'write every current finding to a baseline file')
+    .option('--no-progress', 'no progress line on stderr')
+    .exitOverride();
+
+  const action = (kind: 'dir' | 'git' | 'image') => async (target: string, o: Opts) => {
+    code = await run(kind, target, o, io);
+  };
+  common(program.command('dir').argument('<path>', 'directory to scan').description('scan a directory tree')
+    .option('--no-gitignore', 'also scan files that .gitignore excludes')).action(action('dir'));
+  common(program.command('git').argument('<path>', 'repository').description('scan every commit on every ref (added lines)')).action(action('git'));
+  common(program.command('image').argument('<archive>', 'docker save tarball or OCI layout (dir or tar)').description('scan a container image, every layer')).action(action('image'));
+
+  try {
+    if (argv.length === 0) throw new UsageError('missing command: dir, git or image (see custos scan --help)');
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.clean;
+      return EXIT.usage;
+    }
+    if (err instanceof UsageError) {
+      io.stderr.write(`error: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    io.stderr.write(`error: scan failed: ${(err as Error).message.split('\n')[0]}\n`);
+    return EXIT.error;
+  }
+}

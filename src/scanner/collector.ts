@@ -1,0 +1,106 @@
+// Gathers what a scan saw: findings (deduplicated), skipped items, limits reached, byte counts.
+// Every source funnels file contents through `scanContent`.
+import type { Engine } from './engine.js';
+import type { Finding, Location, ScanResult, Skipped } from './types.js';
+import { isBinary, segmentsFor } from './content.js';
+import { toFinding } from './finding.js';
+
+export interface Limits {
+  /** Larger files are skipped and make the result incomplete. */
+  maxFileBytes: number;
+  /** How many archives deep to descend (an archive in a layer in an image is depth 2). */
+  maxArchiveDepth: number;
+  /** Total bytes decompressed from archives in one scan. */
+  maxDecompressedBytes: number;
+  /** Entries read from one archive. */
+  maxArchiveEntries: number;
+  /** Whole zip archives are buffered (zip needs random access); above this they are skipped. */
+  maxZipBytes: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxFileBytes: 10 * 1024 * 1024,
+  maxArchiveDepth: 6,
+  maxDecompressedBytes: 4 * 1024 * 1024 * 1024,
+  maxArchiveEntries: 200_000,
+  maxZipBytes: 256 * 1024 * 1024,
+};
+
+export type ContentLocation = Omit<Location, 'line' | 'column'>;
+
+export function createCollector(deps: { engine: Engine; limits: Limits; onProgress?: (bytes: number, files: number) => void }) {
+  const findings: Finding[] = [];
+  const seen = new Set<string>();
+  const skipped: Skipped[] = [];
+  const reasons = new Set<string>();
+  let files = 0;
+  let bytes = 0;
+  let decompressed = 0;
+
+  function add(f: Finding): void {
+    const l = f.location;
+    const key = `${f.fingerprint}\0${l.path}\0${l.line}\0${l.within ?? ''}\0${l.commit ?? ''}\0${l.layer ?? ''}\0${(l.archive ?? []).join('/')}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    findings.push(f);
+  }
+
+  function incomplete(reason: string): void {
+    reasons.add(reason);
+  }
+
+  function skip(path: string, reason: string, makesIncomplete = false): void {
+    skipped.push({ path, reason });
+    if (makesIncomplete) incomplete(`${reason}: ${path}`);
+  }
+
+  /** Scans one file's bytes (already known not to be an archive). */
+  function scanContent(buf: Buffer, loc: ContentLocation): void {
+    files++;
+    bytes += buf.length;
+    deps.onProgress?.(bytes, files);
+    if (isBinary(buf)) {
+      skip(loc.path, 'binary');
+      return;
+    }
+    scanText(buf.toString('utf8'), loc);
+  }
+
+  function scanText(text: string, loc: ContentLocation, lineOffset = 0): void {
+    for (const seg of segmentsFor(loc.path, text)) {
+      for (const m of deps.engine.scanText(seg.text, loc.path)) {
+        const within = seg.within ?? loc.within;
+        add(toFinding(m, { ...loc, ...(within ? { within } : {}), line: m.line + seg.lineOffset + lineOffset, column: m.column }));
+      }
+    }
+  }
+
+  /** Counts decompressed bytes; false once the scan-wide cap is passed. */
+  function takeDecompressed(n: number): boolean {
+    decompressed += n;
+    return decompressed <= deps.limits.maxDecompressedBytes;
+  }
+
+  function result(source: ScanResult['source'], target: string, durationMs: number): ScanResult {
+    return {
+      source, target, findings, skipped,
+      incomplete: reasons.size > 0,
+      incompleteReasons: [...reasons],
+      stats: { files, bytes, durationMs },
+    };
+  }
+
+  /** Counts a file whose text is scanned through another path (git diffs). */
+  function scanned(): void {
+    files++;
+    deps.onProgress?.(bytes, files);
+  }
+
+  /** Findings whose location names this image (the image source annotates layers afterwards). */
+  function findingsOf(image: string): Finding[] {
+    return findings.filter((f) => f.location.image === image);
+  }
+
+  return { add, findingsOf, scanned, scanContent, scanText, skip, incomplete, takeDecompressed, result, limits: deps.limits, addBytes: (n: number) => { bytes += n; } };
+}
+export type Collector = ReturnType<typeof createCollector>;

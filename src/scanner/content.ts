@@ -1,0 +1,87 @@
+// Content-aware extraction: which text segments of a file to scan, and where each sits.
+// Notebooks are parsed (sources and text outputs, not base64 images); YAML manifests get their
+// Kubernetes Secret `data` decoded; everything else is scanned as is.
+import { LineCounter, parseAllDocuments, isMap, isScalar, isPair } from 'yaml';
+import type { Node } from 'yaml';
+
+export interface Segment {
+  text: string;
+  /** Added to the engine's 1-based line to get the file line. */
+  lineOffset: number;
+  within?: string;
+}
+
+export function isBinary(buf: Uint8Array): boolean {
+  const n = Math.min(buf.length, 8000);
+  for (let i = 0; i < n; i++) if (buf[i] === 0) return true;
+  return false;
+}
+
+export function segmentsFor(path: string, text: string): Segment[] {
+  const lower = path.toLowerCase();
+  if (lower.endsWith('.ipynb')) return notebookSegments(text) ?? [{ text, lineOffset: 0 }];
+  if (/\.ya?ml$/.test(lower) && /^\s*kind:\s*Secret\b/m.test(text)) {
+    return [{ text, lineOffset: 0 }, ...k8sSecretSegments(text)];
+  }
+  return [{ text, lineOffset: 0 }];
+}
+
+function asText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) return v.filter((x) => typeof x === 'string').join('');
+  return '';
+}
+
+/** Jupyter: cell sources and text outputs (stream text, text/plain, errors); images are skipped. */
+export function notebookSegments(text: string): Segment[] | null {
+  let nb: unknown;
+  try {
+    nb = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const cells = (nb as { cells?: unknown }).cells;
+  if (!Array.isArray(cells)) return null;
+  const out: Segment[] = [];
+  cells.forEach((cell: Record<string, unknown>, i: number) => {
+    const src = asText(cell?.source);
+    if (src) out.push({ text: src, lineOffset: 0, within: `cell ${i + 1}` });
+    const outputs = Array.isArray(cell?.outputs) ? (cell.outputs as Array<Record<string, unknown>>) : [];
+    outputs.forEach((o, j) => {
+      const data = (o?.data ?? {}) as Record<string, unknown>;
+      const t = [asText(o?.text), asText(data['text/plain']), asText(data['application/json'] && JSON.stringify(data['application/json'])),
+        asText(o?.evalue), asText(o?.traceback)].filter(Boolean).join('\n');
+      if (t) out.push({ text: t, lineOffset: 0, within: `cell ${i + 1} output ${j + 1}` });
+    });
+  });
+  return out;
+}
+
+/** Kubernetes Secret `data:` values are base64: decode them so the rules see the secret. */
+export function k8sSecretSegments(text: string): Segment[] {
+  const out: Segment[] = [];
+  const lc = new LineCounter();
+  let docs;
+  try {
+    docs = parseAllDocuments(text, { lineCounter: lc, uniqueKeys: false });
+  } catch {
+    return out;
+  }
+  for (const doc of Array.isArray(docs) ? docs : [docs]) {
+    const root = doc.contents as Node | null;
+    if (!isMap(root) || root.get('kind') !== 'Secret') continue;
+    const data = root.get('data', true);
+    if (!isMap(data)) continue;
+    for (const item of data.items) {
+      if (!isPair(item) || !isScalar(item.key) || !isScalar(item.value)) continue;
+      const key = String(item.key.value);
+      const raw = String(item.value.value ?? '');
+      const decoded = Buffer.from(raw, 'base64').toString('utf8');
+      if (!decoded || isBinary(Buffer.from(decoded))) continue;
+      const line = item.value.range ? lc.linePos(item.value.range[0]).line : 1;
+      // Render as an assignment so contextual rules see the key name too.
+      out.push({ text: `${key}: "${decoded}"\n${decoded}`, lineOffset: line - 1, within: `Secret data ${key} (base64-decoded)` });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,171 @@
+// The rule engine: one keyword pass picks the rules worth running, then each picked rule's
+// bounded regex runs over the text. Pure: text in, matches out.
+import type { Rule, Severity } from './types.js';
+import { shannonEntropy } from './rules/checksum.js';
+
+export interface RawMatch {
+  rule: Rule;
+  secret: string;
+  /** Offset of the secret in the scanned text. */
+  index: number;
+  line: number;
+  column: number;
+}
+
+export interface RuleTuning {
+  /** Rule ids to turn off. */
+  disable?: string[];
+  /** Severity per rule id. */
+  severity?: Record<string, Severity>;
+  /** Extra allow-list regexes (source strings) applied to every secret. */
+  allow?: string[];
+}
+
+interface Compiled {
+  rule: Rule;
+  re: RegExp;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export function createEngine(deps: { rules: Rule[]; tuning?: RuleTuning }) {
+  const disabled = new Set(deps.tuning?.disable ?? []);
+  const globalAllow = (deps.tuning?.allow ?? []).map((s) => new RegExp(s));
+  const compiled: Compiled[] = deps.rules
+    .filter((r) => !disabled.has(r.id))
+    .map((r) => {
+      const sev = deps.tuning?.severity?.[r.id];
+      const rule = sev ? { ...r, severity: sev } : r;
+      return { rule, re: new RegExp(r.pattern, 'g' + (r.flags ?? '')) };
+    });
+
+  // keyword → indexes of rules that need it. One combined case-insensitive regex finds them all.
+  const byKeyword = new Map<string, number[]>();
+  compiled.forEach((c, i) => {
+    for (const k of c.rule.keywords) {
+      const key = k.toLowerCase();
+      const list = byKeyword.get(key) ?? [];
+      list.push(i);
+      byKeyword.set(key, list);
+    }
+  });
+  // Longest first so a keyword that contains another still reports itself.
+  const keywords = [...byKeyword.keys()].sort((a, b) => b.length - a.length);
+  const keywordRe = new RegExp(keywords.map(escapeRe).join('|'), 'gi');
+
+  /** Which rules have at least one keyword in the text. */
+  function selectRules(text: string): Compiled[] {
+    const hit = new Uint8Array(compiled.length);
+    let remaining = compiled.length;
+    keywordRe.lastIndex = 0;
+    let m: RegExpExecArray | null;
+    const seen = new Set<string>();
+    while (remaining > 0 && (m = keywordRe.exec(text)) !== null) {
+      const k = m[0].toLowerCase();
+      if (seen.has(k)) continue;
+      seen.add(k);
+      for (const i of byKeyword.get(k) ?? []) {
+        if (!hit[i]) {
+          hit[i] = 1;
+          remaining--;
+        }
+      }
+      if (seen.size === byKeyword.size) break;
+    }
+    return compiled.filter((_, i) => hit[i]);
+  }
+
+  function scanText(text: string, path = ''): RawMatch[] {
+    const rules = selectRules(text);
+    if (rules.length === 0) return [];
+    const out: RawMatch[] = [];
+    // Spans taken by earlier (more specific) rules, sorted by start, for a binary-search overlap test.
+    let taken: Array<[number, number]> = [];
+    let lines: number[] | undefined;
+    for (const { rule, re } of rules) {
+      const mine: Array<[number, number]> = [];
+      if (rule.pathPattern && !rule.pathPattern.test(path)) continue;
+      re.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while ((m = re.exec(text)) !== null) {
+        if (m[0].length === 0) {
+          re.lastIndex++;
+          continue;
+        }
+        const g = m.groups;
+        const secret = g?.secret ?? g?.secret2 ?? m[0];
+        const rel = m[0].indexOf(secret);
+        const index = m.index + (rel < 0 ? 0 : rel);
+        if (!acceptSecret(rule, secret, m, globalAllow)) continue;
+        const end = index + secret.length;
+        if (overlaps(taken, index, end)) continue;
+        lines ??= lineStarts(text);
+        const { line, column } = position(lines, index);
+        if (isAllowedByComment(text, lines, line)) continue;
+        mine.push([index, end]);
+        out.push({ rule, secret, index, line, column });
+      }
+      if (mine.length > 0) taken = [...taken, ...mine].sort((a, b) => a[0] - b[0]);
+    }
+    return out.sort((a, b) => a.index - b.index);
+  }
+
+  return { scanText, rules: compiled.map((c) => c.rule) };
+}
+export type Engine = ReturnType<typeof createEngine>;
+
+function acceptSecret(rule: Rule, secret: string, m: RegExpExecArray, globalAllow: RegExp[]): boolean {
+  if (rule.minEntropy !== undefined && shannonEntropy(secret) < rule.minEntropy) return false;
+  if (rule.allow?.some((a) => a.test(secret))) return false;
+  if (globalAllow.some((a) => a.test(secret))) return false;
+  if (rule.validate && !rule.validate(secret, m)) return false;
+  return true;
+}
+
+/** Whether [start, end) overlaps any span of a start-sorted list of non-overlapping spans. */
+function overlaps(spans: Array<[number, number]>, start: number, end: number): boolean {
+  let lo = 0;
+  let hi = spans.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (spans[mid]![0] < end) lo = mid + 1;
+    else hi = mid;
+  }
+  // spans[lo-1] is the last span starting before `end`; spans before it end no later than it starts... check a few.
+  for (let i = lo - 1; i >= 0 && i >= lo - 4; i--) if (spans[i]![1] > start) return true;
+  return false;
+}
+
+export function lineStarts(text: string): number[] {
+  const starts = [0];
+  let i = -1;
+  while ((i = text.indexOf('\n', i + 1)) !== -1) starts.push(i + 1);
+  return starts;
+}
+
+/** 1-based line and column of an offset. */
+export function position(starts: number[], index: number): { line: number; column: number } {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= index) lo = mid;
+    else hi = mid - 1;
+  }
+  return { line: lo + 1, column: index - starts[lo]! + 1 };
+}
+
+function lineText(text: string, starts: number[], line: number): string {
+  const s = starts[line - 1];
+  if (s === undefined) return '';
+  const e = starts[line] ?? text.length;
+  return text.slice(s, Math.min(e, s + 4096));
+}
+
+/** `custos:allow` on the finding's line, or `custos:allow-next-line` on the line before. */
+function isAllowedByComment(text: string, starts: number[], line: number): boolean {
+  if (lineText(text, starts, line).includes('custos:allow')) return true;
+  return line > 1 && lineText(text, starts, line - 1).includes('custos:allow-next-line');
+}

@@ -1,0 +1,17 @@
+// Public surface of the scanner module.
+export { runScanCli, EXIT as SCAN_EXIT_CODES } from './cli.js';
+export type { ScanIo } from './cli.js';
+export { scanDirectory, scanGitHistory, scanContainerImage } from './scan.js';
+export type { ScanOptions } from './scan.js';
+export { createEngine } from './engine.js';
+export type { Engine, RuleTuning } from './engine.js';
+export { RULES } from './rules/rules.js';
+export { formatCustosToken, parseCustosToken } from './rules/custos.js';
+export type { CustosTokenKind } from './rules/custos.js';
+export { toFindingsPayload } from './report/payload.js';
+export type { FindingsPayload } from './report/payload.js';
+export { renderJson, statusOf } from './report/json.js';
+export { renderSarif } from './report/sarif.js';
+export { renderTable } from './report/table.js';
+export { redact, fingerprint } from './finding.js';
+export type { Finding, Location, Rule, ScanResult, Severity } from './types.js';

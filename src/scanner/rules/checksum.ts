@@ -1,0 +1,40 @@
+// Offline checksum helpers shared by rules (GitHub, npm, Custos tokens all use CRC32 in base62).
+import { crc32 } from 'node:zlib';
+
+export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+export function base62(n: number, width: number): string {
+  let v = n >>> 0;
+  let out = '';
+  do {
+    out = BASE62[v % 62] + out;
+    v = Math.floor(v / 62);
+  } while (v > 0);
+  return out.padStart(width, '0');
+}
+
+export function crc32Base62(s: string, width = 6): string {
+  return base62(crc32(s) >>> 0, width);
+}
+
+/** GitHub classic/fine-grained tokens and npm tokens: last 6 chars are base62(CRC32(prefix+random)). */
+export function hasTrailingCrc32(token: string, payloadStart: number): boolean {
+  if (token.length < payloadStart + 7) return false;
+  const body = token.slice(0, -6);
+  const crc = token.slice(-6);
+  // The checksum covers only the random part for GitHub and npm tokens.
+  return crc32Base62(body.slice(payloadStart)) === crc;
+}
+
+/** Shannon entropy in bits per character. */
+export function shannonEntropy(s: string): number {
+  if (s.length === 0) return 0;
+  const counts = new Map<string, number>();
+  for (const ch of s) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let h = 0;
+  for (const c of counts.values()) {
+    const p = c / s.length;
+    h -= p * Math.log2(p);
+  }
+  return h;
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { RULES } from './rules.js';
+import { createEngine } from '../engine.js';
+
+const engine = createEngine({ rules: RULES });
+
+describe('rule examples', () => {
+  it('has unique ids and at least one example of each kind per rule', () => {
+    expect(new Set(RULES.map((r) => r.id)).size).toBe(RULES.length);
+    for (const r of RULES) {
+      expect(r.examples.truePositives.length, r.id).toBeGreaterThan(0);
+      expect(r.examples.falsePositives.length, r.id).toBeGreaterThan(0);
+      expect(r.keywords.every((k) => k === k.toLowerCase()), r.id).toBe(true);
+    }
+  });
+
+  for (const rule of RULES) {
+    describe(rule.id, () => {
+      it.each(rule.examples.truePositives.map((t, i) => [i, t] as const))('true positive %i is found', (_i, text) => {
+        const ids = engine.scanText(text).map((m) => m.rule.id);
+        expect(ids).toContain(rule.id);
+      });
+      it.each(rule.examples.falsePositives.map((t, i) => [i, t] as const))('false positive %i is not reported', (_i, text) => {
+        const ids = engine.scanText(text).map((m) => m.rule.id);
+        expect(ids).not.toContain(rule.id);
+      });
+    });
+  }
+});
+
+describe('engine', () => {
+  const tp = RULES.find((r) => r.id === 'github-token')!.examples.truePositives[0]!;
+  it('honours custos:allow on the same line and allow-next-line on the line before', () => {
+    expect(engine.scanText(`${tp} # custos:allow`)).toHaveLength(0);
+    expect(engine.scanText(`# custos:allow-next-line\n${tp}`)).toHaveLength(0);
+    expect(engine.scanText(`# custos:allow-next-line\n\n${tp}`)).toHaveLength(1);
+  });
+  it('reports 1-based line and column of the secret', () => {
+    const [m] = engine.scanText(`a\nbb\n  x=${tp.split('=')[1]}`);
+    expect(m).toMatchObject({ line: 3, column: 5 });
+  });
+  it('prefers the specific rule over the generic one on the same text', () => {
+    const ids = engine.scanText(`api_key = "${tp.split('=')[1]}"`).map((m) => m.rule.id);
+    expect(ids).toEqual(['github-token']);
+  });
+  it('can disable rules and override severity', () => {
+    const e = createEngine({ rules: RULES, tuning: { disable: ['github-token'], severity: { 'generic-secret': 'low' } } });
+    const ms = e.scanText(`api_key = "${tp.split('=')[1]}"`);
+    expect(ms.map((m) => [m.rule.id, m.rule.severity])).toEqual([['generic-secret', 'low']]);
+  });
+  it('keyword matching is case-insensitive', () => {
+    const text = RULES.find((r) => r.id === 'generic-secret')!.examples.truePositives[0]!.toUpperCase().replace('CLIENT_SECRET', 'Client_Secret');
+    expect(engine.scanText(text.replace(/"[^"]+"/, '"Ab3dEf9hIj2lMn5pQr8tUv1x"')).map((m) => m.rule.id)).toContain('generic-secret');
+  });
+});

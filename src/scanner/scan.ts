@@ -1,0 +1,45 @@
+// Scan use cases: build the engine and collector, run one source, return the result.
+import { createEngine, type RuleTuning } from './engine.js';
+import { createCollector, DEFAULT_LIMITS, type Limits } from './collector.js';
+import { RULES } from './rules/rules.js';
+import { scanDir } from './sources/dir.js';
+import { scanGit } from './sources/git.js';
+import { scanImage } from './sources/image.js';
+import type { Rule, ScanResult } from './types.js';
+
+export interface ScanOptions {
+  rules?: Rule[];
+  tuning?: RuleTuning;
+  limits?: Partial<Limits>;
+  /** Directory scans: honour .gitignore files (default true). */
+  gitignore?: boolean;
+  /** Directory scans: extra paths to skip, gitignore syntax. */
+  exclude?: string[];
+  onProgress?: (bytes: number, files: number) => void;
+  now?: () => number;
+}
+
+function setup(opts: ScanOptions) {
+  const engine = createEngine({ rules: opts.rules ?? RULES, ...(opts.tuning ? { tuning: opts.tuning } : {}) });
+  const collector = createCollector({ engine, limits: { ...DEFAULT_LIMITS, ...opts.limits }, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  const now = opts.now ?? (() => performance.now());
+  return { engine, collector, now, t0: now() };
+}
+
+export async function scanDirectory(root: string, opts: ScanOptions = {}): Promise<ScanResult> {
+  const { collector, now, t0 } = setup(opts);
+  await scanDir(collector, root, { gitignore: opts.gitignore ?? true, exclude: opts.exclude ?? [] });
+  return collector.result('dir', root, now() - t0);
+}
+
+export async function scanGitHistory(repo: string, opts: ScanOptions = {}): Promise<ScanResult> {
+  const { engine, collector, now, t0 } = setup(opts);
+  await scanGit(collector, engine, repo);
+  return collector.result('git', repo, now() - t0);
+}
+
+export async function scanContainerImage(archive: string, opts: ScanOptions = {}): Promise<ScanResult> {
+  const { collector, now, t0 } = setup(opts);
+  await scanImage(collector, archive);
+  return collector.result('image', archive, now() - t0);
+}

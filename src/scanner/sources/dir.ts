@@ -1,0 +1,109 @@
+// Directory source: walks a tree, honouring .gitignore files (every level) unless told not to.
+// Only regular files are read; symlinks are never followed (one pointing out of the root is reported).
+import { lstat, open, readdir, readFile, realpath } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import ignore, { type Ignore } from 'ignore';
+import type { Collector } from '../collector.js';
+import { scanStream, sniffArchive } from '../archive.js';
+
+export interface DirOptions {
+  gitignore: boolean;
+  /** Extra paths to skip, gitignore syntax, relative to the root. */
+  exclude: string[];
+  concurrency?: number;
+}
+
+interface IgnoreScope {
+  base: string;
+  ig: Ignore;
+}
+
+export async function scanDir(c: Collector, root: string, opts: DirOptions): Promise<void> {
+  const absRoot = await realpath(root);
+  const excluder = ignore().add(opts.exclude);
+  const work: Array<Promise<void>> = [];
+  const limit = opts.concurrency ?? 8;
+  let active = 0;
+  const waiters: Array<() => void> = [];
+
+  async function slot<T>(fn: () => Promise<T>): Promise<T> {
+    while (active >= limit) await new Promise<void>((r) => waiters.push(r));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      waiters.shift()?.();
+    }
+  }
+
+  function ignored(rel: string, isDir: boolean, scopes: IgnoreScope[]): boolean {
+    const p = isDir ? `${rel}/` : rel;
+    if (excluder.ignores(p)) return true;
+    if (!opts.gitignore) return false;
+    for (const s of scopes) {
+      const sub = s.base ? path.posix.relative(s.base, rel) : rel;
+      if (sub && !sub.startsWith('..') && s.ig.ignores(isDir ? `${sub}/` : sub)) return true;
+    }
+    return false;
+  }
+
+  async function walk(dirRel: string, parentScopes: IgnoreScope[]): Promise<void> {
+    const abs = path.join(absRoot, dirRel);
+    let scopes = parentScopes;
+    if (opts.gitignore) {
+      const gi = await readFile(path.join(abs, '.gitignore'), 'utf8').catch(() => null);
+      if (gi !== null) scopes = [...parentScopes, { base: dirRel, ig: ignore().add(gi) }];
+    }
+    const entries = await readdir(abs, { withFileTypes: true });
+    for (const e of entries) {
+      const rel = dirRel ? `${dirRel}/${e.name}` : e.name;
+      if (e.isDirectory()) {
+        if (e.name === '.git') continue;
+        if (ignored(rel, true, scopes)) continue;
+        await walk(rel, scopes);
+      } else if (e.isSymbolicLink()) {
+        if (ignored(rel, false, scopes)) continue;
+        const target = await realpath(path.join(abs, e.name)).catch(() => null);
+        const inside = target !== null && (target === absRoot || target.startsWith(absRoot + path.sep));
+        c.skip(rel, inside ? 'symlink not followed (its target inside the root is scanned in place)' : 'symlink pointing outside the root, not followed');
+      } else if (e.isFile()) {
+        if (ignored(rel, false, scopes)) continue;
+        work.push(slot(() => scanFile(rel)));
+      } else {
+        c.skip(rel, 'not a regular file');
+      }
+    }
+  }
+
+  async function scanFile(rel: string): Promise<void> {
+    const abs = path.join(absRoot, rel);
+    try {
+      const st = await lstat(abs);
+      if (!st.isFile()) return;
+      if (st.size <= c.limits.maxFileBytes) {
+        const buf = await readFile(abs);
+        if (sniffArchive(buf.subarray(0, 512)) !== null) await scanStream(c, Readable.from([buf]), { path: rel }, 0);
+        else c.scanContent(buf, { path: rel });
+        return;
+      }
+      // Large: only archives are worth streaming; anything else is skipped unread.
+      const fh = await open(abs, 'r');
+      const head = Buffer.alloc(512);
+      try {
+        await fh.read(head, 0, 512, 0);
+      } finally {
+        await fh.close();
+      }
+      if (sniffArchive(head) !== null) await scanStream(c, createReadStream(abs), { path: rel }, 0);
+      else c.skip(rel, `larger than ${c.limits.maxFileBytes} bytes`, true);
+    } catch (err) {
+      c.skip(rel, `unreadable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, true);
+    }
+  }
+
+  await walk('', []);
+  await Promise.all(work);
+}

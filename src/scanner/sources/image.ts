@@ -1,0 +1,156 @@
+// Container image source: `docker save` archives and OCI image layouts (a directory or a tar of one),
+// read in place as streams. Every layer is scanned, so files a later layer deleted are still seen;
+// the image config's environment and build history are scanned too.
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import tar from 'tar-stream';
+import type { Collector } from '../collector.js';
+import { displayName, peek, scanStream, sniffArchive } from '../archive.js';
+
+interface ImageConfig {
+  config?: { Env?: unknown };
+  history?: Array<{ created_by?: unknown }>;
+  rootfs?: { diff_ids?: unknown };
+}
+
+const MAX_JSON = 8 * 1024 * 1024;
+
+export async function scanImage(c: Collector, target: string): Promise<void> {
+  const st = await stat(target);
+  const image = path.basename(target);
+  const layerWhiteouts = new Map<string, string[]>();
+  const configs = new Map<string, ImageConfig>();
+  const manifests: unknown[] = [];
+
+  async function handleEntry(name: string, stream: Readable): Promise<void> {
+    const { head, whole } = await peek(stream, 512);
+    if (head.length >= 4 && head.readUInt32BE(0) === 0x28b52ffd) {
+      c.skip(name, 'zstd-compressed layer not supported', true);
+      whole.resume();
+      return;
+    }
+    if (sniffArchive(head) !== null) {
+      const wh: string[] = [];
+      layerWhiteouts.set(name, wh);
+      await scanStream(c, whole, { path: name, image, layer: name }, 0, {
+        onTarEntry: (entry) => {
+          const base = path.posix.basename(entry);
+          if (base.startsWith('.wh.')) wh.push(path.posix.join(path.posix.dirname(entry), base.slice(4)).replace(/^\.?\//, ''));
+        },
+      });
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const ch of whole) {
+      size += (ch as Buffer).length;
+      if (size <= MAX_JSON) chunks.push(ch as Buffer);
+    }
+    if (size > MAX_JSON) return;
+    let json: unknown;
+    try {
+      json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      return;
+    }
+    if (name === 'manifest.json' || name === 'index.json') manifests.push(json);
+    const cfg = json as ImageConfig;
+    if (json && typeof json === 'object' && (cfg.config !== undefined || Array.isArray(cfg.history)) && cfg.rootfs) {
+      configs.set(name, cfg);
+      scanConfig(name, cfg);
+    }
+  }
+
+  function scanConfig(name: string, cfg: ImageConfig): void {
+    const env = Array.isArray(cfg.config?.Env) ? cfg.config.Env.filter((e): e is string => typeof e === 'string') : [];
+    // Rendered as KEY="value" so contextual rules see the name next to the value.
+    const envText = env.map((e) => {
+      const i = e.indexOf('=');
+      return i < 0 ? e : `${e.slice(0, i)}="${e.slice(i + 1)}"`;
+    }).join('\n');
+    if (envText) c.scanText(envText, { path: name, image, within: 'config env' });
+    const hist = (cfg.history ?? []).map((h) => (typeof h.created_by === 'string' ? h.created_by : '')).join('\n');
+    if (hist) c.scanText(hist, { path: name, image, within: 'config history' });
+  }
+
+  if (st.isDirectory()) {
+    // OCI layout directory: every blob is streamed from where it lies.
+    for (const rel of await listFiles(target)) await handleEntry(rel, createReadStream(path.join(target, rel)));
+  } else {
+    const extract = tar.extract();
+    const input = createReadStream(target);
+    input.on('error', (e) => extract.destroy(e));
+    const head = await peekFile(target);
+    if (sniffArchive(head) === 'gzip') {
+      // docker save | gzip: handled by the generic walker, layers then count as nested archives.
+      await scanStream(c, input, { path: image, image }, 0);
+      return;
+    }
+    input.pipe(extract);
+    for await (const entry of extract) {
+      const name = displayName(entry.header.name).replace(/^\.?\//, '');
+      if (entry.header.type === 'file' || entry.header.type === 'contiguous-file') await handleEntry(name, entry as unknown as Readable);
+      else entry.resume();
+    }
+  }
+  annotateLayers(c, image, orderLayers(manifests, configs), layerWhiteouts);
+}
+
+async function peekFile(file: string): Promise<Buffer> {
+  const s = createReadStream(file, { start: 0, end: 511 });
+  const chunks: Buffer[] = [];
+  for await (const ch of s) chunks.push(ch as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function listFiles(root: string, rel = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(path.join(root, rel), { withFileTypes: true })) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...(await listFiles(root, r)));
+    else if (e.isFile()) out.push(r);
+  }
+  return out;
+}
+
+/** Layer entry names in stack order with their digests, from docker's manifest.json or the OCI index. */
+function orderLayers(manifests: unknown[], configs: Map<string, ImageConfig>): Array<{ name: string; digest: string }> {
+  for (const m of manifests) {
+    if (Array.isArray(m) && m[0] && typeof m[0] === 'object') {
+      const entry = m[0] as { Config?: string; Layers?: string[] };
+      const diffIds = configs.get(entry.Config ?? '')?.rootfs?.diff_ids;
+      return (entry.Layers ?? []).map((name, i) => ({
+        name,
+        digest: /^blobs\/sha256\/[0-9a-f]{64}$/.test(name) ? `sha256:${name.slice(13)}`
+          : Array.isArray(diffIds) && typeof diffIds[i] === 'string' ? diffIds[i] : name,
+      }));
+    }
+  }
+  return [];
+}
+
+function annotateLayers(c: Collector, image: string, order: Array<{ name: string; digest: string }>, whiteouts: Map<string, string[]>): void {
+  const index = new Map(order.map((l, i) => [l.name, i]));
+  for (const f of c.findingsOf(image)) {
+    const l = f.location;
+    if (!l.layer) continue;
+    if (l.archive?.[0] === l.layer) l.archive = l.archive.slice(1);
+    if (l.archive?.length === 0) delete l.archive;
+    const i = index.get(l.layer);
+    if (i === undefined) {
+      if (/^blobs\/sha256\/[0-9a-f]{64}$/.test(l.layer)) l.layer = `sha256:${l.layer.slice(13)}`;
+      continue;
+    }
+    const file = l.path.replace(/^\.?\//, '');
+    l.deletedInLaterLayer = order.slice(i + 1).some((later) => (whiteouts.get(later.name) ?? []).some((w) => {
+      if (w.endsWith('.wh..opq')) {
+        const dir = w.slice(0, -'.wh..opq'.length).replace(/\/$/, '');
+        return file.startsWith(dir ? `${dir}/` : '');
+      }
+      return file === w || file.startsWith(`${w}/`);
+    }));
+    l.layer = order[i]!.digest;
+  }
+}
