@@ -1,6 +1,10 @@
 import fs from 'node:fs';
 import { z } from 'zod';
-import { createAuditWriter } from './audit/writer.js';
+import { registerAuditRoutes } from './audit/audit.routes.js';
+import { createAuditService } from './audit/audit.service.js';
+import { createCheckpointer, parseSinks, type Checkpointer } from './audit/checkpointer.js';
+import { loadOrCreateLogKey } from './audit/log-key.js';
+import { createAuditWriter, type AuditWriter } from './audit/writer.js';
 import { ensureDataDir, initialiseStore, unseal, type BootstrapResult } from './bootstrap.js';
 import { createOperatorTokenService, registerOperatorTokenRoutes } from './credentials/operator-tokens.js';
 import { authorize } from './credentials/roles.js';
@@ -31,6 +35,8 @@ export interface ControlPlane {
   http: HttpApp;
   db: Database;
   logger: Logger;
+  audit: AuditWriter;
+  checkpointer: Checkpointer;
   /** Present only on the start that initialised the store: the bootstrap admin token, shown once. */
   bootstrap: BootstrapResult | undefined;
   listen(): Promise<string>;
@@ -55,6 +61,11 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     const resources = createResourceService({ db, audit, clock, newId });
 
     const bootstrap = fresh ? await initialiseStore({ db, keys, audit, tokens, clock, newId, dataDir: config.dataDir }) : undefined;
+    const logKey = await loadOrCreateLogKey(db, keys);
+    const checkpointer = createCheckpointer({
+      db, key: logKey, clock, logger, intervalMs: config.checkpointIntervalMs, sinks: parseSinks(config.checkpointSinks),
+    });
+    const auditService = createAuditService({ db, key: logKey, audit });
 
     const http = await createHttpApp({
       logger,
@@ -62,7 +73,11 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
       authenticate: (token, provenance) => tokens.authenticate(token, provenance),
       authorize,
     });
-    registerHealthRoutes(http, db);
+    registerHealthRoutes(http, db, {
+      audit_writes: audit.health,
+      audit_checkpoints: checkpointer.health,
+    });
+    registerAuditRoutes(http, auditService);
     registerPrincipalRoutes(http, principals);
     registerTeamRoutes(http, teams);
     registerResourceRoutes(http, resources);
@@ -73,12 +88,19 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
       http,
       db,
       logger,
+      audit,
+      checkpointer,
       bootstrap,
       async listen() {
+        // Sign the first checkpoint before serving, then keep signing while events arrive.
+        await checkpointer.checkpointNow();
+        checkpointer.start();
         return http.listen({ host: config.host, port: config.port });
       },
       async close() {
         await http.close();
+        // A last checkpoint on shutdown covers every acknowledged event.
+        await checkpointer.stop();
         await db.close();
       },
     };
@@ -90,7 +112,9 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
 
 const readySchema = z.object({ status: z.enum(['ready', 'not_ready']), checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() })) });
 
-function registerHealthRoutes(app: HttpApp, db: Database): void {
+type HealthCheck = () => { ok: boolean; detail?: string };
+
+function registerHealthRoutes(app: HttpApp, db: Database, extra: Record<string, HealthCheck>): void {
   app.get('/healthz', { config: { public: true }, schema: { tags: ['health'], summary: 'Liveness', security: [], response: { 200: z.object({ status: z.literal('ok') }) } } },
     async () => ({ status: 'ok' as const }));
   app.get('/readyz', { config: { public: true }, schema: { tags: ['health'], summary: 'Readiness: store reachable and writable, keys unsealed', security: [], response: { 200: readySchema, 503: readySchema } } },
@@ -104,6 +128,10 @@ function registerHealthRoutes(app: HttpApp, db: Database): void {
       }
       const writeError = db.lastWriteError();
       checks.store_writes = writeError ? { ok: false, detail: 'last commit failed' } : { ok: true };
+      for (const [name, check] of Object.entries(extra)) {
+        const r = check();
+        checks[name] = r.detail ? { ok: r.ok, detail: r.detail } : { ok: r.ok };
+      }
       const ok = Object.values(checks).every((c) => c.ok);
       return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not_ready', checks });
     });

@@ -5,6 +5,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Trx, WriteBatch } from '../platform/db.js';
 import type { IdGenerator } from '../platform/ids.js';
 import type { KeyRing } from '../platform/keys.js';
+import { AppError } from '../platform/errors.js';
 import { canonicalBytes } from './canonical.js';
 import { hashLeaf } from './merkle.js';
 
@@ -63,6 +64,7 @@ export interface AuditWriterDeps {
 
 export function createAuditWriter(deps: AuditWriterDeps) {
   const hmacKey = deps.keys.deriveKey('audit-hmac');
+  let lastFailure: string | undefined;
 
   async function nextSeq(trx: Trx, batch: WriteBatch): Promise<number> {
     let next = batch.state.get(NEXT_SEQ) as number | undefined;
@@ -82,7 +84,26 @@ export function createAuditWriter(deps: AuditWriterDeps) {
       return crypto.createHmac('sha256', hmacKey).update(value, 'utf8').digest('hex');
     },
 
+    /** Readiness: false after an event could not be written, until one is written again. */
+    health: () => ({ ok: lastFailure === undefined, detail: lastFailure }),
+
+    /**
+     * Stages an event in the caller's transaction. If it cannot be written the whole change fails with 503
+     * (fail closed: nothing governed proceeds unrecorded).
+     */
     async record(trx: Trx, batch: WriteBatch, input: AuditInput): Promise<AuditEvent> {
+      try {
+        const event = await stage(trx, batch, input);
+        lastFailure = undefined;
+        return event;
+      } catch (error) {
+        lastFailure = 'audit event could not be written';
+        throw new AppError(503, 'audit_unavailable', 'the audit log cannot be written; the change was not made', { cause_code: (error as { code?: string }).code ?? null });
+      }
+    },
+  };
+
+  async function stage(trx: Trx, batch: WriteBatch, input: AuditInput): Promise<AuditEvent> {
       const seq = await nextSeq(trx, batch);
       const event: AuditEvent = {
         v: 1,
@@ -134,8 +155,7 @@ export function createAuditWriter(deps: AuditWriterDeps) {
       }
       deps.onStaged?.(event);
       return event;
-    },
-  };
+  }
 }
 
 export type AuditWriter = ReturnType<typeof createAuditWriter>;

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../platform/config.js';
 import { SealedError } from '../platform/keys.js';
 import { CliError } from './client.js';
+import { registerAuditCommands } from './commands/audit.js';
 import { registerPrincipalCommands } from './commands/principal.js';
 import { registerResourceCommands } from './commands/resource.js';
 import { registerServerCommands } from './commands/server.js';
@@ -35,6 +36,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
   registerTeamCommands(program, io);
   registerResourceCommands(program, io);
   registerTokenCommands(program, io);
+  registerAuditCommands(program, io);
   for (const cmd of allCommands(program)) cmd.exitOverride();
 
   try {

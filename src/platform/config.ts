@@ -15,8 +15,10 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   /** Base64 32-byte master key from the environment; when absent the key file in the data dir is used. */
   masterKey: string | undefined;
-  /** Seconds between signed audit checkpoints while events arrive. */
+  /** Milliseconds between signed audit checkpoints while events arrive. */
   checkpointIntervalMs: number;
+  /** Where signed checkpoints are pushed for external witnessing: stdout, file:PATH, webhook:URL (comma-separated). */
+  checkpointSinks: string | undefined;
 }
 
 export interface SettingSpec {
@@ -34,6 +36,7 @@ export interface ConfigInput {
   databaseUrl?: string;
   logLevel?: string;
   checkpointIntervalMs?: string;
+  checkpointSinks?: string;
 }
 
 /** Every setting, in one table: the README's settings table is generated from the same facts. */
@@ -43,6 +46,7 @@ export const SETTINGS: SettingSpec[] = [
   { key: 'dataDir', flag: '--data-dir', env: 'CUSTOS_DATA_DIR', default: './.custos', description: 'Directory for the master key, bootstrap token and the SQLite store (created 0700)' },
   { key: 'databaseUrl', flag: '--database-url', env: 'CUSTOS_DATABASE_URL', default: '(SQLite in the data dir)', description: 'postgres://user@host:port/db to use PostgreSQL instead of the embedded SQLite store' },
   { key: 'logLevel', flag: '--log-level', env: 'CUSTOS_LOG_LEVEL', default: 'info', description: `One of ${LOG_LEVELS.join(', ')}` },
+  { key: 'checkpointSinks', flag: '--checkpoint-sink', env: 'CUSTOS_CHECKPOINT_SINKS', default: '(none)', description: 'Push each signed audit checkpoint to stdout, file:PATH or webhook:URL (comma-separated) for external witnessing' },
   { key: 'checkpointIntervalMs', flag: '--checkpoint-interval-ms', env: 'CUSTOS_CHECKPOINT_INTERVAL_MS', default: '1000', description: 'How often a signed audit checkpoint is made while events arrive (100-60000)' },
 ];
 
@@ -96,6 +100,13 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv, cwd = pro
     throw bad('checkpointIntervalMs', intervalRaw, 'expected an integer from 100 to 60000');
   }
 
+  const checkpointSinks = pick(spec('checkpointSinks'));
+  for (const sink of (checkpointSinks ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+    if (sink !== 'stdout' && !/^file:.+/.test(sink) && !/^webhook:https?:\/\/.+/.test(sink)) {
+      throw bad('checkpointSinks', sink, 'expected stdout, file:PATH or webhook:http(s)://URL');
+    }
+  }
+
   const masterKey = env.CUSTOS_MASTER_KEY === '' ? undefined : env.CUSTOS_MASTER_KEY;
 
   return {
@@ -106,6 +117,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv, cwd = pro
     logLevel: logLevel as Config['logLevel'],
     masterKey,
     checkpointIntervalMs: interval,
+    checkpointSinks: checkpointSinks || undefined,
   };
 }
 

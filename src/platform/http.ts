@@ -137,10 +137,22 @@ function toAppError(error: unknown, req: FastifyRequest): AppError {
     default:
       break;
   }
+  if (isStoreFailure(error)) {
+    req.log.error({ err: error }, 'store failure');
+    return new AppError(503, 'store_unavailable', 'the store is unavailable; nothing was changed');
+  }
   if (error instanceof SyntaxError) return new AppError(400, 'malformed_json', 'request body is not valid JSON');
   const status = (error as { statusCode?: number }).statusCode;
   if (status && status >= 400 && status < 500) return new AppError(status, 'bad_request', (error as Error).message);
   return new AppError(500, 'internal_error', 'internal error; see the server log for the request id');
+}
+
+/** Errors raised by SQLite or PostgreSQL (or the connection to it) mean the store, not the request, failed. */
+function isStoreFailure(error: unknown): boolean {
+  const e = error as { code?: unknown; severity?: unknown; name?: string };
+  if (typeof e?.code !== 'string') return e?.name === 'SqliteError';
+  return e.code.startsWith('SQLITE_') || (typeof e.severity === 'string' && /^[0-9A-Z]{5}$/.test(e.code))
+    || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01'].includes(e.code);
 }
 
 function bearerToken(req: FastifyRequest): string | undefined {

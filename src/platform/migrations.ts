@@ -146,9 +146,16 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('time', 'text', (c) => c.notNull())
           .addColumn('note', 'text', (c) => c.notNull())
           .execute();
+        // Hashes of completed perfect subtrees at a few levels, so proofs at millions of events read few rows.
+        await db.schema.createTable('audit_nodes')
+          .addColumn('level', 'integer', (c) => c.notNull())
+          .addColumn('idx', 'bigint', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('audit_nodes_pk', ['level', 'idx'])
+          .execute();
         // The log is append-only at the store level: UPDATE and DELETE are refused by triggers.
         // Retention pruning goes through a dedicated, audited path that lifts the guard in its own transaction.
-        for (const table of ['audit_events', 'audit_delegation', 'audit_checkpoints']) {
+        for (const table of ['audit_events', 'audit_delegation', 'audit_checkpoints', 'audit_nodes']) {
           if (dialect === 'sqlite') {
             await sql.raw(`create trigger ${table}_no_update before update on ${table}
               begin select raise(abort, 'audit log is append-only'); end`).execute(db);

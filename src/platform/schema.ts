@@ -118,6 +118,12 @@ export interface AuditCheckpointsTable {
   note: string;
 }
 
+export interface AuditNodesTable {
+  level: number;
+  idx: number;
+  hash: string;
+}
+
 export interface DB {
   meta: MetaTable;
   principals: PrincipalsTable;
@@ -130,6 +136,7 @@ export interface DB {
   audit_events: AuditEventsTable;
   audit_delegation: AuditDelegationTable;
   audit_checkpoints: AuditCheckpointsTable;
+  audit_nodes: AuditNodesTable;
 }
 
 export type { Generated };

@@ -9,7 +9,7 @@ function configOptions(cmd: Command): Command {
 }
 
 function flagsOf(o: Record<string, string | undefined>): ConfigInput {
-  return { host: o.host, port: o.port, dataDir: o.dataDir, databaseUrl: o.databaseUrl, logLevel: o.logLevel, checkpointIntervalMs: o.checkpointIntervalMs };
+  return { host: o.host, port: o.port, dataDir: o.dataDir, databaseUrl: o.databaseUrl, logLevel: o.logLevel, checkpointIntervalMs: o.checkpointIntervalMs, checkpointSinks: o.checkpointSink };
 }
 
 function announceBootstrap(io: CliIo, token: string, file: string): void {

@@ -1,0 +1,168 @@
+import { systemActor, type Actor } from '../platform/actor.js';
+import type { Database } from '../platform/db.js';
+import { AppError, errors } from '../platform/errors.js';
+import { decodeCursor, encodeCursor } from '../platform/pagination.js';
+import * as repo from './audit.repo.js';
+import { isTreeSize } from './merkle.js';
+import type { LogKey } from './log-key.js';
+import { toOcsf } from './ocsf.js';
+import { proveConsistency, proveInclusion, rootAt } from './tree-builder.js';
+import { verifyLog, type VerifyReport } from './verify.js';
+import type { AuditWriter } from './writer.js';
+
+// Reading the log: queries, proofs, export and server-side verification runs.
+
+export interface EventQuery {
+  type?: string;
+  principal?: string;
+  credential?: string;
+  target?: string;
+  decision?: 'allow' | 'deny';
+  outcome?: 'success' | 'failure';
+  since?: string;
+  until?: string;
+  delegation_ancestor?: string;
+  after_seq?: number;
+  order: 'asc' | 'desc';
+  limit: number;
+  cursor?: string;
+}
+
+export function createAuditService(deps: { db: Database; key: LogKey; audit: AuditWriter }) {
+  const { db, key } = deps;
+
+  async function committedSize(): Promise<number> {
+    return (await repo.maxSeq(db.kysely)) + 1;
+  }
+
+  async function resolveTreeSize(requested: number | undefined): Promise<number> {
+    if (requested !== undefined) {
+      const size = await committedSize();
+      if (requested > size) throw new AppError(422, 'tree_size_too_large', `tree_size ${requested} exceeds the log size ${size}`);
+      return requested;
+    }
+    const latest = await repo.latestCheckpoint(db.kysely);
+    if (!latest) throw new AppError(409, 'no_checkpoint', 'no signed checkpoint exists yet; retry in a second');
+    return Number(latest.tree_size);
+  }
+
+  return {
+    publicKey() {
+      return { origin: key.origin, vkey: key.vkey, algorithm: 'Ed25519', public_key: key.publicKeyRaw.toString('base64') };
+    },
+
+    async list(q: EventQuery) {
+      const after = decodeCursor(q.cursor);
+      let query = db.kysely.selectFrom('audit_events as e').select(['e.seq', 'e.canonical']);
+      if (q.type) query = q.type.endsWith('*') ? query.where('e.type', 'like', q.type.slice(0, -1).replace(/[%_]/g, '') + '%') : query.where('e.type', '=', q.type);
+      if (q.principal) query = query.where('e.actor_principal_id', '=', q.principal);
+      if (q.credential) query = query.where('e.actor_credential_id', '=', q.credential);
+      if (q.target) query = query.where('e.target_id', '=', q.target);
+      if (q.decision) query = query.where('e.decision', '=', q.decision);
+      if (q.outcome) query = query.where('e.outcome', '=', q.outcome);
+      if (q.since) query = query.where('e.time', '>=', new Date(q.since).toISOString());
+      if (q.until) query = query.where('e.time', '<', new Date(q.until).toISOString());
+      if (q.delegation_ancestor) {
+        const ancestor = q.delegation_ancestor;
+        query = query.where('e.seq', 'in', (s) => s.selectFrom('audit_delegation').select('seq').where('principal_id', '=', ancestor));
+      }
+      if (q.after_seq !== undefined) query = query.where('e.seq', '>', q.after_seq);
+      if (after !== undefined) query = query.where('e.seq', q.order === 'asc' ? '>' : '<', Number(after));
+      const rows = await query.orderBy('e.seq', q.order).limit(q.limit + 1).execute();
+      const more = rows.length > q.limit;
+      const items = rows.slice(0, q.limit).map((r) => JSON.parse(r.canonical) as Record<string, unknown>);
+      const last = items[items.length - 1];
+      return { items, next_cursor: more && last ? encodeCursor(Number(last.seq)) : null };
+    },
+
+    async get(seq: number) {
+      const row = await db.kysely.selectFrom('audit_events').select(['seq', 'canonical', 'leaf_hash']).where('seq', '=', seq).executeTakeFirst();
+      if (!row) throw errors.notFound('audit event', String(seq));
+      return { event: JSON.parse(row.canonical) as Record<string, unknown>, canonical: row.canonical, leaf_hash: row.leaf_hash };
+    },
+
+    async inclusionProof(seq: number, treeSizeParam: number | undefined) {
+      const treeSize = await resolveTreeSize(treeSizeParam);
+      if (!isTreeSize(seq) || seq >= treeSize) throw new AppError(422, 'seq_out_of_range', `event ${seq} is not in a tree of size ${treeSize}`);
+      const reader = repo.hashReader(db.kysely);
+      const [proof, leaf, cp] = await Promise.all([
+        proveInclusion(reader, seq, treeSize),
+        db.kysely.selectFrom('audit_events').select('leaf_hash').where('seq', '=', seq).executeTakeFirstOrThrow(),
+        repo.checkpointAt(db.kysely, treeSize),
+      ]);
+      return {
+        leaf_index: seq,
+        tree_size: treeSize,
+        leaf_hash: Buffer.from(leaf.leaf_hash, 'hex').toString('base64'),
+        proof: proof.map((h) => h.toString('base64')),
+        root_hash: (await rootAt(reader, treeSize)).toString('base64'),
+        checkpoint: cp?.note ?? null,
+      };
+    },
+
+    async consistencyProof(from: number, to: number) {
+      const size = await committedSize();
+      if (from > to || to > size || from < 0) throw new AppError(422, 'bad_tree_sizes', `need 0 <= from <= to <= ${size}`);
+      const reader = repo.hashReader(db.kysely);
+      const proof = await proveConsistency(reader, from, to);
+      const [cpFrom, cpTo] = await Promise.all([repo.checkpointAt(db.kysely, from), repo.checkpointAt(db.kysely, to)]);
+      return {
+        from, to,
+        proof: proof.map((h) => h.toString('base64')),
+        from_root: (await rootAt(reader, from)).toString('base64'),
+        to_root: (await rootAt(reader, to)).toString('base64'),
+        from_checkpoint: cpFrom?.note ?? null,
+        to_checkpoint: cpTo?.note ?? null,
+      };
+    },
+
+    async checkpoints(limit: number, cursor: string | undefined) {
+      const after = decodeCursor(cursor);
+      let q = db.kysely.selectFrom('audit_checkpoints').selectAll().orderBy('tree_size', 'desc');
+      if (after !== undefined) q = q.where('tree_size', '<', Number(after));
+      const rows = await q.limit(limit + 1).execute();
+      const more = rows.length > limit;
+      const items = rows.slice(0, limit).map((r) => ({ tree_size: Number(r.tree_size), root_hash: Buffer.from(r.root_hash, 'hex').toString('base64'), time: r.time, note: r.note }));
+      const last = items[items.length - 1];
+      return { items, next_cursor: more && last ? encodeCursor(last.tree_size) : null };
+    },
+
+    /** Streams stored events in seq order, chunked, for export and verification. */
+    async *iterate(fromSeq = 0, toSeq = Number.MAX_SAFE_INTEGER) {
+      let next = fromSeq;
+      for (;;) {
+        const rows = await repo.eventsFrom(db.kysely, next, 5000);
+        const inRange = rows.filter((r) => Number(r.seq) < toSeq);
+        if (inRange.length) yield inRange.map((r) => ({ seq: Number(r.seq), canonical: r.canonical, leaf_hash: r.leaf_hash }));
+        if (rows.length < 5000 || inRange.length < rows.length) return;
+        next = Number(rows[rows.length - 1]!.seq) + 1;
+      }
+    },
+
+    toOcsf,
+
+    /** Recomputes the tree from the store and checks every checkpoint; the run itself is audited. */
+    async verify(actor: Actor, against: string[] = []): Promise<VerifyReport> {
+      const notes = (await db.kysely.selectFrom('audit_checkpoints').select('note').orderBy('tree_size').execute()).map((r) => r.note);
+      const iterate = this.iterate.bind(this);
+      async function* events() {
+        for await (const chunk of iterate()) yield chunk.map((e) => ({ seq: e.seq, canonical: e.canonical, storedLeafHash: e.leaf_hash }));
+      }
+      const report = await verifyLog({ events: events(), checkpoints: notes, vkey: key.vkey, against, seqField: 'seq' });
+      await db.write((trx, batch) => deps.audit.record(trx, batch, {
+        type: 'audit.verified', action: 'audit.verify', actor: actor ?? systemActor(), outcome: report.ok ? 'success' : 'failure',
+        details: { ok: report.ok, size: report.size, first_bad_seq: report.firstBadSeq, problems: report.problems.slice(0, 5).map((p) => ({ kind: p.kind, seq: p.seq })) },
+      }));
+      return report;
+    },
+
+    async recordExport(actor: Actor, format: string, from: number, to: number | undefined) {
+      await db.write((trx, batch) => deps.audit.record(trx, batch, {
+        type: 'audit.exported', action: 'audit.export', actor, outcome: 'success', details: { format, from_seq: from, to_seq: to ?? null },
+      }));
+    },
+
+    hmac: (value: string) => deps.audit.hmac(value),
+  };
+}
+export type AuditService = ReturnType<typeof createAuditService>;

@@ -1,0 +1,30 @@
+import fs from 'node:fs';
+import { openDatabase, sqlitePath } from '../platform/db.js';
+import { verifyLog, type VerifyReport } from './verify.js';
+
+// Verifies a store directly (no server, no master key): recompute the tree from the stored events,
+// compare stored leaf hashes, check every checkpoint signature and root, and any externally saved checkpoints.
+
+export async function verifyStore(opts: { dataDir: string; databaseUrl?: string; vkey?: string; against?: string[] }): Promise<VerifyReport & { vkey: string }> {
+  if (!opts.databaseUrl && !fs.existsSync(sqlitePath(opts.dataDir))) throw new Error(`no Custos store at ${opts.dataDir}`);
+  const db = openDatabase({ dataDir: opts.dataDir, databaseUrl: opts.databaseUrl });
+  try {
+    const stored = await db.kysely.selectFrom('meta').select('value').where('key', '=', 'audit_vkey').executeTakeFirst();
+    const vkey = opts.vkey ?? stored?.value;
+    if (!vkey) throw new Error('no audit public key: pass --public-key (the store has none recorded)');
+    const notes = (await db.kysely.selectFrom('audit_checkpoints').select('note').orderBy('tree_size').execute()).map((r) => r.note);
+    async function* events() {
+      let next = 0;
+      for (;;) {
+        const rows = await db.kysely.selectFrom('audit_events').select(['seq', 'canonical', 'leaf_hash']).where('seq', '>=', next).orderBy('seq').limit(10_000).execute();
+        if (rows.length === 0) return;
+        yield rows.map((r) => ({ seq: Number(r.seq), canonical: r.canonical, storedLeafHash: r.leaf_hash }));
+        next = Number(rows[rows.length - 1]!.seq) + 1;
+      }
+    }
+    const report = await verifyLog({ events: events(), checkpoints: notes, vkey, against: opts.against ?? [], seqField: 'seq' });
+    return { ...report, vkey };
+  } finally {
+    await db.close();
+  }
+}
