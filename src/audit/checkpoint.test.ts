@@ -55,6 +55,17 @@ describe('signed-note known answers (Go sumdb/note)', () => {
     expect(signNote(KAT.text, [signer])).toBe(`${KAT.text}\n${KAT.sigLine}`);
   });
 
+  it('the checkpoint worked example in docs/audit-verification.md verifies', () => {
+    const note =
+      'PeterNeumann\n7\n3bib5AOAnjJXUNPSY814kpwpQreUKjS3fhIslZSnTIw=\n\n' +
+      '\u2014 PeterNeumann x08gozDA2D7IMPl5339ghWaWdMHI1FuM87Bu/YYK9oBwceVF6/ht0QN36iKgI+yAOPXFozUdDVbuzHFVmdCDL4UoAwU=\n';
+    const cp = openCheckpoint(note, parseVerifierKey(KAT.vkey));
+    expect(cp.size).toBe(7);
+    expect(cp.rootHash.toString('hex')).toBe('ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c');
+    const signer = createNoteSigner({ name: KAT.name, privateKey: katKey });
+    expect(signCheckpoint({ origin: 'PeterNeumann', size: 7, rootHash: cp.rootHash }, signer)).toBe(note);
+  });
+
   it('verifies the reference note with the reference vkey', () => {
     const opened = openNote(`${KAT.text}\n${KAT.sigLine}`, [parseVerifierKey(KAT.vkey)]);
     expect(opened.text).toBe(KAT.text);
