@@ -374,3 +374,62 @@ describe('consistency proofs (property)', () => {
     );
   });
 });
+
+describe('proof verifiers under random input (fuzz)', () => {
+  const anySize = fc.oneof(
+    fc.integer({ min: -5, max: 2000 }),
+    fc.constantFrom(0, 1, 2 ** 31, 2 ** 32, 2 ** 53 - 1, 2 ** 53, -0, Number.NaN, Infinity, -Infinity, 0.5, 1e300),
+    fc.double(),
+  );
+  const anyHash = fc.oneof(
+    fc.uint8Array({ minLength: 32, maxLength: 32 }),
+    fc.uint8Array({ minLength: 0, maxLength: 40 }),
+  );
+  const all = leavesOf(64);
+
+  it('random inclusion claims never verify and never throw', () => {
+    fc.assert(
+      fc.property(anySize, anySize, anyHash, fc.array(anyHash, { maxLength: 70 }), anyHash, (i, n, leaf, proof, root) => {
+        const r = verifyInclusion(i, n, leaf, proof, root);
+        expect(r.ok).toBe(false);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('random consistency claims never verify (except the trivial true ones) and never throw', () => {
+    fc.assert(
+      fc.property(anySize, anySize, fc.array(anyHash, { maxLength: 70 }), anyHash, anyHash, (m, n, proof, r1, r2) => {
+        const r = verifyConsistency(m, n, proof, r1, r2);
+        // True without any proof: identical trees, or growing from the empty tree.
+        const trivial =
+          proof.length === 0 &&
+          Number.isSafeInteger(m) && Number.isSafeInteger(n) && m >= 0 && m <= n &&
+          r1.length === 32 && r2.length === 32 &&
+          ((m === n && Buffer.from(r1).equals(Buffer.from(r2))) || (m === 0 && Buffer.from(r1).equals(emptyRoot())));
+        expect(r.ok).toBe(trivial);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('genuine proofs with random wrong sizes are rejected', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 64 }), fc.nat(), anySize, (n, iSeed, wrongSize) => {
+        const i = iSeed % n;
+        const proof = inclusionProof(i, all.slice(0, n));
+        const root = rootFromLeafHashes(all.slice(0, n));
+        if (wrongSize === n) return;
+        // Against the true root of the claimed size (as from an honest checkpoint), never accepted
+        // unless that size's genuine proof is the same list and the leaf really is in it.
+        const claimRoot = Number.isSafeInteger(wrongSize) && wrongSize >= 1 && wrongSize <= 64 ? rootFromLeafHashes(all.slice(0, wrongSize)) : root;
+        const r = verifyInclusion(i, wrongSize, all[i]!, proof, claimRoot);
+        const genuine =
+          Number.isSafeInteger(wrongSize) && wrongSize > i && wrongSize <= 64 &&
+          hexList(inclusionProof(i, all.slice(0, wrongSize))).join() === hexList(proof).join();
+        expect(r.ok).toBe(genuine);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
