@@ -55,7 +55,7 @@ export async function scanImage(c: Collector, target: string): Promise<void> {
     } catch {
       return;
     }
-    if (name === 'manifest.json' || name === 'index.json') manifests.push(json);
+    if (name === 'manifest.json' || isOciManifest(json)) manifests.push(json);
     const cfg = json as ImageConfig;
     if (json && typeof json === 'object' && (cfg.config !== undefined || Array.isArray(cfg.history)) && cfg.rootfs) {
       configs.set(name, cfg);
@@ -116,8 +116,16 @@ async function listFiles(root: string, rel = ''): Promise<string[]> {
 }
 
 /** Layer entry names in stack order with their digests, from docker's manifest.json or the OCI index. */
+function isOciManifest(v: unknown): v is { layers: Array<{ digest?: unknown }> } {
+  return !!v && typeof v === 'object' && Array.isArray((v as { layers?: unknown }).layers) && 'config' in v;
+}
+
 function orderLayers(manifests: unknown[], configs: Map<string, ImageConfig>): Array<{ name: string; digest: string }> {
   for (const m of manifests) {
+    if (isOciManifest(m)) {
+      return m.layers.filter((l) => typeof l.digest === 'string' && /^sha256:[0-9a-f]{64}$/.test(l.digest))
+        .map((l) => ({ name: `blobs/sha256/${(l.digest as string).slice(7)}`, digest: l.digest as string }));
+    }
     if (Array.isArray(m) && m[0] && typeof m[0] === 'object') {
       const entry = m[0] as { Config?: string; Layers?: string[] };
       const diffIds = configs.get(entry.Config ?? '')?.rootfs?.diff_ids;
@@ -136,7 +144,8 @@ function annotateLayers(c: Collector, image: string, order: Array<{ name: string
   for (const f of c.findingsOf(image)) {
     const l = f.location;
     if (!l.layer) continue;
-    if (l.archive?.[0] === l.layer) l.archive = l.archive.slice(1);
+    const layerName = l.layer;
+    if (l.archive) l.archive = l.archive.filter((a) => a !== layerName && a !== `${layerName}#gunzip`);
     if (l.archive?.length === 0) delete l.archive;
     const i = index.get(l.layer);
     if (i === undefined) {
