@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { canonicalBytes } from './canonical.js';
 import { generateNoteKey, signCheckpoint } from './checkpoint.js';
 import { hashLeaf, rootFromLeafHashes } from './merkle.js';
+import { createTreeBuilder } from './tree-builder.js';
 import { verifyLog, type StoredEvent } from './verify.js';
 
 const ORIGIN = 'custos.test/audit';
@@ -242,5 +243,28 @@ describe('verifyLog tamper matrix', () => {
     const stranger = checkpointAt(log.events, 30, generateNoteKey(ORIGIN).signer);
     const r = await verify(log, { against: [stranger] });
     expect(r.problems).toEqual([expect.objectContaining({ kind: 'bad-checkpoint', checkpoint: { source: 'against', index: 0 } })]);
+  });
+});
+
+describe('verifyLog after pruning (start state)', () => {
+  it('verifies the remaining events from a saved tree state', async () => {
+    const log = makeLog(100);
+    const b = createTreeBuilder();
+    for (const e of log.events.slice(0, 40)) b.append(e.storedLeafHash as Buffer);
+    const start = b.state();
+    const rest = log.events.slice(40);
+    const r = await verify({ events: rest, checkpoints: log.checkpoints }, { start });
+    expect(r.problems).toEqual([]);
+    expect(r.size).toBe(100);
+    expect(r.checkpoints.matched).toBe(7); // sizes 40..100; 10..30 lie in the pruned prefix
+
+    rest[25] = { ...rest[25]!, canonical: canonicalBytes(event(65, { x: 1 })) };
+    expect((await verify({ events: rest, checkpoints: log.checkpoints }, { start })).firstBadSeq).toBe(65);
+
+    const wrong = createTreeBuilder();
+    for (const e of log.events.slice(1, 41)) wrong.append(e.storedLeafHash as Buffer);
+    const r3 = await verify({ events: log.events.slice(40), checkpoints: log.checkpoints }, { start: wrong.state() });
+    expect(r3.ok).toBe(false);
+    expect(r3.problems[0]).toMatchObject({ kind: 'edited', seq: null, message: expect.stringMatching(/starting tree state/) });
   });
 });

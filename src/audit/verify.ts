@@ -16,7 +16,7 @@
 import { canonicalBytes } from './canonical.js';
 import { NoteError, openCheckpoint, parseVerifierKey, type NoteVerifier } from './checkpoint.js';
 import { emptyRoot, hashLeaf, hashLeafText, HASH_SIZE } from './merkle.js';
-import { createTreeBuilder } from './tree-builder.js';
+import { createTreeBuilder, type TreeState } from './tree-builder.js';
 
 export type StoredEvent = {
   /** 0-based leaf index. */
@@ -49,7 +49,7 @@ export type VerifyProblem = {
 
 export type VerifyReport = {
   ok: boolean;
-  /** Number of events read in order before verification stopped (the log size if all is well). */
+  /** Tree size reached: events read in order (plus a pruned prefix given as `start`). */
   size: number;
   /** Recomputed root over those events. */
   rootHash: Buffer;
@@ -74,6 +74,12 @@ export type VerifyLogInput = {
   /** Events since the last good checkpoint kept (by reference) to pinpoint reorders; default 1,048,576. */
   retainLimit?: number;
   maxProblems?: number;
+  /**
+   * Resume after a pruned prefix: the tree state (size and frontier) at the first stored event,
+   * e.g. from a retention archive. Events must then start at seq = start.size; checkpoints below
+   * that size are checked for signature and split views only.
+   */
+  start?: TreeState;
 };
 
 type ValidCheckpoint = { source: 'log' | 'against'; index: number; size: number; root: Buffer };
@@ -156,10 +162,11 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
   let matched = 0;
   let diverged = false; // after a root mismatch every later root differs too: report once
   const retained: StoredEvent[] = [];
-  let retainedFrom = 0;
+  const startSize = input.start?.size ?? 0;
+  let retainedFrom = startSize;
   let retainOverflow = false;
 
-  const builder = createTreeBuilder();
+  const builder = createTreeBuilder(input.start ? { state: input.start } : {});
   let nextSizeIdx = 0;
 
   const checkAt = (size: number) => {
@@ -182,7 +189,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
     const first = bad[0]!;
     // Where the first differing event can lie: after the last size this view was seen to agree.
     const from = first.source === 'against' || distinctRoots > 1 ? lastGood.against : lastGood.log;
-    const range: [number, number] = [Math.min(from, size), size];
+    const range: [number, number] = [Math.min(Math.max(from, startSize), size), size];
     const where = { source: first.source, index: first.index, size };
     if (distinctRoots > 1) {
       add({ kind: 'split-view', seq: range[0], range, checkpoint: where, message: `two different signed roots for tree size ${size}; the log matches ${good.length > 0 ? 'one of them' : 'neither'}` });
@@ -190,6 +197,10 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
     }
     if (diverged) return;
     diverged = true;
+    if (size === startSize && startSize > 0) {
+      add({ kind: 'edited', seq: null, checkpoint: where, message: `the starting tree state does not match the signed checkpoint at size ${size}` });
+      return;
+    }
     if (first.source === 'against') {
       add({ kind: 'rollback', seq: range[0], range, checkpoint: where, message: `log is not consistent with the saved checkpoint of size ${size}: it was rewritten after it (first difference in [${range[0]}, ${size}))` });
       return;
@@ -222,14 +233,24 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
   // Split views are reported even for sizes the log no longer reaches.
   const checkSizesUpTo = (n: number) => {
     while (nextSizeIdx < sizes.length && sizes[nextSizeIdx]! <= n) {
-      if (sizes[nextSizeIdx] === n) checkAt(n);
+      const s = sizes[nextSizeIdx]!;
+      if (s === n) checkAt(n);
+      else splitViewOnly(s);
       nextSizeIdx++;
     }
   };
-  checkSizesUpTo(0);
+  // Sizes the events cannot reach (pruned prefix, or beyond a broken log): only split views show.
+  const splitViewOnly = (s: number) => {
+    const list = bySize.get(s)!;
+    if (new Set(list.map((c) => c.root.toString('hex'))).size > 1) {
+      const range: [number, number] = [Math.min(lastGood.against, s), s];
+      add({ kind: 'split-view', seq: range[0], range, checkpoint: { source: list[0]!.source, index: list[0]!.index, size: s }, message: `two different signed roots for tree size ${s}` });
+    }
+  };
+  checkSizesUpTo(startSize);
 
   // 3. One pass over the events.
-  let expected = 0;
+  let expected = startSize;
   let broken: { at: number; got: number } | null = null;
   let missingSeen = false;
 
@@ -281,14 +302,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
   }
 
   // 4. Checkpoints beyond what was read.
-  for (; nextSizeIdx < sizes.length; nextSizeIdx++) {
-    const s = sizes[nextSizeIdx]!;
-    const list = bySize.get(s)!;
-    if (new Set(list.map((c) => c.root.toString('hex'))).size > 1) {
-      const range: [number, number] = [Math.min(lastGood.against, s), s];
-      add({ kind: 'split-view', seq: range[0], range, checkpoint: { source: list[0]!.source, index: list[0]!.index, size: s }, message: `two different signed roots for tree size ${s}` });
-    }
-  }
+  for (; nextSizeIdx < sizes.length; nextSizeIdx++) splitViewOnly(sizes[nextSizeIdx]!);
   if (broken === null) {
     if (largestLog !== null && largestLog > size) {
       add({ kind: 'truncated', seq: size, message: `log has ${size} events but a checkpoint it signed covers ${largestLog}: events from ${size} are gone` });
