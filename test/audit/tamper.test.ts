@@ -1,0 +1,170 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadOrCreateLogKey } from '../../src/audit/log-key.js';
+import { signCheckpoint } from '../../src/audit/checkpoint.js';
+import { verifyStore } from '../../src/audit/offline.js';
+import { createKeyRing, loadMasterKey } from '../../src/platform/keys.js';
+import { BACKENDS, postgresReachable } from '../support/backends.js';
+import { startHarness, type Harness } from '../support/harness.js';
+import { asAttacker } from '../support/tamper.js';
+
+// The tamper matrix: each manipulation of the stored log is detected and the first bad position named.
+
+async function buildLog(h: Harness, humans: number, checkpointEach = false): Promise<void> {
+  for (let i = 0; i < humans; i++) {
+    const res = await h.call('POST', '/v1/principals', { name: `person-${i}`, kind: 'human' });
+    expect(res.status).toBe(201);
+    if (checkpointEach) await h.cp.checkpointer.checkpointNow();
+  }
+  await h.cp.checkpointer.checkpointNow();
+}
+
+async function size(h: Harness): Promise<number> {
+  const rows = await h.cp.db.kysely.selectFrom('audit_events').select('seq').execute();
+  return rows.length;
+}
+
+async function latestNote(h: Harness): Promise<string> {
+  const row = await h.cp.db.kysely.selectFrom('audit_checkpoints').select('note').orderBy('tree_size', 'desc').limit(1).executeTakeFirstOrThrow();
+  return row.note;
+}
+
+const verify = (h: Harness, against: string[] = []) => verifyStore({ dataDir: h.dataDir, databaseUrl: h.databaseUrl, against });
+
+for (const backend of BACKENDS) {
+  describe(`audit tamper matrix on ${backend}`, async () => {
+    const enabled = backend === 'sqlite' || (await postgresReachable());
+    let h: Harness | undefined;
+    afterEach(async () => { await h?.close(); h = undefined; });
+
+    it.runIf(enabled)('an untouched log verifies', async () => {
+      h = await startHarness(backend);
+      await buildLog(h, 5);
+      const r = await verify(h);
+      expect(r.ok).toBe(true);
+      expect(r.size).toBe(await size(h));
+    });
+
+    it.runIf(enabled)('refuses UPDATE and DELETE on audit tables', async () => {
+      h = await startHarness(backend);
+      await buildLog(h, 1);
+      await expect(h.cp.db.kysely.updateTable('audit_events').set({ type: 'x' }).where('seq', '=', 0).execute()).rejects.toThrow(/append-only/);
+      await expect(h.cp.db.kysely.deleteFrom('audit_events').where('seq', '=', 0).execute()).rejects.toThrow(/append-only/);
+      await expect(h.cp.db.kysely.deleteFrom('audit_checkpoints').execute()).rejects.toThrow(/append-only/);
+    });
+
+    it.runIf(enabled)('detects an edited event at its sequence number', async () => {
+      h = await startHarness(backend);
+      await buildLog(h, 6);
+      const row = await h.cp.db.kysely.selectFrom('audit_events').select('canonical').where('seq', '=', 4).executeTakeFirstOrThrow();
+      await asAttacker(h.cp.db, (q) => q.updateTable('audit_events').set({ canonical: row.canonical.replace('person-', 'persom-') }).where('seq', '=', 4).execute().then(() => undefined));
+      const r = await verify(h);
+      expect(r.ok).toBe(false);
+      expect(r.firstBadSeq).toBe(4);
+      expect(r.problems[0]!.kind).toBe('edited');
+    });
+
+    it.runIf(enabled)('detects an edit that also rewrote the stored leaf hash, through the signed roots', async () => {
+      h = await startHarness(backend);
+      await buildLog(h, 6, true);
+      const { hashLeafText } = await import('../../src/audit/merkle.js');
+      const row = await h.cp.db.kysely.selectFrom('audit_events').select('canonical').where('seq', '=', 5).executeTakeFirstOrThrow();
+      const forged = row.canonical.replace('"success"', '"failure"');
+      await asAttacker(h.cp.db, (q) => q.updateTable('audit_events').set({ canonical: forged, leaf_hash: hashLeafText(forged).toString('hex') }).where('seq', '=', 5).execute().then(() => undefined));
+      const r = await verify(h);
+      expect(r.ok).toBe(false);
+      // With a checkpoint after every event the signed roots pin the edit to exactly one position.
+      expect(r.firstBadSeq).toBe(5);
+    });
+
+    it.runIf(enabled)('detects a deleted event at its sequence number', async () => {
+      h = await startHarness(backend);
+      await buildLog(h, 6);
+      await asAttacker(h.cp.db, (q) => q.deleteFrom('audit_events').where('seq', '=', 5).execute().then(() => undefined));
+      const r = await verify(h);
+      expect(r.ok).toBe(false);
+      expect(r.firstBadSeq).toBe(5);
+      expect(r.problems[0]!.kind).toBe('deleted');
+    });
+
+    it.runIf(enabled)('detects two reordered events', async () => {
+      h = await startHarness(backend);
+      await buildLog(h, 6);
+      const rows = await h.cp.db.kysely.selectFrom('audit_events').selectAll().where('seq', 'in', [3, 6]).orderBy('seq').execute();
+      await asAttacker(h.cp.db, async (q) => {
+        await q.updateTable('audit_events').set({ canonical: rows[1]!.canonical, leaf_hash: rows[1]!.leaf_hash }).where('seq', '=', 3).execute();
+        await q.updateTable('audit_events').set({ canonical: rows[0]!.canonical, leaf_hash: rows[0]!.leaf_hash }).where('seq', '=', 6).execute();
+      });
+      const r = await verify(h);
+      expect(r.ok).toBe(false);
+      expect(r.firstBadSeq).toBe(3);
+    });
+
+    it.runIf(enabled)('detects a truncated tail', async () => {
+      h = await startHarness(backend);
+      await buildLog(h, 6);
+      const n = await size(h);
+      await asAttacker(h.cp.db, (q) => q.deleteFrom('audit_events').where('seq', '>=', n - 3).execute().then(() => undefined));
+      const r = await verify(h);
+      expect(r.ok).toBe(false);
+      expect(r.firstBadSeq).toBe(n - 3);
+      expect(r.problems.map((p) => p.kind)).toContain('truncated');
+    });
+
+    it.runIf(enabled)('detects a rollback (events and checkpoints removed) against a checkpoint saved elsewhere', async () => {
+      h = await startHarness(backend);
+      await buildLog(h, 3);
+      const before = await size(h);
+      await buildLog(h, 0);
+      for (let i = 10; i < 14; i++) await h.call('POST', '/v1/principals', { name: `later-${i}`, kind: 'human' });
+      await h.cp.checkpointer.checkpointNow();
+      const saved = await latestNote(h);
+      await asAttacker(h.cp.db, async (q) => {
+        await q.deleteFrom('audit_events').where('seq', '>=', before).execute();
+        await q.deleteFrom('audit_checkpoints').where('tree_size', '>', before).execute();
+        await q.deleteFrom('audit_nodes').execute();
+      });
+      expect((await verify(h)).ok).toBe(true); // consistent on its own: only the outside checkpoint reveals it
+      const r = await verify(h, [saved]);
+      expect(r.ok).toBe(false);
+      expect(r.problems.map((p) => p.kind)).toContain('rollback');
+      expect(r.firstBadSeq).toBe(before);
+    });
+
+    it.runIf(enabled)('detects two different signed roots for one size (split view)', async () => {
+      h = await startHarness(backend);
+      await buildLog(h, 3);
+      const n = await size(h);
+      const keys = createKeyRing(loadMasterKey(h.dataDir, undefined)!);
+      const key = await loadOrCreateLogKey(h.cp.db, keys);
+      const forged = signCheckpoint({ origin: key.origin, size: n, rootHash: Buffer.alloc(32, 7) }, key.signer);
+      const r = await verify(h, [forged]);
+      expect(r.ok).toBe(false);
+      expect(r.problems.map((p) => p.kind)).toContain('split-view');
+    });
+  });
+}
+
+describe('rollback of a SQLite store to an earlier file copy', () => {
+  it('is detected against a checkpoint saved before the rollback', async () => {
+    const h = await startHarness('sqlite');
+    try {
+      await buildLog(h, 3);
+      const before = await size(h);
+      const backup = fs.mkdtempSync(path.join(path.dirname(h.dataDir), 'custos-backup-'));
+      // A consistent copy, as a backup tool would take.
+      await (await import('kysely')).sql.raw(`vacuum into '${path.join(backup, 'custos.db')}'`).execute(h.cp.db.kysely);
+      for (let i = 0; i < 4; i++) await h.call('POST', '/v1/principals', { name: `after-backup-${i}`, kind: 'human' });
+      await h.cp.checkpointer.checkpointNow();
+      const saved = await latestNote(h);
+      const r = await verifyStore({ dataDir: backup, against: [saved] });
+      expect(r.ok).toBe(false);
+      expect(r.problems.map((p) => p.kind)).toContain('rollback');
+      expect(r.firstBadSeq).toBe(before);
+      fs.rmSync(backup, { recursive: true, force: true });
+    } finally {
+      await h.close();
+    }
+  });
+});
