@@ -6,6 +6,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Database, Trx, WriteBatch } from '../platform/db.js';
 import { AppError, errors } from '../platform/errors.js';
 import type { HttpApp } from '../platform/http.js';
+import { isUuid } from '../platform/ids.js';
 import { decodeCursor, pageOf, pageSchema, paginationQuery } from '../platform/pagination.js';
 import type { OperatorTokensTable } from '../platform/schema.js';
 import { canGrantRole } from './roles.js';
@@ -54,7 +55,8 @@ export function createOperatorTokenService(deps: Deps) {
   const { db, audit, clock } = deps;
 
   async function principalByRef(trx: Database['kysely'], ref: string) {
-    const by = /^[0-9a-f-]{36}$/.test(ref) ? 'id' : 'name';
+    // The same rule as every other reference: UUIDs are ids, anything else is a name.
+    const by = isUuid(ref) ? 'id' : 'name';
     return trx.selectFrom('principals').select(['id', 'name', 'kind', 'status']).where(by, '=', ref).executeTakeFirst();
   }
 

@@ -1,4 +1,5 @@
 import type { Actor } from '../platform/actor.js';
+import { AUTONOMY_LEVELS, CLASSIFICATIONS, ENVIRONMENTS, RISK_TIERS } from './taxonomy.js';
 
 // Who may manage an owned thing: admins and security operators manage everything; an owner-role operator
 // manages only what they own directly or through a team they belong to; auditors manage nothing.
@@ -12,4 +13,57 @@ export function canManageOwned(actor: Actor, ownerPrincipalId: string | null, ow
   if (actor.role !== 'owner' || !actor.principalId) return false;
   if (ownerPrincipalId !== null && ownerPrincipalId === actor.principalId) return true;
   return ownerTeamId !== null && actor.teamIds.includes(ownerTeamId);
+}
+
+/** The current state of the fields an owner could use to widen what a principal may do. */
+export interface GuardedFields {
+  scopes: string[];
+  purposes: string[];
+  data_ceiling: string | null;
+  autonomy: string | null;
+  environment: string | null;
+  risk_tier: string;
+}
+
+/** A requested change; undefined means "leave as is", null means "clear". */
+export interface GuardedPatch {
+  owner?: string | null;
+  owner_team?: string | null;
+  scopes?: string[];
+  purposes?: string[];
+  data_ceiling?: string | null;
+  autonomy?: string | null;
+  environment?: string | null;
+  risk_tier?: string;
+  review_due_at?: string;
+  external_ids?: unknown;
+}
+
+function rank(order: readonly string[], value: string | null): number {
+  // An undeclared value counts as the lowest rung, so declaring one is a widening an owner cannot make alone.
+  return value === null ? -1 : order.indexOf(value);
+}
+
+/**
+ * The fields an owner-role operator asks to change but may not: ownership, the review date and external
+ * identities are for admin/security; scopes and purposes may only shrink; data ceiling, autonomy and
+ * environment may only go down; the risk tier may only go up (a lower tier means rarer reviews).
+ * Returns the offending field names, empty when the change is within an owner's remit.
+ */
+export function ownerWideningFields(current: GuardedFields, patch: GuardedPatch): string[] {
+  const bad: string[] = [];
+  if (patch.owner !== undefined) bad.push('owner');
+  if (patch.owner_team !== undefined) bad.push('owner_team');
+  if (patch.review_due_at !== undefined) bad.push('review_due_at');
+  if (patch.external_ids !== undefined) bad.push('external_ids');
+  if (patch.scopes !== undefined && !patch.scopes.every((s) => current.scopes.includes(s))) bad.push('scopes');
+  if (patch.purposes !== undefined && !patch.purposes.every((s) => current.purposes.includes(s))) bad.push('purposes');
+  // Clearing a declared limit is a widening too: nothing declared may later be read as "no limit".
+  const raises = (order: readonly string[], from: string | null, to: string | null | undefined) =>
+    to !== undefined && (to === null ? from !== null : rank(order, to) > rank(order, from));
+  if (raises(CLASSIFICATIONS, current.data_ceiling, patch.data_ceiling)) bad.push('data_ceiling');
+  if (raises(AUTONOMY_LEVELS, current.autonomy, patch.autonomy)) bad.push('autonomy');
+  if (raises(ENVIRONMENTS, current.environment, patch.environment)) bad.push('environment');
+  if (patch.risk_tier !== undefined && rank(RISK_TIERS, patch.risk_tier) < rank(RISK_TIERS, current.risk_tier)) bad.push('risk_tier');
+  return bad;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isUuid } from '../platform/ids.js';
 import { paginationQuery, pageSchema } from '../platform/pagination.js';
 import {
   AUTONOMY_LEVELS, CLASSIFICATIONS, DNS_LABEL, ENVIRONMENTS, LIFECYCLE_ACTIONS, PRINCIPAL_KINDS, PRINCIPAL_STATUSES, RISK_TIERS,
@@ -6,7 +7,10 @@ import {
 
 // Request and response shapes. Objects are strict (unknown fields are rejected) and every string is bounded.
 
-export const nameSchema = z.string().regex(DNS_LABEL, 'must be a DNS label: lowercase letters, digits and hyphens, 1-63 characters');
+// A UUID-shaped name would be read as an id wherever a reference is resolved ("id or name"), so it is refused.
+export const nameSchema = z.string()
+  .regex(DNS_LABEL, 'must be a DNS label: lowercase letters, digits and hyphens, 1-63 characters')
+  .refine((n) => !isUuid(n), 'must not have the shape of an id (UUID)');
 export const refSchema = z.string().min(1).max(200).describe('id or name');
 export const text = (max: number) => z.string().max(max);
 const token = z.string().min(1).max(128).regex(/^[A-Za-z0-9:._/*-]+$/, 'letters, digits and : . _ / * - only');

@@ -7,12 +7,12 @@ import type { IdGenerator } from '../platform/ids.js';
 import { decodeCursor, pageOf } from '../platform/pagination.js';
 import { isUniqueViolation } from '../platform/store-errors.js';
 import type { PrincipalsTable } from '../platform/schema.js';
-import { canManageOwned, isOwnerRole } from './ownership.js';
+import { canManageOwned, isOwnerRole, ownerWideningFields } from './ownership.js';
 import * as repo from './principals.repo.js';
 import type { CreatePrincipalInput, ListPrincipalsQuery, PrincipalView, UpdatePrincipalInput } from './principals.schemas.js';
 import { findTeam } from './teams.repo.js';
 import {
-  LIFECYCLE_ACTIONS, assertTransition, reviewDueAt, type LifecycleAction, type PrincipalStatus, type RiskTier,
+  LIFECYCLE_ACTIONS, assertTransition, reviewDueAfterTierChange, reviewDueAt, type LifecycleAction, type PrincipalStatus, type RiskTier,
 } from './taxonomy.js';
 
 export interface PrincipalServiceDeps {
@@ -180,8 +180,12 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
         if (input.expected_version !== undefined && input.expected_version !== row.version) {
           throw errors.conflict('version_mismatch', `principal '${row.name}' is at version ${row.version}, not ${input.expected_version}`);
         }
-        if (isOwnerRole(actor) && (input.owner !== undefined || input.owner_team !== undefined || input.scopes !== undefined)) {
-          throw errors.forbidden('owners cannot reassign ownership or widen approved scopes; ask an admin or security operator');
+        if (input.owner && input.owner_team) throw new AppError(422, 'owner_ambiguous', 'give either owner or owner_team, not both');
+        if (isOwnerRole(actor)) {
+          const bad = ownerWideningFields(toView(row), input);
+          if (bad.length) {
+            throw new AppError(403, 'forbidden', `owners cannot reassign ownership, postpone reviews or widen what a principal may do (${bad.join(', ')}); ask an admin or security operator`, { fields: bad });
+          }
         }
         const patch: Partial<PrincipalsTable> = {};
         const changed: string[] = [];
@@ -200,8 +204,9 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
           }
           set('owner_principal_id', nextOwner);
           set('owner_team_id', nextTeam);
-          // A new, active owner adopts the principal.
-          if (row.orphaned) set('orphaned', 0);
+          // A new owner (resolveOwner admits only active humans and existing teams) adopts the principal;
+          // keeping the same, inactive human owner leaves it orphaned.
+          set('orphaned', nextOwner !== null && nextOwner === row.owner_principal_id ? row.orphaned : 0);
         }
         if (input.team !== undefined) set('team_id', (await resolveTeam(trx, input.team)) ?? null);
         set('display_name', input.display_name);
@@ -212,7 +217,11 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
         set('environment', input.environment);
         set('data_ceiling', input.data_ceiling);
         set('risk_tier', input.risk_tier);
-        set('review_due_at', input.review_due_at ? new Date(input.review_due_at).toISOString() : undefined);
+        if (input.review_due_at) {
+          set('review_due_at', new Date(input.review_due_at).toISOString());
+        } else if (input.risk_tier !== undefined && input.risk_tier !== row.risk_tier && row.status !== 'proposed') {
+          set('review_due_at', reviewDueAfterTierChange(row.review_due_at, clock.now(), input.risk_tier));
+        }
         if (input.scopes) set('scopes', JSON.stringify(input.scopes));
         if (input.purposes) set('purposes', JSON.stringify(input.purposes));
         if (input.external_ids) set('external_ids', JSON.stringify(input.external_ids));
@@ -250,6 +259,8 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
           version: row.version + 1,
           // Activation starts the review clock.
           ...(to === 'active' && row.status === 'proposed' ? { review_due_at: reviewDueAt(now, row.risk_tier as RiskTier) } : {}),
+          // A decommissioned principal needs no new owner, so it leaves the reassignment list.
+          ...(to === 'decommissioned' ? { orphaned: 0 } : {}),
         });
         await recordChange(trx, batch, actor, `principal.${action === 'activate' ? 'activated' : action === 'suspend' ? 'suspended' : 'decommissioned'}`, row, {
           reason: reason ?? null, from: row.status, to,

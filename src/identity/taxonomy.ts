@@ -52,5 +52,14 @@ export function reviewDueAt(from: Date, tier: RiskTier): string {
   return new Date(from.getTime() + REVIEW_PERIOD_DAYS[tier] * 86_400_000).toISOString();
 }
 
+/**
+ * The review date after a risk-tier change: a riskier tier pulls the date in to the new period,
+ * a calmer tier never pushes an already scheduled review out (only a review does that).
+ */
+export function reviewDueAfterTierChange(current: string | null, now: Date, tier: RiskTier): string {
+  const byTier = reviewDueAt(now, tier);
+  return current !== null && current < byTier ? current : byTier;
+}
+
 /** DNS-label names: lowercase letters, digits and hyphens, 1-63 characters, no leading or trailing hyphen. */
 export const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { NO_PROVENANCE, type Actor, type OperatorRole } from '../platform/actor.js';
+import { canManageOwned, ownerWideningFields, type GuardedFields } from './ownership.js';
+
+const actor = (role: OperatorRole | null, principalId: string | null = 'me', teamIds: string[] = []): Actor => ({
+  principalId, principalName: null, credentialId: null, authMethod: 'operator_token', role, teamIds, delegationChain: [], provenance: NO_PROVENANCE,
+});
+
+describe('canManageOwned', () => {
+  it('admin and security manage everything; auditors and role-less actors nothing', () => {
+    expect(canManageOwned(actor('admin'), 'someone', null)).toBe(true);
+    expect(canManageOwned(actor('security'), null, 'team')).toBe(true);
+    expect(canManageOwned(actor('auditor'), 'me', null)).toBe(false);
+    expect(canManageOwned(actor(null), 'me', null)).toBe(false);
+  });
+  it('owners manage what they or their teams own, and nothing else', () => {
+    expect(canManageOwned(actor('owner'), 'me', null)).toBe(true);
+    expect(canManageOwned(actor('owner', 'me', ['t1']), null, 't1')).toBe(true);
+    expect(canManageOwned(actor('owner', 'me', ['t1']), null, 't2')).toBe(false);
+    expect(canManageOwned(actor('owner'), 'other', null)).toBe(false);
+    expect(canManageOwned(actor('owner'), null, null)).toBe(false);
+    expect(canManageOwned(actor('owner', null), null, null)).toBe(false);
+  });
+});
+
+describe('ownerWideningFields', () => {
+  const current: GuardedFields = { scopes: ['a', 'b'], purposes: ['p'], data_ceiling: 'internal', autonomy: 'supervised', environment: 'staging', risk_tier: 'high' };
+  it('allows narrowing and changes that make the principal safer', () => {
+    expect(ownerWideningFields(current, {})).toEqual([]);
+    expect(ownerWideningFields(current, { scopes: ['a'], purposes: [], data_ceiling: 'public', autonomy: 'assistive', environment: 'dev', risk_tier: 'critical' })).toEqual([]);
+    expect(ownerWideningFields(current, { scopes: ['b', 'a'], risk_tier: 'high', data_ceiling: 'internal' })).toEqual([]);
+  });
+  it('names every widening', () => {
+    expect(ownerWideningFields(current, { scopes: ['a', 'c'] })).toEqual(['scopes']);
+    expect(ownerWideningFields(current, { purposes: ['q'] })).toEqual(['purposes']);
+    expect(ownerWideningFields(current, { data_ceiling: 'confidential', autonomy: 'autonomous', environment: 'prod', risk_tier: 'medium' }))
+      .toEqual(['data_ceiling', 'autonomy', 'environment', 'risk_tier']);
+  });
+  it('treats clearing a declared limit, and declaring one from nothing upward, as widening', () => {
+    expect(ownerWideningFields(current, { data_ceiling: null, autonomy: null, environment: null })).toEqual(['data_ceiling', 'autonomy', 'environment']);
+    const undeclared = { ...current, data_ceiling: null, autonomy: null, environment: null };
+    expect(ownerWideningFields(undeclared, { data_ceiling: null })).toEqual([]);
+    expect(ownerWideningFields(undeclared, { data_ceiling: 'public', autonomy: 'assistive', environment: 'dev' })).toEqual(['data_ceiling', 'autonomy', 'environment']);
+  });
+  it('keeps ownership, review dates and external identities for admin and security', () => {
+    expect(ownerWideningFields(current, { owner: 'x', owner_team: null, review_due_at: '2030-01-01T00:00:00Z', external_ids: {} }))
+      .toEqual(['owner', 'owner_team', 'review_due_at', 'external_ids']);
+  });
+});
