@@ -61,8 +61,33 @@ export function openDatabase(opts: OpenOptions): Database {
   native.pragma('synchronous = FULL');
   native.pragma('foreign_keys = ON');
   native.pragma('busy_timeout = 5000');
-  const kysely = new Kysely<DB>({ dialect: new SqliteDialect({ database: native }) });
+  const kysely = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(native) }) });
   return wrap(kysely, 'sqlite', opts.maxBatch);
+}
+
+/**
+ * Kysely's SQLite driver prepares every statement anew; preparing costs more than running a small insert.
+ * Statements are reused by SQL text (bounded), which is safe because better-sqlite3 runs them synchronously.
+ */
+function withStatementCache(native: BetterSqlite3.Database, max = 2000): BetterSqlite3.Database {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return new Proxy(native, {
+    get(target, prop, receiver) {
+      if (prop === 'prepare') {
+        return (source: string) => {
+          let stmt = cache.get(source);
+          if (!stmt) {
+            stmt = target.prepare(source);
+            if (cache.size >= max) cache.delete(cache.keys().next().value!);
+            cache.set(source, stmt);
+          }
+          return stmt;
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 interface Job {
