@@ -1,6 +1,7 @@
 // `custos scan …`: parses its own arguments, never exits the process, returns the exit code.
 import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { availableParallelism } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { ZodError } from 'zod';
 import { applyBaseline, makeBaseline, parseBaseline } from './baseline.js';
@@ -30,6 +31,7 @@ interface Opts {
   writeBaseline?: string;
   gitignore?: boolean;
   progress?: boolean;
+  workers?: string;
 }
 
 class UsageError extends Error {}
@@ -75,6 +77,11 @@ function progressReporter(io: ScanIo) {
   };
 }
 
+/** Worker threads by default only when running compiled (a .ts worker needs a loader such as tsx). */
+function defaultWorkers(): number {
+  return import.meta.url.endsWith('.js') ? Math.min(availableParallelism(), 8) : 0;
+}
+
 async function run(kind: 'dir' | 'git' | 'image', target: string, o: Opts, io: ScanIo): Promise<number> {
   let cfg: ScanConfig;
   try {
@@ -97,7 +104,10 @@ async function run(kind: 'dir' | 'git' | 'image', target: string, o: Opts, io: S
   }
 
   const progress = progressReporter(io);
+  const workers = o.workers === undefined ? defaultWorkers() : Number(o.workers);
+  if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new UsageError(`--workers must be an integer from 0 to 64`);
   const opts: ScanOptions = {
+    workers,
     tuning: tuningOf(cfg), limits: limitsOf(cfg), exclude: cfg.exclude, gitignore: o.gitignore !== false,
     ...(progress.onProgress && o.progress !== false ? { onProgress: progress.onProgress } : {}),
   };
@@ -154,7 +164,8 @@ export async function runScanCli(argv: string[], io: ScanIo): Promise<number> {
     code = await run(kind, target, o, io);
   };
   common(program.command('dir').argument('<path>', 'directory to scan').description('scan a directory tree')
-    .option('--no-gitignore', 'also scan files that .gitignore excludes')).action(action('dir'));
+    .option('--no-gitignore', 'also scan files that .gitignore excludes')
+    .option('--workers <n>', 'worker threads (default: CPU count when compiled, 0 = this thread)')).action(action('dir'));
   common(program.command('git').argument('<path>', 'repository').description('scan every commit on every ref (added lines)')).action(action('git'));
   common(program.command('image').argument('<archive>', 'docker save tarball or OCI layout (dir or tar)').description('scan a container image, every layer')).action(action('image'));
 

@@ -101,6 +101,15 @@ export function createCollector(deps: { engine: Engine; limits: Limits; onProgre
     return findings.filter((f) => f.location.image === image);
   }
 
-  return { add, findingsOf, scanned, scanContent, scanText, skip, incomplete, takeDecompressed, result, limits: deps.limits, addBytes: (n: number) => { bytes += n; } };
+  /** Folds in what another collector (a worker thread's) saw. */
+  function merge(part: Pick<ScanResult, 'findings' | 'skipped' | 'incompleteReasons' | 'stats'>): void {
+    for (const f of part.findings) add(f);
+    skipped.push(...part.skipped);
+    for (const r of part.incompleteReasons) reasons.add(r);
+    files += part.stats.files;
+    bytes += part.stats.bytes;
+  }
+
+  return { add, merge, findingsOf, scanned, scanContent, scanText, skip, incomplete, takeDecompressed, result, limits: deps.limits, addBytes: (n: number) => { bytes += n; } };
 }
 export type Collector = ReturnType<typeof createCollector>;

@@ -2,6 +2,7 @@
 // bounded regex runs over the text. Pure: text in, matches out.
 import type { Rule, Severity } from './types.js';
 import { shannonEntropy } from './rules/checksum.js';
+import { compileKeywords } from './keywords.js';
 
 export interface RawMatch {
   rule: Rule;
@@ -26,10 +27,6 @@ interface Compiled {
   re: RegExp;
 }
 
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 export function createEngine(deps: { rules: Rule[]; tuning?: RuleTuning }) {
   const disabled = new Set(deps.tuning?.disable ?? []);
   const globalAllow = (deps.tuning?.allow ?? []).map((s) => new RegExp(s));
@@ -51,29 +48,26 @@ export function createEngine(deps: { rules: Rule[]; tuning?: RuleTuning }) {
       byKeyword.set(key, list);
     }
   });
-  // Longest first so a keyword that contains another still reports itself.
-  const keywords = [...byKeyword.keys()].sort((a, b) => b.length - a.length);
-  const keywordRe = new RegExp(keywords.map(escapeRe).join('|'), 'gi');
+  const keywords = [...byKeyword.keys()];
+  const keywordRules = keywords.map((k) => byKeyword.get(k)!);
+  const matcher = compileKeywords(keywords);
 
-  /** Which rules have at least one keyword in the text. */
+  /** Which rules have at least one keyword in the text (one pass, stops once every rule is in). */
   function selectRules(text: string): Compiled[] {
     const hit = new Uint8Array(compiled.length);
+    const seen = new Uint8Array(keywords.length);
     let remaining = compiled.length;
-    keywordRe.lastIndex = 0;
-    let m: RegExpExecArray | null;
-    const seen = new Set<string>();
-    while (remaining > 0 && (m = keywordRe.exec(text)) !== null) {
-      const k = m[0].toLowerCase();
-      if (seen.has(k)) continue;
-      seen.add(k);
-      for (const i of byKeyword.get(k) ?? []) {
+    matcher.scan(text, (k) => {
+      if (seen[k]) return false;
+      seen[k] = 1;
+      for (const i of keywordRules[k]!) {
         if (!hit[i]) {
           hit[i] = 1;
           remaining--;
         }
       }
-      if (seen.size === byKeyword.size) break;
-    }
+      return remaining === 0;
+    });
     return compiled.filter((_, i) => hit[i]);
   }
 

@@ -2,7 +2,8 @@
 import { createEngine, type RuleTuning } from './engine.js';
 import { createCollector, DEFAULT_LIMITS, type Limits } from './collector.js';
 import { RULES } from './rules/rules.js';
-import { scanDir } from './sources/dir.js';
+import { listFiles, scanFiles } from './sources/dir.js';
+import { scanFilesInWorkers } from './sources/dir.pool.js';
 import { scanGit } from './sources/git.js';
 import { scanImage } from './sources/image.js';
 import type { Rule, ScanResult } from './types.js';
@@ -16,6 +17,8 @@ export interface ScanOptions {
   /** Directory scans: extra paths to skip, gitignore syntax. */
   exclude?: string[];
   onProgress?: (bytes: number, files: number) => void;
+  /** Directory scans: worker threads to spread files over (0 = scan in this thread). Built-in rules only. */
+  workers?: number;
   now?: () => number;
 }
 
@@ -28,7 +31,17 @@ function setup(opts: ScanOptions) {
 
 export async function scanDirectory(root: string, opts: ScanOptions = {}): Promise<ScanResult> {
   const { collector, now, t0 } = setup(opts);
-  await scanDir(collector, root, { gitignore: opts.gitignore ?? true, exclude: opts.exclude ?? [] });
+  const { absRoot, files } = await listFiles(collector, root, { gitignore: opts.gitignore ?? true, exclude: opts.exclude ?? [] });
+  const workers = opts.rules ? 0 : Math.min(opts.workers ?? 0, Math.ceil(files.length / 64));
+  if (workers > 1) {
+    let bytes = 0;
+    await scanFilesInWorkers(collector, absRoot, files, {
+      workers, tuning: opts.tuning ?? {},
+      onProgress: (n) => { bytes += n; opts.onProgress?.(bytes, 0); },
+    });
+  } else {
+    await scanFiles(collector, absRoot, files);
+  }
   return collector.result('dir', root, now() - t0);
 }
 

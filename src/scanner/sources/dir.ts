@@ -12,7 +12,6 @@ export interface DirOptions {
   gitignore: boolean;
   /** Extra paths to skip, gitignore syntax, relative to the root. */
   exclude: string[];
-  concurrency?: number;
 }
 
 interface IgnoreScope {
@@ -20,24 +19,11 @@ interface IgnoreScope {
   ig: Ignore;
 }
 
-export async function scanDir(c: Collector, root: string, opts: DirOptions): Promise<void> {
+/** Walks the tree: returns the files to scan; symlinks and special files go to `skipped`. */
+export async function listFiles(c: Collector, root: string, opts: DirOptions): Promise<{ absRoot: string; files: string[] }> {
   const absRoot = await realpath(root);
   const excluder = ignore().add(opts.exclude);
-  const work: Array<Promise<void>> = [];
-  const limit = opts.concurrency ?? 8;
-  let active = 0;
-  const waiters: Array<() => void> = [];
-
-  async function slot<T>(fn: () => Promise<T>): Promise<T> {
-    while (active >= limit) await new Promise<void>((r) => waiters.push(r));
-    active++;
-    try {
-      return await fn();
-    } finally {
-      active--;
-      waiters.shift()?.();
-    }
-  }
+  const files: string[] = [];
 
   function ignored(rel: string, isDir: boolean, scopes: IgnoreScope[]): boolean {
     const p = isDir ? `${rel}/` : rel;
@@ -71,39 +57,48 @@ export async function scanDir(c: Collector, root: string, opts: DirOptions): Pro
         c.skip(rel, inside ? 'symlink not followed (its target inside the root is scanned in place)' : 'symlink pointing outside the root, not followed');
       } else if (e.isFile()) {
         if (ignored(rel, false, scopes)) continue;
-        work.push(slot(() => scanFile(rel)));
+        files.push(rel);
       } else {
         c.skip(rel, 'not a regular file');
       }
     }
   }
 
-  async function scanFile(rel: string): Promise<void> {
-    const abs = path.join(absRoot, rel);
-    try {
-      const st = await lstat(abs);
-      if (!st.isFile()) return;
-      if (st.size <= c.limits.maxFileBytes) {
-        const buf = await readFile(abs);
-        if (sniffArchive(buf.subarray(0, 512)) !== null) await scanStream(c, Readable.from([buf]), { path: rel }, 0);
-        else c.scanContent(buf, { path: rel });
-        return;
-      }
-      // Large: only archives are worth streaming; anything else is skipped unread.
-      const fh = await open(abs, 'r');
-      const head = Buffer.alloc(512);
-      try {
-        await fh.read(head, 0, 512, 0);
-      } finally {
-        await fh.close();
-      }
-      if (sniffArchive(head) !== null) await scanStream(c, createReadStream(abs), { path: rel }, 0);
-      else c.skip(rel, `larger than ${c.limits.maxFileBytes} bytes`, true);
-    } catch (err) {
-      c.skip(rel, `unreadable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, true);
-    }
-  }
-
   await walk('', []);
-  await Promise.all(work);
+  return { absRoot, files };
+}
+
+/** Scans the listed files in this thread, a few reads in flight at a time. */
+export async function scanFiles(c: Collector, absRoot: string, files: string[], concurrency = 8): Promise<void> {
+  let next = 0;
+  async function lane(): Promise<void> {
+    while (next < files.length) await scanFile(c, absRoot, files[next++]!);
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, lane));
+}
+
+export async function scanFile(c: Collector, absRoot: string, rel: string): Promise<void> {
+  const abs = path.join(absRoot, rel);
+  try {
+    const st = await lstat(abs);
+    if (!st.isFile()) return;
+    if (st.size <= c.limits.maxFileBytes) {
+      const buf = await readFile(abs);
+      if (sniffArchive(buf.subarray(0, 512)) !== null) await scanStream(c, Readable.from([buf]), { path: rel }, 0);
+      else c.scanContent(buf, { path: rel });
+      return;
+    }
+    // Large: only archives are worth streaming; anything else is skipped unread.
+    const fh = await open(abs, 'r');
+    const head = Buffer.alloc(512);
+    try {
+      await fh.read(head, 0, 512, 0);
+    } finally {
+      await fh.close();
+    }
+    if (sniffArchive(head) !== null) await scanStream(c, createReadStream(abs), { path: rel }, 0);
+    else c.skip(rel, `larger than ${c.limits.maxFileBytes} bytes`, true);
+  } catch (err) {
+    c.skip(rel, `unreadable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, true);
+  }
 }
