@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import {
@@ -52,6 +52,13 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
     },
     ajv: { customOptions: { removeAdditional: false } },
     routerOptions: { maxParamLength: 200 },
+    // Errors the router raises itself (bad URL encoding, over-long path parameters) get problem+json too.
+    frameworkErrors: (error, req, reply) => {
+      const status = (error as { statusCode?: number }).statusCode ?? 400;
+      const code = status === 414 ? 'uri_too_long' : 'bad_url';
+      void (reply as unknown as FastifyReply).code(status).type('application/problem+json')
+        .send(new AppError(status, code, status === 414 ? 'a path parameter is too long' : 'the URL is malformed').toProblem(req.url.split('?')[0]));
+    },
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -78,11 +85,15 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
 
-  // Authentication and the role check run before any handler; a route without a permission and not
-  // marked public is refused, so forgetting to declare one fails closed.
-  app.addHook('preHandler', async (req) => {
+  // Only JSON bodies are accepted: anything else is 415 before any handler runs.
+  app.removeContentTypeParser(['text/plain']);
+
+  // Authentication and the role check run first, before the body is parsed or validated, so an
+  // unauthenticated caller learns nothing about the route's input. A route without a permission and not
+  // marked public is refused, so forgetting to declare one fails closed. Unknown routes fall through to 404.
+  app.addHook('onRequest', async (req) => {
     const config = req.routeOptions.config;
-    if (config.public || req.url.startsWith('/docs')) return;
+    if (req.routeOptions.url === undefined || config.public || req.url.startsWith('/docs')) return;
     req.actor = await deps.authenticate(bearerToken(req), provenanceOf(req));
     if (!config.permission) throw errors.forbidden('route has no declared permission');
     if (!deps.authorize(req.actor, config.permission)) {
