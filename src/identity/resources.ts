@@ -18,7 +18,7 @@ import { findTeam } from './teams.repo.js';
 
 // The catalog of AI assets access is governed on: models, datasets, pipelines, endpoints, tools, vector indexes.
 
-const MAX_DEPTH = 8;
+export const MAX_DEPTH = 8;
 
 export const createResourceBody = z.strictObject({
   name: nameSchema,
@@ -122,16 +122,38 @@ export function createResourceService(deps: { db: Database; audit: AuditWriter; 
     return undefined;
   }
 
-  /** A parent must exist and must not be the resource itself or one of its descendants (no cycles). */
+  /** Levels below a resource (0 for a leaf), counted up to MAX_DEPTH. */
+  async function subtreeHeight(q: Kysely<DB>, id: string): Promise<number> {
+    let level = [id];
+    let height = 0;
+    while (height < MAX_DEPTH) {
+      const children = await q.selectFrom('resources').select('id').where('parent_id', 'in', level).execute();
+      if (children.length === 0) break;
+      height++;
+      level = children.map((c) => c.id);
+    }
+    return height;
+  }
+
+  /**
+   * A parent must exist and must not be the resource itself or one of its descendants (no cycles), and the
+   * resource with everything below it must still fit in MAX_DEPTH levels under the parent.
+   */
   async function resolveParent(q: Kysely<DB>, parentRef: string, selfId?: string): Promise<string> {
     const parent = await findResource(q, parentRef);
     if (!parent) throw new AppError(422, 'parent_not_found', `parent resource '${parentRef}' does not exist`);
+    // Walk the whole chain first, so a cycle is reported as one even when it would also be too deep.
+    let ancestors = 0;
     let cursor: string | null = parent.id;
-    for (let depth = 0; cursor; depth++) {
+    while (cursor && ancestors <= MAX_DEPTH) {
       if (cursor === selfId) throw new AppError(422, 'parent_cycle', 'a resource cannot be its own ancestor');
-      if (depth >= MAX_DEPTH) throw new AppError(422, 'hierarchy_too_deep', `resource hierarchies are at most ${MAX_DEPTH} levels deep`);
+      ancestors++;
       const up: { parent_id: string | null } | undefined = await q.selectFrom('resources').select('parent_id').where('id', '=', cursor).executeTakeFirst();
       cursor = up?.parent_id ?? null;
+    }
+    const below = selfId ? await subtreeHeight(q, selfId) : 0;
+    if (cursor || ancestors + 1 + below > MAX_DEPTH) {
+      throw new AppError(422, 'hierarchy_too_deep', `resource hierarchies are at most ${MAX_DEPTH} levels deep`);
     }
     return parent.id;
   }
