@@ -132,9 +132,12 @@ export const RULES: Rule[] = [
     id: 'azure-openai-key', description: 'Azure OpenAI key next to an Azure OpenAI endpoint', provider: 'Microsoft Azure', severity: 'critical',
     keywords: ['openai.azure.com', 'cognitiveservices.azure.com'], flags: 'i', minEntropy: 3,
     pattern: `(?:api[_-]?key|subscription[_-]?key|azure[_-]?openai[_-]?key|ocp-apim-subscription-key)${ASSIGN}(?<secret>[a-f0-9]{32}|[A-Za-z0-9]{84})${E}`,
+    // "Next to" the endpoint: within ~15 lines either side, not anywhere in a large file.
+    validate: (_s, m) => /(?:openai|cognitiveservices)\.azure\.com/i.test(m.input.slice(Math.max(0, m.index - 1500), m.index + 1500)),
     examples: {
       truePositives: [`AZURE_OPENAI_ENDPOINT=https://contoso.openai.azure.com/\nAZURE_OPENAI_API_KEY=${r(HEX, 32, rnd)}`],
-      falsePositives: [`api_key = "${r(HEX, 32, rnd)}"  # no Azure endpoint in this file`],
+      falsePositives: [`api_key = "${r(HEX, 32, rnd)}"  # no Azure endpoint in this file`,
+        `AZURE_OPENAI_ENDPOINT=https://contoso.openai.azure.com/\n${'# filler line to move the key away from the endpoint\n'.repeat(60)}api_key = "${r(HEX, 32, rnd)}"`],
     },
   },
   {
