@@ -8,6 +8,7 @@ import { createAuditWriter, type AuditWriter } from './audit/writer.js';
 import { ensureDataDir, initialiseStore, unseal, type BootstrapResult } from './bootstrap.js';
 import { createOperatorTokenService, registerOperatorTokenRoutes } from './credentials/operator-tokens.js';
 import { authorize } from './credentials/roles.js';
+import { createFindingService, registerFindingRoutes } from './findings/findings.js';
 import { createPrincipalService } from './identity/principals.service.js';
 import { registerPrincipalRoutes } from './identity/principals.routes.js';
 import { createResourceService, registerResourceRoutes } from './identity/resources.js';
@@ -59,6 +60,7 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     const principals = createPrincipalService({ db, audit, clock, newId });
     const teams = createTeamService({ db, audit, clock, newId });
     const resources = createResourceService({ db, audit, clock, newId });
+    const findings = createFindingService({ db, audit, clock, newId, credentials: tokens, autoRevoke: config.autoRevokeLeaked });
 
     const bootstrap = fresh ? await initialiseStore({ db, keys, audit, tokens, clock, newId, dataDir: config.dataDir }) : undefined;
     const logKey = await loadOrCreateLogKey(db, keys);
@@ -82,6 +84,7 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     registerTeamRoutes(http, teams);
     registerResourceRoutes(http, resources);
     registerOperatorTokenRoutes(http, tokens);
+    registerFindingRoutes(http, findings);
 
     return {
       config,

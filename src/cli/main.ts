@@ -3,6 +3,7 @@ import { ConfigError } from '../platform/config.js';
 import { SealedError } from '../platform/keys.js';
 import { CliError } from './client.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerFindingCommands } from './commands/findings.js';
 import { registerPrincipalCommands } from './commands/principal.js';
 import { registerResourceCommands } from './commands/resource.js';
 import { registerServerCommands } from './commands/server.js';
@@ -37,6 +38,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
   registerResourceCommands(program, io);
   registerTokenCommands(program, io);
   registerAuditCommands(program, io);
+  registerFindingCommands(program, io);
   for (const cmd of allCommands(program)) cmd.exitOverride();
 
   try {

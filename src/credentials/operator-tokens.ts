@@ -101,6 +101,16 @@ export function createOperatorTokenService(deps: Deps) {
     }
   }
 
+  async function revokeRow(trx: Trx, batch: WriteBatch, actor: Actor, row: OperatorTokensTable, reason: string | null, details: Record<string, unknown>) {
+    if (row.revoked_at) return;
+    await trx.updateTable('operator_tokens').set({ revoked_at: clock.now().toISOString(), revoked_reason: reason }).where('id', '=', row.id).execute();
+    await audit.record(trx, batch, {
+      type: 'credential.operator_token.revoked', action: 'credential.revoke', actor,
+      target: { type: 'operator_token', id: row.id, name: null }, outcome: 'success',
+      details: { reason, principal_id: row.principal_id, ...details },
+    });
+  }
+
   return {
     insert,
 
@@ -130,20 +140,29 @@ export function createOperatorTokenService(deps: Deps) {
       return { items: await Promise.all(page.items.map((r) => view(db.kysely, r))), next_cursor: page.next_cursor };
     },
 
-    /** Revokes at once; used by operators and by the scanner when a token is found leaked. */
+    /** Revokes at once; used by operators. */
     async revoke(actor: Actor, id: string, reason: string | undefined) {
       return db.write(async (trx, batch) => {
         const row = await trx.selectFrom('operator_tokens').selectAll().where('id', '=', id).executeTakeFirst();
         if (!row) throw errors.notFound('operator token', id);
-        if (row.revoked_at) return view(trx, row);
-        const now = clock.now().toISOString();
-        await trx.updateTable('operator_tokens').set({ revoked_at: now, revoked_reason: reason ?? null }).where('id', '=', id).execute();
-        await audit.record(trx, batch, {
-          type: 'credential.operator_token.revoked', action: 'credential.revoke', actor,
-          target: { type: 'operator_token', id, name: null }, outcome: 'success', details: { reason: reason ?? null, principal_id: row.principal_id },
-        });
-        return view(trx, { ...row, revoked_at: now, revoked_reason: reason ?? null });
+        await revokeRow(trx, batch, actor, row, reason ?? null, {});
+        return view(trx, { ...row, revoked_at: row.revoked_at ?? clock.now().toISOString(), revoked_reason: row.revoked_at ? row.revoked_reason : reason ?? null });
       });
+    },
+
+    /**
+     * For the scanner: inside the caller's transaction, confirm that a leaked token is one of ours (its id and
+     * the SHA-256 prefix the scan computed match) and revoke it if it is still live. Never needs the secret.
+     */
+    async revokeLeaked(trx: Trx, batch: WriteBatch, actor: Actor, leak: { id: string; sha256Prefix: string }, details: Record<string, unknown>) {
+      const row = await trx.selectFrom('operator_tokens').selectAll().where('id', '=', leak.id).executeTakeFirst();
+      if (!row || leak.sha256Prefix.length < 16 || !row.secret_hash.startsWith(leak.sha256Prefix.toLowerCase())) {
+        return { liveness: 'unknown' as const, ownerId: null, revoked: false };
+      }
+      if (row.revoked_at) return { liveness: 'revoked' as const, ownerId: row.principal_id, revoked: false };
+      if (new Date(row.expires_at) <= clock.now()) return { liveness: 'expired' as const, ownerId: row.principal_id, revoked: false };
+      await revokeRow(trx, batch, actor, row, 'leaked: found by a secret scan', details);
+      return { liveness: 'revoked' as const, ownerId: row.principal_id, revoked: true };
     },
 
     /** Resolves a bearer token to an Actor, or throws 401. Checks format, hash, revocation, expiry and the principal. */

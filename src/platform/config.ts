@@ -19,6 +19,8 @@ export interface Config {
   checkpointIntervalMs: number;
   /** Where signed checkpoints are pushed for external witnessing: stdout, file:PATH, webhook:URL (comma-separated). */
   checkpointSinks: string | undefined;
+  /** Revoke a live Custos credential as soon as a scan report shows it leaked. */
+  autoRevokeLeaked: boolean;
 }
 
 export interface SettingSpec {
@@ -37,6 +39,7 @@ export interface ConfigInput {
   logLevel?: string;
   checkpointIntervalMs?: string;
   checkpointSinks?: string;
+  autoRevokeLeaked?: string;
 }
 
 /** Every setting, in one table: the README's settings table is generated from the same facts. */
@@ -47,6 +50,7 @@ export const SETTINGS: SettingSpec[] = [
   { key: 'databaseUrl', flag: '--database-url', env: 'CUSTOS_DATABASE_URL', default: '(SQLite in the data dir)', description: 'postgres://user@host:port/db to use PostgreSQL instead of the embedded SQLite store' },
   { key: 'logLevel', flag: '--log-level', env: 'CUSTOS_LOG_LEVEL', default: 'info', description: `One of ${LOG_LEVELS.join(', ')}` },
   { key: 'checkpointSinks', flag: '--checkpoint-sink', env: 'CUSTOS_CHECKPOINT_SINKS', default: '(none)', description: 'Push each signed audit checkpoint to stdout, file:PATH or webhook:URL (comma-separated) for external witnessing' },
+  { key: 'autoRevokeLeaked', flag: '--auto-revoke-leaked', env: 'CUSTOS_AUTO_REVOKE_LEAKED', default: 'true', description: 'Revoke a live Custos credential at once when a scan report shows it leaked (true or false)' },
   { key: 'checkpointIntervalMs', flag: '--checkpoint-interval-ms', env: 'CUSTOS_CHECKPOINT_INTERVAL_MS', default: '1000', description: 'How often a signed audit checkpoint is made while events arrive (100-60000)' },
 ];
 
@@ -107,6 +111,9 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv, cwd = pro
     }
   }
 
+  const autoRevokeRaw = pick(spec('autoRevokeLeaked')) ?? 'true';
+  if (autoRevokeRaw !== 'true' && autoRevokeRaw !== 'false') throw bad('autoRevokeLeaked', autoRevokeRaw, 'expected true or false');
+
   const masterKey = env.CUSTOS_MASTER_KEY === '' ? undefined : env.CUSTOS_MASTER_KEY;
 
   return {
@@ -118,6 +125,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv, cwd = pro
     masterKey,
     checkpointIntervalMs: interval,
     checkpointSinks: checkpointSinks || undefined,
+    autoRevokeLeaked: autoRevokeRaw === 'true',
   };
 }
 

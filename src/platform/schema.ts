@@ -124,6 +124,32 @@ export interface AuditNodesTable {
   hash: string;
 }
 
+export interface FindingsTable {
+  id: string;
+  fingerprint: string;
+  rule_id: string;
+  provider: string;
+  severity: string;
+  status: string;
+  liveness: string;
+  public_repo: number;
+  pushed_image: number;
+  priority_score: number;
+  redacted: string;
+  source_kind: string;
+  target: string;
+  location: string;
+  locations_seen: number;
+  credential_kind: string | null;
+  credential_id: string | null;
+  credential_owner_id: string | null;
+  note: string | null;
+  first_seen_at: string;
+  last_seen_at: string;
+  updated_at: string;
+  updated_by: string | null;
+}
+
 export interface DB {
   meta: MetaTable;
   principals: PrincipalsTable;
@@ -137,6 +163,7 @@ export interface DB {
   audit_delegation: AuditDelegationTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_nodes: AuditNodesTable;
+  findings: FindingsTable;
 }
 
 export type { Generated };

@@ -9,7 +9,7 @@ function configOptions(cmd: Command): Command {
 }
 
 function flagsOf(o: Record<string, string | undefined>): ConfigInput {
-  return { host: o.host, port: o.port, dataDir: o.dataDir, databaseUrl: o.databaseUrl, logLevel: o.logLevel, checkpointIntervalMs: o.checkpointIntervalMs, checkpointSinks: o.checkpointSink };
+  return { host: o.host, port: o.port, dataDir: o.dataDir, databaseUrl: o.databaseUrl, logLevel: o.logLevel, checkpointIntervalMs: o.checkpointIntervalMs, checkpointSinks: o.checkpointSink, autoRevokeLeaked: o.autoRevokeLeaked };
 }
 
 function announceBootstrap(io: CliIo, token: string, file: string): void {
