@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, postgresReachable } from './support/backends.js';
-import { startHarness, type Harness } from './support/harness.js';
+import { BACKENDS, postgresReachable } from '../support/backends.js';
+import { startHarness, type Harness } from '../support/harness.js';
 
 for (const backend of BACKENDS) {
   describe(`kernel on ${backend}`, async () => {
