@@ -3,7 +3,6 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { openCheckpoint, parseVerifierKey } from '../../audit/checkpoint.js';
 import { hashLeafText, verifyConsistency, verifyInclusion } from '../../audit/merkle.js';
-import { verifyStore } from '../../audit/offline.js';
 import { verifyLog, type VerifyReport } from '../../audit/verify.js';
 import type { ApiClient } from '../client.js';
 import { CliError } from '../client.js';
@@ -93,6 +92,7 @@ export function registerAuditCommands(program: Command, io: CliIo): void {
       const against = readAgainst(o.against);
       if (o.store) {
         const dataDir = path.resolve(o.dataDir ?? io.env.CUSTOS_DATA_DIR ?? './.custos');
+        const { verifyStore } = await import('../../audit/offline.js');
         const r = await verifyStore({ dataDir, databaseUrl: o.databaseUrl ?? io.env.CUSTOS_DATABASE_URL, vkey: o.publicKey, against });
         return report(io, r, g.json);
       }

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { createControlPlane } from '../../app.js';
 import { loadConfig, SETTINGS, type ConfigInput } from '../../platform/config.js';
 import type { CliIo } from '../output.js';
 
@@ -28,6 +27,7 @@ export function registerServerCommands(program: Command, io: CliIo, onServing?: 
   configOptions(program.command('init').description('create the data dir, master key and bootstrap admin token'))
     .action(async (o) => {
       const config = loadConfig(flagsOf(o), io.env);
+      const { createControlPlane } = await import('../../app.js');
       const cp = await createControlPlane(config, { logger: (await import('../../platform/logger.js')).createLogger('warn') });
       try {
         if (cp.bootstrap) announceBootstrap(io, cp.bootstrap.token, cp.bootstrap.tokenFile);
@@ -40,6 +40,8 @@ export function registerServerCommands(program: Command, io: CliIo, onServing?: 
   configOptions(program.command('serve').description('run the control plane (initialises the data dir on first start)'))
     .action(async (o) => {
       const config = loadConfig(flagsOf(o), io.env);
+      // Loaded lazily: client commands should not pay for the server's start-up imports.
+      const { createControlPlane } = await import('../../app.js');
       const cp = await createControlPlane(config);
       if (cp.bootstrap) announceBootstrap(io, cp.bootstrap.token, cp.bootstrap.tokenFile);
       const url = await cp.listen();
