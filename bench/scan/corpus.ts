@@ -70,13 +70,16 @@ export function generateCorpus(spec: CorpusSpec): { plants: Plant[]; decoys: num
   const exts = ['ts', 'py', 'go', 'yaml', 'json', 'env', 'tf', 'js', 'md'];
   type Insert = { block: string; ruleId?: string };
   const inserts = new Map<number, Insert[]>();
-  const add = (ins: Insert) => {
-    const f = Math.floor(rnd() * nFiles);
+  const nameOf = (f: number) => `pkg${Math.floor(f / 100)}/mod${f}.${exts[f % exts.length]}`;
+  const add = (ins: Insert, pathPattern?: RegExp) => {
+    let f = Math.floor(rnd() * nFiles);
+    // Content-aware rules only run on their kind of file: plant them in one.
+    for (let i = 0; pathPattern && !pathPattern.test(nameOf(f)) && i < exts.length; i++) f = (f + 1) % nFiles;
     inserts.set(f, [...(inserts.get(f) ?? []), ins]);
   };
   let decoyCount = 0;
   for (const r of RULES) {
-    for (let i = 0; i < spec.plantsPerRule; i++) add({ block: r.examples.truePositives[i % r.examples.truePositives.length]!, ruleId: r.id });
+    for (let i = 0; i < spec.plantsPerRule; i++) add({ block: r.examples.truePositives[i % r.examples.truePositives.length]!, ruleId: r.id }, r.pathPattern);
     // A rule's false-positive example can be another rule's true positive (a JWT that is not a
     // Kubernetes token is still a JWT); only examples that are no secret at all become decoys.
     const decoys = r.examples.falsePositives.filter((t) => engine.scanText(t).length === 0);
@@ -85,7 +88,7 @@ export function generateCorpus(spec: CorpusSpec): { plants: Plant[]; decoys: num
   const plants: Plant[] = [];
   let bytes = 0;
   for (let f = 0; f < nFiles; f++) {
-    const name = `pkg${Math.floor(f / 100)}/mod${f}.${exts[f % exts.length]}`;
+    const name = nameOf(f);
     mkdirSync(path.join(spec.dir, path.dirname(name)), { recursive: true });
     const out: string[] = [];
     let size = 0;

@@ -21,7 +21,8 @@ export function segmentsFor(path: string, text: string): Segment[] {
   const lower = path.toLowerCase();
   if (lower.endsWith('.ipynb')) return notebookSegments(text) ?? [{ text, lineOffset: 0 }];
   if (/\.ya?ml$/.test(lower) && /^\s*kind:\s*Secret\b/m.test(text)) {
-    return [{ text, lineOffset: 0 }, ...k8sSecretSegments(text)];
+    const { masked, segments } = k8sSecretSegments(text);
+    return [{ text: masked, lineOffset: 0 }, ...segments];
   }
   return [{ text, lineOffset: 0 }];
 }
@@ -57,15 +58,19 @@ export function notebookSegments(text: string): Segment[] | null {
   return out;
 }
 
-/** Kubernetes Secret `data:` values are base64: decode them so the rules see the secret. */
-export function k8sSecretSegments(text: string): Segment[] {
+/**
+ * Kubernetes Secret `data:` values are base64: decode them so the rules see the secret. The raw
+ * text comes back with those values blanked (same length) so a secret is not reported twice.
+ */
+export function k8sSecretSegments(text: string): { masked: string; segments: Segment[] } {
   const out: Segment[] = [];
+  const ranges: Array<[number, number]> = [];
   const lc = new LineCounter();
   let docs;
   try {
     docs = parseAllDocuments(text, { lineCounter: lc, uniqueKeys: false });
   } catch {
-    return out;
+    return { masked: text, segments: out };
   }
   for (const doc of Array.isArray(docs) ? docs : [docs]) {
     const root = doc.contents as Node | null;
@@ -79,9 +84,12 @@ export function k8sSecretSegments(text: string): Segment[] {
       const decoded = Buffer.from(raw, 'base64').toString('utf8');
       if (!decoded || isBinary(Buffer.from(decoded))) continue;
       const line = item.value.range ? lc.linePos(item.value.range[0]).line : 1;
-      // Render as an assignment so contextual rules see the key name too.
-      out.push({ text: `${key}: "${decoded}"\n${decoded}`, lineOffset: line - 1, within: `Secret data ${key} (base64-decoded)` });
+      if (item.value.range) ranges.push([item.value.range[0], item.value.range[1]]);
+      // Rendered as an assignment so contextual rules see the key name too.
+      out.push({ text: `${key}: "${decoded}"`, lineOffset: line - 1, within: `Secret data ${key} (base64-decoded)` });
     }
   }
-  return out;
+  let masked = text;
+  for (const [a, b] of ranges) masked = masked.slice(0, a) + masked.slice(a, b).replace(/[^\n]/g, ' ') + masked.slice(b);
+  return { masked, segments: out };
 }

@@ -27,6 +27,12 @@ interface Compiled {
   re: RegExp;
 }
 
+interface Selected {
+  c: Compiled;
+  /** Anchored rules: keyword start offsets, ascending. */
+  starts?: number[];
+}
+
 export function createEngine(deps: { rules: Rule[]; tuning?: RuleTuning }) {
   const disabled = new Set(deps.tuning?.disable ?? []);
   const globalAllow = (deps.tuning?.allow ?? []).map((s) => new RegExp(s));
@@ -35,10 +41,10 @@ export function createEngine(deps: { rules: Rule[]; tuning?: RuleTuning }) {
     .map((r) => {
       const sev = deps.tuning?.severity?.[r.id];
       const rule = sev ? { ...r, severity: sev } : r;
-      return { rule, re: new RegExp(r.pattern, 'g' + (r.flags ?? '')) };
+      return { rule, re: new RegExp(r.pattern, (r.anchored ? 'y' : 'g') + (r.flags ?? '')) };
     });
 
-  // keyword → indexes of rules that need it. One combined case-insensitive regex finds them all.
+  // keyword → indexes of rules that need it; one automaton pass finds them all.
   const byKeyword = new Map<string, number[]>();
   compiled.forEach((c, i) => {
     for (const k of c.rule.keywords) {
@@ -51,13 +57,20 @@ export function createEngine(deps: { rules: Rule[]; tuning?: RuleTuning }) {
   const keywords = [...byKeyword.keys()];
   const keywordRules = keywords.map((k) => byKeyword.get(k)!);
   const matcher = compileKeywords(keywords);
+  const byKeywordIndex = new Map(keywords.map((k, i) => [k, i]));
 
-  /** Which rules have at least one keyword in the text (one pass, stops once every rule is in). */
-  function selectRules(text: string): Compiled[] {
+  const keywordLen = keywords.map((k) => k.length);
+  const keywordAnchored = keywordRules.map((rs) => rs.some((i) => compiled[i]!.rule.anchored === true));
+  const anyAnchored = keywordAnchored.some(Boolean);
+
+  /** Which rules have a keyword in the text, and where anchored rules' keywords start (one pass). */
+  function selectRules(text: string): Selected[] {
     const hit = new Uint8Array(compiled.length);
     const seen = new Uint8Array(keywords.length);
+    const starts: number[][] | null = anyAnchored ? keywords.map(() => []) : null;
     let remaining = compiled.length;
-    matcher.scan(text, (k) => {
+    matcher.scan(text, (k, end) => {
+      if (starts && keywordAnchored[k]) starts[k]!.push(end - keywordLen[k]!);
       if (seen[k]) return false;
       seen[k] = 1;
       for (const i of keywordRules[k]!) {
@@ -66,9 +79,42 @@ export function createEngine(deps: { rules: Rule[]; tuning?: RuleTuning }) {
           remaining--;
         }
       }
-      return remaining === 0;
+      // Anchored rules need every occurrence, so the pass then runs to the end.
+      return remaining === 0 && !anyAnchored;
     });
-    return compiled.filter((_, i) => hit[i]);
+    const out: Selected[] = [];
+    compiled.forEach((c, i) => {
+      if (!hit[i]) return;
+      if (!c.rule.anchored || !starts) return out.push({ c });
+      const mine = new Set<number>();
+      for (const kw of c.rule.keywords) for (const p of starts[byKeywordIndex.get(kw.toLowerCase())!]!) mine.add(p);
+      out.push({ c, starts: [...mine].sort((a, b) => a - b) });
+    });
+    return out;
+  }
+
+  /** Global regex over the whole text, or the sticky regex tried at each keyword start. */
+  function* matches(sel: Selected, text: string): Generator<RegExpExecArray> {
+    const re = sel.c.re;
+    if (!sel.starts) {
+      re.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while ((m = re.exec(text)) !== null) {
+        if (m[0].length === 0) re.lastIndex++;
+        else yield m;
+      }
+      return;
+    }
+    let from = 0;
+    for (const p of sel.starts) {
+      if (p < from) continue;
+      re.lastIndex = p;
+      const m = re.exec(text);
+      if (m && m[0].length > 0) {
+        from = m.index + m[0].length;
+        yield m;
+      }
+    }
   }
 
   function scanText(text: string, path = ''): RawMatch[] {
@@ -78,16 +124,11 @@ export function createEngine(deps: { rules: Rule[]; tuning?: RuleTuning }) {
     // Spans taken by earlier (more specific) rules, sorted by start, for a binary-search overlap test.
     let taken: Array<[number, number]> = [];
     let lines: number[] | undefined;
-    for (const { rule, re } of rules) {
+    for (const sel of rules) {
+      const rule = sel.c.rule;
       const mine: Array<[number, number]> = [];
       if (rule.pathPattern && !rule.pathPattern.test(path)) continue;
-      re.lastIndex = 0;
-      let m: RegExpExecArray | null;
-      while ((m = re.exec(text)) !== null) {
-        if (m[0].length === 0) {
-          re.lastIndex++;
-          continue;
-        }
+      for (const m of matches(sel, text)) {
         const g = m.groups;
         const secret = g?.secret ?? g?.secret2 ?? m[0];
         const rel = m[0].indexOf(secret);

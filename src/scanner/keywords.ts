@@ -5,8 +5,8 @@
 const A = 256;
 
 export interface KeywordMatcher {
-  /** Calls `onHit(keywordIndex)` for each keyword occurrence; returning true stops the scan. */
-  scan(text: string, onHit: (keyword: number) => boolean | void): void;
+  /** Calls `onHit(keywordIndex, end)` (end = index after the match) per occurrence; returning true stops the scan. */
+  scan(text: string, onHit: (keyword: number, end: number) => boolean | void): void;
   keywords: readonly string[];
 }
 
@@ -56,7 +56,7 @@ export function compileKeywords(keywords: readonly string[]): KeywordMatcher {
   const table = new Int32Array(next.length * A);
   next.forEach((row, s) => row.forEach((n, c) => { table[s * A + c] = out[n]!.length > 0 ? -(n * A) - 1 : n * A; }));
 
-  function scan(text: string, onHit: (keyword: number) => boolean | void): void {
+  function scan(text: string, onHit: (keyword: number, end: number) => boolean | void): void {
     let st = 0;
     const len = text.length;
     for (let i = 0; i < len; i++) {
@@ -64,7 +64,7 @@ export function compileKeywords(keywords: readonly string[]): KeywordMatcher {
       st = table[st + (c < A ? c : 0)]!;
       if (st < 0) {
         st = -st - 1;
-        for (const k of out[st / A]!) if (onHit(k) === true) return;
+        for (const k of out[st / A]!) if (onHit(k, i + 1) === true) return;
       }
     }
   }

@@ -35,6 +35,13 @@ export interface Rule {
   allow?: RegExp[];
   /** Only run on files whose path matches (content-aware rules). */
   pathPattern?: RegExp;
+  /**
+   * The pattern starts with one of the rule's keywords: it is tried only where the prefilter saw a
+   * keyword (sticky), instead of over the whole text. For rules whose keywords are common words.
+   */
+  anchored?: boolean;
+  /** Path the example texts are scanned under (needed with `pathPattern`). */
+  examplePath?: string;
   /** Findings of a validated-by-checksum rule are certain; shown in output. */
   checksum?: boolean;
   examples: RuleExamples;

@@ -17,11 +17,11 @@ describe('rule examples', () => {
   for (const rule of RULES) {
     describe(rule.id, () => {
       it.each(rule.examples.truePositives.map((t, i) => [i, t] as const))('true positive %i is found', (_i, text) => {
-        const ids = engine.scanText(text).map((m) => m.rule.id);
+        const ids = engine.scanText(text, rule.examplePath).map((m) => m.rule.id);
         expect(ids).toContain(rule.id);
       });
       it.each(rule.examples.falsePositives.map((t, i) => [i, t] as const))('false positive %i is not reported', (_i, text) => {
-        const ids = engine.scanText(text).map((m) => m.rule.id);
+        const ids = engine.scanText(text, rule.examplePath).map((m) => m.rule.id);
         expect(ids).not.toContain(rule.id);
       });
     });

@@ -360,9 +360,26 @@ export const RULES: Rule[] = [
     examples: { truePositives: [`//registry.npmjs.org/:_authToken=${npmTok}`], falsePositives: ['npm_config_cache_directory_path_value_x'] },
   },
   {
-    id: 'generic-secret', description: 'High-entropy value assigned to a secret-looking name', provider: 'Generic', severity: 'medium',
+    id: 'generic-secret-unquoted', description: 'High-entropy unquoted value assigned to a secret-looking name in a .env/YAML/tfvars/properties file',
+    provider: 'Generic', severity: 'medium',
     keywords: ['secret', 'password', 'passwd', 'token', 'api_key', 'apikey', 'api-key', 'access_key', 'auth_key', 'credential'],
-    flags: 'i', minEntropy: 3.5,
+    flags: 'im', minEntropy: 3.5,
+    // Config files put values unquoted (KEY=value, key: value); line-anchored, so cheap.
+    pathPattern: /(?:^|\/)\.env(?:\.[^/]*)?$|\.(?:env|tfvars|ya?ml|properties|ini|cfg|conf|toml)$/i,
+    examplePath: 'deploy/.env',
+    pattern: `^[ \\t]{0,20}(?:export[ \\t]{1,5}|-[ \\t]{1,5})?[A-Za-z0-9_.-]{0,40}(?:secret|passw(?:or)?d|token|api[_-]?key|access[_-]?key|auth[_-]?key|credentials?)[A-Za-z0-9_.-]{0,30}[ \\t]{0,5}[=:][ \\t]{0,5}(?<secret>[A-Za-z0-9+/_.~!@#%^&*=-]{16,128})[ \\t]*\r?$`,
+    validate: looksRandom,
+    allow: PLACEHOLDER,
+    examples: {
+      truePositives: [`DB_PASSWORD=${r(ALNUM, 24, rnd)}`, `env:\n  - SERVICE_TOKEN: ${r(ALNUM, 30, rnd)}`],
+      falsePositives: ['DB_PASSWORD=${DB_PASSWORD}', 'password_file: /run/secrets/db_password_2024', 'TOKEN_TTL=3600'],
+    },
+  },
+  {
+    id: 'generic-secret', description: 'High-entropy value assigned to a secret-looking name', provider: 'Generic', severity: 'medium',
+    keywords: ['secret', 'password', 'passwd', 'token', 'api_key', 'apikey', 'api-key', 'access_key', 'accesskey', 'access-key',
+      'auth_key', 'authkey', 'auth-key', 'credential'],
+    flags: 'i', minEntropy: 3.5, anchored: true,
     pattern: `(?:secret|passw(?:or)?d|token|api[_-]?key|access[_-]?key|auth[_-]?key|credentials?)[A-Za-z0-9_.-]{0,30}["'\`]?\\s{0,5}(?:=|:=|:|=>)\\s{0,5}["'\`](?<secret>[A-Za-z0-9+/_.~!@#%^&*=-]{16,128})["'\`]`,
     validate: looksRandom,
     allow: PLACEHOLDER,

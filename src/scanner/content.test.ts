@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { createCollector, DEFAULT_LIMITS } from './collector.js';
+import { createEngine } from './engine.js';
+import { RULES } from './rules/rules.js';
+import { checksummedToken, fakeCustosToken, seeded } from './rules/fake.js';
+
+const rnd = seeded(11);
+const inSource = checksummedToken('ghp_', rnd);
+const inOutput = fakeCustosToken('op', rnd);
+const inSecret = checksummedToken('npm_', rnd);
+
+function scan(path: string, text: string) {
+  const c = createCollector({ engine: createEngine({ rules: RULES }), limits: DEFAULT_LIMITS });
+  c.scanContent(Buffer.from(text), { path });
+  return c.result('dir', '.', 0).findings;
+}
+
+describe('content-aware scanning', () => {
+  it('notebooks: cell sources and text outputs are scanned and located by cell; images are not', () => {
+    const png = Buffer.from(`ghp_${'x'.repeat(200)}`).toString('base64');
+    const nb = JSON.stringify({
+      cells: [
+        { cell_type: 'markdown', source: ['# Demo\n'] },
+        { cell_type: 'code', source: ['import os\n', `token = "${inSource}"\n`], outputs: [] },
+        { cell_type: 'code', source: ['print(cfg)\n'], outputs: [
+          { output_type: 'stream', name: 'stdout', text: ['loaded\n', `CUSTOS_TOKEN=${inOutput}\n`] },
+          { output_type: 'display_data', data: { 'image/png': png, 'text/plain': ['<Figure>'] } },
+        ] },
+      ],
+    });
+    const f = scan('analysis.ipynb', nb);
+    expect(f.map((x) => [x.ruleId, x.location.within, x.location.line])).toEqual([
+      ['github-token', 'cell 2', 2],
+      ['custos-operator-token', 'cell 3 output 1', 2],
+    ]);
+  });
+  it('an invalid notebook is scanned as plain text', () => {
+    expect(scan('broken.ipynb', `{ "cells": [ token = "${inSource}"`).map((x) => x.ruleId)).toEqual(['github-token']);
+  });
+  it('Kubernetes Secret data is base64-decoded, with the line of the value', () => {
+    const yaml = [
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'data:',
+      `  other: ${Buffer.from('nothing here').toString('base64')}`,
+      '---',
+      'apiVersion: v1',
+      'kind: Secret',
+      'metadata:',
+      '  name: registry',
+      'data:',
+      `  NPM_TOKEN: ${Buffer.from(inSecret).toString('base64')}`,
+    ].join('\n');
+    const f = scan('k8s/secret.yaml', yaml);
+    expect(f.map((x) => [x.ruleId, x.location.line, x.location.within])).toEqual([['npm-token', 11, 'Secret data NPM_TOKEN (base64-decoded)']]);
+  });
+  it('.env, tfvars, compose, GitHub Actions and GitLab CI assignments are found', () => {
+    const generic = RULES.find((r) => r.id === 'generic-secret')!.examples.truePositives[0]!.split('=')[1]!.trim();
+    const cases: Array<[string, string]> = [
+      ['.env', `DB_PASSWORD=${generic.replace(/"/g, '')}\n`],
+      ['values.yaml', `auth:\n  adminPassword: ${generic.replace(/"/g, '')}\n`],
+      ['prod.tfvars', `client_secret = ${generic}\n`],
+      ['docker-compose.yml', `services:\n  api:\n    environment:\n      - API_TOKEN=${inSource}\n`],
+      ['.github/workflows/ci.yml', `jobs:\n  b:\n    env:\n      SERVICE_TOKEN: ${generic}\n`],
+      ['.gitlab-ci.yml', `variables:\n  DEPLOY_TOKEN: ${generic}\n`],
+    ];
+    for (const [path, text] of cases) expect(scan(path, text).length, path).toBeGreaterThan(0);
+  });
+});
