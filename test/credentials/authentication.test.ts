@@ -138,15 +138,13 @@ for (const backend of BACKENDS) {
       expect((await h.call('GET', '/v1/whoami', undefined, t.token)).body.role).toBe('security');
     });
 
-    // KNOWN BUG in src/platform/http.ts (lead-owned): authentication runs in preHandler, after body parsing and
-    // schema validation, so a request without a token but with a missing or invalid body is answered 400
-    // (validation_failed / malformed_json) instead of 401. This test asserts that bug exists; when the hook moves
-    // to onRequest it fails, and `.fails` should be removed.
-    it.runIf(enabled).fails('a write route without a token and without a body answers 401 (known bug: 400 today)', async () => {
-      for (const key of ['POST /v1/principals', 'PATCH /v1/principals/{ref}', 'POST /v1/teams', 'POST /v1/operator-tokens']) {
-        const req = requests.find((r) => r.key === key)!.req;
-        const res = await raw(h, { method: req.method, url: req.url }, undefined);
-        expect(res.status, key).toBe(401);
+    // Authentication runs before the body is parsed or validated: an anonymous caller learns nothing about the schema.
+    it.runIf(enabled)('every non-public route without a token answers 401 before looking at a missing, malformed or oversized body', async () => {
+      for (const { key, req } of requests) {
+        expect((await raw(h, { method: req.method, url: req.url }, undefined)).status, `${key} no body`).toBe(401);
+        if (req.method === 'GET' || req.method === 'DELETE') continue;
+        const res = await h.cp.http.inject({ method: req.method as 'POST', url: req.url, headers: { 'content-type': 'application/json' }, payload: '{"broken' });
+        expect(res.statusCode, `${key} malformed`).toBe(401);
       }
     });
   });

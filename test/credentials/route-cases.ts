@@ -33,6 +33,8 @@ export interface RouteCase {
   readOnly?: boolean;
   /** Server-sent events: checked over a real socket, then disconnected. */
   stream?: boolean;
+  /** A route that declares its own body limit (the default is 1 MiB). */
+  bodyLimit?: number;
   build(w: World, role: Role): Promise<Req>;
 }
 
@@ -42,6 +44,7 @@ const staff: Record<Role, Outcome> = { admin: 'ok', security: 'ok', auditor: 'fo
 const readers: Record<Role, Outcome> = { admin: 'ok', security: 'ok', auditor: 'ok', owner: 'forbidden' };
 const adminOnly: Record<Role, Outcome> = { admin: 'ok', security: 'forbidden', auditor: 'forbidden', owner: 'forbidden' };
 const auditReaders: Record<Role, Outcome> = { admin: 'allowed', security: 'allowed', auditor: 'allowed', owner: 'forbidden' };
+const staffAllowed: Record<Role, Outcome> = { admin: 'allowed', security: 'allowed', auditor: 'forbidden', owner: 'forbidden' };
 
 /** A fresh active agent owned by the owner-role operator. */
 async function ownedAgent(w: World): Promise<string> {
@@ -128,6 +131,19 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   'GET /v1/audit/export': { expect: auditReaders, build: async () => ({ method: 'GET', url: '/v1/audit/export?from_seq=0&to_seq=1' }) },
   'GET /v1/audit/stream': { expect: auditReaders, stream: true, build: async () => ({ method: 'GET', url: '/v1/audit/stream' }) },
   'POST /v1/audit/verify': { expect: auditReaders, readOnly: true, build: async () => ({ method: 'POST', url: '/v1/audit/verify', body: {} }) },
+
+  // The findings module's routes (owned elsewhere): scan reports are written by admin and security only.
+  'POST /v1/findings/report': {
+    expect: staffAllowed,
+    bodyLimit: 32 * 1024 * 1024,
+    build: async () => ({
+      method: 'POST', url: '/v1/findings/report',
+      body: { scanner: { name: 'custos', version: '0' }, source: 'dir', target: '/tmp/matrix', incomplete: false, incomplete_reasons: [], findings: [] },
+    }),
+  },
+  'GET /v1/findings': { expect: auditReaders, build: async () => ({ method: 'GET', url: '/v1/findings' }) },
+  'GET /v1/findings/{id}': { expect: auditReaders, build: async () => ({ method: 'GET', url: '/v1/findings/0123456789abcdef0123456789abcdef' }) },
+  'PATCH /v1/findings/{id}': { expect: staffAllowed, build: async () => ({ method: 'PATCH', url: '/v1/findings/0123456789abcdef0123456789abcdef', body: { status: 'accepted' } }) },
   'POST /v1/audit/hash': { expect: auditReaders, readOnly: true, build: async () => ({ method: 'POST', url: '/v1/audit/hash', body: { value: 'x' } }) },
 };
 
