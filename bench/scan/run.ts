@@ -1,7 +1,7 @@
 // Secret-scanner benchmark: Custos vs secretlint (recommended preset) vs git-secrets, with ripgrep
 // over the same keywords as the raw-speed ceiling. Run: `npx tsx bench/scan/run.ts [--mb 200] [--runs 3]`.
 // Inputs are generated under bench/.work/scan/ (git-ignored): a source-like corpus with planted
-// secrets of every rule, a git repository, and a docker-save image.
+// secrets of every rule, a git repository, and a docker-save image. Custos is compiled first (bench/scan/tsconfig.json).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -78,7 +78,7 @@ const rel = (base: string, p: string) => path.relative(base, path.resolve(base, 
 
 function runCustos(kind: 'dir' | 'git' | 'image', target: string, workers: number, base: string): { seconds: number; hits: Hit[]; bytes: number } {
   const out = path.join(WORK, `custos-${kind}.json`);
-  const args = ['--import', 'tsx', path.join(ROOT, 'bench/scan/custos-cli.ts'), kind, target, '--format', 'json', '--output', out, '--no-progress'];
+  const args = [CUSTOS_JS, kind, target, '--format', 'json', '--output', out, '--no-progress'];
   if (kind === 'dir') args.push('--workers', String(workers), '--no-gitignore');
   const r = time(process.execPath, args);
   if (r.status !== 0 && r.status !== 1) throw new Error(`custos exited ${r.status}: ${r.stderr}`);
@@ -179,8 +179,12 @@ async function image(corpusDir: string, truth: Truth): Promise<{ file: string; f
   return { file, files, bytes };
 }
 
+/** Custos runs compiled, as users run it (tsc of the scanner module into bench/.work/scan-build). */
+const CUSTOS_JS = path.join(ROOT, 'bench/.work/scan-build/bench/scan/custos-cli.js');
+
 async function main(): Promise<void> {
   mkdirSync(WORK, { recursive: true });
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'bench/scan/tsconfig.json')], { stdio: 'inherit' });
   const { dir, truth } = corpus();
   const bytes = dirBytes(dir);
   console.error(`corpus: ${(bytes / 1e6).toFixed(1)} MB, ${truth.files} files, ${truth.plants.length} planted secrets (${RULES.length} rules), ${truth.decoys} decoys; ${cpus().length} CPUs, load ${loadavg()[0]!.toFixed(2)}`);

@@ -57,20 +57,21 @@ export function createEngine(deps: { rules: Rule[]; tuning?: RuleTuning }) {
   const keywords = [...byKeyword.keys()];
   const keywordRules = keywords.map((k) => byKeyword.get(k)!);
   const matcher = compileKeywords(keywords);
-  const byKeywordIndex = new Map(keywords.map((k, i) => [k, i]));
 
   const keywordLen = keywords.map((k) => k.length);
-  const keywordAnchored = keywordRules.map((rs) => rs.some((i) => compiled[i]!.rule.anchored === true));
-  const anyAnchored = keywordAnchored.some(Boolean);
+  const anyAnchored = compiled.some((c) => c.rule.anchored === true);
+
+  /** Anchored rules that each keyword feeds. */
+  const anchoredOf = keywordRules.map((rs) => rs.filter((i) => compiled[i]!.rule.anchored === true));
 
   /** Which rules have a keyword in the text, and where anchored rules' keywords start (one pass). */
   function selectRules(text: string): Selected[] {
     const hit = new Uint8Array(compiled.length);
     const seen = new Uint8Array(keywords.length);
-    const starts: number[][] | null = anyAnchored ? keywords.map(() => []) : null;
+    const starts: Array<number[] | undefined> = [];
     let remaining = compiled.length;
     matcher.scan(text, (k, end) => {
-      if (starts && keywordAnchored[k]) starts[k]!.push(end - keywordLen[k]!);
+      if (anyAnchored) for (const i of anchoredOf[k]!) (starts[i] ??= []).push(end - keywordLen[k]!);
       if (seen[k]) return false;
       seen[k] = 1;
       for (const i of keywordRules[k]!) {
@@ -85,10 +86,8 @@ export function createEngine(deps: { rules: Rule[]; tuning?: RuleTuning }) {
     const out: Selected[] = [];
     compiled.forEach((c, i) => {
       if (!hit[i]) return;
-      if (!c.rule.anchored || !starts) return out.push({ c });
-      const mine = new Set<number>();
-      for (const kw of c.rule.keywords) for (const p of starts[byKeywordIndex.get(kw.toLowerCase())!]!) mine.add(p);
-      out.push({ c, starts: [...mine].sort((a, b) => a - b) });
+      // Starts arrive in ascending order of keyword end; nearly sorted is fine for the sticky loop.
+      out.push(c.rule.anchored ? { c, starts: starts[i] ?? [] } : { c });
     });
     return out;
   }
@@ -108,6 +107,9 @@ export function createEngine(deps: { rules: Rule[]; tuning?: RuleTuning }) {
     let from = 0;
     for (const p of sel.starts) {
       if (p < from) continue;
+      // test() allocates nothing; most keyword sites are not assignments of a literal.
+      re.lastIndex = p;
+      if (!re.test(text)) continue;
       re.lastIndex = p;
       const m = re.exec(text);
       if (m && m[0].length > 0) {
