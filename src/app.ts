@@ -4,6 +4,7 @@ import { registerAuditRoutes } from './audit/audit.routes.js';
 import { createAuditService } from './audit/audit.service.js';
 import { createCheckpointer, parseSinks, type Checkpointer } from './audit/checkpointer.js';
 import { loadOrCreateLogKey } from './audit/log-key.js';
+import { createRetention } from './audit/retention.js';
 import { createAuditWriter, type AuditWriter } from './audit/writer.js';
 import { ensureDataDir, initialiseStore, unseal, type BootstrapResult } from './bootstrap.js';
 import { createOperatorTokenService, registerOperatorTokenRoutes } from './credentials/operator-tokens.js';
@@ -68,6 +69,7 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
       db, key: logKey, clock, logger, intervalMs: config.checkpointIntervalMs, sinks: parseSinks(config.checkpointSinks),
     });
     const auditService = createAuditService({ db, key: logKey, audit });
+    const retention = createRetention({ db, key: logKey, audit, latestCheckpointSize: auditService.latestSize });
 
     const http = await createHttpApp({
       logger,
@@ -79,7 +81,7 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
       audit_writes: audit.health,
       audit_checkpoints: checkpointer.health,
     });
-    registerAuditRoutes(http, auditService);
+    registerAuditRoutes(http, auditService, retention);
     registerPrincipalRoutes(http, principals);
     registerTeamRoutes(http, teams);
     registerResourceRoutes(http, resources);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { HttpApp } from '../platform/http.js';
 import { paginationQuery } from '../platform/pagination.js';
 import type { AuditService } from './audit.service.js';
+import type { Retention } from './retention.js';
 
 const tags = ['audit'];
 const seqSchema = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -25,7 +26,7 @@ export const listEventsQuery = z.strictObject({
 
 const POLL_MS = 250;
 
-export function registerAuditRoutes(app: HttpApp, audit: AuditService): void {
+export function registerAuditRoutes(app: HttpApp, audit: AuditService, retention: Retention): void {
   app.get('/v1/audit/public-key', {
     config: { public: true },
     schema: { tags, summary: 'The log\'s checkpoint signing key (C2SP vkey)', security: [], response: { 200: z.object({ origin: z.string(), vkey: z.string(), algorithm: z.string(), public_key: z.string() }) } },
@@ -125,4 +126,26 @@ export function registerAuditRoutes(app: HttpApp, audit: AuditService): void {
     config: { permission: 'audit.read' },
     schema: { tags, summary: 'Keyed hash of a value, to search events by a secret without storing it', body: z.strictObject({ value: z.string().min(1).max(8192) }), response: { 200: z.object({ hmac: z.string() }) } },
   }, async (req) => ({ hmac: audit.hmac(req.body.value) }));
+
+  app.get('/v1/audit/retention', {
+    config: { permission: 'audit.read' },
+    schema: { tags, summary: 'Where the stored log begins: the tree state at the last prune point (null if nothing was pruned)', response: { 200: z.object({ pruned_state: z.object({ size: z.number(), frontier: z.array(z.string()) }).nullable() }) } },
+  }, async () => audit.retentionState());
+
+  app.get('/v1/audit/archive', {
+    config: { permission: 'audit.admin' },
+    schema: {
+      tags, summary: 'Build a self-verifying archive of the stored events before to_seq (a multiple of 256), for retention',
+      querystring: z.strictObject({ to_seq: seqSchema }),
+    },
+  }, async (req) => retention.buildArchive(req.query.to_seq));
+
+  app.post('/v1/audit/prune', {
+    config: { permission: 'audit.admin' },
+    schema: {
+      tags, summary: 'Delete the archived prefix; archive_digest proves the caller holds the archive of exactly that range',
+      body: z.strictObject({ to_seq: seqSchema, archive_digest: z.string().regex(/^[0-9a-f]{64}$/) }),
+      response: { 200: z.object({ pruned_from: z.number(), pruned_to: z.number() }) },
+    },
+  }, async (req) => retention.prune(req.actor, req.body.to_seq, req.body.archive_digest));
 }

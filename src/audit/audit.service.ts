@@ -7,6 +7,7 @@ import { isTreeSize } from './merkle.js';
 import type { LogKey } from './log-key.js';
 import { toOcsf } from './ocsf.js';
 import { proveConsistency, proveInclusion, rootAt } from './tree-builder.js';
+import { prunedState, serializeState } from './retention.js';
 import { verifyLog, type VerifyReport } from './verify.js';
 import type { AuditWriter } from './writer.js';
 
@@ -31,19 +32,22 @@ export interface EventQuery {
 export function createAuditService(deps: { db: Database; key: LogKey; audit: AuditWriter }) {
   const { db, key } = deps;
 
-  async function committedSize(): Promise<number> {
-    return (await repo.maxSeq(db.kysely)) + 1;
-  }
-
-  async function resolveTreeSize(requested: number | undefined): Promise<number> {
-    if (requested !== undefined) {
-      const size = await committedSize();
-      if (requested > size) throw new AppError(422, 'tree_size_too_large', `tree_size ${requested} exceeds the log size ${size}`);
-      return requested;
-    }
+  async function latestSize(): Promise<number> {
     const latest = await repo.latestCheckpoint(db.kysely);
     if (!latest) throw new AppError(409, 'no_checkpoint', 'no signed checkpoint exists yet; retry in a second');
     return Number(latest.tree_size);
+  }
+
+  /** Proofs are served up to the latest signed checkpoint, whose subtree hashes are all stored. */
+  async function resolveTreeSize(requested: number | undefined): Promise<number> {
+    const latest = await latestSize();
+    if (requested === undefined) return latest;
+    if (requested > latest) throw new AppError(422, 'tree_size_too_large', `tree_size ${requested} is beyond the latest signed checkpoint (${latest}); retry after the next checkpoint`);
+    return requested;
+  }
+
+  async function prunedSize(): Promise<number> {
+    return (await prunedState(db))?.size ?? 0;
   }
 
   return {
@@ -84,6 +88,7 @@ export function createAuditService(deps: { db: Database; key: LogKey; audit: Aud
     async inclusionProof(seq: number, treeSizeParam: number | undefined) {
       const treeSize = await resolveTreeSize(treeSizeParam);
       if (!isTreeSize(seq) || seq >= treeSize) throw new AppError(422, 'seq_out_of_range', `event ${seq} is not in a tree of size ${treeSize}`);
+      if (seq < (await prunedSize())) throw new AppError(410, 'event_archived', `event ${seq} was archived and pruned; its proof is in the retention archive`);
       const reader = repo.hashReader(db.kysely);
       const [proof, leaf, cp] = await Promise.all([
         proveInclusion(reader, seq, treeSize),
@@ -101,8 +106,10 @@ export function createAuditService(deps: { db: Database; key: LogKey; audit: Aud
     },
 
     async consistencyProof(from: number, to: number) {
-      const size = await committedSize();
-      if (from > to || to > size || from < 0) throw new AppError(422, 'bad_tree_sizes', `need 0 <= from <= to <= ${size}`);
+      const size = await latestSize();
+      if (from > to || to > size || from < 0) throw new AppError(422, 'bad_tree_sizes', `need 0 <= from <= to <= ${size} (the latest signed checkpoint)`);
+      const pruned = await prunedSize();
+      if (from < pruned) throw new AppError(410, 'event_archived', `tree size ${from} lies in the pruned prefix (before ${pruned}); use the retention archive`);
       const reader = repo.hashReader(db.kysely);
       const proof = await proveConsistency(reader, from, to);
       const [cpFrom, cpTo] = await Promise.all([repo.checkpointAt(db.kysely, from), repo.checkpointAt(db.kysely, to)]);
@@ -148,7 +155,8 @@ export function createAuditService(deps: { db: Database; key: LogKey; audit: Aud
       async function* events() {
         for await (const chunk of iterate()) yield chunk.map((e) => ({ seq: e.seq, canonical: e.canonical, storedLeafHash: e.leaf_hash }));
       }
-      const report = await verifyLog({ events: events(), checkpoints: notes, vkey: key.vkey, against, seqField: 'seq' });
+      const start = await prunedState(db);
+      const report = await verifyLog({ events: events(), checkpoints: notes, vkey: key.vkey, against, seqField: 'seq', ...(start ? { start } : {}) });
       await db.write((trx, batch) => deps.audit.record(trx, batch, {
         type: 'audit.verified', action: 'audit.verify', actor: actor ?? systemActor(), outcome: report.ok ? 'success' : 'failure',
         details: { ok: report.ok, size: report.size, first_bad_seq: report.firstBadSeq, problems: report.problems.slice(0, 5).map((p) => ({ kind: p.kind, seq: p.seq })) },
@@ -163,6 +171,13 @@ export function createAuditService(deps: { db: Database; key: LogKey; audit: Aud
     },
 
     hmac: (value: string) => deps.audit.hmac(value),
+
+    async retentionState() {
+      const start = await prunedState(db);
+      return { pruned_state: start ? serializeState(start) : null };
+    },
+
+    latestSize,
   };
 }
 export type AuditService = ReturnType<typeof createAuditService>;

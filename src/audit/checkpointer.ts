@@ -5,6 +5,7 @@ import type { Logger } from '../platform/logger.js';
 import * as repo from './audit.repo.js';
 import { signCheckpoint } from './checkpoint.js';
 import type { LogKey } from './log-key.js';
+import { prunedState } from './retention.js';
 import { createTreeBuilder, type TreeBuilder } from './tree-builder.js';
 
 // Integrates committed events into the Merkle tree in sequence order and signs a checkpoint at least
@@ -49,7 +50,10 @@ export function createCheckpointer(deps: CheckpointerDeps) {
     if (tree) return tree;
     // Rebuild the frontier from the stored leaf hashes; node hashes already stored are not re-inserted.
     nodeCounts = await repo.storedNodeCounts(db.kysely);
+    // After retention pruning the stored log starts at the saved tree state, not at leaf 0.
+    const start = await prunedState(db);
     const t = createTreeBuilder({
+      ...(start ? { state: start } : {}),
       nodeLevels: repo.STORED_NODE_LEVELS,
       onNode: (level, idx, hash) => {
         if (idx >= (nodeCounts.get(level) ?? 0)) pendingNodes.push({ level, idx, hash: hash.toString('hex') });

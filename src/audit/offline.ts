@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { openDatabase, sqlitePath } from '../platform/db.js';
+import { prunedState } from './retention.js';
 import { verifyLog, type VerifyReport } from './verify.js';
 
 // Verifies a store directly (no server, no master key): recompute the tree from the stored events,
@@ -22,7 +23,8 @@ export async function verifyStore(opts: { dataDir: string; databaseUrl?: string;
         next = Number(rows[rows.length - 1]!.seq) + 1;
       }
     }
-    const report = await verifyLog({ events: events(), checkpoints: notes, vkey, against: opts.against ?? [], seqField: 'seq' });
+    const start = await prunedState(db);
+    const report = await verifyLog({ events: events(), checkpoints: notes, vkey, against: opts.against ?? [], seqField: 'seq', ...(start ? { start } : {}) });
     return { ...report, vkey };
   } finally {
     await db.close();

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { openCheckpoint, parseVerifierKey } from '../../audit/checkpoint.js';
 import { hashLeafText, verifyConsistency, verifyInclusion } from '../../audit/merkle.js';
+import { archiveDigest, parseState, verifyArchive, type AuditArchive, type SerializedState } from '../../audit/retention.js';
 import { verifyLog, type VerifyReport } from '../../audit/verify.js';
 import type { ApiClient } from '../client.js';
 import { CliError } from '../client.js';
@@ -99,12 +100,14 @@ export function registerAuditCommands(program: Command, io: CliIo): void {
       await withClient(io, async (client) => {
         const vkey = await publicKey(client, o.publicKey, io);
         const checkpoints = await allCheckpointNotes(client);
+        const { pruned_state } = await client.request<{ pruned_state: SerializedState | null }>('GET', '/v1/audit/retention');
         const { text } = await client.requestText('GET', '/v1/audit/export?format=store');
         const events = text.split('\n').filter(Boolean).map((line) => {
           const e = JSON.parse(line) as { seq: number; leaf_hash: string; canonical: string };
           return { seq: e.seq, canonical: e.canonical, storedLeafHash: e.leaf_hash };
         });
-        report(io, await verifyLog({ events: [events], checkpoints, vkey, against, seqField: 'seq' }), g.json);
+        const start = pruned_state ? { start: parseState(pruned_state) } : {};
+        report(io, await verifyLog({ events: [events], checkpoints, vkey, against, seqField: 'seq', ...start }), g.json);
       })(cmd);
     });
 
@@ -169,4 +172,31 @@ export function registerAuditCommands(program: Command, io: CliIo): void {
       const k = await client.request<{ vkey: string }>('GET', '/v1/audit/public-key');
       if (g.json) printJson(io, k); else io.stdout.write(k.vkey + '\n');
     }));
+
+  audit.command('archive').description('write the events before --to-seq to a self-verifying archive file; --prune then deletes them from the store')
+    .requiredOption('--to-seq <n>', 'end of the archived range (exclusive; a multiple of 256)')
+    .requiredOption('--output <file>')
+    .option('--prune', 'after the archive is written and verified, delete the archived events from the store')
+    .option('--public-key <vkey>')
+    .action(withClient(io, async (client, g, o) => {
+      const archive = await client.request<AuditArchive>('GET', `/v1/audit/archive?to_seq=${encodeURIComponent(o.toSeq)}`);
+      const vkey = await publicKey(client, o.publicKey, io);
+      const check = verifyArchive(archive, vkey);
+      if (!check.ok) throw new CliError(`the server's archive does not verify: ${check.reason}; nothing was pruned`, 1);
+      fs.writeFileSync(o.output, JSON.stringify(archive) + '\n', { flag: 'wx', mode: 0o600 });
+      let pruned: unknown = null;
+      if (o.prune) pruned = await client.request('POST', '/v1/audit/prune', { to_seq: archive.to_seq, archive_digest: archiveDigest(archive) });
+      if (g.json) printJson(io, { file: o.output, from_seq: archive.from_seq, to_seq: archive.to_seq, events: check.events, pruned });
+      else io.stdout.write(`archived events ${archive.from_seq}..${archive.to_seq - 1} (${check.events}) to ${o.output}${pruned ? '; pruned them from the store' : ''}\n`);
+    }));
+
+  audit.command('verify-archive <file>').description('verify a retention archive with the public key alone')
+    .option('--public-key <vkey>', 'the log key (default: the key named in the archive; pin it for independence)')
+    .action(async (file: string, o) => {
+      let archive: AuditArchive;
+      try { archive = JSON.parse(fs.readFileSync(file, 'utf8')) as AuditArchive; } catch { throw new CliError(`cannot read archive ${file}`, 2); }
+      const result = verifyArchive(archive, o.publicKey ?? archive.vkey);
+      if (!result.ok) throw new CliError(`archive does not verify: ${result.reason}`, 1);
+      io.stdout.write(`OK: ${result.events} archived events ${archive.from_seq}..${archive.to_seq - 1} hash to the signed checkpoint of size ${archive.to_seq}\n`);
+    });
 }
