@@ -201,16 +201,16 @@ for (const backend of BACKENDS) {
         });
 
       it.runIf(enabled)('principal create bodies: never a 5xx, never a partial write', async () => {
-        await fc.assert(property('POST', '/v1/principals', principalCreate, 'principals'), { numRuns: 150 });
+        await fc.assert(property('POST', '/v1/principals', principalCreate, 'principals'), { numRuns: 100 });
       });
       it.runIf(enabled)('principal update bodies: never a 5xx, never a partial write', async () => {
-        await fc.assert(property('PATCH', '/v1/principals/fz-target', principalUpdate, 'principals'), { numRuns: 150 });
+        await fc.assert(property('PATCH', '/v1/principals/fz-target', principalUpdate, 'principals'), { numRuns: 100 });
       });
       it.runIf(enabled)('resource create bodies: never a 5xx, never a partial write', async () => {
-        await fc.assert(property('POST', '/v1/resources', resourceCreate, 'resources'), { numRuns: 150 });
+        await fc.assert(property('POST', '/v1/resources', resourceCreate, 'resources'), { numRuns: 100 });
       });
       it.runIf(enabled)('resource update bodies: never a 5xx, never a partial write', async () => {
-        await fc.assert(property('PATCH', '/v1/resources/fz-child', resourceUpdate, 'resources'), { numRuns: 150 });
+        await fc.assert(property('PATCH', '/v1/resources/fz-child', resourceUpdate, 'resources'), { numRuns: 100 });
       });
     });
   });
