@@ -40,7 +40,7 @@ export function renderSarif(r: ScanResult, rules: Rule[], version = '0.1.0'): st
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
     runs: [{
-      tool: { driver: { name: 'custos-scan', version, informationUri: 'https://github.com/custos/custos', rules: descriptors } },
+      tool: { driver: { name: 'custos-scan', version, rules: descriptors } },
       results,
       invocations: [{
         executionSuccessful: !r.incomplete,

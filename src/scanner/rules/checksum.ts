@@ -29,12 +29,20 @@ export function hasTrailingCrc32(token: string, payloadStart: number): boolean {
 /** Shannon entropy in bits per character. */
 export function shannonEntropy(s: string): number {
   if (s.length === 0) return 0;
-  const counts = new Map<string, number>();
-  for (const ch of s) counts.set(ch, (counts.get(ch) ?? 0) + 1);
-  let h = 0;
-  for (const c of counts.values()) {
-    const p = c / s.length;
-    h -= p * Math.log2(p);
+  // Secrets are almost always ASCII: count in a typed array, fall back to a Map otherwise.
+  const counts = new Uint32Array(128);
+  let other: Map<number, number> | undefined;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 128) counts[c]!++;
+    else (other ??= new Map()).set(c, (other.get(c) ?? 0) + 1);
   }
+  let h = 0;
+  const add = (n: number) => {
+    const p = n / s.length;
+    h -= p * Math.log2(p);
+  };
+  for (let c = 0; c < 128; c++) if (counts[c]! > 0) add(counts[c]!);
+  if (other) for (const n of other.values()) add(n);
   return h;
 }

@@ -362,12 +362,14 @@ export const RULES: Rule[] = [
   {
     id: 'generic-secret-unquoted', description: 'High-entropy unquoted value assigned to a secret-looking name in a .env/YAML/tfvars/properties file',
     provider: 'Generic', severity: 'medium',
-    keywords: ['secret', 'password', 'passwd', 'token', 'api_key', 'apikey', 'api-key', 'access_key', 'auth_key', 'credential'],
-    flags: 'im', minEntropy: 3.5,
-    // Config files put values unquoted (KEY=value, key: value); line-anchored, so cheap.
+    keywords: ['secret', 'password', 'passwd', 'token', 'api_key', 'apikey', 'api-key', 'access_key', 'accesskey', 'access-key',
+      'auth_key', 'authkey', 'auth-key', 'credential'],
+    flags: 'im', minEntropy: 3.5, anchored: true,
+    // Config files put values unquoted (KEY=value, key: value). Tried at each keyword; the
+    // lookbehind checks the keyword sits in a key at the start of a line.
     pathPattern: /(?:^|\/)\.env(?:\.[^/]*)?$|\.(?:env|tfvars|ya?ml|properties|ini|cfg|conf|toml)$/i,
     examplePath: 'deploy/.env',
-    pattern: `^[ \\t]{0,20}(?:export[ \\t]{1,5}|-[ \\t]{1,5})?[A-Za-z0-9_.-]{0,40}(?:secret|passw(?:or)?d|token|api[_-]?key|access[_-]?key|auth[_-]?key|credentials?)[A-Za-z0-9_.-]{0,30}[ \\t]{0,5}[=:][ \\t]{0,5}(?<secret>[A-Za-z0-9+/_.~!@#%^&*=-]{16,128})[ \\t]*\r?$`,
+    pattern: `(?<=^[ \\t]{0,20}(?:export[ \\t]{1,5}|-[ \\t]{1,5})?[A-Za-z0-9_.-]{0,40})(?:secret|passw(?:or)?d|token|api[_-]?key|access[_-]?key|auth[_-]?key|credentials?)[A-Za-z0-9_.-]{0,30}[ \\t]{0,5}[=:][ \\t]{0,5}(?<secret>[A-Za-z0-9+/_.~!@#%^&*=-]{16,128})[ \\t]*\r?$`,
     validate: looksRandom,
     allow: PLACEHOLDER,
     examples: {

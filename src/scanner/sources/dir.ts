@@ -1,8 +1,8 @@
 // Directory source: walks a tree, honouring .gitignore files (every level) unless told not to.
 // Only regular files are read; symlinks are never followed (one pointing out of the root is reported).
-import { lstat, open, readdir, readFile, realpath } from 'node:fs/promises';
+import { open, readdir, readFile, realpath } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { createReadStream } from 'node:fs';
+import { constants } from 'node:fs';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import type { Collector } from '../collector.js';
@@ -80,24 +80,31 @@ export async function scanFiles(c: Collector, absRoot: string, files: string[], 
 export async function scanFile(c: Collector, absRoot: string, rel: string): Promise<void> {
   const abs = path.join(absRoot, rel);
   try {
-    const st = await lstat(abs);
-    if (!st.isFile()) return;
-    if (st.size <= c.limits.maxFileBytes) {
-      const buf = await readFile(abs);
-      if (sniffArchive(buf.subarray(0, 512)) !== null) await scanStream(c, Readable.from([buf]), { path: rel }, 0);
-      else c.scanContent(buf, { path: rel });
-      return;
-    }
-    // Large: only archives are worth streaming; anything else is skipped unread.
-    const fh = await open(abs, 'r');
-    const head = Buffer.alloc(512);
+    // O_NOFOLLOW: a file swapped for a symlink after the walk is refused, not followed.
+    const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    let buf: Buffer | null = null;
+    let head: Buffer | null = null;
     try {
-      await fh.read(head, 0, 512, 0);
+      const st = await fh.stat();
+      if (!st.isFile()) return;
+      if (st.size <= c.limits.maxFileBytes) buf = await fh.readFile();
+      else {
+        head = Buffer.alloc(512);
+        await fh.read(head, 0, 512, 0);
+      }
     } finally {
       await fh.close();
     }
-    if (sniffArchive(head) !== null) await scanStream(c, createReadStream(abs), { path: rel }, 0);
-    else c.skip(rel, `larger than ${c.limits.maxFileBytes} bytes`, true);
+    if (buf) {
+      if (sniffArchive(buf.subarray(0, 512)) !== null) await scanStream(c, Readable.from([buf]), { path: rel }, 0);
+      else c.scanContent(buf, { path: rel });
+    } else if (head && sniffArchive(head) !== null) {
+      // Large archives are streamed; any other large file is skipped unread.
+      const big = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+      await scanStream(c, big.createReadStream(), { path: rel }, 0);
+    } else {
+      c.skip(rel, `larger than ${c.limits.maxFileBytes} bytes`, true);
+    }
   } catch (err) {
     c.skip(rel, `unreadable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, true);
   }
