@@ -44,6 +44,7 @@ const staff: Record<Role, Outcome> = { admin: 'ok', security: 'ok', auditor: 'fo
 const readers: Record<Role, Outcome> = { admin: 'ok', security: 'ok', auditor: 'ok', owner: 'forbidden' };
 const adminOnly: Record<Role, Outcome> = { admin: 'ok', security: 'forbidden', auditor: 'forbidden', owner: 'forbidden' };
 const auditReaders: Record<Role, Outcome> = { admin: 'allowed', security: 'allowed', auditor: 'allowed', owner: 'forbidden' };
+const adminAllowed: Record<Role, Outcome> = { admin: 'allowed', security: 'forbidden', auditor: 'forbidden', owner: 'forbidden' };
 const staffAllowed: Record<Role, Outcome> = { admin: 'allowed', security: 'allowed', auditor: 'forbidden', owner: 'forbidden' };
 
 /** A fresh active agent owned by the owner-role operator. */
@@ -131,6 +132,10 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   'GET /v1/audit/export': { expect: auditReaders, build: async () => ({ method: 'GET', url: '/v1/audit/export?from_seq=0&to_seq=1' }) },
   'GET /v1/audit/stream': { expect: auditReaders, stream: true, build: async () => ({ method: 'GET', url: '/v1/audit/stream' }) },
   'POST /v1/audit/verify': { expect: auditReaders, readOnly: true, build: async () => ({ method: 'POST', url: '/v1/audit/verify', body: {} }) },
+  'GET /v1/audit/retention': { expect: auditReaders, build: async () => ({ method: 'GET', url: '/v1/audit/retention' }) },
+  // Retention is audit administration: admins only. The digest is bogus, so nothing is ever pruned here.
+  'GET /v1/audit/archive': { expect: adminAllowed, build: async () => ({ method: 'GET', url: '/v1/audit/archive?to_seq=256' }) },
+  'POST /v1/audit/prune': { expect: adminAllowed, build: async () => ({ method: 'POST', url: '/v1/audit/prune', body: { to_seq: 256, archive_digest: '0'.repeat(64) } }) },
 
   // The findings module's routes (owned elsewhere): scan reports are written by admin and security only.
   'POST /v1/findings/report': {
