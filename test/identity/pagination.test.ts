@@ -37,14 +37,15 @@ for (const backend of BACKENDS) {
       for (const name of ['ana', 'ben']) await h.call('POST', '/v1/principals', { name, kind: 'human' });
       const kinds = ['agent', 'service_account', 'workload', 'training_job', 'pipeline'];
       const envs = ['dev', 'staging', 'prod', undefined];
-      for (let i = 0; i < 41; i++) {
+      // Sent together: the store's group commit takes them in a few transactions.
+      await Promise.all(Array.from({ length: 41 }, async (_, i) => {
         const r = await h.call('POST', '/v1/principals', {
           name: `${i % 3 === 0 ? 'svc' : 'bot'}-${i}`, kind: kinds[i % kinds.length], owner: i % 2 ? 'ana' : 'ben',
           environment: envs[i % envs.length], labels: { group: i % 4 === 0 ? 'a' : 'b', 'app.kubernetes.io/name': `n${i % 2}` },
           status: i % 5 === 0 ? 'proposed' : 'active', risk_tier: i % 7 === 0 ? 'critical' : 'low',
         });
         expect(r.status, r.text).toBe(201);
-      }
+      }));
       all = (await h.call('GET', '/v1/principals?limit=500')).body.items;
       expect(all.length).toBe(41 + 3);
     });
@@ -67,7 +68,8 @@ for (const backend of BACKENDS) {
       it.runIf(enabled)(`every item exactly once across pages: ${query || 'no filter'}`, async () => {
         const expected = all.filter(keep).map((p) => p.id);
         expect(query === '' || expected.length < all.length).toBe(true);
-        for (const limit of [1, 4, 7, 500]) {
+        // Page size 1 (every boundary) on the unfiltered and one combined filter; a few sizes elsewhere.
+        for (const limit of query === '' || query.includes('&') ? [1, 7, 500] : [4, 500]) {
           const ids = (await walk(`/v1/principals${query ? `?${query}` : ''}`, limit)).map((p) => p.id);
           expect(new Set(ids).size, `duplicates at limit ${limit}`).toBe(ids.length);
           expect(ids, `limit ${limit}`).toEqual(expected);
