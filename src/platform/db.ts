@@ -62,7 +62,7 @@ export function openDatabase(opts: OpenOptions): Database {
   native.pragma('foreign_keys = ON');
   native.pragma('busy_timeout = 5000');
   const kysely = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(native) }) });
-  return wrap(kysely, 'sqlite', opts.maxBatch);
+  return wrap(kysely, 'sqlite', opts.maxBatch, (text) => native.exec(text));
 }
 
 /**
@@ -96,22 +96,41 @@ interface Job {
   reject: (error: unknown) => void;
 }
 
-function wrap(kysely: Kysely<DB>, dialect: Dialect, maxBatch = 512): Database {
+/** rawExec runs a statement on the same connection synchronously (SQLite), skipping the query builder. */
+function wrap(kysely: Kysely<DB>, dialect: Dialect, maxBatch = 512, rawExec?: (sql: string) => void): Database {
   const queue: Job[] = [];
   let running = false;
   let lastError: Error | undefined;
   let closed = false;
 
+  type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+  /**
+   * Runs a batch. First optimistically, with no savepoints (most jobs succeed, and each savepoint costs a
+   * statement, a round trip on PostgreSQL). If a job throws, that attempt is rolled back whole and the batch is
+   * run again with a savepoint around each job, so only the failing job fails. Jobs are database work only, so
+   * running one twice is safe.
+   */
   async function runBatch(jobs: Job[]): Promise<void> {
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    const first = await attempt(jobs, jobs.length === 1);
+    if (first === 'retry') await attempt(jobs, true);
+  }
+
+  async function attempt(jobs: Job[], isolate: boolean): Promise<'done' | 'retry'> {
+    const outcomes: Outcome[] = [];
     let trx;
     try {
       trx = await kysely.startTransaction().execute();
     } catch (error) {
       lastError = error as Error;
       for (const job of jobs) job.reject(error);
-      return;
+      return 'done';
     }
+    const savepoint = async (statement: 'savepoint' | 'release' | 'rollback') => {
+      const text = statement === 'savepoint' ? 'savepoint custos_job' : statement === 'release' ? 'release savepoint custos_job' : 'rollback to savepoint custos_job';
+      if (rawExec) rawExec(text);
+      else await sql.raw(text).execute(trx);
+    };
     try {
       if (dialect === 'postgres') {
         // Serialises writers across nodes so sequence numbers are assigned without gaps or races.
@@ -124,14 +143,18 @@ function wrap(kysely: Kysely<DB>, dialect: Dialect, maxBatch = 512): Database {
       };
       for (const job of jobs) {
         batch.undo = [];
-        await sql`savepoint custos_job`.execute(trx);
+        if (isolate) await savepoint('savepoint');
         try {
           const value = await job.fn(trx, batch);
-          await sql`release savepoint custos_job`.execute(trx);
+          if (isolate) await savepoint('release');
           outcomes.push({ ok: true, value });
         } catch (error) {
-          await sql`rollback to savepoint custos_job`.execute(trx);
-          await sql`release savepoint custos_job`.execute(trx);
+          if (!isolate) {
+            await trx.rollback().execute();
+            return 'retry';
+          }
+          await savepoint('rollback');
+          await savepoint('release');
           for (const undo of batch.undo.reverse()) undo();
           outcomes.push({ ok: false, error });
         }
@@ -142,13 +165,14 @@ function wrap(kysely: Kysely<DB>, dialect: Dialect, maxBatch = 512): Database {
       lastError = error as Error;
       try { await trx.rollback().execute(); } catch { /* connection may be gone */ }
       for (const job of jobs) job.reject(error);
-      return;
+      return 'done';
     }
     jobs.forEach((job, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) job.resolve(outcome.value);
       else job.reject(outcome.error);
     });
+    return 'done';
   }
 
   async function drain(): Promise<void> {
