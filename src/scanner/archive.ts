@@ -129,6 +129,12 @@ async function walkTar(c: Collector, input: Readable, loc: ContentLocation, dept
     const h = entry.header;
     const name = displayName(h.name);
     hooks.onTarEntry?.(h.name, h.type ?? 'file');
+    if (c.timeUp()) {
+      entry.resume();
+      extract.destroy();
+      input.destroy();
+      return;
+    }
     if (++entries > c.limits.maxArchiveEntries) {
       c.incomplete(`entry-count cap of ${c.limits.maxArchiveEntries} reached in ${loc.archive?.at(-1) ?? loc.path}`);
       entry.resume();

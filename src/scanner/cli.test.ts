@@ -65,6 +65,13 @@ describe('scan dir', () => {
     expect(r.skipped).toContainEqual({ path: 'big.txt', reason: 'larger than 1024 bytes' });
     expect(r.incomplete).toBe(true);
   });
+  it('a time limit stops the scan and makes it incomplete, never clean', async () => {
+    let t = 0;
+    const r = await scanDirectory(root, { limits: { maxSeconds: 5 }, now: () => (t += 1000) });
+    expect(r.incomplete).toBe(true);
+    expect(r.incompleteReasons).toContain('time limit of 5 s reached: the rest was not scanned');
+    expect(r.stats.files).toBeLessThan(4);
+  });
   it('never puts the secret in any output, and the payload carries the Custos credential id', async () => {
     const r = await scanDirectory(root);
     const payload = toFindingsPayload(r);

@@ -32,6 +32,7 @@ interface Opts {
   gitignore?: boolean;
   progress?: boolean;
   workers?: string;
+  timeout?: string;
 }
 
 class UsageError extends Error {}
@@ -106,9 +107,11 @@ async function run(kind: 'dir' | 'git' | 'image', target: string, o: Opts, io: S
   const progress = progressReporter(io);
   const workers = o.workers === undefined ? defaultWorkers() : Number(o.workers);
   if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new UsageError(`--workers must be an integer from 0 to 64`);
+  const timeout = o.timeout === undefined ? undefined : Number(o.timeout);
+  if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) throw new UsageError('--timeout must be a positive number of seconds');
   const opts: ScanOptions = {
     workers,
-    tuning: tuningOf(cfg), limits: limitsOf(cfg), exclude: cfg.exclude, gitignore: o.gitignore !== false,
+    tuning: tuningOf(cfg), limits: { ...limitsOf(cfg), ...(timeout ? { maxSeconds: timeout } : {}) }, exclude: cfg.exclude, gitignore: o.gitignore !== false,
     ...(progress.onProgress && o.progress !== false ? { onProgress: progress.onProgress } : {}),
   };
   let result: ScanResult;
@@ -157,6 +160,7 @@ export async function runScanCli(argv: string[], io: ScanIo): Promise<number> {
     .option('--config <file>', 'scan config (YAML or JSON); default .custos-scan.yaml in the current directory')
     .option('--baseline <file>', 'ignore findings whose fingerprints are in this baseline')
     .option('--write-baseline <file>', 'write every current finding to a baseline file')
+    .option('--timeout <seconds>', 'stop after this many seconds; the result is then incomplete (exit 3 unless findings)')
     .option('--no-progress', 'no progress line on stderr')
     .exitOverride();
 

@@ -16,6 +16,8 @@ export interface Limits {
   maxArchiveEntries: number;
   /** Whole zip archives are buffered (zip needs random access); above this they are skipped. */
   maxZipBytes: number;
+  /** Wall-clock budget for one scan in seconds (0 = none); what is left when it runs out is not scanned. */
+  maxSeconds: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -24,11 +26,15 @@ export const DEFAULT_LIMITS: Limits = {
   maxDecompressedBytes: 4 * 1024 * 1024 * 1024,
   maxArchiveEntries: 200_000,
   maxZipBytes: 256 * 1024 * 1024,
+  maxSeconds: 0,
 };
 
 export type ContentLocation = Omit<Location, 'line' | 'column'>;
 
-export function createCollector(deps: { engine: Engine; limits: Limits; onProgress?: (bytes: number, files: number) => void }) {
+export function createCollector(deps: { engine: Engine; limits: Limits; onProgress?: (bytes: number, files: number) => void; now?: () => number }) {
+  const now = deps.now ?? (() => Date.now());
+  const deadline = deps.limits.maxSeconds > 0 ? now() + deps.limits.maxSeconds * 1000 : Infinity;
+  let outOfTime = false;
   const findings: Finding[] = [];
   const seen = new Set<string>();
   const skipped: Skipped[] = [];
@@ -54,8 +60,18 @@ export function createCollector(deps: { engine: Engine; limits: Limits; onProgre
     if (makesIncomplete) incomplete(`${reason}: ${path}`);
   }
 
+  /** True once the time budget is spent (and from then on); marks the result incomplete. */
+  function timeUp(): boolean {
+    if (outOfTime) return true;
+    if (deadline === Infinity || now() < deadline) return false;
+    outOfTime = true;
+    incomplete(`time limit of ${deps.limits.maxSeconds} s reached: the rest was not scanned`);
+    return true;
+  }
+
   /** Scans one file's bytes (already known not to be an archive). */
   function scanContent(buf: Buffer, loc: ContentLocation): void {
+    if (timeUp()) return;
     files++;
     bytes += buf.length;
     deps.onProgress?.(bytes, files);
@@ -110,6 +126,6 @@ export function createCollector(deps: { engine: Engine; limits: Limits; onProgre
     bytes += part.stats.bytes;
   }
 
-  return { add, merge, findingsOf, scanned, scanContent, scanText, skip, incomplete, takeDecompressed, result, limits: deps.limits, addBytes: (n: number) => { bytes += n; } };
+  return { add, merge, timeUp, findingsOf, scanned, scanContent, scanText, skip, incomplete, takeDecompressed, result, limits: deps.limits, addBytes: (n: number) => { bytes += n; } };
 }
 export type Collector = ReturnType<typeof createCollector>;

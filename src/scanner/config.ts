@@ -21,6 +21,7 @@ export const scanConfigSchema = z.strictObject({
     maxDecompressedBytes: z.number().int().positive(),
     maxArchiveEntries: z.number().int().positive(),
     maxZipBytes: z.number().int().positive(),
+    maxSeconds: z.number().min(0),
   }).partial().default({}),
 });
 export type ScanConfig = z.infer<typeof scanConfigSchema>;

@@ -19,12 +19,17 @@ export interface ScanOptions {
   onProgress?: (bytes: number, files: number) => void;
   /** Directory scans: worker threads to spread files over (0 = scan in this thread). Built-in rules only. */
   workers?: number;
+  /** Clock in milliseconds (durations and the time limit). */
   now?: () => number;
 }
 
 function setup(opts: ScanOptions) {
   const engine = createEngine({ rules: opts.rules ?? RULES, ...(opts.tuning ? { tuning: opts.tuning } : {}) });
-  const collector = createCollector({ engine, limits: { ...DEFAULT_LIMITS, ...opts.limits }, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  const collector = createCollector({
+    engine, limits: { ...DEFAULT_LIMITS, ...opts.limits },
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   const now = opts.now ?? (() => performance.now());
   return { engine, collector, now, t0: now() };
 }

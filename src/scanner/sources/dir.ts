@@ -72,7 +72,7 @@ export async function listFiles(c: Collector, root: string, opts: DirOptions): P
 export async function scanFiles(c: Collector, absRoot: string, files: string[], concurrency = 8): Promise<void> {
   let next = 0;
   async function lane(): Promise<void> {
-    while (next < files.length) await scanFile(c, absRoot, files[next++]!);
+    while (next < files.length && !c.timeUp()) await scanFile(c, absRoot, files[next++]!);
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, lane));
 }

@@ -134,7 +134,13 @@ async function streamLog(c: Collector, engine: Engine, repo: string, env: NodeJS
   };
 
   const rl = createInterface({ input: child.stdout, crlfDelay: Infinity });
+  let stopped = false;
   for await (const raw of rl) {
+    if (c.timeUp()) {
+      stopped = true;
+      child.kill();
+      break;
+    }
     if (raw.startsWith(COMMIT_MARK)) {
       flush();
       filePath = null;
@@ -177,7 +183,7 @@ async function streamLog(c: Collector, engine: Engine, repo: string, env: NodeJS
     }
     if (!raw.startsWith('\\')) newLine++;
   }
-  flush();
+  if (!stopped) flush();
   const code = await exited;
-  if (code !== 0) c.incomplete(`git log exited with ${code}: ${stderr.trim().split('\n')[0] ?? ''}`);
+  if (code !== 0 && !stopped) c.incomplete(`git log exited with ${code}: ${stderr.trim().split('\n')[0] ?? ''}`);
 }
