@@ -296,8 +296,21 @@ async function main() {
   }
   log(`registry bench: backends ${backends.join(', ')}; ${runs} run(s) each; ${concurrency} in flight; ${population} principals; ${machine().cpus} CPUs (client and server share them)`);
   const all: RunResult[] = [];
+  const failures: Array<{ backend: string; run: number; error: string }> = [];
   for (const backend of backends) {
-    for (let run = 1; run <= runs; run++) all.push(await oneRun(backend, run));
+    for (let run = 1; run <= runs; run++) {
+      // This machine is shared: if a run dies (e.g. its server is killed from outside), say so and retry once.
+      try {
+        all.push(await oneRun(backend, run));
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        failures.push({ backend, run, error: message.slice(0, 1000) });
+        log(`  ${backend} run ${run} FAILED (${message.split('\n')[0]}); retrying once`);
+        all.push(await oneRun(backend, run));
+      }
+      // Keep what is measured so far even if a later run fails.
+      fs.writeFileSync(opt.out, JSON.stringify({ bench: 'registry', partial: true, generated_at: new Date().toISOString(), failures, runs: all }, null, 2) + '\n');
+    }
   }
   const byBackend = Object.fromEntries(backends.map((b) => [b, medians(all.filter((r) => r.backend === b))]));
 
@@ -321,6 +334,7 @@ async function main() {
     settings: { runs, concurrency, create_sample: createSample, population, owners, list_requests: listRequests, list_warmup: 30, server_log_level: opt['log-level'], rss_unit: 'MB = 10^6 bytes, from /proc/<pid>/status VmRSS' },
     medians: byBackend,
     aims,
+    failed_runs_retried: failures,
     runs: all,
   };
   fs.writeFileSync(opt.out, JSON.stringify(results, null, 2) + '\n');
