@@ -65,6 +65,15 @@ describe('scan dir', () => {
     expect(r.skipped).toContainEqual({ path: 'big.txt', reason: 'larger than 1024 bytes' });
     expect(r.incomplete).toBe(true);
   });
+  it('table output never carries terminal control sequences from file names', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'custos-scan-esc-'));
+    await writeFile(path.join(dir, 'evil\x1b[2Jname.txt'), `t = "${ghp}"\n`);
+    const h = io(true);
+    expect(await runScanCli(['dir', dir, '--format', 'table'], h.io)).toBe(1);
+    expect(h.out()).toContain('evil?[2Jname.txt');
+    expect(h.out()).not.toContain('\x1b[2J');
+    await rm(dir, { recursive: true, force: true });
+  });
   it('a time limit stops the scan and makes it incomplete, never clean', async () => {
     let t = 0;
     const r = await scanDirectory(root, { limits: { maxSeconds: 5 }, now: () => (t += 1000) });

@@ -3,7 +3,17 @@ import Table from 'cli-table3';
 import type { Finding, ScanResult } from '../types.js';
 import { statusOf } from './json.js';
 
+/** Paths, author names and archive entries are untrusted: no terminal control sequences reach the screen. */
+function safe(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/g, '?');
+}
+
 export function where(f: Finding): string {
+  return safe(whereRaw(f));
+}
+
+function whereRaw(f: Finding): string {
   const l = f.location;
   const parts: string[] = [];
   if (l.image) parts.push(`${l.image}${l.layer ? ` layer ${l.layer.slice(0, 19)}` : ''}`);
@@ -29,11 +39,11 @@ export function renderTable(r: ScanResult): string {
   }
   const mb = (r.stats.bytes / 1e6).toFixed(1);
   lines.push(`${r.findings.length} finding(s) in ${r.stats.files} file(s), ${mb} MB, ${(r.stats.durationMs / 1000).toFixed(2)} s`);
-  for (const [reason, n] of skippedBy) lines.push(`skipped ${n}: ${reason}`);
+  for (const [reason, n] of skippedBy) lines.push(safe(`skipped ${n}: ${reason}`));
   const status = statusOf(r);
   if (r.incomplete) {
     lines.push('INCOMPLETE: the scan hit a limit, so it cannot be called clean:');
-    for (const reason of r.incompleteReasons.slice(0, 20)) lines.push(`  - ${reason}`);
+    for (const reason of r.incompleteReasons.slice(0, 20)) lines.push(safe(`  - ${reason}`));
     if (r.incompleteReasons.length > 20) lines.push(`  … ${r.incompleteReasons.length - 20} more`);
   } else if (status === 'clean') {
     lines.push('clean');
