@@ -76,6 +76,11 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
       version: VERSION,
       authenticate: (token, provenance) => tokens.authenticate(token, provenance),
       authorize,
+      // A refused management call is a deny decision: recorded (best effort; the caller is refused either way).
+      onDenied: (actor, permission, route) => db.write((trx, batch) => audit.record(trx, batch, {
+        type: 'authz.denied', action: permission, actor, decision: 'deny', outcome: 'failure',
+        reasons: [`role '${actor.role}' lacks '${permission}'`], target: { type: 'route', id: null, name: route },
+      })).then(() => undefined, () => undefined),
     });
     registerHealthRoutes(http, db, {
       audit_writes: audit.health,

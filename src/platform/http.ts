@@ -35,6 +35,8 @@ export interface HttpDeps {
   authenticate(token: string | undefined, provenance: Provenance): Promise<Actor>;
   /** Role check shared by every route (and therefore by the CLI, which only talks to the API). */
   authorize(actor: Actor, permission: string): boolean;
+  /** Records a refused call (a deny decision) before the 403 is sent. */
+  onDenied?(actor: Actor, permission: string, route: string): Promise<void>;
   bodyLimit?: number;
 }
 
@@ -97,6 +99,7 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
     req.actor = await deps.authenticate(bearerToken(req), provenanceOf(req));
     if (!config.permission) throw errors.forbidden('route has no declared permission');
     if (!deps.authorize(req.actor, config.permission)) {
+      await deps.onDenied?.(req.actor, config.permission, `${req.method} ${req.routeOptions.url}`);
       throw errors.forbidden(`role '${req.actor.role}' lacks permission '${config.permission}'`);
     }
   });
@@ -169,7 +172,8 @@ function isStoreFailure(error: unknown): boolean {
 function bearerToken(req: FastifyRequest): string | undefined {
   const header = req.headers.authorization;
   if (!header) return undefined;
-  const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header);
+  // The scheme name is case-insensitive (RFC 9110 §11.1).
+  const match = /^bearer ([\x21-\x7e]{1,512})$/i.exec(header);
   if (!match) throw errors.unauthenticated('Authorization header must be "Bearer <token>"');
   return match[1];
 }

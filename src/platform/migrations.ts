@@ -7,6 +7,9 @@ import type { Dialect } from './db.js';
 type Db = Kysely<any>;
 
 function migrations(dialect: Dialect): Record<string, Migration> {
+  // Keys that are compared by range (keyset pagination on ids, name prefixes) must sort byte by byte on
+  // PostgreSQL whatever the database's locale; SQLite's default BINARY collation already does.
+  const key = dialect === 'postgres' ? sql`text collate "C"` : sql`text`;
   return {
     '0001_kernel': {
       async up(db: Db) {
@@ -16,8 +19,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
 
         await db.schema.createTable('teams')
-          .addColumn('id', 'text', (c) => c.primaryKey())
-          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('id', key, (c) => c.primaryKey())
+          .addColumn('name', key, (c) => c.notNull().unique())
           .addColumn('display_name', 'text')
           .addColumn('description', 'text')
           .addColumn('created_at', 'text', (c) => c.notNull())
@@ -25,8 +28,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
 
         await db.schema.createTable('principals')
-          .addColumn('id', 'text', (c) => c.primaryKey())
-          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('id', key, (c) => c.primaryKey())
+          .addColumn('name', key, (c) => c.notNull().unique())
           .addColumn('kind', 'text', (c) => c.notNull())
           .addColumn('display_name', 'text')
           .addColumn('description', 'text')
@@ -74,8 +77,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('team_members_principal_idx').on('team_members').columns(['principal_id']).execute();
 
         await db.schema.createTable('resources')
-          .addColumn('id', 'text', (c) => c.primaryKey())
-          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('id', key, (c) => c.primaryKey())
+          .addColumn('name', key, (c) => c.notNull().unique())
           .addColumn('kind', 'text', (c) => c.notNull())
           .addColumn('display_name', 'text')
           .addColumn('description', 'text')
@@ -101,7 +104,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('resource_labels_kv_idx').on('resource_labels').columns(['key', 'value', 'entity_id']).execute();
 
         await db.schema.createTable('operator_tokens')
-          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('id', key, (c) => c.primaryKey())
           .addColumn('principal_id', 'text', (c) => c.notNull().references('principals.id'))
           .addColumn('role', 'text', (c) => c.notNull())
           .addColumn('description', 'text')
@@ -179,7 +182,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0003_findings': {
       async up(db: Db) {
         await db.schema.createTable('findings')
-          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('id', key, (c) => c.primaryKey())
           .addColumn('fingerprint', 'text', (c) => c.notNull().unique())
           .addColumn('rule_id', 'text', (c) => c.notNull())
           .addColumn('provider', 'text', (c) => c.notNull())

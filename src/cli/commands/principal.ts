@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { toCsv } from '../../identity/principals.routes.js';
 import type { PrincipalView } from '../../identity/principals.schemas.js';
 import {
   AUTONOMY_LEVELS, CLASSIFICATIONS, ENVIRONMENTS, PRINCIPAL_KINDS, PRINCIPAL_STATUSES, RISK_TIERS,
@@ -133,22 +134,9 @@ export function registerPrincipalCommands(program: Command, io: CliIo): void {
     .addOption(new Option('--format <format>').choices(['json', 'csv']).default('json'))
     .option('--output <file>', 'write to a file instead of stdout')
     .action(withClient(io, async (client, _g, o) => {
-      if (o.format === 'csv') {
-        // Each CSV page repeats the header; keep the first one only.
-        let cursor: string | undefined;
-        const lines: string[] = [];
-        do {
-          const params = new URLSearchParams({ format: 'csv', limit: '500', ...(cursor ? { cursor } : {}) });
-          const res = await client.requestText('GET', `/v1/principals?${params.toString()}`);
-          const [header, ...body] = res.text.split('\n');
-          if (lines.length === 0) lines.push(header!);
-          lines.push(...body.filter((l) => l !== ''));
-          cursor = res.headers.get('x-next-cursor') ?? undefined;
-        } while (cursor);
-        writeOutput(io, lines.join('\n') + '\n', o.output);
-        return;
-      }
       const page = await fetchPages<PrincipalView>(client, '/v1/principals', new URLSearchParams({ limit: '500' }), true);
+      // The same renderer as the API's format=csv, over every page at once (one header, quoted cells intact).
+      if (o.format === 'csv') return writeOutput(io, toCsv(page.items), o.output);
       writeOutput(io, JSON.stringify(page.items, null, 2) + '\n', o.output);
     }));
 }
