@@ -1,4 +1,4 @@
-import fs from 'node:fs';
+import { VERSION } from './version.js';
 import { z } from 'zod';
 import { registerAuditRoutes } from './audit/audit.routes.js';
 import { createAuditService } from './audit/audit.service.js';
@@ -24,7 +24,7 @@ import { migrateToLatest } from './platform/migrations.js';
 
 // The composition root: builds every module from its dependencies and nothing else.
 
-export const VERSION: string = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export { VERSION };
 
 export interface ControlPlaneOptions {
   clock?: Clock;

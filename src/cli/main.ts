@@ -16,8 +16,10 @@ import type { CliIo } from './output.js';
 
 export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {
   if (argv[0] === 'scan') {
+    // The scanner parses its own arguments and works offline; the server is needed only for --report.
     const { runScanCli } = await import('../scanner/index.js');
-    return runScanCli(argv.slice(1), io);
+    const { reportScan } = await import('./commands/scan-report.js');
+    return runScanCli(argv.slice(1), { ...io, report: (result, opts) => reportScan(result, opts, io.env) });
   }
   const program = new Command('custos')
     .description('Custos: AI access governance control plane and CLI')

@@ -16,10 +16,19 @@ import { SEVERITIES, severityRank, type ScanResult, type Severity } from './type
 
 export const EXIT = { clean: 0, findings: 1, usage: 2, incomplete: 3, error: 4 } as const;
 
+export interface ReportOptions {
+  server?: string;
+  token?: string;
+  publicRepo: boolean;
+  pushedImage: boolean;
+}
+
 export interface ScanIo {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   stdoutIsTTY: boolean;
+  /** Sends the result to a Custos server (`--report`); supplied by the `custos` CLI. Returns a one-line summary. */
+  report?: (result: ScanResult, opts: ReportOptions) => Promise<string>;
 }
 
 interface Opts {
@@ -33,6 +42,11 @@ interface Opts {
   progress?: boolean;
   workers?: string;
   timeout?: string;
+  report?: boolean;
+  server?: string;
+  token?: string;
+  publicRepo?: boolean;
+  pushedImage?: boolean;
 }
 
 class UsageError extends Error {}
@@ -136,6 +150,16 @@ async function run(kind: 'dir' | 'git' | 'image', target: string, o: Opts, io: S
   else io.stdout.write(text);
   if (o.output && result.incomplete) io.stderr.write(`scan incomplete: ${result.incompleteReasons.length} limit(s) reached, see ${o.output}\n`);
 
+  if (o.report) {
+    if (!io.report) throw new UsageError('--report needs the custos CLI (a server to report to)');
+    try {
+      io.stderr.write(`${await io.report(result, { server: o.server, token: o.token, publicRepo: Boolean(o.publicRepo), pushedImage: Boolean(o.pushedImage) })}\n`);
+    } catch (err) {
+      io.stderr.write(`error: report failed: ${(err as Error).message.split('\n')[0]}\n`);
+      return EXIT.error;
+    }
+  }
+
   if (o.writeBaseline) return result.incomplete ? EXIT.incomplete : EXIT.clean;
   const failing = result.findings.some((f) => severityRank(f.severity) >= severityRank(o.failOn));
   if (failing) return EXIT.findings;
@@ -162,6 +186,11 @@ export async function runScanCli(argv: string[], io: ScanIo): Promise<number> {
     .option('--write-baseline <file>', 'write every current finding to a baseline file')
     .option('--timeout <seconds>', 'stop after this many seconds; the result is then incomplete (exit 3 unless findings)')
     .option('--no-progress', 'no progress line on stderr')
+    .option('--report', 'store the findings in the Custos server (no secret is sent); live leaked Custos credentials are revoked')
+    .option('--server <url>', 'with --report: control plane URL (env CUSTOS_SERVER)')
+    .option('--token <token>', 'with --report: operator token (env CUSTOS_TOKEN)')
+    .option('--public-repo', 'with --report: the scanned code is publicly readable (raises priority)')
+    .option('--pushed-image', 'with --report: the image was pushed to a registry (raises priority)')
     .exitOverride();
 
   const action = (kind: 'dir' | 'git' | 'image') => async (target: string, o: Opts) => {

@@ -1,6 +1,6 @@
 // Public surface of the scanner module.
 export { runScanCli, EXIT as SCAN_EXIT_CODES } from './cli.js';
-export type { ScanIo } from './cli.js';
+export type { ScanIo, ReportOptions } from './cli.js';
 export { scanDirectory, scanGitHistory, scanContainerImage } from './scan.js';
 export type { ScanOptions } from './scan.js';
 export { createEngine } from './engine.js';
@@ -8,8 +8,6 @@ export type { Engine, RuleTuning } from './engine.js';
 export { RULES } from './rules/rules.js';
 export { formatCustosToken, parseCustosToken } from './rules/custos.js';
 export type { CustosTokenKind } from './rules/custos.js';
-export { toFindingsPayload } from './report/payload.js';
-export type { FindingsPayload } from './report/payload.js';
 export { renderJson, statusOf } from './report/json.js';
 export { renderSarif } from './report/sarif.js';
 export { renderTable } from './report/table.js';

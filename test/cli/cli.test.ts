@@ -116,4 +116,24 @@ describe('custos CLI', () => {
     const wrongKey = await custos(['audit', 'verify', '--public-key', 'other+01020304+AQ' + 'A'.repeat(42) + '=']);
     expect(wrongKey.code).not.toBe(0);
   });
+
+  it('scan --report stores findings and revokes a leaked live operator token at once', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    await custos(['principal', 'add', 'frank', '--kind', 'human']);
+    const leaked = (await custos(['token', 'create', 'frank', '--role', 'auditor'])).stdout.trim();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'custos-cli-leak-'));
+    fs.writeFileSync(path.join(dir, 'deploy.env'), `CUSTOS_TOKEN=${leaked}\n`);
+    const scan = await custos(['scan', 'dir', dir, '--format', 'json', '--report', '--public-repo']);
+    expect(scan.code).toBe(1);
+    expect(scan.stderr).toMatch(/REVOKED leaked Custos credential\(s\): [a-z2-7]{16}/);
+    expect(scan.stdout).not.toContain(leaked);
+    expect((await custos(['whoami'], { CUSTOS_TOKEN: leaked })).code).toBe(1);
+    const list = JSON.parse((await custos(['findings', 'list', '--json', '--status', 'revoked'])).stdout);
+    expect(list.items.some((f: { credential: { id: string } | null }) => f.credential?.id === leaked.split('_')[2])).toBe(true);
+    const offline = await custos(['scan', 'dir', dir, '--report'], { CUSTOS_SERVER: 'http://127.0.0.1:1' });
+    expect(offline.code).toBe(4);
+    expect(offline.stderr).toMatch(/report failed/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 });
