@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { createRequire } from 'node:module';
 import { runScanCli } from './cli.js';
 import { RULES } from './rules/rules.js';
-import { toFindingsPayload } from './report/payload.js';
+import { toReportBody } from '../findings/report-body.js';
 import { scanDirectory } from './scan.js';
 import { fakeCustosToken, seeded } from './rules/fake.js';
 
@@ -83,9 +83,9 @@ describe('scan dir', () => {
   });
   it('never puts the secret in any output, and the payload carries the Custos credential id', async () => {
     const r = await scanDirectory(root);
-    const payload = toFindingsPayload(r);
+    const payload = toReportBody(r, {}, 'test');
     const id = custos.split('_')[2];
-    expect(payload.findings.find((f) => f.ruleId === 'custos-operator-token')?.credential).toEqual({ kind: 'op', id });
+    expect(payload.findings.find((f) => f.rule_id === 'custos-operator-token')?.credential).toEqual({ kind: 'op', id });
     for (const format of ['table', 'json', 'sarif']) {
       const h = io();
       await runScanCli(['dir', root, '--format', format], h.io);
