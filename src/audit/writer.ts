@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type { Actor } from '../platform/actor.js';
 import type { Clock } from '../platform/clock.js';
 import type { Trx, WriteBatch } from '../platform/db.js';
@@ -65,6 +65,7 @@ export interface AuditWriterDeps {
 export function createAuditWriter(deps: AuditWriterDeps) {
   const hmacKey = deps.keys.deriveKey('audit-hmac');
   let lastFailure: string | undefined;
+  let insertSql: string | undefined;
 
   async function nextSeq(trx: Trx, batch: WriteBatch): Promise<number> {
     let next = batch.state.get(NEXT_SEQ) as number | undefined;
@@ -135,7 +136,7 @@ export function createAuditWriter(deps: AuditWriterDeps) {
         details: input.details ?? {},
       };
       const canonical = canonicalBytes(event);
-      await trx.insertInto('audit_events').values({
+      const row = {
         seq,
         id: event.id,
         time: event.time,
@@ -148,7 +149,10 @@ export function createAuditWriter(deps: AuditWriterDeps) {
         outcome: event.outcome,
         canonical: canonical.toString('utf8'),
         leaf_hash: hashLeaf(canonical).toString('hex'),
-      }).execute();
+      };
+      // The hot path: the insert's SQL is built once by the query builder and then only re-bound.
+      insertSql ??= trx.insertInto('audit_events').values(row).compile().sql;
+      await trx.executeQuery(CompiledQuery.raw(insertSql, Object.values(row)));
       const chain = new Set([...event.actor.delegation_chain, ...(event.actor.principal_id ? [event.actor.principal_id] : [])]);
       if (chain.size > 0) {
         await trx.insertInto('audit_delegation').values([...chain].map((principal_id) => ({ seq, principal_id }))).execute();
