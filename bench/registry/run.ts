@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
 import { createClient, drive, type Client } from './load.js';
 import { summarizeProfile } from './profile.js';
-import { cpuSeconds, freshPostgres, rssMiB, startServer } from './server.js';
+import { cpuSeconds, freshPostgres, postgresQuery, rssMiB, startServer } from './server.js';
 import { median, round, summarize, type LatencySummary } from './stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -124,6 +124,8 @@ interface RunResult {
   rss_at_population_mb: number;
   rss_after_lists_mb: number;
   list: Record<string, LatencySummary>;
+  /** PostgreSQL only: the same queries after an explicit ANALYZE (what autovacuum does on a default server). */
+  list_after_analyze?: Record<string, LatencySummary>;
 }
 
 async function populate(client: Client, from: number, to: number) {
@@ -183,8 +185,16 @@ async function oneRun(backend: string, run: number): Promise<RunResult> {
       await sleep(2000);
       const atPopulation = rssMiB(server.pid);
       const list = await measureLists(client);
+      let listAfterAnalyze: Record<string, LatencySummary> | undefined;
+      if (databaseUrl) {
+        // The planner's statistics are whatever autovacuum left (it may be off, or not have run yet after a
+        // bulk load); measure as found, then again after ANALYZE.
+        await postgresQuery(databaseUrl, 'analyze');
+        listAfterAnalyze = await measureLists(client);
+      }
       const afterLists = rssMiB(server.pid);
-      log(`  ${backend} run ${run}: populated ${populated} in ${round(sample.seconds + rest.seconds, 1)} s; list p99 ${Object.values(list).map((l) => l.p99_ms).join('/')} ms; RSS ${mb(idle)} -> ${mb(atPopulation)} MB`);
+      const p99s = (l: Record<string, LatencySummary>) => Object.values(l).map((x) => x.p99_ms).join('/');
+      log(`  ${backend} run ${run}: populated ${populated} in ${round(sample.seconds + rest.seconds, 1)} s; list p99 ${p99s(list)} ms${listAfterAnalyze ? ` (after ANALYZE ${p99s(listAfterAnalyze)})` : ''}; RSS ${mb(idle)} -> ${mb(atPopulation)} MB`);
       return {
         backend, run,
         idle_rss_mb: mb(idle),
@@ -196,6 +206,7 @@ async function oneRun(backend: string, run: number): Promise<RunResult> {
         rss_at_population_mb: mb(atPopulation),
         rss_after_lists_mb: mb(afterLists),
         list,
+        ...(listAfterAnalyze ? { list_after_analyze: listAfterAnalyze } : {}),
       };
     } finally {
       await client.close();
@@ -285,6 +296,11 @@ function medians(results: RunResult[]) {
     rss_at_population_mb: m((r) => r.rss_at_population_mb),
     rss_after_lists_mb: m((r) => r.rss_after_lists_mb),
     list: Object.fromEntries(listNames.map((n) => [n, { p50_ms: m((r) => r.list[n]!.p50_ms), p99_ms: m((r) => r.list[n]!.p99_ms) }])),
+    ...(results.every((r) => r.list_after_analyze) ? {
+      list_after_analyze: Object.fromEntries(listNames.map((n) => [n, {
+        p50_ms: m((r) => r.list_after_analyze![n]!.p50_ms), p99_ms: m((r) => r.list_after_analyze![n]!.p99_ms),
+      }])),
+    } : {}),
   };
 }
 
@@ -319,7 +335,11 @@ async function main() {
     const worstListP99 = Math.max(...Object.values(m.list).map((l) => l.p99_ms));
     return [
       ...(b === 'sqlite' ? [{ aim: 'creates/s on SQLite >= 2000', backend: b, value: m.create_per_second, met: m.create_per_second >= 2000 }] : []),
-      { aim: `list p99 < 20 ms at ${population} (worst query)`, backend: b, value: worstListP99, met: worstListP99 < 20 },
+      { aim: `list p99 < 20 ms at ${population} (worst query${b === 'postgres' ? ', statistics as found' : ''})`, backend: b, value: worstListP99, met: worstListP99 < 20 },
+      ...(m.list_after_analyze ? [(() => {
+        const worst = Math.max(...Object.values(m.list_after_analyze).map((l) => l.p99_ms));
+        return { aim: `list p99 < 20 ms at ${population} (worst query, after ANALYZE)`, backend: b, value: worst, met: worst < 20 };
+      })()] : []),
       { aim: 'idle RSS < 150 MB', backend: b, value: m.idle_rss_mb, met: m.idle_rss_mb < 150 },
     ];
   });
@@ -331,6 +351,7 @@ async function main() {
     machine: machine(),
     peer: null,
     peer_note: 'No named peer for this bench (issue 2 names none); absolute figures only.',
+    postgres_autovacuum: backends.includes('postgres') ? String((await postgresQuery(opt['postgres-url'], 'show autovacuum'))[0]?.autovacuum ?? 'unknown') : null,
     settings: { runs, concurrency, create_sample: createSample, population, owners, list_requests: listRequests, list_warmup: 30, server_log_level: opt['log-level'], rss_unit: 'MB = 10^6 bytes, from /proc/<pid>/status VmRSS' },
     medians: byBackend,
     aims,
@@ -348,11 +369,20 @@ async function main() {
   for (const name of Object.keys(byBackend[backends[0]!]!.list)) {
     row(`list ${name}: p50 / p99 ms`, (b) => `${byBackend[b]!.list[name]!.p50_ms} / ${byBackend[b]!.list[name]!.p99_ms}`);
   }
+  if (backends.some((b) => byBackend[b]!.list_after_analyze)) {
+    for (const name of Object.keys(byBackend[backends[0]!]!.list)) {
+      row(`list ${name} after ANALYZE: p50 / p99 ms`, (b) => {
+        const l = byBackend[b]!.list_after_analyze?.[name];
+        return l ? `${l.p50_ms} / ${l.p99_ms}` : '-';
+      });
+    }
+  }
   row('RSS idle MB', (b) => byBackend[b]!.idle_rss_mb);
   row(`RSS at ${population} principals MB`, (b) => byBackend[b]!.rss_at_population_mb);
   row('RSS after list queries MB', (b) => byBackend[b]!.rss_after_lists_mb);
   process.stdout.write(`\nCustos registry bench (${results.commit}, ${results.machine.cpus} CPU ${results.machine.cpu_model}, Node ${process.version})\n`);
   process.stdout.write(t.toString() + '\n\n');
+  if (results.postgres_autovacuum !== null) process.stdout.write(`PostgreSQL autovacuum on this server: ${results.postgres_autovacuum}\n`);
   for (const a of aims) process.stdout.write(`${a.met ? 'MET   ' : 'MISSED'} ${a.aim} [${a.backend}]: ${a.value}\n`);
   process.stdout.write(`\nPeer: none. ${results.peer_note}\nResults written to ${path.relative(process.cwd(), opt.out)}\n`);
 }

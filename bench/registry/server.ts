@@ -79,8 +79,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   child.stderr!.on('data', (chunk: string) => {
     tail = (tail + chunk).slice(-4000);
   });
+  let stopping = false;
   child.once('exit', (code, signal) => {
-    if (live.has(child)) process.stderr.write(`\nserver ${child.pid} exited unexpectedly (code ${code}, signal ${signal}):\n${tail}\n`);
+    if (!stopping) process.stderr.write(`\nserver ${child.pid} exited unexpectedly (code ${code}, signal ${signal}):\n${tail}\n`);
   });
 
   const token = fs.readFileSync(path.join(dataDir, 'data', 'bootstrap-admin.token'), 'utf8').trim();
@@ -92,7 +93,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        live.delete(child);
+        stopping = true;
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
         await exited;
@@ -149,4 +150,15 @@ export function cpuSeconds(pid: number): number {
   // Fields after the ")" that closes the command name: utime and stime are fields 14 and 15 of the line.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+}
+
+/** Runs one statement on a database and returns the rows (e.g. ANALYZE, or SHOW autovacuum). */
+export async function postgresQuery(url: string, statement: string): Promise<Array<Record<string, unknown>>> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  await c.connect();
+  try {
+    return (await c.query(statement)).rows as Array<Record<string, unknown>>;
+  } finally {
+    await c.end();
+  }
 }
