@@ -9,9 +9,23 @@ import pg from 'pg';
 // loopback, and reads its memory from /proc. Every process started here is killed when the bench exits.
 
 const live = new Set<ChildProcess>();
+const liveDirs = new Set<string>();
+const liveDatabases = new Map<string, () => Promise<void>>();
 process.on('exit', () => {
   for (const child of live) child.kill('SIGKILL');
+  for (const dir of liveDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
+// Interrupted (Ctrl-C, SIGTERM): stop the servers, drop the databases and temp dirs, then exit.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const child of live) child.kill('SIGKILL');
+    const timer = setTimeout(() => process.exit(130), 10_000);
+    void Promise.allSettled([...liveDatabases.values()].map((drop) => drop())).then(() => {
+      clearTimeout(timer);
+      process.exit(130);
+    });
+  });
+}
 
 export interface ServerOptions {
   repoRoot: string;
@@ -54,6 +68,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   if (typeof out === 'number') fs.closeSync(out);
   live.add(child);
+  liveDirs.add(dataDir);
 
   const url = await new Promise<string>((resolve, reject) => {
     let stderr = '';
@@ -100,6 +115,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         clearTimeout(timer);
       }
       live.delete(child);
+      liveDirs.delete(dataDir);
       if (!opts.keepDataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -125,18 +141,18 @@ export async function freshPostgres(adminUrl: string): Promise<{ url: string; dr
   }
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
-      await c.connect();
-      try {
-        await c.query(`drop database if exists ${name} with (force)`);
-      } finally {
-        await c.end();
-      }
-    },
+  const drop = async () => {
+    liveDatabases.delete(name);
+    const c = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
+    await c.connect();
+    try {
+      await c.query(`drop database if exists ${name} with (force)`);
+    } finally {
+      await c.end();
+    }
   };
+  liveDatabases.set(name, drop);
+  return { url: url.toString(), drop };
 }
 
 let clockTicks: number | undefined;
