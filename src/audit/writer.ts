@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
-import { CompiledQuery, sql } from 'kysely';
+import { sql } from 'kysely';
+import type { AuditEventsTable } from '../platform/schema.js';
 import type { Actor } from '../platform/actor.js';
 import type { Clock } from '../platform/clock.js';
 import type { Trx, WriteBatch } from '../platform/db.js';
@@ -53,6 +54,11 @@ export interface AuditEvent {
 }
 
 const NEXT_SEQ = Symbol('audit.nextSeq');
+const STAGED = Symbol('audit.staged');
+/** Rows per multi-row insert: well under SQLite's and PostgreSQL's bound-parameter limits (12 columns each). */
+const FLUSH_CHUNK = 500;
+
+type Staged = { rows: AuditEventsTable[]; delegation: Array<{ seq: number; principal_id: string }> };
 
 export interface AuditWriterDeps {
   keys: KeyRing;
@@ -65,7 +71,32 @@ export interface AuditWriterDeps {
 export function createAuditWriter(deps: AuditWriterDeps) {
   const hmacKey = deps.keys.deriveKey('audit-hmac');
   let lastFailure: string | undefined;
-  let insertSql: string | undefined;
+
+  function stagedRows(batch: WriteBatch): Staged {
+    let pending = batch.state.get(STAGED) as Staged | undefined;
+    if (!pending) {
+      const created: Staged = { rows: [], delegation: [] };
+      pending = created;
+      batch.state.set(STAGED, created);
+      batch.beforeCommit(STAGED, (trx) => flush(trx, created));
+    }
+    return pending;
+  }
+
+  async function flush(trx: Trx, pending: Staged): Promise<void> {
+    try {
+      for (let i = 0; i < pending.rows.length; i += FLUSH_CHUNK) {
+        await trx.insertInto('audit_events').values(pending.rows.slice(i, i + FLUSH_CHUNK)).execute();
+      }
+      for (let i = 0; i < pending.delegation.length; i += FLUSH_CHUNK) {
+        await trx.insertInto('audit_delegation').values(pending.delegation.slice(i, i + FLUSH_CHUNK)).execute();
+      }
+      lastFailure = undefined;
+    } catch (error) {
+      lastFailure = 'audit events could not be written';
+      throw new AppError(503, 'audit_unavailable', 'the audit log cannot be written; nothing was changed', { cause_code: (error as { code?: string }).code ?? null });
+    }
+  }
 
   async function nextSeq(trx: Trx, batch: WriteBatch): Promise<number> {
     let next = batch.state.get(NEXT_SEQ) as number | undefined;
@@ -150,13 +181,17 @@ export function createAuditWriter(deps: AuditWriterDeps) {
         canonical: canonical.toString('utf8'),
         leaf_hash: hashLeaf(canonical).toString('hex'),
       };
-      // The hot path: the insert's SQL is built once by the query builder and then only re-bound.
-      insertSql ??= trx.insertInto('audit_events').values(row).compile().sql;
-      await trx.executeQuery(CompiledQuery.raw(insertSql, Object.values(row)));
+      // Rows are staged and written by one multi-row insert just before the batch commits (same transaction,
+      // so still all-or-nothing with the change); a job that rolls back takes its rows back out.
+      const pending = stagedRows(batch);
+      const before = { rows: pending.rows.length, delegation: pending.delegation.length };
+      pending.rows.push(row);
       const chain = new Set([...event.actor.delegation_chain, ...(event.actor.principal_id ? [event.actor.principal_id] : [])]);
-      if (chain.size > 0) {
-        await trx.insertInto('audit_delegation').values([...chain].map((principal_id) => ({ seq, principal_id }))).execute();
-      }
+      for (const principal_id of chain) pending.delegation.push({ seq, principal_id });
+      batch.onJobRollback(() => {
+        pending.rows.length = before.rows;
+        pending.delegation.length = before.delegation;
+      });
       deps.onStaged?.(event);
       return event;
   }

@@ -31,6 +31,11 @@ export interface WriteBatch {
   state: Map<symbol, unknown>;
   /** Called if the current job's savepoint is rolled back, to undo in-memory batch state. */
   onJobRollback(undo: () => void): void;
+  /**
+   * Runs `flush` once, after the last job and before the commit (e.g. one multi-row insert of everything the jobs
+   * staged). If it throws, the whole batch fails: nothing is committed.
+   */
+  beforeCommit(key: symbol, flush: (trx: Trx) => Promise<void>): void;
 }
 
 export interface OpenOptions {
@@ -136,10 +141,12 @@ function wrap(kysely: Kysely<DB>, dialect: Dialect, maxBatch = 512, rawExec?: (s
         // Serialises writers across nodes so sequence numbers are assigned without gaps or races.
         await sql`select pg_advisory_xact_lock(7424011)`.execute(trx);
       }
+      const flushes = new Map<symbol, (trx: Trx) => Promise<void>>();
       const batch: WriteBatch & { undo: Array<() => void> } = {
         state: new Map(),
         undo: [],
         onJobRollback(undo) { this.undo.push(undo); },
+        beforeCommit(key, flush) { if (!flushes.has(key)) flushes.set(key, flush); },
       };
       for (const job of jobs) {
         batch.undo = [];
@@ -159,6 +166,7 @@ function wrap(kysely: Kysely<DB>, dialect: Dialect, maxBatch = 512, rawExec?: (s
           outcomes.push({ ok: false, error });
         }
       }
+      for (const flush of flushes.values()) await flush(trx);
       await trx.commit().execute();
       lastError = undefined;
     } catch (error) {
