@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Actor, OperatorRole, Provenance } from '../platform/actor.js';
 import { OPERATOR_ROLES } from '../platform/actor.js';
@@ -176,6 +177,10 @@ export function createOperatorTokenService(deps: Deps) {
       const row = await db.kysely.selectFrom('operator_tokens as t')
         .innerJoin('principals as p', 'p.id', 't.principal_id')
         .select(['t.id', 't.secret_hash', 't.role', 't.expires_at', 't.revoked_at', 't.last_used_at', 't.principal_id', 'p.name', 'p.status'])
+        // The operator's teams come in the same query: one store round trip per authenticated request.
+        .select(db.dialect === 'postgres'
+          ? sql<string | null>`(select string_agg(m.team_id, ',') from team_members m where m.principal_id = t.principal_id)`.as('team_ids')
+          : sql<string | null>`(select group_concat(m.team_id, ',') from team_members m where m.principal_id = t.principal_id)`.as('team_ids'))
         .where('t.id', '=', parsed.id)
         .executeTakeFirst();
       const now = clock.now();
@@ -187,10 +192,9 @@ export function createOperatorTokenService(deps: Deps) {
         await auditFailure(token, failure ?? 'unknown_token', provenance, row ? parsed.id : null);
         throw errors.unauthenticated(failure === 'token_expired' ? 'token has expired' : failure === 'token_revoked' ? 'token has been revoked' : 'token is not valid');
       }
-      const teams = await db.kysely.selectFrom('team_members').select('team_id').where('principal_id', '=', row.principal_id).execute();
       const actor: Actor = {
         principalId: row.principal_id, principalName: row.name, credentialId: row.id, authMethod: 'operator_token',
-        role: row.role as OperatorRole, teamIds: teams.map((t) => t.team_id), delegationChain: [], provenance,
+        role: row.role as OperatorRole, teamIds: row.team_ids ? row.team_ids.split(',') : [], delegationChain: [], provenance,
       };
       if (!row.last_used_at) {
         // First use of a token is an operator sign-in: recorded before the request proceeds.

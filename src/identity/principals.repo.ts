@@ -79,7 +79,8 @@ export async function listPrincipals(db: Q, f: PrincipalFilter): Promise<Princip
 
 export async function insertPrincipal(db: Q, row: PrincipalsTable): Promise<void> {
   await db.insertInto('principals').values(row).execute();
-  await replaceLabels(db, row.id, JSON.parse(row.labels) as Record<string, string>);
+  const labels = Object.entries(JSON.parse(row.labels) as Record<string, string>).map(([key, value]) => ({ entity_id: row.id, key, value }));
+  if (labels.length) await db.insertInto('principal_labels').values(labels).execute();
 }
 
 export async function updatePrincipal(db: Q, id: string, patch: Partial<PrincipalsTable>): Promise<void> {

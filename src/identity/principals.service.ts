@@ -41,26 +41,35 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
   async function resolveOwner(trx: Trx, owner: string | null | undefined, ownerTeam: string | null | undefined) {
     let ownerId: string | null | undefined = owner === null ? null : undefined;
     let ownerTeamId: string | null | undefined = ownerTeam === null ? null : undefined;
+    let ownerName: string | null = null;
+    let ownerTeamName: string | null = null;
     if (owner) {
       const o = await repo.findPrincipal(trx, owner);
       if (!o) throw new AppError(422, 'owner_not_found', `owner '${owner}' is not a registered principal`);
       if (o.kind !== 'human') throw new AppError(422, 'owner_not_human', `owner '${o.name}' is a ${o.kind}; owners are humans or teams`);
       if (o.status !== 'active') throw new AppError(422, 'owner_not_active', `owner '${o.name}' is ${o.status}; only active humans can own principals`);
       ownerId = o.id;
+      ownerName = o.name;
     }
     if (ownerTeam) {
       const t = await findTeam(trx, ownerTeam);
       if (!t) throw new AppError(422, 'team_not_found', `team '${ownerTeam}' does not exist`);
       ownerTeamId = t.id;
+      ownerTeamName = t.name;
     }
-    return { ownerId, ownerTeamId };
+    return { ownerId, ownerTeamId, ownerName, ownerTeamName };
   }
 
-  async function resolveTeam(trx: Trx, team: string | null | undefined): Promise<string | null | undefined> {
+  async function resolveTeamRef(trx: Trx, team: string | null | undefined): Promise<{ id: string; name: string } | null | undefined> {
     if (team === null || team === undefined) return team;
     const t = await findTeam(trx, team);
     if (!t) throw new AppError(422, 'team_not_found', `team '${team}' does not exist`);
-    return t.id;
+    return { id: t.id, name: t.name };
+  }
+
+  async function resolveTeam(trx: Trx, team: string | null | undefined): Promise<string | null | undefined> {
+    const t = await resolveTeamRef(trx, team);
+    return t === null || t === undefined ? t : t.id;
   }
 
   async function reload(trx: Trx, id: string): Promise<PrincipalView> {
@@ -91,10 +100,11 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
       const status: PrincipalStatus = input.status ?? (input.kind === 'human' ? 'active' : 'proposed');
       const tier = (input.risk_tier ?? 'medium') as RiskTier;
       return db.write(async (trx, batch) => {
-        const { ownerId, ownerTeamId } = await resolveOwner(trx, input.owner, input.owner_team);
+        const { ownerId, ownerTeamId, ownerName, ownerTeamName } = await resolveOwner(trx, input.owner, input.owner_team);
         if (isOwnerRole(actor) && !canManageOwned(actor, ownerId ?? null, ownerTeamId ?? null)) {
           throw errors.forbidden('owners may only register principals owned by themselves or their teams');
         }
+        const team = await resolveTeamRef(trx, input.team);
         const row: PrincipalsTable = {
           id: deps.newId(),
           name: input.name,
@@ -104,7 +114,7 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
           status,
           owner_principal_id: ownerId ?? null,
           owner_team_id: ownerTeamId ?? null,
-          team_id: (await resolveTeam(trx, input.team)) ?? null,
+          team_id: team?.id ?? null,
           scopes: JSON.stringify(input.scopes ?? []),
           purposes: JSON.stringify(input.purposes ?? []),
           autonomy: input.autonomy ?? null,
@@ -129,7 +139,8 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
           if (isUniqueViolation(error)) throw errors.conflict('name_taken', `a principal named '${input.name}' already exists`);
           throw error;
         }
-        const view = await reload(trx, row.id);
+        // Everything the view shows is known here; no need to read the row back.
+        const view = toView({ ...row, owner_name: ownerName, owner_team_name: ownerTeamName, team_name: team?.name ?? null });
         await recordChange(trx, batch, actor, 'principal.created', row, { reason: input.reason ?? null, principal: view });
         return view;
       });
