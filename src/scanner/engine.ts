@@ -59,30 +59,57 @@ export function createEngine(deps: { rules: Rule[]; tuning?: RuleTuning }) {
   const matcher = compileKeywords(keywords);
 
   const keywordLen = keywords.map((k) => k.length);
-  const anyAnchored = compiled.some((c) => c.rule.anchored === true);
-
   /** Anchored rules that each keyword feeds. */
   const anchoredOf = keywordRules.map((rs) => rs.filter((i) => compiled[i]!.rule.anchored === true));
+  const anchoredRules = compiled.map((c, i) => (c.rule.anchored === true ? i : -1)).filter((i) => i >= 0);
 
-  /** Which rules have a keyword in the text, and where anchored rules' keywords start (one pass). */
-  function selectRules(text: string): Selected[] {
+  /**
+   * Which rules have a keyword in the text, and where anchored rules' keywords start (one pass).
+   * An anchored rule keeps only sites that pass its `site` check, and is dropped when none does.
+   */
+  function selectRules(text: string, path: string): Selected[] {
     const hit = new Uint8Array(compiled.length);
     const seen = new Uint8Array(keywords.length);
     const starts: Array<number[] | undefined> = [];
-    let remaining = compiled.length;
-    matcher.scan(text, (k, end) => {
-      if (anyAnchored) for (const i of anchoredOf[k]!) (starts[i] ??= []).push(end - keywordLen[k]!);
-      if (seen[k]) return false;
-      seen[k] = 1;
-      for (const i of keywordRules[k]!) {
-        if (!hit[i]) {
-          hit[i] = 1;
-          remaining--;
+    // Anchored rules whose path filter lets this file through; the others collect no sites.
+    let live: Uint8Array | undefined;
+    for (const i of anchoredRules) {
+      const pp = compiled[i]!.rule.pathPattern;
+      if (!pp || pp.test(path)) (live ??= new Uint8Array(compiled.length))[i] = 1;
+    }
+    if (live === undefined) {
+      // No anchored rule runs here: stop at the first hit of every rule.
+      let remaining = compiled.length - anchoredRules.length;
+      matcher.scan(text, (k) => {
+        if (seen[k] === 1) return false;
+        seen[k] = 1;
+        for (const i of keywordRules[k]!) {
+          if (hit[i] === 0 && compiled[i]!.rule.anchored !== true) {
+            hit[i] = 1;
+            remaining--;
+          }
         }
+        return remaining === 0;
+      });
+    } else {
+      const hs = matcher.hits(text);
+      for (let h = 0; h < hs.length; h += 2) {
+        const k = hs[h]!;
+        const end = hs[h + 1]!;
+        const as = anchoredOf[k]!;
+        for (let j = 0; j < as.length; j++) {
+          const i = as[j]!;
+          if (live[i] === 0) continue;
+          const site = compiled[i]!.rule.site;
+          if (site !== undefined && !site(text, end)) continue;
+          hit[i] = 1;
+          (starts[i] ??= []).push(end - keywordLen[k]!);
+        }
+        if (seen[k] === 1) continue;
+        seen[k] = 1;
+        for (const i of keywordRules[k]!) if (compiled[i]!.rule.anchored !== true) hit[i] = 1;
       }
-      // Anchored rules need every occurrence, so the pass then runs to the end.
-      return remaining === 0 && !anyAnchored;
-    });
+    }
     const out: Selected[] = [];
     compiled.forEach((c, i) => {
       if (!hit[i]) return;
@@ -92,20 +119,22 @@ export function createEngine(deps: { rules: Rule[]; tuning?: RuleTuning }) {
     return out;
   }
 
-  /** Global regex over the whole text, or the sticky regex tried at each keyword start. */
-  function* matches(sel: Selected, text: string): Generator<RegExpExecArray> {
+  /** Global regex over the whole text, or the sticky regex tried at each keyword start; calls `each` per match. */
+  function matches(sel: Selected, text: string, each: (m: RegExpExecArray) => void): void {
     const re = sel.c.re;
-    if (!sel.starts) {
+    const starts = sel.starts;
+    if (starts === undefined) {
       re.lastIndex = 0;
       let m: RegExpExecArray | null;
       while ((m = re.exec(text)) !== null) {
         if (m[0].length === 0) re.lastIndex++;
-        else yield m;
+        else each(m);
       }
       return;
     }
     let from = 0;
-    for (const p of sel.starts) {
+    for (let j = 0; j < starts.length; j++) {
+      const p = starts[j]!;
       if (p < from) continue;
       // test() allocates nothing; most keyword sites are not assignments of a literal.
       re.lastIndex = p;
@@ -114,13 +143,13 @@ export function createEngine(deps: { rules: Rule[]; tuning?: RuleTuning }) {
       const m = re.exec(text);
       if (m && m[0].length > 0) {
         from = m.index + m[0].length;
-        yield m;
+        each(m);
       }
     }
   }
 
   function scanText(text: string, path = ''): RawMatch[] {
-    const rules = selectRules(text);
+    const rules = selectRules(text, path);
     if (rules.length === 0) return [];
     const out: RawMatch[] = [];
     // Spans taken by earlier (more specific) rules, sorted by start, for a binary-search overlap test.
@@ -130,20 +159,21 @@ export function createEngine(deps: { rules: Rule[]; tuning?: RuleTuning }) {
       const rule = sel.c.rule;
       const mine: Array<[number, number]> = [];
       if (rule.pathPattern && !rule.pathPattern.test(path)) continue;
-      for (const m of matches(sel, text)) {
+      matches(sel, text, (m) => {
         const g = m.groups;
         const secret = g?.secret ?? g?.secret2 ?? m[0];
         const rel = m[0].indexOf(secret);
         const index = m.index + (rel < 0 ? 0 : rel);
-        if (!acceptSecret(rule, secret, m, globalAllow)) continue;
+        if (!acceptSecret(rule, secret, m, globalAllow)) return;
         const end = index + secret.length;
-        if (overlaps(taken, index, end)) continue;
+        if (overlaps(taken, index, end)) return;
+        // Line starts only for texts with a finding: most texts have none.
         lines ??= lineStarts(text);
         const { line, column } = position(lines, index);
-        if (isAllowedByComment(text, lines, line)) continue;
+        if (isAllowedByComment(text, lines, line)) return;
         mine.push([index, end]);
         out.push({ rule, secret, index, line, column });
-      }
+      });
       if (mine.length > 0) taken = [...taken, ...mine].sort((a, b) => a[0] - b[0]);
     }
     return out.sort((a, b) => a.index - b.index);
@@ -155,9 +185,10 @@ export type Engine = ReturnType<typeof createEngine>;
 
 function acceptSecret(rule: Rule, secret: string, m: RegExpExecArray, globalAllow: RegExp[]): boolean {
   if (rule.minEntropy !== undefined && shannonEntropy(secret) < rule.minEntropy) return false;
+  // validate before the allow-lists: the generic rules' looksRandom rejects most candidates cheaply.
+  if (rule.validate && !rule.validate(secret, m)) return false;
   if (rule.allow?.some((a) => a.test(secret))) return false;
   if (globalAllow.some((a) => a.test(secret))) return false;
-  if (rule.validate && !rule.validate(secret, m)) return false;
   return true;
 }
 

@@ -24,6 +24,15 @@ describe('keyword automaton', () => {
         expect(hits).toEqual(naive(lower, text));
       }));
   });
+  it('hits() lists every occurrence that scan() reports, in the same order', () => {
+    fc.assert(fc.property(fc.array(fc.string({ unit: fc.constantFrom(...'abAB_-k'), minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 6 }),
+      fc.string({ unit: fc.constantFrom(...'abcAB_-kK\u00e9'), maxLength: 3000 }), (kws, text) => {
+        const m = compileKeywords(kws.map((k) => k.toLowerCase()));
+        const viaScan: number[] = [];
+        m.scan(text, (k, end) => { viaScan.push(k, end); });
+        expect([...m.hits(text)]).toEqual(viaScan);
+      }));
+  });
   it('stops when the callback says so', () => {
     let n = 0;
     compileKeywords(['a']).scan('aaaa', () => ++n === 2);

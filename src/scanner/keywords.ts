@@ -6,6 +6,12 @@
 export interface KeywordMatcher {
   /** Calls `onHit(keywordIndex, end)` (end = index after the match) per occurrence; returning true stops the scan. */
   scan(text: string, onHit: (keyword: number, end: number) => boolean | void): void;
+  /**
+   * Every occurrence as `[keyword, end, keyword, end, …]`, in order of `end`. No callback per hit:
+   * the loop stays tight when common words (token, secret) hit every few lines. The returned view
+   * is reused by the next call.
+   */
+  hits(text: string): Int32Array;
   keywords: readonly string[];
 }
 
@@ -79,5 +85,37 @@ export function compileKeywords(keywords: readonly string[]): KeywordMatcher {
       }
     }
   }
-  return { scan, keywords: lower };
+  // Outputs flattened for the hit loop: keywords of accepting row r at outKw[outStart[r] .. outStart[r + 1]).
+  const rows = next.length;
+  const outStart = new Int32Array(rows + 1);
+  for (let r = 0; r < rows; r++) outStart[r + 1] = outStart[r]! + out[r]!.length;
+  const outKw = new Int32Array(outStart[rows]!);
+  for (let r = 0; r < rows; r++) outKw.set(out[r]!, outStart[r]!);
+  let buf = new Int32Array(1024);
+
+  function hits(text: string): Int32Array {
+    let st = 0;
+    let n = 0;
+    let cap = buf.length;
+    const len = text.length;
+    for (let i = 0; i < len; i++) {
+      st = table[st + classOf[text.charCodeAt(i)]!]!;
+      if (st < 0) {
+        st = -st - 1;
+        const r = st / nc;
+        for (let j = outStart[r]!, e = outStart[r + 1]!; j < e; j++) {
+          if (n + 2 > cap) {
+            const bigger = new Int32Array(cap * 2);
+            bigger.set(buf);
+            buf = bigger;
+            cap = buf.length;
+          }
+          buf[n++] = outKw[j]!;
+          buf[n++] = i + 1;
+        }
+      }
+    }
+    return buf.subarray(0, n);
+  }
+  return { scan, hits, keywords: lower };
 }

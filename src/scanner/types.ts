@@ -37,9 +37,16 @@ export interface Rule {
   pathPattern?: RegExp;
   /**
    * The pattern starts with one of the rule's keywords: it is tried only where the prefilter saw a
-   * keyword (sticky), instead of over the whole text. For rules whose keywords are common words.
+   * keyword (sticky), instead of over the whole text. For rules whose keywords are common words,
+   * or whose regex is slow to sweep a whole text (a leading lookbehind defeats V8's literal search).
    */
   anchored?: boolean;
+  /**
+   * Anchored rules only: a cheap necessary condition checked at each keyword site (`end` = offset
+   * just after the keyword). False means the pattern cannot match at this site, so the regex is not
+   * entered there. Must never say false where the pattern would match (property-tested).
+   */
+  site?: (text: string, end: number) => boolean;
   /** Path the example texts are scanned under (needed with `pathPattern`). */
   examplePath?: string;
   /** Findings of a validated-by-checksum rule are certain; shown in output. */

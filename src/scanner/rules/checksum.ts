@@ -26,23 +26,36 @@ export function hasTrailingCrc32(token: string, payloadStart: number): boolean {
   return crc32Base62(body.slice(payloadStart)) === crc;
 }
 
+/** ASCII counts for `shannonEntropy`, shared and left all-zero between calls (it runs once per candidate secret). */
+const asciiCounts = new Uint32Array(128);
+
 /** Shannon entropy in bits per character. */
 export function shannonEntropy(s: string): number {
-  if (s.length === 0) return 0;
+  const n = s.length;
+  if (n === 0) return 0;
   // Secrets are almost always ASCII: count in a typed array, fall back to a Map otherwise.
-  const counts = new Uint32Array(128);
   let other: Map<number, number> | undefined;
-  for (let i = 0; i < s.length; i++) {
+  for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c < 128) counts[c]!++;
+    if (c < 128) asciiCounts[c]!++;
     else (other ??= new Map()).set(c, (other.get(c) ?? 0) + 1);
   }
   let h = 0;
-  const add = (n: number) => {
-    const p = n / s.length;
+  // Second pass over the string: each distinct character adds its term once, and its count is reset.
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128) continue;
+    const k = asciiCounts[c]!;
+    if (k === 0) continue;
+    asciiCounts[c] = 0;
+    const p = k / n;
     h -= p * Math.log2(p);
-  };
-  for (let c = 0; c < 128; c++) if (counts[c]! > 0) add(counts[c]!);
-  if (other) for (const n of other.values()) add(n);
+  }
+  if (other) {
+    for (const k of other.values()) {
+      const p = k / n;
+      h -= p * Math.log2(p);
+    }
+  }
   return h;
 }

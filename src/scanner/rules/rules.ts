@@ -4,6 +4,7 @@
 import type { Rule } from '../types.js';
 import { hasTrailingCrc32 } from './checksum.js';
 import { parseCustosToken } from './custos.js';
+import { quotedAssignmentSite, unquotedAssignmentSite } from './site.js';
 import {
   ALNUM, B64, HEX, LETTERS, UPPER32, URLSAFE,
   checksummedToken, fakeCustosToken, fakeJwt, fakePem, randomString as r, seeded,
@@ -142,6 +143,7 @@ export const RULES: Rule[] = [
   },
   {
     id: 'aws-access-key-id', description: 'AWS access key id (Bedrock and all AWS APIs)', provider: 'AWS', severity: 'high',
+    anchored: true,
     keywords: ['akia', 'asia', 'abia', 'acca'],
     pattern: `${B}(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}${E}`,
     allow: [/EXAMPLE$/],
@@ -320,6 +322,7 @@ export const RULES: Rule[] = [
   },
   {
     id: 'kubernetes-service-account-token', description: 'Kubernetes service-account token', provider: 'Kubernetes', severity: 'high',
+    anchored: true,
     keywords: ['eyj'],
     pattern: `${B}eyJ[A-Za-z0-9_-]{8,2000}\\.eyJ[A-Za-z0-9_-]{8,8000}\\.[A-Za-z0-9_-]{16,1000}${E}`,
     validate: (s) => isJwt(s) && isKubernetesSaJwt(s),
@@ -327,6 +330,7 @@ export const RULES: Rule[] = [
   },
   {
     id: 'jwt', description: 'JSON Web Token (including Custos access tokens)', provider: 'JWT', severity: 'medium',
+    anchored: true,
     keywords: ['eyj'],
     pattern: `${B}eyJ[A-Za-z0-9_-]{8,2000}\\.eyJ[A-Za-z0-9_-]{8,8000}\\.[A-Za-z0-9_-]{16,1000}${E}`,
     validate: (s) => isJwt(s),
@@ -364,7 +368,7 @@ export const RULES: Rule[] = [
     provider: 'Generic', severity: 'medium',
     keywords: ['secret', 'password', 'passwd', 'token', 'api_key', 'apikey', 'api-key', 'access_key', 'accesskey', 'access-key',
       'auth_key', 'authkey', 'auth-key', 'credential'],
-    flags: 'im', minEntropy: 3.5, anchored: true,
+    flags: 'im', minEntropy: 3.5, anchored: true, site: unquotedAssignmentSite,
     // Config files put values unquoted (KEY=value, key: value). Tried at each keyword; the
     // lookbehind checks the keyword sits in a key at the start of a line.
     pathPattern: /(?:^|\/)\.env(?:\.[^/]*)?$|\.(?:env|tfvars|ya?ml|properties|ini|cfg|conf|toml)$/i,
@@ -381,7 +385,7 @@ export const RULES: Rule[] = [
     id: 'generic-secret', description: 'High-entropy value assigned to a secret-looking name', provider: 'Generic', severity: 'medium',
     keywords: ['secret', 'password', 'passwd', 'token', 'api_key', 'apikey', 'api-key', 'access_key', 'accesskey', 'access-key',
       'auth_key', 'authkey', 'auth-key', 'credential'],
-    flags: 'i', minEntropy: 3.5, anchored: true,
+    flags: 'i', minEntropy: 3.5, anchored: true, site: quotedAssignmentSite,
     pattern: `(?:secret|passw(?:or)?d|token|api[_-]?key|access[_-]?key|auth[_-]?key|credentials?)[A-Za-z0-9_.-]{0,30}["'\`]?\\s{0,5}(?:=|:=|:|=>)\\s{0,5}["'\`](?<secret>[A-Za-z0-9+/_.~!@#%^&*=-]{16,128})["'\`]`,
     validate: looksRandom,
     allow: PLACEHOLDER,
