@@ -21,7 +21,7 @@ const collector = createCollector({
 parentPort!.on('message', (msg: { type: 'batch'; files: string[] } | { type: 'finish' }) => {
   void (async () => {
     if (msg.type === 'batch') {
-      await scanFiles(collector, data.absRoot, msg.files, 4);
+      await scanFiles(collector, data.absRoot, msg.files);
       parentPort!.postMessage({ type: 'ready' });
     } else {
       const r = collector.result('dir', data.absRoot, 0);

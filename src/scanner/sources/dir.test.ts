@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { scanDirectory } from '../scan.js';
+import { checksummedToken, seeded } from '../rules/fake.js';
+import { makeTar } from '../../../test/scanner/fixtures.js';
+
+// Files are read into one reused buffer: nothing of an earlier, larger file may show through.
+describe('directory reads', () => {
+  let root: string;
+  const rnd = seeded(77);
+  const early = checksummedToken('ghp_', rnd);
+  const late = checksummedToken('ghp_', rnd);
+
+  beforeAll(async () => {
+    root = await mkdtemp(path.join(tmpdir(), 'custos-dir-'));
+    await mkdir(path.join(root, 'a'));
+    // Sorted walk order: a/1-big.txt (3 MB, a token at its very end) is read before a/2-small.txt.
+    await writeFile(path.join(root, 'a/1-big.txt'), `${'x'.repeat(3_000_000)}\nGITHUB_TOKEN=${early}\n`);
+    await writeFile(path.join(root, 'a/2-small.txt'), 'nothing here\n');
+    await writeFile(path.join(root, 'a/3-small.txt'), `GITHUB_TOKEN=${late}\n`);
+    await writeFile(path.join(root, 'a/4-empty.txt'), '');
+    const tar = await makeTar([{ name: 'inner/.env', content: `GITHUB_TOKEN=${late}\n` }]);
+    await writeFile(path.join(root, 'a/5-bundle.tgz'), gzipSync(tar));
+    await writeFile(path.join(root, 'a/6-after.txt'), 'still nothing\n');
+  });
+  afterAll(async () => { await rm(root, { recursive: true, force: true }); });
+
+  it('reports each secret once per file it is in, at the right line, and reads archives from their own copy', async () => {
+    const r = await scanDirectory(root, { workers: 0 });
+    const where = r.findings.map((f) => `${(f.location.archive ?? []).join('>')}|${f.location.path}:${f.location.line}`).sort();
+    expect(where).toEqual(['a/5-bundle.tgz>a/5-bundle.tar|inner/.env:1', '|a/1-big.txt:2', '|a/3-small.txt:1']);
+    expect(r.stats.files).toBe(6);
+    expect(r.incomplete).toBe(false);
+  });
+
+  it('skips files above the size cap unread and says the scan is incomplete', async () => {
+    const r = await scanDirectory(root, { workers: 0, limits: { maxFileBytes: 1_000_000 } });
+    expect(r.skipped).toContainEqual({ path: 'a/1-big.txt', reason: 'larger than 1000000 bytes' });
+    expect(r.findings.map((f) => f.location.path).sort()).toEqual(['a/3-small.txt', 'inner/.env']);
+    expect(r.incomplete).toBe(true);
+  });
+});
