@@ -2,8 +2,7 @@
 // Depth, decompressed bytes and entry counts are capped; a cap reached marks the scan incomplete.
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import tar from 'tar-stream';
-import yauzl from 'yauzl';
+import type yauzl from 'yauzl';
 import type { Collector, ContentLocation } from './collector.js';
 
 export type ArchiveKind = 'gzip' | 'tar' | 'zip' | null;
@@ -121,7 +120,7 @@ async function walkGzip(c: Collector, input: Readable, loc: ContentLocation, dep
 }
 
 async function walkTar(c: Collector, input: Readable, loc: ContentLocation, depth: number, hooks: WalkHooks): Promise<void> {
-  const extract = tar.extract();
+  const extract = (await loadTar()).extract();
   input.on('error', (e) => extract.destroy(e));
   input.pipe(extract);
   let entries = 0;
@@ -151,9 +150,15 @@ async function walkTar(c: Collector, input: Readable, loc: ContentLocation, dept
   }
 }
 
-function openZip(buf: Buffer): Promise<yauzl.ZipFile> {
+/** The archive libraries load on the first archive met: most directory scans have none. */
+export async function loadTar(): Promise<typeof import('tar-stream')> {
+  return (await import('tar-stream')).default;
+}
+
+async function openZip(buf: Buffer): Promise<yauzl.ZipFile> {
+  const { default: zipLib } = await import('yauzl');
   return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(buf, { lazyEntries: true, validateEntrySizes: true, strictFileNames: false }, (err, zip) => (err || !zip ? reject(err ?? new Error('zip')) : resolve(zip)));
+    zipLib.fromBuffer(buf, { lazyEntries: true, validateEntrySizes: true, strictFileNames: false }, (err, zip) => (err || !zip ? reject(err ?? new Error('zip')) : resolve(zip)));
   });
 }
 

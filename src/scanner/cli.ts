@@ -3,12 +3,11 @@ import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { availableParallelism } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
-import { ZodError } from 'zod';
 import { applyBaseline, makeBaseline, parseBaseline } from './baseline.js';
-import { loadScanConfig, limitsOf, tuningOf, type ScanConfig, scanConfigSchema } from './config.js';
+import type { ScanConfig } from './config.js';
+import { emptyScanConfig, limitsOf, tuningOf } from './tuning.js';
 import { renderJson } from './report/json.js';
 import { renderSarif } from './report/sarif.js';
-import { renderTable } from './report/table.js';
 import { RULES } from './rules/rules.js';
 import { scanContainerImage, scanDirectory, scanGitHistory, type ScanOptions } from './scan.js';
 import { NotAGitRepository } from './sources/git.js';
@@ -53,13 +52,14 @@ class UsageError extends Error {}
 
 const CONFIG_NAMES = ['.custos-scan.yaml', '.custos-scan.yml', '.custos-scan.json'];
 
+/** The config parser (zod, yaml) is loaded only when there is a config file to parse. */
 async function findConfig(explicit?: string): Promise<ScanConfig> {
-  if (explicit) return loadScanConfig(explicit);
+  if (explicit) return (await import('./config.js')).loadScanConfig(explicit);
   for (const n of CONFIG_NAMES) {
     const p = path.resolve(n);
-    if (await access(p).then(() => true, () => false)) return loadScanConfig(p);
+    if (await access(p).then(() => true, () => false)) return (await import('./config.js')).loadScanConfig(p);
   }
-  return scanConfigSchema.parse({});
+  return emptyScanConfig();
 }
 
 function pickFormat(o: Opts, io: ScanIo): 'table' | 'json' | 'sarif' {
@@ -102,8 +102,7 @@ async function run(kind: 'dir' | 'git' | 'image', target: string, o: Opts, io: S
   try {
     cfg = await findConfig(o.config);
   } catch (err) {
-    const msg = err instanceof ZodError ? err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : (err as Error).message;
-    throw new UsageError(`invalid scan config: ${msg}`);
+    throw new UsageError(`invalid scan config: ${(await import('./config.js')).configErrorMessage(err)}`);
   }
   const known = new Set(RULES.map((r) => r.id));
   const unknown = [...cfg.rules.disable, ...Object.keys(cfg.rules.severity)].filter((id) => !known.has(id));
@@ -145,7 +144,8 @@ async function run(kind: 'dir' | 'git' | 'image', target: string, o: Opts, io: S
   result = { ...result, findings: applyBaseline(result.findings, accepted) };
 
   const format = pickFormat(o, io);
-  const text = format === 'sarif' ? renderSarif(result, RULES) : format === 'json' ? renderJson(result) : renderTable(result);
+  // cli-table3 is loaded only for table output.
+  const text = format === 'sarif' ? renderSarif(result, RULES) : format === 'json' ? renderJson(result) : (await import('./report/table.js')).renderTable(result);
   if (o.output) await writeFile(o.output, text);
   else io.stdout.write(text);
   if (o.output && result.incomplete) io.stderr.write(`scan incomplete: ${result.incompleteReasons.length} limit(s) reached, see ${o.output}\n`);

@@ -1,10 +1,10 @@
 // Scanner config file (YAML or JSON): paths to skip, rules to tune, allow-list, limits.
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
-import { z } from 'zod';
-import { DEFAULT_LIMITS, type Limits } from './collector.js';
+import { z, ZodError } from 'zod';
 import { SEVERITIES } from './types.js';
-import type { RuleTuning } from './engine.js';
+
+export { tuningOf, limitsOf } from './tuning.js';
 
 const severity = z.enum(SEVERITIES);
 
@@ -37,10 +37,7 @@ export async function loadScanConfig(file: string): Promise<ScanConfig> {
   return parseScanConfig(await readFile(file, 'utf8'));
 }
 
-export function tuningOf(cfg: ScanConfig): RuleTuning {
-  return { disable: cfg.rules.disable, severity: cfg.rules.severity, allow: cfg.allow };
-}
-
-export function limitsOf(cfg: ScanConfig): Limits {
-  return { ...DEFAULT_LIMITS, ...cfg.limits };
+/** One line for a config that failed to load: each schema issue with its path, else the error's message. */
+export function configErrorMessage(err: unknown): string {
+  return err instanceof ZodError ? err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : (err as Error).message;
 }

@@ -1,8 +1,14 @@
 // Content-aware extraction: which text segments of a file to scan, and where each sits.
 // Notebooks are parsed (sources and text outputs, not base64 images); YAML manifests get their
 // Kubernetes Secret `data` decoded; everything else is scanned as is.
-import { LineCounter, parseAllDocuments, isMap, isScalar, isPair } from 'yaml';
+import { createRequire } from 'node:module';
 import type { Node } from 'yaml';
+
+// yaml is loaded on the first Kubernetes Secret manifest, not at start (it is ~70 ms of module loading,
+// paid again by every worker thread).
+const require = createRequire(import.meta.url);
+let yaml: typeof import('yaml') | undefined;
+const loadYaml = (): typeof import('yaml') => (yaml ??= require('yaml') as typeof import('yaml'));
 
 export interface Segment {
   text: string;
@@ -65,6 +71,7 @@ export function notebookSegments(text: string): Segment[] | null {
 export function k8sSecretSegments(text: string): { masked: string; segments: Segment[] } {
   const out: Segment[] = [];
   const ranges: Array<[number, number]> = [];
+  const { LineCounter, parseAllDocuments, isMap, isScalar, isPair } = loadYaml();
   const lc = new LineCounter();
   let docs;
   try {

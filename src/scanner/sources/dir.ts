@@ -4,7 +4,7 @@ import { open, readdir, readFile, realpath } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
-import ignore, { type Ignore } from 'ignore';
+import type { Ignore } from 'ignore';
 import type { Collector } from '../collector.js';
 import { scanStream, sniffArchive } from '../archive.js';
 
@@ -22,6 +22,8 @@ interface IgnoreScope {
 /** Walks the tree: returns the files to scan; symlinks and special files go to `skipped`. */
 export async function listFiles(c: Collector, root: string, opts: DirOptions): Promise<{ absRoot: string; files: string[] }> {
   const absRoot = await realpath(root);
+  // Loaded here, not at module start: worker threads import this module only to read files.
+  const { default: ignore } = await import('ignore');
   const excluder = ignore().add(opts.exclude);
   const files: string[] = [];
 

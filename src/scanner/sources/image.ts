@@ -5,9 +5,8 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import tar from 'tar-stream';
 import type { Collector } from '../collector.js';
-import { displayName, peek, scanStream, sniffArchive } from '../archive.js';
+import { displayName, loadTar, peek, scanStream, sniffArchive } from '../archive.js';
 
 interface ImageConfig {
   config?: { Env?: unknown };
@@ -79,7 +78,7 @@ export async function scanImage(c: Collector, target: string): Promise<void> {
     // OCI layout directory: every blob is streamed from where it lies.
     for (const rel of await listFiles(target)) await handleEntry(rel, createReadStream(path.join(target, rel)));
   } else {
-    const extract = tar.extract();
+    const extract = (await loadTar()).extract();
     const input = createReadStream(target);
     input.on('error', (e) => extract.destroy(e));
     const head = await peekFile(target);
