@@ -1,5 +1,6 @@
 // Gathers what a scan saw: findings (deduplicated), skipped items, limits reached, byte counts.
 // Every source funnels file contents through `scanContent`.
+import { isAscii } from 'node:buffer';
 import type { Engine } from './engine.js';
 import type { Finding, Location, ScanResult, Skipped } from './types.js';
 import { isBinary, segmentsFor } from './content.js';
@@ -79,12 +80,15 @@ export function createCollector(deps: { engine: Engine; limits: Limits; onProgre
       skip(loc.path, 'binary');
       return;
     }
-    scanText(buf.toString('utf8'), loc);
+    // Nearly all source is ASCII: then Latin-1 decoding is a plain copy, and the engine's keyword
+    // pass can read the bytes themselves.
+    if (isAscii(buf)) scanText(buf.toString('latin1'), loc, 0, buf);
+    else scanText(buf.toString('utf8'), loc);
   }
 
-  function scanText(text: string, loc: ContentLocation, lineOffset = 0): void {
+  function scanText(text: string, loc: ContentLocation, lineOffset = 0, ascii?: Uint8Array): void {
     for (const seg of segmentsFor(loc.path, text)) {
-      for (const m of deps.engine.scanText(seg.text, loc.path)) {
+      for (const m of deps.engine.scanText(seg.text, loc.path, seg.text === text ? ascii : undefined)) {
         const within = seg.within ?? loc.within;
         add(toFinding(m, { ...loc, ...(within ? { within } : {}), line: m.line + seg.lineOffset + lineOffset, column: m.column }));
       }

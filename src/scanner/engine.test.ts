@@ -24,3 +24,20 @@ describe('anchored rules', () => {
     });
   }
 });
+
+describe('ASCII bytes for the keyword pass', () => {
+  const engine = createEngine({ rules: RULES });
+  it('give the same matches as the string alone, for every rule example', () => {
+    for (const rule of RULES) {
+      for (const text of [...rule.examples.truePositives, ...rule.examples.falsePositives]) {
+        const bytes = Buffer.from(text, 'latin1');
+        if (!/^[\x00-\x7f]*$/.test(text)) continue;
+        const a = engine.scanText(text, rule.examplePath).map((m) => [m.rule.id, m.index, m.line, m.column]);
+        expect(engine.scanText(text, rule.examplePath, bytes).map((m) => [m.rule.id, m.index, m.line, m.column]), rule.id).toEqual(a);
+      }
+    }
+  });
+  it('must be the text itself', () => {
+    expect(() => engine.scanText('abc', '', Buffer.from('ab'))).toThrow();
+  });
+});

@@ -67,7 +67,7 @@ export function createEngine(deps: { rules: Rule[]; tuning?: RuleTuning }) {
    * Which rules have a keyword in the text, and where anchored rules' keywords start (one pass).
    * An anchored rule keeps only sites that pass its `site` check, and is dropped when none does.
    */
-  function selectRules(text: string, path: string): Selected[] {
+  function selectRules(text: string, path: string, ascii: Uint8Array | undefined): Selected[] {
     const hit = new Uint8Array(compiled.length);
     const seen = new Uint8Array(keywords.length);
     const starts: Array<number[] | undefined> = [];
@@ -92,7 +92,7 @@ export function createEngine(deps: { rules: Rule[]; tuning?: RuleTuning }) {
         return remaining === 0;
       });
     } else {
-      const hs = matcher.hits(text);
+      const hs = matcher.hits(ascii ?? text);
       for (let h = 0; h < hs.length; h += 2) {
         const k = hs[h]!;
         const end = hs[h + 1]!;
@@ -148,8 +148,13 @@ export function createEngine(deps: { rules: Rule[]; tuning?: RuleTuning }) {
     }
   }
 
-  function scanText(text: string, path = ''): RawMatch[] {
-    const rules = selectRules(text, path);
+  /**
+   * Matches in `text`. `ascii`, when given, is the same text as bytes, all below 0x80 (so offsets
+   * agree): the keyword pass then reads the bytes.
+   */
+  function scanText(text: string, path = '', ascii?: Uint8Array): RawMatch[] {
+    if (ascii !== undefined && ascii.length !== text.length) throw new Error('ascii bytes must be the text itself');
+    const rules = selectRules(text, path, ascii);
     if (rules.length === 0) return [];
     const out: RawMatch[] = [];
     // Spans taken by earlier (more specific) rules, sorted by start, for a binary-search overlap test.

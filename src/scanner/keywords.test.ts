@@ -33,6 +33,14 @@ describe('keyword automaton', () => {
         expect([...m.hits(text)]).toEqual(viaScan);
       }));
   });
+  it('hits() over ASCII bytes equals hits() over the string', () => {
+    fc.assert(fc.property(fc.array(fc.string({ unit: fc.constantFrom(...'abAB_-k'), minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 6 }),
+      fc.string({ unit: fc.constantFrom(...'abcAB_-kK\n '), maxLength: 3000 }), (kws, text) => {
+        const m = compileKeywords(kws.map((k) => k.toLowerCase()));
+        const fromText = [...m.hits(text)];
+        expect([...m.hits(Buffer.from(text, 'latin1'))]).toEqual(fromText);
+      }));
+  });
   it('stops when the callback says so', () => {
     let n = 0;
     compileKeywords(['a']).scan('aaaa', () => ++n === 2);

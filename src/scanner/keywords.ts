@@ -9,9 +9,10 @@ export interface KeywordMatcher {
   /**
    * Every occurrence as `[keyword, end, keyword, end, …]`, in order of `end`. No callback per hit:
    * the loop stays tight when common words (token, secret) hit every few lines. The returned view
-   * is reused by the next call.
+   * is reused by the next call. Bytes are read as Latin-1 characters: pass them only when they are
+   * ASCII, where offsets are the same as in the decoded string.
    */
-  hits(text: string): Int32Array;
+  hits(text: string | Uint8Array): Int32Array;
   keywords: readonly string[];
 }
 
@@ -93,29 +94,52 @@ export function compileKeywords(keywords: readonly string[]): KeywordMatcher {
   for (let r = 0; r < rows; r++) outKw.set(out[r]!, outStart[r]!);
   let buf = new Int32Array(1024);
 
-  function hits(text: string): Int32Array {
+  /** Appends the keywords of accepting row offset `st`, ending at `end`, from position `n` of the hit list. */
+  function record(st: number, end: number, n: number): number {
+    const r = st / nc;
+    for (let j = outStart[r]!, e = outStart[r + 1]!; j < e; j++) {
+      if (n + 2 > buf.length) {
+        const bigger = new Int32Array(buf.length * 2);
+        bigger.set(buf);
+        buf = bigger;
+      }
+      buf[n++] = outKw[j]!;
+      buf[n++] = end;
+    }
+    return n;
+  }
+
+  function hitsOfText(text: string): Int32Array {
     let st = 0;
     let n = 0;
-    let cap = buf.length;
     const len = text.length;
     for (let i = 0; i < len; i++) {
       st = table[st + classOf[text.charCodeAt(i)]!]!;
       if (st < 0) {
         st = -st - 1;
-        const r = st / nc;
-        for (let j = outStart[r]!, e = outStart[r + 1]!; j < e; j++) {
-          if (n + 2 > cap) {
-            const bigger = new Int32Array(cap * 2);
-            bigger.set(buf);
-            buf = bigger;
-            cap = buf.length;
-          }
-          buf[n++] = outKw[j]!;
-          buf[n++] = i + 1;
-        }
+        n = record(st, i + 1, n);
       }
     }
     return buf.subarray(0, n);
+  }
+
+  // Same loop over bytes: a typed-array read is cheaper than charCodeAt (~20% on the bench corpus).
+  function hitsOfBytes(bytes: Uint8Array): Int32Array {
+    let st = 0;
+    let n = 0;
+    const len = bytes.length;
+    for (let i = 0; i < len; i++) {
+      st = table[st + classOf[bytes[i]!]!]!;
+      if (st < 0) {
+        st = -st - 1;
+        n = record(st, i + 1, n);
+      }
+    }
+    return buf.subarray(0, n);
+  }
+
+  function hits(text: string | Uint8Array): Int32Array {
+    return typeof text === 'string' ? hitsOfText(text) : hitsOfBytes(text);
   }
   return { scan, hits, keywords: lower };
 }

@@ -25,21 +25,24 @@ describe('directory reads', () => {
     const tar = await makeTar([{ name: 'inner/.env', content: `GITHUB_TOKEN=${late}\n` }]);
     await writeFile(path.join(root, 'a/5-bundle.tgz'), gzipSync(tar));
     await writeFile(path.join(root, 'a/6-after.txt'), 'still nothing\n');
+    // Not ASCII: decoded as UTF-8, the keyword pass reads the string (columns in UTF-16 units).
+    await writeFile(path.join(root, 'a/7-utf8.txt'), `naïve = 1\n# café ☕ GITHUB_TOKEN=${late}\n`);
   });
   afterAll(async () => { await rm(root, { recursive: true, force: true }); });
 
   it('reports each secret once per file it is in, at the right line, and reads archives from their own copy', async () => {
     const r = await scanDirectory(root, { workers: 0 });
     const where = r.findings.map((f) => `${(f.location.archive ?? []).join('>')}|${f.location.path}:${f.location.line}`).sort();
-    expect(where).toEqual(['a/5-bundle.tgz>a/5-bundle.tar|inner/.env:1', '|a/1-big.txt:2', '|a/3-small.txt:1']);
-    expect(r.stats.files).toBe(6);
+    expect(where).toEqual(['a/5-bundle.tgz>a/5-bundle.tar|inner/.env:1', '|a/1-big.txt:2', '|a/3-small.txt:1', '|a/7-utf8.txt:2']);
+    expect(r.findings.find((f) => f.location.path === 'a/7-utf8.txt')?.location.column).toBe(23);
+    expect(r.stats.files).toBe(7);
     expect(r.incomplete).toBe(false);
   });
 
   it('skips files above the size cap unread and says the scan is incomplete', async () => {
     const r = await scanDirectory(root, { workers: 0, limits: { maxFileBytes: 1_000_000 } });
     expect(r.skipped).toContainEqual({ path: 'a/1-big.txt', reason: 'larger than 1000000 bytes' });
-    expect(r.findings.map((f) => f.location.path).sort()).toEqual(['a/3-small.txt', 'inner/.env']);
+    expect(r.findings.map((f) => f.location.path).sort()).toEqual(['a/3-small.txt', 'a/7-utf8.txt', 'inner/.env']);
     expect(r.incomplete).toBe(true);
   });
 });
