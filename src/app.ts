@@ -125,9 +125,10 @@ const readySchema = z.object({ status: z.enum(['ready', 'not_ready']), checks: z
 type HealthCheck = () => { ok: boolean; detail?: string };
 
 function registerHealthRoutes(app: HttpApp, db: Database, extra: Record<string, HealthCheck>): void {
-  app.get('/healthz', { config: { public: true }, schema: { tags: ['health'], summary: 'Liveness', security: [], response: { 200: z.object({ status: z.literal('ok') }) } } },
+  // Probes poll every few seconds: keep them out of the request log.
+  app.get('/healthz', { logLevel: 'warn', config: { public: true }, schema: { tags: ['health'], summary: 'Liveness', security: [], response: { 200: z.object({ status: z.literal('ok') }) } } },
     async () => ({ status: 'ok' as const }));
-  app.get('/readyz', { config: { public: true }, schema: { tags: ['health'], summary: 'Readiness: store reachable and writable, keys unsealed', security: [], response: { 200: readySchema, 503: readySchema } } },
+  app.get('/readyz', { logLevel: 'warn', config: { public: true }, schema: { tags: ['health'], summary: 'Readiness: store reachable and writable, keys unsealed', security: [], response: { 200: readySchema, 503: readySchema } } },
     async (_req, reply) => {
       const checks: Record<string, { ok: boolean; detail?: string }> = { keys: { ok: true } };
       try {
