@@ -23,19 +23,35 @@ const WORK = path.join(ROOT, `bench/.work/scan/${MB}mb`);
 
 interface Truth { plants: Plant[]; bytes: number; files: number; decoys: number }
 interface Hit { file: string; line: number }
-interface Measure { tool: string; input: string; seconds: number[]; bytes: number; hits: Hit[]; note?: string }
+interface Measure { tool: string; input: string; seconds: number[]; bytes: number; hits: Hit[]; note?: string; cpu?: number[] }
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
 
-function time(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): { seconds: number; stdout: string; stderr: string; status: number | null } {
+/** GNU time, when installed, gives a child's CPU seconds (user + system): steadier than wall time on a busy machine. */
+const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+const CPU_MARK = 'custos-bench-cpu';
+
+function time(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; cpu?: boolean } = {}): { seconds: number; stdout: string; stderr: string; status: number | null; cpu?: number } {
+  const viaTime = opts.cpu === true && GNU_TIME !== null;
+  const [c, a] = viaTime ? [GNU_TIME!, ['-f', `${CPU_MARK} %U %S`, cmd, ...args]] : [cmd, args];
   const t0 = performance.now();
-  const r = spawnSync(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, maxBuffer: 1 << 30, encoding: 'utf8' });
+  const r = spawnSync(c, a, { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, maxBuffer: 1 << 30, encoding: 'utf8' });
   const seconds = (performance.now() - t0) / 1000;
   if (r.error) throw r.error;
-  return { seconds, stdout: r.stdout, stderr: r.stderr, status: r.status };
+  let stderr = r.stderr;
+  let cpu: number | undefined;
+  if (viaTime) {
+    const m = new RegExp(`${CPU_MARK} ([0-9.]+) ([0-9.]+)\\s*$`).exec(stderr);
+    if (m) {
+      cpu = Number(m[1]) + Number(m[2]);
+      stderr = stderr.slice(0, m.index);
+    }
+    stderr = stderr.replace(/^Command exited with non-zero status \d+\n/m, '');
+  }
+  return { seconds, stdout: r.stdout, stderr, status: r.status, ...(cpu !== undefined ? { cpu } : {}) };
 }
 
 function corpus(): { dir: string; truth: Truth } {
@@ -76,14 +92,14 @@ function score(hits: Hit[], plants: Plant[], restrictTo?: Set<string>) {
 
 const rel = (base: string, p: string) => path.relative(base, path.resolve(base, p)).split(path.sep).join('/');
 
-function runCustos(kind: 'dir' | 'git' | 'image', target: string, workers: number, base: string): { seconds: number; hits: Hit[]; bytes: number } {
+function runCustos(kind: 'dir' | 'git' | 'image', target: string, workers: number, base: string): { seconds: number; hits: Hit[]; bytes: number; cpu?: number } {
   const out = path.join(WORK, `custos-${kind}.json`);
   const args = [CUSTOS_JS, kind, target, '--format', 'json', '--output', out, '--no-progress'];
   if (kind === 'dir') args.push('--workers', String(workers), '--no-gitignore');
-  const r = time(process.execPath, args);
+  const r = time(process.execPath, args, { cpu: true });
   if (r.status !== 0 && r.status !== 1) throw new Error(`custos exited ${r.status}: ${r.stderr}`);
   const res = JSON.parse(readFileSync(out, 'utf8')) as { findings: Array<{ location: { path: string; line: number } }>; stats: { bytes: number } };
-  return { seconds: r.seconds, bytes: res.stats.bytes, hits: res.findings.map((f) => ({ file: kind === 'dir' ? f.location.path : f.location.path, line: f.location.line })) };
+  return { seconds: r.seconds, ...(r.cpu !== undefined ? { cpu: r.cpu } : {}), bytes: res.stats.bytes, hits: res.findings.map((f) => ({ file: kind === 'dir' ? f.location.path : f.location.path, line: f.location.line })) };
 }
 
 function runSecretlint(dir: string): { seconds: number; hits: Hit[] } {
@@ -187,17 +203,20 @@ async function main(): Promise<void> {
   execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'bench/scan/tsconfig.json')], { stdio: 'inherit' });
   const { dir, truth } = corpus();
   const bytes = dirBytes(dir);
+  const loadAtStart = loadavg();
   console.error(`corpus: ${(bytes / 1e6).toFixed(1)} MB, ${truth.files} files, ${truth.plants.length} planted secrets (${RULES.length} rules), ${truth.decoys} decoys; ${cpus().length} CPUs, load ${loadavg()[0]!.toFixed(2)}`);
   const measures: Measure[] = [];
-  const repeat = <T extends { seconds: number }>(n: number, f: () => T): { last: T; seconds: number[] } => {
+  const repeat = <T extends { seconds: number; cpu?: number }>(n: number, f: () => T): { last: T; seconds: number[]; cpu?: number[] } => {
     const seconds: number[] = [];
+    const cpu: number[] = [];
     let last!: T;
     for (let i = 0; i < n; i++) {
       last = f();
       seconds.push(last.seconds);
-      console.error(`  ${last.seconds.toFixed(2)} s`);
+      if (last.cpu !== undefined) cpu.push(last.cpu);
+      console.error(`  ${last.seconds.toFixed(2)} s${last.cpu !== undefined ? ` (${last.cpu.toFixed(2)} s CPU)` : ''}`);
     }
-    return { last, seconds };
+    return { last, seconds, ...(cpu.length === n ? { cpu } : {}) };
   };
 
   console.error('ripgrep (keywords only, ceiling)…');
@@ -206,7 +225,7 @@ async function main(): Promise<void> {
   for (const workers of [2, 0]) {
     console.error(`custos dir (${workers || 1} thread${workers > 1 ? 's' : ''})…`);
     const c = repeat(RUNS, () => runCustos('dir', dir, workers, dir));
-    measures.push({ tool: `custos (${workers > 1 ? `${workers} workers` : '1 thread'})`, input: 'corpus', seconds: c.seconds, bytes, hits: c.last.hits });
+    measures.push({ tool: `custos (${workers > 1 ? `${workers} workers` : '1 thread'})`, input: 'corpus', seconds: c.seconds, bytes, hits: c.last.hits, ...(c.cpu ? { cpu: c.cpu } : {}) });
   }
   console.error('secretlint (recommended preset)…');
   const sl = repeat(SECRETLINT_RUNS, () => runSecretlint(dir));
@@ -218,7 +237,7 @@ async function main(): Promise<void> {
   console.error('git repository…');
   const repo = gitRepo(dir, truth);
   const cg = repeat(RUNS, () => runCustos('git', repo.dir, 0, repo.dir));
-  measures.push({ tool: 'custos', input: 'git history', seconds: cg.seconds, bytes: repo.bytes, hits: cg.last.hits });
+  measures.push({ tool: 'custos', input: 'git history', seconds: cg.seconds, bytes: repo.bytes, hits: cg.last.hits, ...(cg.cpu ? { cpu: cg.cpu } : {}) });
   const gsh = repeat(1, () => {
     const env = gitSecretsEnv(path.join(WORK, 'gs-home'));
     const r = time('git', ['secrets', '--scan-history'], { cwd: repo.dir, env });
@@ -229,19 +248,20 @@ async function main(): Promise<void> {
   console.error('docker-save image…');
   const img = await image(dir, truth);
   const ci = repeat(RUNS, () => runCustos('image', img.file, 0, ''));
-  measures.push({ tool: 'custos', input: 'image', seconds: ci.seconds, bytes: img.bytes, hits: ci.last.hits.map((h) => ({ file: h.file.replace(/^app\//, ''), line: h.line })) });
+  measures.push({ tool: 'custos', input: 'image', seconds: ci.seconds, bytes: img.bytes, hits: ci.last.hits.map((h) => ({ file: h.file.replace(/^app\//, ''), line: h.line })), ...(ci.cpu ? { cpu: ci.cpu } : {}) });
 
   const rows = measures.map((m) => {
     const restrict = m.input === 'git history' ? repo.files : m.input === 'image' ? img.files : undefined;
     const s = score(m.hits, truth.plants, restrict);
     const sec = median(m.seconds);
-    return { ...m, sec, mbs: m.bytes / 1e6 / sec, ...s };
+    const cpuSec = m.cpu ? median(m.cpu) : undefined;
+    return { ...m, sec, mbs: m.bytes / 1e6 / sec, ...(cpuSec !== undefined ? { cpuSec, mbsPerCpuSecond: m.bytes / 1e6 / cpuSec } : {}), ...s };
   });
   const pad = (s: string, n: number) => s.padEnd(n);
-  console.log(`\n${pad('tool', 22)}${pad('input', 13)}${pad('MB', 8)}${pad('median s', 10)}${pad('MB/s', 9)}${pad('recall', 8)}${pad('precision', 10)}${pad('reported', 9)}FP`);
+  console.log(`\n${pad('tool', 22)}${pad('input', 13)}${pad('MB', 8)}${pad('median s', 10)}${pad('MB/s', 9)}${pad('CPU s', 8)}${pad('recall', 8)}${pad('precision', 10)}${pad('reported', 9)}FP`);
   for (const r of rows) {
     const detect = r.tool.startsWith('ripgrep');
-    console.log(`${pad(r.tool, 22)}${pad(r.input, 13)}${pad((r.bytes / 1e6).toFixed(0), 8)}${pad(r.sec.toFixed(2), 10)}${pad(r.mbs.toFixed(1), 9)}${pad(detect ? '-' : (r.recall * 100).toFixed(1) + '%', 8)}${pad(detect ? '-' : (r.precision * 100).toFixed(1) + '%', 10)}${pad(detect ? '-' : String(r.reported), 9)}${detect ? '-' : r.falsePositives}`);
+    console.log(`${pad(r.tool, 22)}${pad(r.input, 13)}${pad((r.bytes / 1e6).toFixed(0), 8)}${pad(r.sec.toFixed(2), 10)}${pad(r.mbs.toFixed(1), 9)}${pad(r.cpuSec !== undefined ? r.cpuSec.toFixed(2) : '-', 8)}${pad(detect ? '-' : (r.recall * 100).toFixed(1) + '%', 8)}${pad(detect ? '-' : (r.precision * 100).toFixed(1) + '%', 10)}${pad(detect ? '-' : String(r.reported), 9)}${detect ? '-' : r.falsePositives}`);
   }
   const get = (tool: string, input = 'corpus') => rows.find((r) => r.tool === tool && r.input === input)!;
   const c2 = get('custos (2 workers)');
@@ -256,7 +276,13 @@ async function main(): Promise<void> {
   console.log(`  custos rules with misses: ${missed.length ? missed.join(', ') : 'none'}`);
   const sp = [...get('secretlint').perRule].filter(([, [f]]) => f > 0).map(([id]) => id);
   console.log(`  rules secretlint found at least once: ${sp.length}/${RULES.length}`);
-  writeFileSync(path.join(WORK, 'results.json'), JSON.stringify(rows.map(({ hits: _h, perRule, ...r }) => ({ ...r, perRule: Object.fromEntries(perRule) })), null, 2));
+  const results = JSON.stringify({
+    when: new Date().toISOString(), cpus: cpus().length, loadAtStart, loadAtEnd: loadavg(),
+    rows: rows.map(({ hits: _h, perRule, ...r }) => ({ ...r, perRule: Object.fromEntries(perRule) })),
+  }, null, 2) + '\n';
+  writeFileSync(path.join(WORK, 'results.json'), results);
+  // The full-size run's figures are kept beside the script (committed with the docs that quote them).
+  if (MB === 200) writeFileSync(path.join(ROOT, 'bench/scan/results.json'), results);
   console.log(`\nload average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (${cpus().length} CPUs); raw figures in ${path.relative(ROOT, WORK)}/results.json`);
 }
 
