@@ -13,10 +13,11 @@
 //               differs from the log's root at its size
 //   split-view  two validly signed checkpoints with one size and different roots
 //   bad-checkpoint  a checkpoint that does not parse, verify or carry the expected origin
-import { canonicalBytes } from './canonical.js';
 import { NoteError, openCheckpoint, parseVerifierKey, type NoteVerifier } from './checkpoint.js';
-import { emptyRoot, hashLeaf, hashLeafText, HASH_SIZE } from './merkle.js';
-import { createTreeBuilder, type TreeState } from './tree-builder.js';
+import { emptyRoot, HASH_SIZE } from './merkle.js';
+import type { TreeState } from './tree-builder.js';
+import { createFrontier } from './verify-frontier.js';
+import { leafHex, leafMismatch } from './verify-leaves.js';
 
 export type StoredEvent = {
   /** 0-based leaf index. */
@@ -84,27 +85,11 @@ export type VerifyLogInput = {
 
 type ValidCheckpoint = { source: 'log' | 'against'; index: number; size: number; root: Buffer };
 
-function leafHashOf(ev: StoredEvent): Buffer {
-  const c = ev.canonical;
-  if (c instanceof Uint8Array) return hashLeaf(c);
-  if (typeof c === 'string') return hashLeafText(c);
-  return hashLeaf(canonicalBytes(c));
-}
-
-function storedHashBytes(h: Uint8Array | string): Buffer | undefined {
-  if (typeof h === 'string') {
-    if (h.length !== 2 * HASH_SIZE || !/^[0-9a-fA-F]+$/.test(h)) return undefined;
-    return Buffer.from(h, 'hex');
-  }
-  if (h.length !== HASH_SIZE) return undefined;
-  return Buffer.isBuffer(h) ? h : Buffer.from(h.buffer, h.byteOffset, h.length);
-}
-
 const utf8 = new TextDecoder();
 
-function ownSeq(ev: StoredEvent, field: string): number | undefined {
+function ownSeq(c: StoredEvent['canonical'] | undefined, field: string): number | undefined {
+  if (c === undefined) return undefined;
   try {
-    const c = ev.canonical;
     const obj: unknown = c instanceof Uint8Array ? JSON.parse(utf8.decode(c)) : typeof c === 'string' ? JSON.parse(c) : c;
     if (obj !== null && typeof obj === 'object' && !Array.isArray(obj)) {
       const v = (obj as Record<string, unknown>)[field];
@@ -116,12 +101,27 @@ function ownSeq(ev: StoredEvent, field: string): number | undefined {
   return undefined;
 }
 
-export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
+export type LogCheckerOptions = Omit<VerifyLogInput, 'events'> & {
+  /**
+   * The stored event at a position, read back only when a root mismatch is being pinpointed. Without it
+   * the checker keeps events since the last good checkpoint in memory (events given as whole objects);
+   * with it nothing is kept, which leaf hashes computed elsewhere (appendLeaves) need.
+   */
+  canonicalAt?: (seq: number) => StoredEvent['canonical'] | undefined;
+};
+
+/**
+ * The streaming verifier behind verifyLog: feed it events in order (`event`), or leaf hashes computed
+ * elsewhere (`appendLeaves`, `gap`), then `finish`. Either way the same checks, in the same order,
+ * name the same first bad sequence number.
+ */
+export function createLogChecker(input: LogCheckerOptions) {
   const verifier = typeof input.vkey === 'string' ? parseVerifierKey(input.vkey) : input.vkey;
   const origin = input.origin ?? verifier.name;
   const maxProblems = input.maxProblems ?? 100;
   const seqField = input.seqField === undefined ? 'seq' : input.seqField;
   const retainLimit = input.retainLimit ?? 1 << 20;
+  const canonicalAt = input.canonicalAt;
   const problems: VerifyProblem[] = [];
   const add = (p: VerifyProblem) => {
     if (problems.length < maxProblems) problems.push(p);
@@ -161,17 +161,19 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
   const lastGood = { log: 0, against: 0 };
   let matched = 0;
   let diverged = false; // after a root mismatch every later root differs too: report once
-  const retained: StoredEvent[] = [];
+  // Events since the last good checkpoint, to pinpoint reorders: counted always, kept only without canonicalAt.
+  const retained: Array<StoredEvent['canonical'] | undefined> = [];
+  let retainedCount = 0;
   const startSize = input.start?.size ?? 0;
   let retainedFrom = startSize;
   let retainOverflow = false;
 
-  const builder = createTreeBuilder(input.start ? { state: input.start } : {});
+  const tree = createFrontier(input.start);
   let nextSizeIdx = 0;
 
   const checkAt = (size: number) => {
     const list = bySize.get(size)!;
-    const root = size === 0 ? emptyRoot() : builder.root();
+    const root = size === 0 ? emptyRoot() : tree.root();
     const good = list.filter((c) => c.root.equals(root));
     const bad = list.filter((c) => !c.root.equals(root));
     const distinctRoots = new Set(list.map((c) => c.root.toString('hex'))).size;
@@ -182,6 +184,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
     }
     if (good.length > 0) {
       retained.length = 0;
+      retainedCount = 0;
       retainedFrom = size;
       retainOverflow = false;
     }
@@ -207,21 +210,20 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
     }
     // Try to pinpoint a reorder from the events' own sequence numbers.
     if (seqField && !retainOverflow && retainedFrom <= range[0]) {
-      for (let i = 0; i < retained.length; i++) {
-        const pos = retainedFrom + i;
-        if (pos < range[0]) continue;
-        const own = ownSeq(retained[i]!, seqField);
-        if (own !== undefined && own !== pos) {
+      const own = (pos: number) => ownSeq(canonicalAt ? canonicalAt(pos) : retained[pos - retainedFrom], seqField);
+      for (let pos = range[0]; pos < retainedFrom + retainedCount; pos++) {
+        const got = own(pos);
+        if (got !== undefined && got !== pos) {
           // Later events all shifted down by one: an event was deleted and the rest renumbered.
-          const next = i + 1 < retained.length ? ownSeq(retained[i + 1]!, seqField) : undefined;
-          const shifted = own === pos + 1 && (next === undefined || next === own + 1);
+          const next = pos + 1 < retainedFrom + retainedCount ? own(pos + 1) : undefined;
+          const shifted = got === pos + 1 && (next === undefined || next === got + 1);
           add({
             kind: shifted ? 'deleted' : 'reordered',
             seq: pos,
             checkpoint: where,
             message: shifted
-              ? `event ${pos} is missing: the event at position ${pos} records ${seqField} ${own} and later events were renumbered`
-              : `event at position ${pos} records ${seqField} ${own}: events were moved`,
+              ? `event ${pos} is missing: the event at position ${pos} records ${seqField} ${got} and later events were renumbered`
+              : `event at position ${pos} records ${seqField} ${got}: events were moved`,
           });
           return;
         }
@@ -254,73 +256,121 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
   let broken: { at: number; got: number } | null = null;
   let missingSeen = false;
 
-  const handle = (ev: StoredEvent) => {
-    if (broken) {
-      if (ev.seq === broken.at) missingSeen = true;
-      return;
-    }
-    if (ev.seq !== expected) {
-      broken = { at: expected, got: ev.seq };
-      return;
-    }
-    const leaf = leafHashOf(ev);
-    let use = leaf;
-    if (ev.storedLeafHash !== undefined) {
-      const stored = storedHashBytes(ev.storedLeafHash);
-      if (!stored || !stored.equals(leaf)) {
-        add({ kind: 'edited', seq: expected, message: `event ${expected}: recomputed leaf hash differs from the stored leaf hash` });
-        // Continue with the stored hash: it is what the checkpoints committed to, so later
-        // independent edits still show up.
-        if (stored) use = stored;
-      }
-    }
-    builder.append(use);
-    // Keep events only while a checkpoint lies ahead that could need them.
+  // After integrating the leaf of event `expected`: keep it for pinpointing while a checkpoint lies ahead.
+  const advance = (canonical: StoredEvent['canonical'] | undefined) => {
     if (seqField && nextSizeIdx < sizes.length) {
-      if (retained.length < retainLimit) retained.push(ev);
-      else retainOverflow = true;
+      if (retainedCount < retainLimit) {
+        retainedCount++;
+        if (!canonicalAt) retained.push(canonical);
+      } else retainOverflow = true;
     }
     expected++;
     if (nextSizeIdx < sizes.length && sizes[nextSizeIdx] === expected) checkSizesUpTo(expected);
   };
+  const editedProblem = (seq: number) => add({ kind: 'edited', seq, message: `event ${seq}: recomputed leaf hash differs from the stored leaf hash` });
 
-  for await (const item of input.events as AsyncIterable<StoredEvent | readonly StoredEvent[]>) {
-    if (Array.isArray(item)) for (const ev of item as readonly StoredEvent[]) handle(ev);
-    else handle(item as StoredEvent);
-  }
-
-  const size = expected;
-  if (broken !== null) {
-    const b = broken as { at: number; got: number };
-    if (b.got < b.at) {
-      add({ kind: 'reordered', seq: b.at, message: `event ${b.got} appears again or out of order where event ${b.at} was expected` });
-    } else if (missingSeen) {
-      add({ kind: 'reordered', seq: b.at, message: `event ${b.got} appears where event ${b.at} was expected; ${b.at} comes later` });
-    } else {
-      add({ kind: 'deleted', seq: b.at, message: `events ${b.at}..${b.got - 1} are missing (next stored event is ${b.got})` });
-    }
-  }
-
-  // 4. Checkpoints beyond what was read.
-  for (; nextSizeIdx < sizes.length; nextSizeIdx++) splitViewOnly(sizes[nextSizeIdx]!);
-  if (broken === null) {
-    if (largestLog !== null && largestLog > size) {
-      add({ kind: 'truncated', seq: size, message: `log has ${size} events but a checkpoint it signed covers ${largestLog}: events from ${size} are gone` });
-    }
-    const ahead = valid.filter((c) => c.source === 'against' && c.size > size);
-    if (ahead.length > 0) {
-      const c = ahead.reduce((a, b) => (b.size > a.size ? b : a));
-      add({ kind: 'rollback', seq: size, checkpoint: { source: 'against', index: c.index, size: c.size }, message: `log has ${size} events but a checkpoint saved elsewhere covers ${c.size}: truncated or rolled back` });
-    }
-  }
-
-  const seqs = problems.map((p) => p.seq).filter((s): s is number => s !== null);
   return {
-    ok: problems.length === 0,
-    size,
-    rootHash: builder.root(),
-    firstBadSeq: seqs.length > 0 ? Math.min(...seqs) : null,
-    problems,
-    checkpoints: { valid: valid.length, invalid, matched, largestSize: sizes.length > 0 ? sizes[sizes.length - 1]! : null },
+    /** The sequence number the next event must carry. */
+    get expected() {
+      return expected;
+    },
+    /** True once events stopped following 0, 1, 2, …: later input is only scanned for the missing one. */
+    get broken() {
+      return broken !== null;
+    },
+
+    /** The next stored event, in store order. */
+    event(ev: StoredEvent): void {
+      if (broken) {
+        if (ev.seq === broken.at) missingSeen = true;
+        return;
+      }
+      if (ev.seq !== expected) {
+        broken = { at: expected, got: ev.seq };
+        return;
+      }
+      const hex = leafHex(ev.canonical);
+      const bad = ev.storedLeafHash !== undefined ? leafMismatch(hex, ev.storedLeafHash) : undefined;
+      if (bad) {
+        editedProblem(expected);
+        // Continue with the stored hash: it is what the checkpoints committed to, so later
+        // independent edits still show up.
+        tree.appendBytes(bad.use);
+      } else {
+        tree.appendHex(hex);
+      }
+      advance(ev.canonical);
+    },
+
+    /**
+     * Leaf hashes computed elsewhere for events expected, expected+1, …: `count` 32-byte hashes in
+     * `leaves` (already the hash to integrate), and the seqs among them (ascending) whose recomputed
+     * hash differed from the stored one.
+     */
+    appendLeaves(leaves: Uint8Array, count: number, edited: readonly number[] = []): void {
+      if (broken) return;
+      let e = 0;
+      for (let i = 0; i < count; i++) {
+        if (e < edited.length && edited[e] === expected) {
+          editedProblem(expected);
+          e++;
+        }
+        tree.appendBytes(leaves, i * HASH_SIZE);
+        advance(undefined);
+      }
+    },
+
+    /** The next stored event carries `got` instead of the expected seq (a store read in seq order has no later match). */
+    gap(got: number): void {
+      if (!broken) broken = { at: expected, got };
+    },
+
+    finish(): VerifyReport {
+      const size = expected;
+      if (broken !== null) {
+        const b = broken as { at: number; got: number };
+        if (b.got < b.at) {
+          add({ kind: 'reordered', seq: b.at, message: `event ${b.got} appears again or out of order where event ${b.at} was expected` });
+        } else if (missingSeen) {
+          add({ kind: 'reordered', seq: b.at, message: `event ${b.got} appears where event ${b.at} was expected; ${b.at} comes later` });
+        } else {
+          add({ kind: 'deleted', seq: b.at, message: `events ${b.at}..${b.got - 1} are missing (next stored event is ${b.got})` });
+        }
+      }
+
+      // 4. Checkpoints beyond what was read.
+      for (; nextSizeIdx < sizes.length; nextSizeIdx++) splitViewOnly(sizes[nextSizeIdx]!);
+      if (broken === null) {
+        if (largestLog !== null && largestLog > size) {
+          add({ kind: 'truncated', seq: size, message: `log has ${size} events but a checkpoint it signed covers ${largestLog}: events from ${size} are gone` });
+        }
+        const ahead = valid.filter((c) => c.source === 'against' && c.size > size);
+        if (ahead.length > 0) {
+          const c = ahead.reduce((a, b) => (b.size > a.size ? b : a));
+          add({ kind: 'rollback', seq: size, checkpoint: { source: 'against', index: c.index, size: c.size }, message: `log has ${size} events but a checkpoint saved elsewhere covers ${c.size}: truncated or rolled back` });
+        }
+      }
+
+      const seqs = problems.map((p) => p.seq).filter((s): s is number => s !== null);
+      return {
+        ok: problems.length === 0,
+        size,
+        rootHash: tree.root(),
+        firstBadSeq: seqs.length > 0 ? Math.min(...seqs) : null,
+        problems,
+        checkpoints: { valid: valid.length, invalid, matched, largestSize: sizes.length > 0 ? sizes[sizes.length - 1]! : null },
+      };
+    },
   };
+}
+
+export type LogChecker = ReturnType<typeof createLogChecker>;
+
+export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
+  const checker = createLogChecker(input);
+  for await (const item of input.events as AsyncIterable<StoredEvent | readonly StoredEvent[]>) {
+    if (Array.isArray(item)) for (const ev of item as readonly StoredEvent[]) checker.event(ev);
+    else checker.event(item as StoredEvent);
+  }
+  return checker.finish();
 }
