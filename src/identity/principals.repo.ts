@@ -25,6 +25,11 @@ export async function findPrincipal(db: Q, ref: string): Promise<PrincipalRow | 
   return selectRows(db).where(isUuid(ref) ? 'p.id' : 'p.name', '=', ref).executeTakeFirst();
 }
 
+/** Identity and state only (one table, no joins): for checks such as "is the owner an active human". */
+export async function findPrincipalCore(db: Q, ref: string) {
+  return db.selectFrom('principals').select(['id', 'name', 'kind', 'status']).where(isUuid(ref) ? 'id' : 'name', '=', ref).executeTakeFirst();
+}
+
 export interface PrincipalFilter {
   kind?: string;
   status?: string;

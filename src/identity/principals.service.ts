@@ -44,7 +44,7 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
     let ownerName: string | null = null;
     let ownerTeamName: string | null = null;
     if (owner) {
-      const o = await repo.findPrincipal(trx, owner);
+      const o = await repo.findPrincipalCore(trx, owner);
       if (!o) throw new AppError(422, 'owner_not_found', `owner '${owner}' is not a registered principal`);
       if (o.kind !== 'human') throw new AppError(422, 'owner_not_human', `owner '${o.name}' is a ${o.kind}; owners are humans or teams`);
       if (o.status !== 'active') throw new AppError(422, 'owner_not_active', `owner '${o.name}' is ${o.status}; only active humans can own principals`);

@@ -34,9 +34,9 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('display_name', 'text')
           .addColumn('description', 'text')
           .addColumn('status', 'text', (c) => c.notNull())
-          .addColumn('owner_principal_id', 'text', (c) => c.references('principals.id'))
-          .addColumn('owner_team_id', 'text', (c) => c.references('teams.id'))
-          .addColumn('team_id', 'text', (c) => c.references('teams.id'))
+          .addColumn('owner_principal_id', key, (c) => c.references('principals.id'))
+          .addColumn('owner_team_id', key, (c) => c.references('teams.id'))
+          .addColumn('team_id', key, (c) => c.references('teams.id'))
           .addColumn('scopes', 'text', (c) => c.notNull())
           .addColumn('purposes', 'text', (c) => c.notNull())
           .addColumn('autonomy', 'text')
@@ -60,7 +60,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
 
         await db.schema.createTable('principal_labels')
-          .addColumn('entity_id', 'text', (c) => c.notNull().references('principals.id').onDelete('cascade'))
+          .addColumn('entity_id', key, (c) => c.notNull().references('principals.id').onDelete('cascade'))
           .addColumn('key', 'text', (c) => c.notNull())
           .addColumn('value', 'text', (c) => c.notNull())
           .addPrimaryKeyConstraint('principal_labels_pk', ['entity_id', 'key'])
@@ -68,8 +68,8 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('principal_labels_kv_idx').on('principal_labels').columns(['key', 'value', 'entity_id']).execute();
 
         await db.schema.createTable('team_members')
-          .addColumn('team_id', 'text', (c) => c.notNull().references('teams.id').onDelete('cascade'))
-          .addColumn('principal_id', 'text', (c) => c.notNull().references('principals.id'))
+          .addColumn('team_id', key, (c) => c.notNull().references('teams.id').onDelete('cascade'))
+          .addColumn('principal_id', key, (c) => c.notNull().references('principals.id'))
           .addColumn('role', 'text', (c) => c.notNull())
           .addColumn('added_at', 'text', (c) => c.notNull())
           .addPrimaryKeyConstraint('team_members_pk', ['team_id', 'principal_id'])
@@ -82,13 +82,13 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('kind', 'text', (c) => c.notNull())
           .addColumn('display_name', 'text')
           .addColumn('description', 'text')
-          .addColumn('owner_principal_id', 'text', (c) => c.references('principals.id'))
-          .addColumn('owner_team_id', 'text', (c) => c.references('teams.id'))
+          .addColumn('owner_principal_id', key, (c) => c.references('principals.id'))
+          .addColumn('owner_team_id', key, (c) => c.references('teams.id'))
           .addColumn('classification', 'text', (c) => c.notNull())
           .addColumn('risk_tier', 'text', (c) => c.notNull())
           .addColumn('purposes', 'text', (c) => c.notNull())
           .addColumn('labels', 'text', (c) => c.notNull())
-          .addColumn('parent_id', 'text', (c) => c.references('resources.id'))
+          .addColumn('parent_id', key, (c) => c.references('resources.id'))
           .addColumn('created_at', 'text', (c) => c.notNull())
           .addColumn('updated_at', 'text', (c) => c.notNull())
           .execute();
@@ -96,7 +96,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           await db.schema.createIndex(`resources_${col}_idx`).on('resources').columns([col, 'id']).execute();
         }
         await db.schema.createTable('resource_labels')
-          .addColumn('entity_id', 'text', (c) => c.notNull().references('resources.id').onDelete('cascade'))
+          .addColumn('entity_id', key, (c) => c.notNull().references('resources.id').onDelete('cascade'))
           .addColumn('key', 'text', (c) => c.notNull())
           .addColumn('value', 'text', (c) => c.notNull())
           .addPrimaryKeyConstraint('resource_labels_pk', ['entity_id', 'key'])
@@ -105,7 +105,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
 
         await db.schema.createTable('operator_tokens')
           .addColumn('id', key, (c) => c.primaryKey())
-          .addColumn('principal_id', 'text', (c) => c.notNull().references('principals.id'))
+          .addColumn('principal_id', key, (c) => c.notNull().references('principals.id'))
           .addColumn('role', 'text', (c) => c.notNull())
           .addColumn('description', 'text')
           .addColumn('secret_hash', 'text', (c) => c.notNull())
@@ -222,4 +222,7 @@ export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promis
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? String(error)}`);
   }
+  // Fresh planner statistics on every start: with stale ones (autovacuum off, or right after a bulk load)
+  // PostgreSQL picks plans that sort whole tables for a 50-row page.
+  if (dialect === 'postgres') await sql`analyze`.execute(db);
 }
