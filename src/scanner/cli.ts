@@ -198,7 +198,7 @@ export async function runScanCli(argv: string[], io: ScanIo): Promise<number> {
   };
   common(program.command('dir').argument('<path>', 'directory to scan').description('scan a directory tree')
     .option('--no-gitignore', 'also scan files that .gitignore excludes')
-    .option('--workers <n>', 'worker threads (default: CPU count when compiled, 0 = this thread)')).action(action('dir'));
+    .option('--workers <n>', 'threads that scan files: this one and n-1 worker threads (default: CPU count when compiled; 0 or 1 = this thread only)')).action(action('dir'));
   common(program.command('git').argument('<path>', 'repository').description('scan every commit on every ref (added lines)')).action(action('git'));
   common(program.command('image').argument('<archive>', 'docker save tarball or OCI layout (dir or tar)').description('scan a container image, every layer')).action(action('image'));
 

@@ -17,17 +17,20 @@ export interface ScanOptions {
   /** Directory scans: extra paths to skip, gitignore syntax. */
   exclude?: string[];
   onProgress?: (bytes: number, files: number) => void;
-  /** Directory scans: worker threads to spread files over (0 = scan in this thread). Built-in rules only. */
+  /**
+   * Directory scans: threads that scan files, this one and `workers - 1` worker threads (0 or 1 = this
+   * thread alone). Built-in rules only.
+   */
   workers?: number;
   /** Clock in milliseconds (durations and the time limit). */
   now?: () => number;
 }
 
-function setup(opts: ScanOptions) {
+function setup(opts: ScanOptions, onProgress = opts.onProgress) {
   const engine = createEngine({ rules: opts.rules ?? RULES, ...(opts.tuning ? { tuning: opts.tuning } : {}) });
   const collector = createCollector({
     engine, limits: { ...DEFAULT_LIMITS, ...opts.limits },
-    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(onProgress ? { onProgress } : {}),
     ...(opts.now ? { now: opts.now } : {}),
   });
   const now = opts.now ?? (() => performance.now());
@@ -35,14 +38,17 @@ function setup(opts: ScanOptions) {
 }
 
 export async function scanDirectory(root: string, opts: ScanOptions = {}): Promise<ScanResult> {
-  const { collector, now, t0 } = setup(opts);
+  // Progress counts this thread's bytes and files plus what the workers last said.
+  let workerBytes = 0;
+  let here = { bytes: 0, files: 0 };
+  const report = opts.onProgress;
+  const { collector, now, t0 } = setup(opts, report && ((bytes, files) => { here = { bytes, files }; report(bytes + workerBytes, files); }));
   const { absRoot, files } = await listFiles(collector, root, { gitignore: opts.gitignore ?? true, exclude: opts.exclude ?? [] });
-  const workers = opts.rules ? 0 : Math.min(opts.workers ?? 0, Math.ceil(files.length / 64));
-  if (workers > 1) {
-    let bytes = 0;
+  const threads = opts.rules ? 0 : Math.min(opts.workers ?? 0, Math.ceil(files.length / 64));
+  if (threads > 1) {
     await scanFilesInWorkers(collector, absRoot, files, {
-      workers, tuning: opts.tuning ?? {},
-      onProgress: (n) => { bytes += n; opts.onProgress?.(bytes, 0); },
+      workers: threads - 1, tuning: opts.tuning ?? {},
+      onProgress: (n) => { workerBytes += n; report?.(here.bytes + workerBytes, here.files); },
     });
   } else {
     await scanFiles(collector, absRoot, files);

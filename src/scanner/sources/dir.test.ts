@@ -46,3 +46,27 @@ describe('directory reads', () => {
     expect(r.incomplete).toBe(true);
   });
 });
+
+describe('directory scans over threads', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await mkdtemp(path.join(tmpdir(), 'custos-pool-'));
+    const rnd = seeded(5);
+    // 300 files (enough for 3 threads at 64+ files each), every 7th with a token.
+    for (let i = 0; i < 300; i++) {
+      await writeFile(path.join(root, `f${String(i).padStart(3, '0')}.txt`), i % 7 === 0 ? `line\nGITHUB_TOKEN=${checksummedToken('ghp_', rnd)}\n` : `plain ${i}\n`);
+    }
+  });
+  afterAll(async () => { await rm(root, { recursive: true, force: true }); });
+
+  it('this thread plus workers find exactly what one thread finds, and count every file once', async () => {
+    const key = (r: Awaited<ReturnType<typeof scanDirectory>>) => r.findings.map((f) => `${f.location.path}:${f.location.line}:${f.fingerprint}`).sort();
+    const one = await scanDirectory(root, { workers: 0 });
+    const progress: number[] = [];
+    const three = await scanDirectory(root, { workers: 3, onProgress: (bytes) => progress.push(bytes) });
+    expect(key(one)).toHaveLength(43);
+    expect(key(three)).toEqual(key(one));
+    expect(three.stats).toMatchObject({ files: 300, bytes: one.stats.bytes });
+    expect(progress.every((b, i) => i === 0 || b >= progress[i - 1]!)).toBe(true);
+  }, 30_000);
+});

@@ -18,15 +18,17 @@ const collector = createCollector({
   },
 });
 
+// Messages are handled one after the other: a batch queued behind another waits for it, `finish` for all.
+let chain: Promise<void> = Promise.resolve();
 parentPort!.on('message', (msg: { type: 'batch'; files: string[] } | { type: 'finish' }) => {
-  void (async () => {
+  chain = chain.then(async () => {
     if (msg.type === 'batch') {
       await scanFiles(collector, data.absRoot, msg.files);
-      parentPort!.postMessage({ type: 'ready' });
+      parentPort!.postMessage({ type: 'done' });
     } else {
       const r = collector.result('dir', data.absRoot, 0);
       parentPort!.postMessage({ type: 'result', result: { findings: r.findings, skipped: r.skipped, incompleteReasons: r.incompleteReasons, stats: r.stats } });
     }
-  })();
+  });
 });
-parentPort!.postMessage({ type: 'ready' });
+parentPort!.postMessage({ type: 'started' });
