@@ -2,12 +2,35 @@ import fs from 'node:fs';
 import { openDatabase, sqlitePath } from '../platform/db.js';
 import { prunedState } from './retention.js';
 import { verifyLog, type VerifyReport } from './verify.js';
+import { verifySqliteFile } from './verify-sqlite.js';
 
 // Verifies a store directly (no server, no master key): recompute the tree from the stored events,
 // compare stored leaf hashes, check every checkpoint signature and root, and any externally saved checkpoints.
+// SQLite is read directly, read-only, and over several threads (verify-sqlite.ts); PostgreSQL through the query builder.
 
-export async function verifyStore(opts: { dataDir: string; databaseUrl?: string; vkey?: string; against?: string[] }): Promise<VerifyReport & { vkey: string }> {
-  if (!opts.databaseUrl && !fs.existsSync(sqlitePath(opts.dataDir))) throw new Error(`no Custos store at ${opts.dataDir}`);
+export type VerifyStoreOptions = {
+  dataDir: string;
+  databaseUrl?: string;
+  vkey?: string;
+  against?: string[];
+  /** SQLite only: worker threads besides the main one (default: one per spare CPU, none for small logs). */
+  workers?: number;
+  /** SQLite only: events per chunk handed to a thread. */
+  chunkSize?: number;
+};
+
+export async function verifyStore(opts: VerifyStoreOptions): Promise<VerifyReport & { vkey: string }> {
+  if (!opts.databaseUrl) {
+    const file = sqlitePath(opts.dataDir);
+    if (!fs.existsSync(file)) throw new Error(`no Custos store at ${opts.dataDir}`);
+    const { stats: _stats, ...report } = await verifySqliteFile(file, {
+      ...(opts.vkey !== undefined ? { vkey: opts.vkey } : {}),
+      against: opts.against ?? [],
+      ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+      ...(opts.chunkSize !== undefined ? { chunkSize: opts.chunkSize } : {}),
+    });
+    return report;
+  }
   const db = openDatabase({ dataDir: opts.dataDir, databaseUrl: opts.databaseUrl });
   try {
     const stored = await db.kysely.selectFrom('meta').select('value').where('key', '=', 'audit_vkey').executeTakeFirst();

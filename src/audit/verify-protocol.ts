@@ -1,0 +1,30 @@
+// What the store verifier's main thread and its workers share (kept apart so a worker loads little).
+import type { RowsResult } from './verify-leaves.js';
+
+/** Rows of one chunk; `seq >= ?` also leaves out what the query-builder path never read (NULL or negative seq). */
+export const CHUNK_ROWS_SQL = 'select seq, canonical, leaf_hash from audit_events where seq >= ? and seq < ? order by seq';
+
+/** Control words in the shared Int32Array. */
+export const CTRL = {
+  /** Next chunk index to claim. */
+  NEXT: 0,
+  /** Chunks integrated into the tree so far. */
+  APPENDED: 1,
+  /** Non-zero: stop claiming. */
+  STOP: 2,
+  LENGTH: 3,
+} as const;
+
+export type WorkerSetup = {
+  file: string;
+  /** Chunk c covers seqs [start + c·chunk, min(end, start + (c+1)·chunk)). */
+  start: number;
+  end: number;
+  chunk: number;
+  /** Chunks that may be claimed ahead of the next one to integrate. */
+  window: number;
+  maxEdited: number;
+  ctrl: SharedArrayBuffer;
+};
+
+export type WorkerMessage = { chunk: number; leaves: ArrayBuffer; result: RowsResult } | { error: string };
