@@ -225,7 +225,7 @@ async function main(): Promise<void> {
   for (const workers of [2, 0]) {
     console.error(`custos dir (${workers || 1} thread${workers > 1 ? 's' : ''})…`);
     const c = repeat(RUNS, () => runCustos('dir', dir, workers, dir));
-    measures.push({ tool: `custos (${workers > 1 ? `${workers} workers` : '1 thread'})`, input: 'corpus', seconds: c.seconds, bytes, hits: c.last.hits, ...(c.cpu ? { cpu: c.cpu } : {}) });
+    measures.push({ tool: `custos (${workers > 1 ? `${workers} threads` : '1 thread'})`, input: 'corpus', seconds: c.seconds, bytes, hits: c.last.hits, ...(c.cpu ? { cpu: c.cpu } : {}) });
   }
   console.error('secretlint (recommended preset)…');
   const sl = repeat(SECRETLINT_RUNS, () => runSecretlint(dir));
@@ -264,12 +264,12 @@ async function main(): Promise<void> {
     console.log(`${pad(r.tool, 22)}${pad(r.input, 13)}${pad((r.bytes / 1e6).toFixed(0), 8)}${pad(r.sec.toFixed(2), 10)}${pad(r.mbs.toFixed(1), 9)}${pad(r.cpuSec !== undefined ? r.cpuSec.toFixed(2) : '-', 8)}${pad(detect ? '-' : (r.recall * 100).toFixed(1) + '%', 8)}${pad(detect ? '-' : (r.precision * 100).toFixed(1) + '%', 10)}${pad(detect ? '-' : String(r.reported), 9)}${detect ? '-' : r.falsePositives}`);
   }
   const get = (tool: string, input = 'corpus') => rows.find((r) => r.tool === tool && r.input === input)!;
-  const c2 = get('custos (2 workers)');
+  const c2 = get('custos (2 threads)');
   const c1 = get('custos (1 thread)');
   console.log('\nratios on the corpus:');
-  console.log(`  custos(2 workers) / secretlint throughput: ${(c2.mbs / get('secretlint').mbs).toFixed(1)}x`);
-  console.log(`  custos(2 workers) / git-secrets throughput: ${(c2.mbs / get('git-secrets').mbs).toFixed(1)}x`);
-  console.log(`  custos(2 workers) / ripgrep keyword ceiling: ${(c2.mbs / get('ripgrep keywords').mbs).toFixed(2)}x`);
+  console.log(`  custos(2 threads) / secretlint throughput: ${(c2.mbs / get('secretlint').mbs).toFixed(1)}x`);
+  console.log(`  custos(2 threads) / git-secrets throughput: ${(c2.mbs / get('git-secrets').mbs).toFixed(1)}x`);
+  console.log(`  custos(2 threads) / ripgrep keyword ceiling: ${(c2.mbs / get('ripgrep keywords').mbs).toFixed(2)}x`);
   console.log(`  custos(1 thread) / secretlint throughput: ${(c1.mbs / get('secretlint').mbs).toFixed(1)}x`);
   console.log(`  recall custos ${(c2.recall * 100).toFixed(1)}% vs secretlint ${(get('secretlint').recall * 100).toFixed(1)}% vs git-secrets ${(get('git-secrets').recall * 100).toFixed(1)}%`);
   const missed = [...c2.perRule].filter(([, [f, t]]) => f < t).map(([id, [f, t]]) => `${id} ${f}/${t}`);
