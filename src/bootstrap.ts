@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { systemActor } from './platform/actor.js';
+import { BOOTSTRAP_TOKEN_FILE } from './platform/data-dir.js';
 import type { Clock } from './platform/clock.js';
 import type { Database } from './platform/db.js';
 import type { IdGenerator } from './platform/ids.js';
@@ -14,7 +15,7 @@ import { MAX_TTL_SECONDS } from './credentials/operator-tokens.js';
 // First start and unsealing. A store that has been initialised opens only with its own master key;
 // a missing or wrong key stops the start with a clear message instead of starting an empty control plane.
 
-export const BOOTSTRAP_TOKEN_FILE = 'bootstrap-admin.token';
+export { BOOTSTRAP_TOKEN_FILE };
 export const BOOTSTRAP_PRINCIPAL = 'bootstrap-admin';
 
 export function ensureDataDir(dataDir: string): void {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { BOOTSTRAP_TOKEN_FILE } from '../bootstrap.js';
+import { BOOTSTRAP_TOKEN_FILE } from '../platform/data-dir.js';
 
 // The CLI is a client of the API: it never opens the store itself (except init/serve), so the API's
 // role checks govern every CLI command too.

@@ -1,67 +1,21 @@
-import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../platform/config.js';
-import { SealedError } from '../platform/keys.js';
-import { CliError } from './client.js';
-import { registerAuditCommands } from './commands/audit.js';
-import { registerFindingCommands } from './commands/findings.js';
-import { registerPrincipalCommands } from './commands/principal.js';
-import { registerResourceCommands } from './commands/resource.js';
-import { registerServerCommands } from './commands/server.js';
-import { registerTeamCommands } from './commands/team.js';
-import { registerTokenCommands } from './commands/token.js';
 import type { CliIo } from './output.js';
 
+// Entry point of the `custos` command. Imports are lazy so each command loads only what it uses:
+// `scan` works offline and should start fast; the rest are API clients, and `serve` loads the server.
 // Exit codes: 0 success, 1 the request failed (the server said no, or findings were found),
-// 2 usage error, 3 cannot reach the server or no credentials, 4 the store is sealed or misconfigured.
+// 2 usage error, 3 cannot reach the server or no credentials, 4 the store is sealed (for scan: the scan failed).
 
 export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {
   if (argv[0] === 'scan') {
-    // The scanner parses its own arguments and works offline; the server is needed only for --report.
+    // The scanner parses its own arguments; the server is needed only for --report.
     const { runScanCli } = await import('../scanner/index.js');
-    const { reportScan } = await import('./commands/scan-report.js');
-    return runScanCli(argv.slice(1), { ...io, report: (result, opts) => reportScan(result, opts, io.env) });
-  }
-  const program = new Command('custos')
-    .description('Custos: AI access governance control plane and CLI')
-    .option('--server <url>', 'control plane URL (env CUSTOS_SERVER, default http://127.0.0.1:8080)')
-    .option('--token <token>', 'operator token (env CUSTOS_TOKEN; default: bootstrap-admin.token in CUSTOS_DATA_DIR or ./.custos)')
-    .option('--json', 'print JSON for scripts instead of tables')
-    .exitOverride()
-    .configureOutput({
-      writeOut: (s) => io.stdout.write(s),
-      writeErr: (s) => io.stderr.write(s),
-      outputError: (s, write) => write(s.replace(/^error: /, 'custos: ')),
+    return runScanCli(argv.slice(1), {
+      ...io,
+      report: async (result, opts) => (await import('./commands/scan-report.js')).reportScan(result, opts, io.env),
     });
-  program.command('scan').description('scan files, git history or images for leaked secrets (see custos scan --help)');
-
-  registerServerCommands(program, io);
-  registerPrincipalCommands(program, io);
-  registerTeamCommands(program, io);
-  registerResourceCommands(program, io);
-  registerTokenCommands(program, io);
-  registerAuditCommands(program, io);
-  registerFindingCommands(program, io);
-  for (const cmd of allCommands(program)) cmd.exitOverride();
-
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return 0;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
-      return 2;
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    io.stderr.write(`custos: ${message.split('\n')[0]}\n`);
-    if (error instanceof CliError) return error.exitCode;
-    if (error instanceof ConfigError) return 2;
-    if (error instanceof SealedError) return 4;
-    return 1;
   }
-}
-
-function allCommands(cmd: Command): Command[] {
-  return [cmd, ...cmd.commands.flatMap(allCommands)];
+  const { runCommands } = await import('./program.js');
+  return runCommands(argv, io);
 }
 
 function defaultIo(): CliIo {

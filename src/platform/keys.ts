@@ -1,11 +1,12 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { MASTER_KEY_FILE_NAME } from './data-dir.js';
 
 // The master key never leaves this module. Everything secret at rest is sealed with AES-256-GCM under a
 // key derived from it (HKDF, one derived key per purpose), so a copy of the database alone reveals nothing.
 
-export const MASTER_KEY_FILE = 'master.key';
+export const MASTER_KEY_FILE = MASTER_KEY_FILE_NAME;
 const KEY_CHECK_PLAINTEXT = 'custos-master-key-check-v1';
 
 export class SealedError extends Error {

@@ -1,0 +1,59 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../platform/config.js';
+import { SealedError } from '../platform/keys.js';
+import { CliError } from './client.js';
+import { registerAuditCommands } from './commands/audit.js';
+import { registerFindingCommands } from './commands/findings.js';
+import { registerPrincipalCommands } from './commands/principal.js';
+import { registerResourceCommands } from './commands/resource.js';
+import { registerServerCommands } from './commands/server.js';
+import { registerTeamCommands } from './commands/team.js';
+import { registerTokenCommands } from './commands/token.js';
+import type { CliIo } from './output.js';
+
+// Every command but `scan` (see main.ts). Exit codes: 0 success, 1 the request failed (the server said no, or findings were found),
+// 2 usage error, 3 cannot reach the server or no credentials, 4 the store is sealed or misconfigured.
+
+export async function runCommands(argv: string[], io: CliIo): Promise<number> {
+  const program = new Command('custos')
+    .description('Custos: AI access governance control plane and CLI')
+    .option('--server <url>', 'control plane URL (env CUSTOS_SERVER, default http://127.0.0.1:8080)')
+    .option('--token <token>', 'operator token (env CUSTOS_TOKEN; default: bootstrap-admin.token in CUSTOS_DATA_DIR or ./.custos)')
+    .option('--json', 'print JSON for scripts instead of tables')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(s.replace(/^error: /, 'custos: ')),
+    });
+  program.command('scan').description('scan files, git history or images for leaked secrets (see custos scan --help)');
+
+  registerServerCommands(program, io);
+  registerPrincipalCommands(program, io);
+  registerTeamCommands(program, io);
+  registerResourceCommands(program, io);
+  registerTokenCommands(program, io);
+  registerAuditCommands(program, io);
+  registerFindingCommands(program, io);
+  for (const cmd of allCommands(program)) cmd.exitOverride();
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+      return 2;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    io.stderr.write(`custos: ${message.split('\n')[0]}\n`);
+    if (error instanceof CliError) return error.exitCode;
+    if (error instanceof ConfigError) return 2;
+    if (error instanceof SealedError) return 4;
+    return 1;
+  }
+}
+
+function allCommands(cmd: Command): Command[] {
+  return [cmd, ...cmd.commands.flatMap(allCommands)];
+}
