@@ -10,13 +10,17 @@ import { emptyRoot, HASH_SIZE } from './merkle.js';
 import type { TreeState } from './tree-builder.js';
 
 const MAX_LEVELS = 64;
+const RIGHT = 1 + HASH_SIZE;
+const NODE = 1 + 2 * HASH_SIZE;
+const LEVELS = 96;
 
 export function createFrontier(state?: TreeState) {
-  // levels[l*32 .. l*32+32) is the root of the perfect subtree of width 2^l when bit l of size is set.
-  const levels = Buffer.alloc(MAX_LEVELS * HASH_SIZE);
-  // 0x01 || left || right; the incoming hash sits in the right half.
-  const node = Buffer.alloc(1 + 2 * HASH_SIZE);
-  node[0] = 0x01;
+  // One buffer: the node being hashed, 0x01 || left || right, at [0, 65) (the incoming hash in the right
+  // half), then levels: level l at LEVELS + 32·l is the root of the perfect subtree of width 2^l when
+  // bit l of size is set. One buffer lets every copy be a copyWithin, with no view allocated per leaf.
+  const mem = Buffer.alloc(LEVELS + MAX_LEVELS * HASH_SIZE);
+  const node = mem.subarray(0, NODE);
+  mem[0] = 0x01;
   let size = 0;
 
   if (state) {
@@ -25,25 +29,25 @@ export function createFrontier(state?: TreeState) {
       if (Math.floor(state.size / 2 ** l) % 2 === 1) {
         const h = state.frontier[i++];
         if (!h || h.length !== HASH_SIZE) throw new RangeError('state.frontier must hold one 32-byte hash per set bit of size');
-        levels.set(h, l * HASH_SIZE);
+        mem.set(h, LEVELS + l * HASH_SIZE);
       }
     }
     if (i !== state.frontier.length) throw new RangeError('state.frontier must hold one 32-byte hash per set bit of size');
     size = state.size;
   }
 
-  /** Integrates the leaf hash already written to node[33..65). */
+  /** Integrates the leaf hash already in the right half of the node. */
   function integrate(): void {
     let s = size;
-    let off = 0;
+    let at = LEVELS;
     // Carry like binary addition: merge equal-width subtrees while the low bit is set.
     while (s % 2 === 1) {
-      levels.copy(node, 1, off, off + HASH_SIZE);
-      node.write(hash('sha256', node, 'binary'), 1 + HASH_SIZE, 'binary');
-      off += HASH_SIZE;
+      mem.copyWithin(1, at, at + HASH_SIZE);
+      mem.write(hash('sha256', node, 'binary'), RIGHT, 'binary');
+      at += HASH_SIZE;
       s = (s - 1) / 2;
     }
-    node.copy(levels, off, 1 + HASH_SIZE);
+    mem.copyWithin(at, RIGHT, NODE);
     size++;
   }
 
@@ -53,12 +57,13 @@ export function createFrontier(state?: TreeState) {
     },
     /** Appends a leaf hash given as 64 lowercase hex digits (as computed, already validated). */
     appendHex(leafHex: string): void {
-      node.write(leafHex, 1 + HASH_SIZE, 'hex');
+      mem.write(leafHex, RIGHT, 'hex');
       integrate();
     },
     /** Appends the 32-byte leaf hash at bytes[offset .. offset+32). */
     appendBytes(bytes: Uint8Array, offset = 0): void {
-      node.set(bytes.subarray(offset, offset + HASH_SIZE), 1 + HASH_SIZE);
+      if (offset + HASH_SIZE > bytes.length) throw new RangeError('leaf hash must be 32 bytes');
+      for (let i = 0; i < HASH_SIZE; i++) mem[RIGHT + i] = bytes[offset + i]!;
       integrate();
     },
     /** Root of the tree so far: SHA-256("") when empty. */
@@ -71,14 +76,14 @@ export function createFrontier(state?: TreeState) {
       for (let l = 0; s > 0; l++, s = Math.floor(s / 2)) {
         if (s % 2 === 0) continue;
         if (!have) {
-          levels.copy(acc, 1 + HASH_SIZE, l * HASH_SIZE, (l + 1) * HASH_SIZE);
+          mem.copy(acc, RIGHT, LEVELS + l * HASH_SIZE, LEVELS + (l + 1) * HASH_SIZE);
           have = true;
         } else {
-          levels.copy(acc, 1, l * HASH_SIZE, (l + 1) * HASH_SIZE);
-          acc.write(hash('sha256', acc, 'binary'), 1 + HASH_SIZE, 'binary');
+          mem.copy(acc, 1, LEVELS + l * HASH_SIZE, LEVELS + (l + 1) * HASH_SIZE);
+          acc.write(hash('sha256', acc, 'binary'), RIGHT, 'binary');
         }
       }
-      return Buffer.from(acc.subarray(1 + HASH_SIZE));
+      return Buffer.from(acc.subarray(RIGHT));
     },
   };
 }

@@ -1,8 +1,20 @@
 // What the store verifier's main thread and its workers share (kept apart so a worker loads little).
+import BetterSqlite3 from 'better-sqlite3';
 import type { RowsResult } from './verify-leaves.js';
 
 /** Rows of one chunk; `seq >= ?` also leaves out what the query-builder path never read (NULL or negative seq). */
 export const CHUNK_ROWS_SQL = 'select seq, canonical, leaf_hash from audit_events where seq >= ? and seq < ? order by seq';
+
+/**
+ * Opens the store for reading only, with the file memory-mapped: pages are read without a system call
+ * and a copy each (about a tenth of the read cost at 1M events). SQLite's documented caveat applies: a
+ * process truncating the file while it is mapped (VACUUM) can fault the reader.
+ */
+export function openForVerify(file: string): BetterSqlite3.Database {
+  const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+  db.pragma('mmap_size = 4294967296');
+  return db;
+}
 
 /** Control words in the shared Int32Array. */
 export const CTRL = {

@@ -11,12 +11,12 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import BetterSqlite3 from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { HASH_SIZE } from './merkle.js';
 import { parseState, type SerializedState } from './retention.js';
 import { createLogChecker, type LogChecker, type VerifyReport } from './verify.js';
 import { hashRows, type RowsResult, type StoredRow } from './verify-leaves.js';
-import { CHUNK_ROWS_SQL, CTRL, type WorkerMessage, type WorkerSetup } from './verify-protocol.js';
+import { CHUNK_ROWS_SQL, CTRL, openForVerify, type WorkerMessage, type WorkerSetup } from './verify-protocol.js';
 
 export const DEFAULT_CHUNK = 8192;
 /** Chunks claimed ahead of the next one to integrate (bounds memory to about WINDOW · chunk · 32 bytes). */
@@ -64,7 +64,7 @@ type Done = { leaves: Buffer; result: RowsResult; rows: number; byWorker: boolea
  */
 export async function verifySqliteFile(file: string, opts: SqliteVerifyOptions = {}): Promise<VerifyReport & { vkey: string; stats: SqliteVerifyStats }> {
   const t0 = performance.now();
-  const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+  const db = openForVerify(file);
   try {
     db.exec('begin');
     const meta = db.prepare('select value from meta where key = ?').pluck();

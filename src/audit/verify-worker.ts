@@ -1,15 +1,14 @@
 // Verification worker: claims chunks of the log, reads their rows from the SQLite store (its own
 // read-only connection) and returns each chunk's leaf hashes to the main thread, which builds the tree.
 import { parentPort, workerData } from 'node:worker_threads';
-import BetterSqlite3 from 'better-sqlite3';
 import { HASH_SIZE } from './merkle.js';
 import { hashRows, type StoredRow } from './verify-leaves.js';
-import { CHUNK_ROWS_SQL, CTRL, type WorkerMessage, type WorkerSetup } from './verify-protocol.js';
+import { CHUNK_ROWS_SQL, CTRL, openForVerify, type WorkerMessage, type WorkerSetup } from './verify-protocol.js';
 
 function run(setup: WorkerSetup): void {
   const ctrl = new Int32Array(setup.ctrl);
   const chunks = Math.ceil((setup.end - setup.start) / setup.chunk);
-  const db = new BetterSqlite3(setup.file, { readonly: true, fileMustExist: true });
+  const db = openForVerify(setup.file);
   try {
     const rows = db.prepare(CHUNK_ROWS_SQL).raw();
     for (;;) {
