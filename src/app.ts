@@ -17,6 +17,7 @@ import { createTeamService, registerTeamRoutes } from './identity/teams.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import type { Config } from './platform/config.js';
 import { openDatabase, type Database } from './platform/db.js';
+import { createStatsKeeper } from './platform/db-maintenance.js';
 import { createHttpApp, type HttpApp } from './platform/http.js';
 import { newId as defaultNewId, type IdGenerator } from './platform/ids.js';
 import { createLogger, type Logger } from './platform/logger.js';
@@ -68,6 +69,7 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     const checkpointer = createCheckpointer({
       db, key: logKey, clock, logger, intervalMs: config.checkpointIntervalMs, sinks: parseSinks(config.checkpointSinks),
     });
+    const statsKeeper = createStatsKeeper({ db, logger });
     const auditService = createAuditService({ db, key: logKey, audit });
     const retention = createRetention({ db, key: logKey, audit, latestCheckpointSize: auditService.latestSize });
 
@@ -105,9 +107,11 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
         // Sign the first checkpoint before serving, then keep signing while events arrive.
         await checkpointer.checkpointNow();
         checkpointer.start();
+        await statsKeeper.start();
         return http.listen({ host: config.host, port: config.port });
       },
       async close() {
+        statsKeeper.stop();
         await http.close();
         // A last checkpoint on shutdown covers every acknowledged event.
         await checkpointer.stop();

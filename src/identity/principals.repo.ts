@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB, PrincipalsTable } from '../platform/schema.js';
 import { isUuid } from '../platform/ids.js';
+import { insertLabels, replaceLabels } from './labels.repo.js';
 
 // Thin queries that return rows; no rules live here.
 
@@ -84,20 +85,14 @@ export async function listPrincipals(db: Q, f: PrincipalFilter): Promise<Princip
 
 export async function insertPrincipal(db: Q, row: PrincipalsTable): Promise<void> {
   await db.insertInto('principals').values(row).execute();
-  const labels = Object.entries(JSON.parse(row.labels) as Record<string, string>).map(([key, value]) => ({ entity_id: row.id, key, value }));
-  if (labels.length) await db.insertInto('principal_labels').values(labels).execute();
+  await insertLabels(db, 'principal_labels', row.id, JSON.parse(row.labels) as Record<string, string>);
 }
 
 export async function updatePrincipal(db: Q, id: string, patch: Partial<PrincipalsTable>): Promise<void> {
   await db.updateTable('principals').set(patch).where('id', '=', id).execute();
-  if (patch.labels !== undefined) await replaceLabels(db, id, JSON.parse(patch.labels) as Record<string, string>);
+  if (patch.labels !== undefined) await replaceLabels(db, 'principal_labels', id, JSON.parse(patch.labels) as Record<string, string>);
 }
 
-async function replaceLabels(db: Q, id: string, labels: Record<string, string>): Promise<void> {
-  await db.deleteFrom('principal_labels').where('entity_id', '=', id).execute();
-  const rows = Object.entries(labels).map(([key, value]) => ({ entity_id: id, key, value }));
-  if (rows.length) await db.insertInto('principal_labels').values(rows).execute();
-}
 
 /** Marks (or clears) the orphaned flag on everything a human owns that is not decommissioned. */
 export async function setOrphanedForOwner(db: Q, ownerId: string, orphaned: boolean, now: string): Promise<string[]> {

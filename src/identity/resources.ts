@@ -10,6 +10,7 @@ import { isUuid, type IdGenerator } from '../platform/ids.js';
 import { decodeCursor, pageOf, pageSchema, paginationQuery } from '../platform/pagination.js';
 import type { DB, ResourcesTable } from '../platform/schema.js';
 import { isUniqueViolation } from '../platform/store-errors.js';
+import { insertLabels, replaceLabels } from './labels.repo.js';
 import { canManageOwned } from './ownership.js';
 import { findPrincipal } from './principals.repo.js';
 import { labelsSchema, nameSchema, reasonSchema, refSchema, text, tokenList } from './principals.schemas.js';
@@ -77,12 +78,6 @@ function selectRows(db: Kysely<DB>) {
 
 function findResource(db: Kysely<DB>, refValue: string): Promise<Row | undefined> {
   return selectRows(db).where(isUuid(refValue) ? 'r.id' : 'r.name', '=', refValue).executeTakeFirst();
-}
-
-async function replaceLabels(db: Kysely<DB>, id: string, labels: Record<string, string>) {
-  await db.deleteFrom('resource_labels').where('entity_id', '=', id).execute();
-  const rows = Object.entries(labels).map(([key, value]) => ({ entity_id: id, key, value }));
-  if (rows.length) await db.insertInto('resource_labels').values(rows).execute();
 }
 
 function toView(r: Row): ResourceView {
@@ -181,7 +176,7 @@ export function createResourceService(deps: { db: Database; audit: AuditWriter; 
           if (isUniqueViolation(error)) throw errors.conflict('name_taken', `a resource named '${input.name}' already exists`);
           throw error;
         }
-        await replaceLabels(trx, row.id, input.labels ?? {});
+        await insertLabels(trx, 'resource_labels', row.id, input.labels ?? {});
         const view = toView(await load(trx, row.id));
         await audit.record(trx, batch, { type: 'resource.created', action: 'resource.created', actor, target: { type: 'resource', id: row.id, name: row.name }, outcome: 'success', details: { reason: input.reason ?? null, resource: view } });
         return view;
@@ -227,7 +222,7 @@ export function createResourceService(deps: { db: Database; audit: AuditWriter; 
         const changed = Object.keys(patch);
         if (changed.length === 0) return toView(row);
         await trx.updateTable('resources').set({ ...patch, updated_at: clock.now().toISOString() }).where('id', '=', row.id).execute();
-        if (input.labels) await replaceLabels(trx, row.id, input.labels);
+        if (input.labels) await replaceLabels(trx, 'resource_labels', row.id, input.labels);
         const view = toView(await load(trx, row.id));
         await audit.record(trx, batch, { type: 'resource.updated', action: 'resource.updated', actor, target: { type: 'resource', id: row.id, name: row.name }, outcome: 'success', details: { reason: input.reason ?? null, changed, before: toView(row), after: view } });
         return view;
