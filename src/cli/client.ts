@@ -21,6 +21,8 @@ export interface ClientOptions {
 export interface ApiClient {
   request<T = unknown>(method: string, pathAndQuery: string, body?: unknown): Promise<T>;
   requestText(method: string, pathAndQuery: string): Promise<{ text: string; headers: Headers }>;
+  /** Streams a JSON Lines response line by line (exports can be larger than one string may hold). */
+  requestLines(pathAndQuery: string): AsyncIterable<string>;
   server: string;
 }
 
@@ -78,6 +80,19 @@ export function createClient(opts: ClientOptions, env: NodeJS.ProcessEnv = proce
       const res = await send(method, pathAndQuery, body);
       if (res.status === 204) return undefined as T;
       return (await res.json()) as T;
+    },
+    async *requestLines(pathAndQuery: string) {
+      const res = await send('GET', pathAndQuery);
+      if (!res.body) return;
+      const decoder = new TextDecoder();
+      let rest = '';
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        const lines = (rest + decoder.decode(chunk, { stream: true })).split('\n');
+        rest = lines.pop()!;
+        for (const line of lines) if (line) yield line;
+      }
+      rest += decoder.decode();
+      if (rest) yield rest;
     },
     async requestText(method: string, pathAndQuery: string) {
       const res = await send(method, pathAndQuery);

@@ -115,6 +115,12 @@ describe('custos CLI', () => {
     expect(p.stdout).toMatch(/included in the signed tree/);
     const wrongKey = await custos(['audit', 'verify', '--public-key', 'other+01020304+AQ' + 'A'.repeat(42) + '=']);
     expect(wrongKey.code).not.toBe(0);
+    // Export streams JSON Lines: one canonical event per line, the same count the log holds.
+    const fs = await import('node:fs');
+    const file = path.join(h.dataDir, 'export.jsonl');
+    expect((await custos(['audit', 'export', '--output', file])).code).toBe(0);
+    const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number });
+    expect(lines.map((e) => e.seq)).toEqual(lines.map((_, i) => i));
   });
 
   it('scan --report stores findings and revokes a leaked live operator token at once', async () => {

@@ -101,13 +101,14 @@ export function registerAuditCommands(program: Command, io: CliIo): void {
         const vkey = await publicKey(client, o.publicKey, io);
         const checkpoints = await allCheckpointNotes(client);
         const { pruned_state } = await client.request<{ pruned_state: SerializedState | null }>('GET', '/v1/audit/retention');
-        const { text } = await client.requestText('GET', '/v1/audit/export?format=store');
-        const events = text.split('\n').filter(Boolean).map((line) => {
-          const e = JSON.parse(line) as { seq: number; leaf_hash: string; canonical: string };
-          return { seq: e.seq, canonical: e.canonical, storedLeafHash: e.leaf_hash };
-        });
+        async function* events() {
+          for await (const line of client.requestLines('/v1/audit/export?format=store')) {
+            const e = JSON.parse(line) as { seq: number; leaf_hash: string; canonical: string };
+            yield { seq: e.seq, canonical: e.canonical, storedLeafHash: e.leaf_hash };
+          }
+        }
         const start = pruned_state ? { start: parseState(pruned_state) } : {};
-        report(io, await verifyLog({ events: [events], checkpoints, vkey, against, seqField: 'seq', ...start }), g.json);
+        report(io, await verifyLog({ events: events(), checkpoints, vkey, against, seqField: 'seq', ...start }), g.json);
       })(cmd);
     });
 
@@ -157,8 +158,11 @@ export function registerAuditCommands(program: Command, io: CliIo): void {
     .option('--from-seq <n>').option('--to-seq <n>').option('--output <file>')
     .action(withClient(io, async (client, _g, o) => {
       const q = new URLSearchParams(defined({ format: o.format, from_seq: o.fromSeq, to_seq: o.toSeq }) as Record<string, string>);
-      const { text } = await client.requestText('GET', `/v1/audit/export?${q}`);
-      writeOutput(io, text, o.output);
+      const out: NodeJS.WritableStream = o.output ? fs.createWriteStream(o.output) : io.stdout;
+      for await (const line of client.requestLines(`/v1/audit/export?${q}`)) {
+        if (!out.write(line + '\n')) await new Promise((r) => out.once('drain', r));
+      }
+      if (o.output) await new Promise<void>((resolve, reject) => (out as fs.WriteStream).end((err?: Error | null) => (err ? reject(err) : resolve())));
     }));
 
   audit.command('hash <value>').description('keyed hash of a value (e.g. a leaked token) to search events by it')
