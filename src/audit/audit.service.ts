@@ -8,7 +8,8 @@ import type { LogKey } from './log-key.js';
 import { toOcsf } from './ocsf.js';
 import { proveConsistency, proveInclusion, rootAt } from './tree-builder.js';
 import { prunedState, serializeState } from './retention.js';
-import { verifyLog, type VerifyReport } from './verify.js';
+import { verifyDatabase } from './offline.js';
+import type { VerifyReport } from './verify.js';
 import type { AuditWriter } from './writer.js';
 
 // Reading the log: queries, proofs, export and server-side verification runs.
@@ -150,13 +151,7 @@ export function createAuditService(deps: { db: Database; key: LogKey; audit: Aud
 
     /** Recomputes the tree from the store and checks every checkpoint; the run itself is audited. */
     async verify(actor: Actor, against: string[] = []): Promise<VerifyReport> {
-      const notes = (await db.kysely.selectFrom('audit_checkpoints').select('note').orderBy('tree_size').execute()).map((r) => r.note);
-      const iterate = this.iterate.bind(this);
-      async function* events() {
-        for await (const chunk of iterate()) yield chunk.map((e) => ({ seq: e.seq, canonical: e.canonical, storedLeafHash: e.leaf_hash }));
-      }
-      const start = await prunedState(db);
-      const report = await verifyLog({ events: events(), checkpoints: notes, vkey: key.vkey, against, seqField: 'seq', ...(start ? { start } : {}) });
+      const report = await verifyDatabase(db, key.vkey, against);
       await db.write((trx, batch) => deps.audit.record(trx, batch, {
         type: 'audit.verified', action: 'audit.verify', actor: actor ?? systemActor(), outcome: report.ok ? 'success' : 'failure',
         details: { ok: report.ok, size: report.size, first_bad_seq: report.firstBadSeq, problems: report.problems.slice(0, 5).map((p) => ({ kind: p.kind, seq: p.seq })) },

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import { openDatabase, sqlitePath } from '../platform/db.js';
+import { openDatabase, sqlitePath, type Database } from '../platform/db.js';
+import { eventsFrom } from './audit.repo.js';
 import { prunedState } from './retention.js';
 import { verifyLog, type VerifyReport } from './verify.js';
 import { verifySqliteFile } from './verify-sqlite.js';
@@ -36,20 +37,27 @@ export async function verifyStore(opts: VerifyStoreOptions): Promise<VerifyRepor
     const stored = await db.kysely.selectFrom('meta').select('value').where('key', '=', 'audit_vkey').executeTakeFirst();
     const vkey = opts.vkey ?? stored?.value;
     if (!vkey) throw new Error('no audit public key: pass --public-key (the store has none recorded)');
-    const notes = (await db.kysely.selectFrom('audit_checkpoints').select('note').orderBy('tree_size').execute()).map((r) => r.note);
-    async function* events() {
-      let next = 0;
-      for (;;) {
-        const rows = await db.kysely.selectFrom('audit_events').select(['seq', 'canonical', 'leaf_hash']).where('seq', '>=', next).orderBy('seq').limit(10_000).execute();
-        if (rows.length === 0) return;
-        yield rows.map((r) => ({ seq: Number(r.seq), canonical: r.canonical, storedLeafHash: r.leaf_hash }));
-        next = Number(rows[rows.length - 1]!.seq) + 1;
-      }
-    }
-    const start = await prunedState(db);
-    const report = await verifyLog({ events: events(), checkpoints: notes, vkey, against: opts.against ?? [], seqField: 'seq', ...(start ? { start } : {}) });
-    return { ...report, vkey };
+    return { ...(await verifyDatabase(db, vkey, opts.against ?? [])), vkey };
   } finally {
     await db.close();
   }
+}
+
+/**
+ * Verification over an open store through the query builder: every stored event in order, every checkpoint,
+ * the pruned prefix's tree state. Used for PostgreSQL here and by the server's `POST /v1/audit/verify`.
+ */
+export async function verifyDatabase(db: Database, vkey: string, against: string[]): Promise<VerifyReport> {
+  const notes = (await db.kysely.selectFrom('audit_checkpoints').select('note').orderBy('tree_size').execute()).map((r) => r.note);
+  async function* events() {
+    let next = 0;
+    for (;;) {
+      const rows = await eventsFrom(db.kysely, next, 10_000);
+      if (rows.length === 0) return;
+      yield rows.map((r) => ({ seq: Number(r.seq), canonical: r.canonical, storedLeafHash: r.leaf_hash }));
+      next = Number(rows[rows.length - 1]!.seq) + 1;
+    }
+  }
+  const start = await prunedState(db);
+  return verifyLog({ events: events(), checkpoints: notes, vkey, against, seqField: 'seq', ...(start ? { start } : {}) });
 }
