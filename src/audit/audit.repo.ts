@@ -18,6 +18,12 @@ export async function eventsFrom(db: Q, fromSeq: number, limit: number) {
     .where('seq', '>=', fromSeq).orderBy('seq').limit(limit).execute();
 }
 
+/** What the checkpointer integrates: sequence numbers and leaf hashes only, not the event bodies. */
+export async function leafHashesFrom(db: Q, fromSeq: number, limit: number) {
+  return db.selectFrom('audit_events').select(['seq', 'leaf_hash'])
+    .where('seq', '>=', fromSeq).orderBy('seq').limit(limit).execute();
+}
+
 export function hashReader(db: Q): TreeHashReader {
   return {
     async leafHashes(start, end) {

@@ -65,7 +65,7 @@ export function createCheckpointer(deps: CheckpointerDeps) {
 
   async function integrate(t: TreeBuilder): Promise<void> {
     for (;;) {
-      const rows = await repo.eventsFrom(db.kysely, t.size, READ_CHUNK);
+      const rows = await repo.leafHashesFrom(db.kysely, t.size, READ_CHUNK);
       if (rows.length === 0) return;
       for (const row of rows) {
         if (Number(row.seq) !== t.size) {

@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import { sql } from 'kysely';
 import type { AuditEventsTable } from '../platform/schema.js';
 import type { Actor } from '../platform/actor.js';
 import type { Clock } from '../platform/clock.js';
@@ -8,6 +7,7 @@ import type { IdGenerator } from '../platform/ids.js';
 import type { KeyRing } from '../platform/keys.js';
 import { AppError } from '../platform/errors.js';
 import { canonicalBytes } from './canonical.js';
+import { maxSeq } from './audit.repo.js';
 import { hashLeaf } from './merkle.js';
 
 // The one writer every module records through. An event is inserted inside the same group-committed
@@ -64,8 +64,6 @@ export interface AuditWriterDeps {
   keys: KeyRing;
   clock: Clock;
   newId: IdGenerator;
-  /** Called after an event is staged, e.g. to wake the checkpointer and SSE subscribers once committed. */
-  onStaged?: (event: AuditEvent) => void;
 }
 
 export function createAuditWriter(deps: AuditWriterDeps) {
@@ -101,8 +99,7 @@ export function createAuditWriter(deps: AuditWriterDeps) {
   async function nextSeq(trx: Trx, batch: WriteBatch): Promise<number> {
     let next = batch.state.get(NEXT_SEQ) as number | undefined;
     if (next === undefined) {
-      const row = await trx.selectFrom('audit_events').select(sql<number | null>`max(seq)`.as('max')).executeTakeFirst();
-      next = row?.max === null || row?.max === undefined ? 0 : Number(row.max) + 1;
+      next = (await maxSeq(trx)) + 1;
     }
     const assigned = next;
     batch.state.set(NEXT_SEQ, assigned + 1);
@@ -192,7 +189,6 @@ export function createAuditWriter(deps: AuditWriterDeps) {
         pending.rows.length = before.rows;
         pending.delegation.length = before.delegation;
       });
-      deps.onStaged?.(event);
       return event;
   }
 }
