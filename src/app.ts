@@ -25,7 +25,6 @@ import { migrateToLatest } from './platform/migrations.js';
 
 // The composition root: builds every module from its dependencies and nothing else.
 
-export { VERSION };
 
 export interface ControlPlaneOptions {
   clock?: Clock;

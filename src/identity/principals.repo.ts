@@ -110,7 +110,3 @@ export async function setOrphanedForOwner(db: Q, ownerId: string, orphaned: bool
   return affected.map((r) => r.id);
 }
 
-export async function teamIdsOf(db: Q, principalId: string): Promise<string[]> {
-  const rows = await db.selectFrom('team_members').select('team_id').where('principal_id', '=', principalId).execute();
-  return rows.map((r) => r.team_id);
-}

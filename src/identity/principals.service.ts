@@ -155,7 +155,9 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
     async list(actor: Actor, query: ListPrincipalsQuery) {
       const after = decodeCursor(query.cursor);
       const [key, ...rest] = query.label ? query.label.split('=') : [];
-      const ownerId = query.owner ? (await load(db.kysely, query.owner)).id : undefined;
+      const owner = query.owner ? await repo.findPrincipalCore(db.kysely, query.owner) : undefined;
+      if (query.owner && !owner) throw errors.notFound('principal', query.owner);
+      const ownerId = owner?.id;
       const refTeam = async (ref?: string) => {
         if (!ref) return undefined;
         const t = await findTeam(db.kysely, ref);

@@ -189,7 +189,7 @@ function bearerToken(req: FastifyRequest): string | undefined {
   return match[1];
 }
 
-export function provenanceOf(req: FastifyRequest): Provenance {
+function provenanceOf(req: FastifyRequest): Provenance {
   const traceparent = req.headers.traceparent;
   const trace = typeof traceparent === 'string' ? /^[0-9a-f]{2}-([0-9a-f]{32})-/.exec(traceparent)?.[1] ?? null : null;
   const ua = req.headers['user-agent'];
