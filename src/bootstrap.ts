@@ -9,8 +9,8 @@ import {
   SealedError, createKeyRing, generateMasterKey, loadMasterKey, writeMasterKeyFile, type KeyRing,
 } from './platform/keys.js';
 import type { AuditWriter } from './audit/writer.js';
-import type { OperatorTokenService } from './credentials/operator-tokens.js';
-import { MAX_TTL_SECONDS } from './credentials/operator-tokens.js';
+import type { OperatorTokenService } from './operators/operator-tokens.js';
+import { MAX_TTL_SECONDS } from './operators/operator-tokens.js';
 
 // First start and unsealing. A store that has been initialised opens only with its own master key;
 // a missing or wrong key stops the start with a clear message instead of starting an empty control plane.

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { RawMatch } from './engine.js';
 import type { Finding, Location } from './types.js';
-import { parseCustosToken } from './rules/custos.js';
+import { parseCustosToken } from '../platform/credential-format.js';
 
 export function secretHash(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, postgresReachable } from '../support/backends.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { ROUTE_CASES, buildWorld, routesFromOpenApi, type Req, type World } from '../credentials/route-cases.js';
+import { ROUTE_CASES, buildWorld, routesFromOpenApi, type Req, type World } from '../operators/route-cases.js';
 import { rowCounts } from './store-probe.js';
 
 // Bad input on every body-taking route: a 4xx problem+json with a stable code and nothing written.

@@ -1,22 +1,7 @@
 // Offline checksum helpers shared by rules (GitHub, npm, Custos tokens all use CRC32 in base62).
-import { crc32 } from 'node:zlib';
+import { crc32Base62 } from '../../platform/credential-format.js';
 
-export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-
-export function base62(n: number, width: number): string {
-  let v = n >>> 0;
-  let out = '';
-  do {
-    out = BASE62[v % 62] + out;
-    v = Math.floor(v / 62);
-  } while (v > 0);
-  return out.padStart(width, '0');
-}
-
-export function crc32Base62(s: string, width = 6): string {
-  return base62(crc32(s) >>> 0, width);
-}
-
+export { BASE62, base62, crc32Base62 } from '../../platform/credential-format.js';
 /** GitHub classic/fine-grained tokens and npm tokens: last 6 chars are base62(CRC32(prefix+random)). */
 export function hasTrailingCrc32(token: string, payloadStart: number): boolean {
   if (token.length < payloadStart + 7) return false;

@@ -3,7 +3,7 @@
 // Every quantifier is bounded so V8's backtracking engine stays linear-ish (see engine.safety.test.ts).
 import type { Rule } from '../types.js';
 import { hasTrailingCrc32 } from './checksum.js';
-import { parseCustosToken } from './custos.js';
+import { parseCustosToken } from '../../platform/credential-format.js';
 import { quotedAssignmentSite, unquotedAssignmentSite } from './site.js';
 import {
   ALNUM, B64, HEX, LETTERS, UPPER32, URLSAFE,

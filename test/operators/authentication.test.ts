@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, postgresReachable } from '../support/backends.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { ENTITY_TABLES, eventsSince, lastSeq, rowCounts } from '../identity/store-probe.js';
-import { formatCustosToken } from '../../src/scanner/rules/custos.js';
+import { formatCustosToken } from '../../src/platform/credential-format.js';
 import { ROUTE_CASES, buildWorld, routesFromOpenApi, type Req, type World } from './route-cases.js';
 
 // No route is open: without a valid token every non-public route answers 401 and writes nothing.

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { crc32 } from 'node:zlib';
-import { formatCustosToken, parseCustosToken } from './custos.js';
-import { base62, BASE62, hasTrailingCrc32 } from './checksum.js';
+import { base62, BASE62, custosTokenMatches, formatCustosToken, generateCustosToken, hashCustosToken, parseCustosToken } from './credential-format.js';
+import { hasTrailingCrc32 } from '../scanner/rules/checksum.js';
 
 const b32 = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz234567'), minLength: 16, maxLength: 16 });
 const b62 = fc.string({ unit: fc.constantFrom(...BASE62), minLength: 32, maxLength: 32 });
@@ -43,5 +43,29 @@ describe('Custos token format', () => {
     const good = `ghp_${body}${base62(crc32(body) >>> 0, 6)}`;
     expect(hasTrailingCrc32(good, 4)).toBe(true);
     expect(hasTrailingCrc32(good.slice(0, -1) + (good.endsWith('0') ? '1' : '0'), 4)).toBe(false);
+  });
+});
+
+describe('token secrets', () => {
+  it('generates well-formed, checksummed, distinct tokens whose id is recoverable', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const { id, token } = generateCustosToken('op');
+      expect(token).toMatch(/^custos_op_[a-z2-7]{16}_[A-Za-z0-9]{32}_[A-Za-z0-9]{6}$/);
+      expect(parseCustosToken(token)).toEqual({ kind: 'op', id });
+      seen.add(token);
+    }
+    expect(seen.size).toBe(200);
+  });
+  it('stores a SHA-256 hex digest that matches only the exact token', () => {
+    const { token } = generateCustosToken('op');
+    const hash = hashCustosToken(token);
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(hash).not.toContain(token.split('_')[3]!);
+    expect(custosTokenMatches(token, hash)).toBe(true);
+    expect(custosTokenMatches(token + 'x', hash)).toBe(false);
+    expect(custosTokenMatches(generateCustosToken('op').token, hash)).toBe(false);
+    expect(custosTokenMatches(token, 'not-hex')).toBe(false);
+    expect(custosTokenMatches(token, '')).toBe(false);
   });
 });

@@ -11,7 +11,7 @@ import { isUuid } from '../platform/ids.js';
 import { decodeCursor, pageOf, pageSchema, paginationQuery } from '../platform/pagination.js';
 import type { OperatorTokensTable } from '../platform/schema.js';
 import { canGrantRole } from './roles.js';
-import { generateToken, hashToken, parseCustosToken, tokenMatches } from './token-secrets.js';
+import { generateCustosToken as generateToken, hashCustosToken as hashToken, parseCustosToken, custosTokenMatches as tokenMatches } from '../platform/credential-format.js';
 
 // Operator API tokens: bearer credentials for humans who run Custos, each with one role and an expiry.
 // The token is shown once; only its hash is stored. Every mint, first use, failure and revocation is audited.
