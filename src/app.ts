@@ -16,12 +16,12 @@ import { createResourceService, registerResourceRoutes } from './identity/resour
 import { createTeamService, registerTeamRoutes } from './identity/teams.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import type { Config } from './platform/config.js';
-import { openDatabase, type Database } from './platform/db.js';
-import { createStatsKeeper } from './platform/db-maintenance.js';
-import { createHttpApp, type HttpApp } from './platform/http.js';
+import { openDatabase, type Database } from './platform/store/db.js';
+import { createStatsKeeper } from './platform/store/maintenance.js';
+import { createHttpApp, type HttpApp } from './platform/http/app.js';
 import { newId as defaultNewId, type IdGenerator } from './platform/ids.js';
 import { createLogger, type Logger } from './platform/logger.js';
-import { migrateToLatest } from './platform/migrations.js';
+import { migrateToLatest } from './platform/store/migrations/index.js';
 
 // The composition root: builds every module from its dependencies and nothing else.
 

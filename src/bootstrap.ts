@@ -3,7 +3,7 @@ import path from 'node:path';
 import { systemActor } from './platform/actor.js';
 import { BOOTSTRAP_TOKEN_FILE } from './platform/data-dir.js';
 import type { Clock } from './platform/clock.js';
-import type { Database } from './platform/db.js';
+import type { Database } from './platform/store/db.js';
 import type { IdGenerator } from './platform/ids.js';
 import {
   SealedError, createKeyRing, generateMasterKey, loadMasterKey, writeMasterKeyFile, type KeyRing,

@@ -16,7 +16,7 @@ import { createControlPlane } from '../../src/app.js';
 import { verifySqliteFile } from '../../src/audit/verify-sqlite.js';
 import { systemActor } from '../../src/platform/actor.js';
 import { loadConfig } from '../../src/platform/config.js';
-import { sqlitePath } from '../../src/platform/db.js';
+import { sqlitePath } from '../../src/platform/store/db.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { median, round } from '../registry/stats.js';
 

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { DB } from '../platform/schema.js';
+import type { DB } from '../platform/store/schema.js';
 import type { TreeHashReader } from './tree-builder.js';
 
 // Thin queries over the append-only audit tables.

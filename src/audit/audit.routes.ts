@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { HttpApp } from '../platform/http.js';
-import { paginationQuery } from '../platform/pagination.js';
+import type { HttpApp } from '../platform/http/app.js';
+import { paginationQuery } from '../platform/http/pagination.js';
 import type { AuditService } from './audit.service.js';
 import type { Retention } from './retention.js';
 

@@ -1,7 +1,7 @@
 import { systemActor, type Actor } from '../platform/actor.js';
-import type { Database } from '../platform/db.js';
-import { AppError, errors } from '../platform/errors.js';
-import { decodeCursor, encodeCursor } from '../platform/pagination.js';
+import type { Database } from '../platform/store/db.js';
+import { AppError, errors } from '../platform/http/errors.js';
+import { decodeCursor, encodeCursor } from '../platform/http/pagination.js';
 import * as repo from './audit.repo.js';
 import { isTreeSize } from './merkle.js';
 import type { LogKey } from './log-key.js';

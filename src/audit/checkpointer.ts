@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Clock } from '../platform/clock.js';
-import type { Database } from '../platform/db.js';
+import type { Database } from '../platform/store/db.js';
 import type { Logger } from '../platform/logger.js';
 import * as repo from './audit.repo.js';
 import { signCheckpoint } from './checkpoint.js';

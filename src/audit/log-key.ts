@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { Database } from '../platform/db.js';
+import type { Database } from '../platform/store/db.js';
 import type { KeyRing } from '../platform/keys.js';
 import { createNoteSigner, formatVerifierKey, generateNoteKey, privateKeyFromPkcs8, type NoteSigner } from './checkpoint.js';
 

@@ -5,7 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness } from '../../test/support/harness.js';
 import { systemActor } from '../platform/actor.js';
-import { sqlitePath } from '../platform/db.js';
+import { sqlitePath } from '../platform/store/db.js';
 import { verifyStore } from './offline.js';
 import { parseState, serializeState, type SerializedState } from './retention.js';
 import { createTreeBuilder } from './tree-builder.js';

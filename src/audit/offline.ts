@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { openDatabase, sqlitePath, type Database } from '../platform/db.js';
+import { openDatabase, sqlitePath, type Database } from '../platform/store/db.js';
 import { eventsFrom } from './audit.repo.js';
 import { prunedState } from './retention.js';
 import { verifyLog, type VerifyReport } from './verify.js';

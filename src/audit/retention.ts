@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { Actor } from '../platform/actor.js';
-import type { Database } from '../platform/db.js';
-import { AppError } from '../platform/errors.js';
+import type { Database } from '../platform/store/db.js';
+import { AppError } from '../platform/http/errors.js';
 import * as repo from './audit.repo.js';
 import { openCheckpoint, parseVerifierKey, signCheckpoint } from './checkpoint.js';
 import type { LogKey } from './log-key.js';

@@ -1,11 +1,11 @@
 import crypto from 'node:crypto';
-import type { AuditEventsTable } from '../platform/schema.js';
+import type { AuditEventsTable } from '../platform/store/schema.js';
 import type { Actor } from '../platform/actor.js';
 import type { Clock } from '../platform/clock.js';
-import type { Trx, WriteBatch } from '../platform/db.js';
+import type { Trx, WriteBatch } from '../platform/store/db.js';
 import type { IdGenerator } from '../platform/ids.js';
 import type { KeyRing } from '../platform/keys.js';
-import { AppError } from '../platform/errors.js';
+import { AppError } from '../platform/http/errors.js';
 import { canonicalBytes } from './canonical.js';
 import { maxSeq } from './audit.repo.js';
 import { hashLeaf } from './merkle.js';

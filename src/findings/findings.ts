@@ -2,12 +2,12 @@ import { z } from 'zod';
 import type { Actor } from '../platform/actor.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { Clock } from '../platform/clock.js';
-import type { Database, Trx, WriteBatch } from '../platform/db.js';
-import { AppError, errors } from '../platform/errors.js';
-import type { HttpApp } from '../platform/http.js';
+import type { Database, Trx, WriteBatch } from '../platform/store/db.js';
+import { AppError, errors } from '../platform/http/errors.js';
+import type { HttpApp } from '../platform/http/app.js';
 import type { IdGenerator } from '../platform/ids.js';
-import { decodeCursor, pageOf, pageSchema, paginationQuery } from '../platform/pagination.js';
-import type { FindingsTable } from '../platform/schema.js';
+import { decodeCursor, pageOf, pageSchema, paginationQuery } from '../platform/http/pagination.js';
+import type { FindingsTable } from '../platform/store/schema.js';
 import { FINDING_STATUSES, allowedStatusChanges, priorityLabel, priorityScore, type FindingStatus, type Liveness } from './priority.js';
 
 // Findings reported by `custos scan --report`: one row per secret (fingerprint), a remediation status,

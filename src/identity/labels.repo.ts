@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { DB } from '../platform/schema.js';
+import type { DB } from '../platform/store/schema.js';
 
 // Labels live in side tables (one row per key) so label filters use an index; the JSON copy on the row is
 // what responses show. Both are written together.

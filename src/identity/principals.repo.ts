@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { DB, PrincipalsTable } from '../platform/schema.js';
+import type { DB, PrincipalsTable } from '../platform/store/schema.js';
 import { isUuid } from '../platform/ids.js';
 import { insertLabels, replaceLabels } from './labels.repo.js';
 

@@ -1,6 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
 import { z } from 'zod';
-import type { HttpApp } from '../platform/http.js';
+import type { HttpApp } from '../platform/http/app.js';
 import {
   createPrincipalBody, lifecycleParams, listPrincipalsQuery, principalPage, principalSchema, reasonBody, refSchema,
   updatePrincipalBody, type PrincipalView,

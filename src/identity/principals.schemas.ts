@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isUuid } from '../platform/ids.js';
-import { paginationQuery, pageSchema } from '../platform/pagination.js';
+import { paginationQuery, pageSchema } from '../platform/http/pagination.js';
 import {
   AUTONOMY_LEVELS, CLASSIFICATIONS, DNS_LABEL, ENVIRONMENTS, LIFECYCLE_ACTIONS, PRINCIPAL_KINDS, PRINCIPAL_STATUSES, RISK_TIERS,
 } from './taxonomy.js';

@@ -1,12 +1,12 @@
 import type { Actor } from '../platform/actor.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { Clock } from '../platform/clock.js';
-import type { Database, Trx, WriteBatch } from '../platform/db.js';
-import { AppError, errors } from '../platform/errors.js';
+import type { Database, Trx, WriteBatch } from '../platform/store/db.js';
+import { AppError, errors } from '../platform/http/errors.js';
 import type { IdGenerator } from '../platform/ids.js';
-import { decodeCursor, pageOf } from '../platform/pagination.js';
-import { isUniqueViolation } from '../platform/store-errors.js';
-import type { PrincipalsTable } from '../platform/schema.js';
+import { decodeCursor, pageOf } from '../platform/http/pagination.js';
+import { isUniqueViolation } from '../platform/store/errors.js';
+import type { PrincipalsTable } from '../platform/store/schema.js';
 import { canManageOwned, isOwnerRole, ownerWideningFields } from './ownership.js';
 import * as repo from './principals.repo.js';
 import type { CreatePrincipalInput, ListPrincipalsQuery, PrincipalView, UpdatePrincipalInput } from './principals.schemas.js';

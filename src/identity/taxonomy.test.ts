@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../platform/errors.js';
+import { AppError } from '../platform/http/errors.js';
 import {
   DNS_LABEL, PRINCIPAL_STATUSES, REVIEW_PERIOD_DAYS, RISK_TIERS, allowedTransitions, assertTransition, reviewDueAfterTierChange, reviewDueAt,
 } from './taxonomy.js';

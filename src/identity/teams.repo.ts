@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { DB, TeamsTable } from '../platform/schema.js';
+import type { DB, TeamsTable } from '../platform/store/schema.js';
 import { isUuid } from '../platform/ids.js';
 
 type Q = Kysely<DB>;

@@ -4,12 +4,12 @@ import type { Actor, OperatorRole, Provenance } from '../platform/actor.js';
 import { OPERATOR_ROLES } from '../platform/actor.js';
 import type { AuditWriter } from '../audit/writer.js';
 import type { Clock } from '../platform/clock.js';
-import type { Database, Trx, WriteBatch } from '../platform/db.js';
-import { AppError, errors } from '../platform/errors.js';
-import type { HttpApp } from '../platform/http.js';
+import type { Database, Trx, WriteBatch } from '../platform/store/db.js';
+import { AppError, errors } from '../platform/http/errors.js';
+import type { HttpApp } from '../platform/http/app.js';
 import { isUuid } from '../platform/ids.js';
-import { decodeCursor, pageOf, pageSchema, paginationQuery } from '../platform/pagination.js';
-import type { OperatorTokensTable } from '../platform/schema.js';
+import { decodeCursor, pageOf, pageSchema, paginationQuery } from '../platform/http/pagination.js';
+import type { OperatorTokensTable } from '../platform/store/schema.js';
 import { canGrantRole } from './roles.js';
 import { generateCustosToken as generateToken, hashCustosToken as hashToken, parseCustosToken, custosTokenMatches as tokenMatches } from '../platform/credential-format.js';
 

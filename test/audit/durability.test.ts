@@ -5,7 +5,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { verifyStore } from '../../src/audit/offline.js';
-import { openDatabase } from '../../src/platform/db.js';
+import { openDatabase } from '../../src/platform/store/db.js';
 import { BACKENDS, postgresReachable } from '../support/backends.js';
 import { startHarness } from '../support/harness.js';
 

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { createStatsKeeper } from '../../src/platform/db-maintenance.js';
+import { createStatsKeeper } from '../../src/platform/store/maintenance.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { postgresReachable } from '../support/backends.js';
 import { startHarness } from '../support/harness.js';

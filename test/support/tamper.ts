@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Database } from '../../src/platform/db.js';
+import type { Database } from '../../src/platform/store/db.js';
 
 // Helpers that act as an attacker with direct database access: they lift the append-only guard first,
 // exactly as someone with the database file or superuser access could.

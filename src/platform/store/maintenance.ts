@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Database } from './db.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 
 // PostgreSQL plans, including the cached plans of foreign-key checks, are only as good as the table
 // statistics. With autovacuum off nothing refreshes them: a plan made while a table was empty (a sequential

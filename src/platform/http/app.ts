@@ -10,9 +10,9 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import type { Actor, Provenance } from './actor.js';
+import type { Actor, Provenance } from '../actor.js';
 import { AppError, errors } from './errors.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
