@@ -53,3 +53,18 @@ describe('engine', () => {
     expect(engine.scanText(text.replace(/"[^"]+"/, '"Ab3dEf9hIj2lMn5pQr8tUv1x"')).map((m) => m.rule.id)).toContain('generic-secret');
   });
 });
+
+describe('rule table', () => {
+  it('keeps its order: Custos first, specific before general, generic rules last', () => {
+    expect(RULES.map((r) => r.id)).toEqual([
+      'custos-operator-token', 'custos-api-key', 'openai-project-key', 'openai-service-account-key', 'openai-legacy-key',
+      'anthropic-api-key', 'google-api-key', 'azure-openai-key', 'aws-access-key-id', 'aws-secret-access-key',
+      'huggingface-token', 'groq-api-key', 'replicate-api-token', 'together-api-key', 'fireworks-api-key', 'openrouter-api-key',
+      'perplexity-api-key', 'xai-api-key', 'deepseek-api-key', 'mistral-api-key', 'cohere-api-key', 'pinecone-api-key',
+      'wandb-api-key', 'langsmith-api-key', 'github-token', 'github-fine-grained-pat', 'gitlab-token', 'slack-token',
+      'slack-webhook', 'stripe-secret-key', 'gcp-service-account-key', 'azure-storage-connection-string', 'private-key',
+      'kubernetes-service-account-token', 'jwt', 'database-url-password', 'docker-config-auth', 'npm-token',
+      'generic-secret-unquoted', 'generic-secret',
+    ]);
+  });
+});

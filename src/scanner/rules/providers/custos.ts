@@ -1,0 +1,31 @@
+// Custos' own credentials (operator tokens, API keys): checksummed, parsed with the shared format module,
+// and the server revokes a live one that a report names.
+import type { Rule } from '../../types.js';
+import { B, E } from '../pattern-parts.js';
+import { parseCustosToken } from '../../../platform/credential-format.js';
+import { fakeCustosToken, seeded } from '../fake.js';
+
+/** Example secrets are drawn from this file's own seed, so editing one provider's examples leaves the others alone. */
+const rnd = seeded(424201);
+
+export const custosOperatorToken: Rule = {
+  id: 'custos-operator-token', description: 'Custos operator API token', provider: 'Custos', severity: 'critical',
+  keywords: ['custos_op_'], checksum: true,
+  pattern: `${B}custos_op_[a-z2-7]{16}_[A-Za-z0-9]{32}_[A-Za-z0-9]{6}${E}`,
+  validate: (s) => parseCustosToken(s)?.kind === 'op',
+  examples: {
+    truePositives: [`CUSTOS_TOKEN=${fakeCustosToken('op', rnd)}`],
+    falsePositives: ['custos_op_aaaaaaaaaaaaaaaa_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA_000000', 'custos_op_<id>_<secret>_<crc>'],
+  },
+};
+
+export const custosApiKey: Rule = {
+  id: 'custos-api-key', description: 'Custos API key', provider: 'Custos', severity: 'critical',
+  keywords: ['custos_ak_'], checksum: true,
+  pattern: `${B}custos_ak_[a-z2-7]{16}_[A-Za-z0-9]{32}_[A-Za-z0-9]{6}${E}`,
+  validate: (s) => parseCustosToken(s)?.kind === 'ak',
+  examples: {
+    truePositives: [`key: "${fakeCustosToken('ak', rnd)}"`],
+    falsePositives: [`custos_ak_${'b'.repeat(16)}_${'Z'.repeat(32)}_ABCDEF`],
+  },
+};
