@@ -1,4 +1,5 @@
-// Baseline: accepted findings by fingerprint. Holds only redacted values.
+// Baseline file: accepted findings by fingerprint, holding only redacted values. The `baseline` step of
+// `filters.ts` applies it.
 import type { Finding } from './types.js';
 
 export interface Baseline {
@@ -18,8 +19,4 @@ export function parseBaseline(text: string): Set<string> {
   const v = JSON.parse(text) as Partial<Baseline>;
   if (v.version !== 1 || !Array.isArray(v.findings)) throw new Error('not a Custos scan baseline (version 1)');
   return new Set(v.findings.map((f) => String(f.fingerprint)));
-}
-
-export function applyBaseline(findings: Finding[], accepted: Set<string>): Finding[] {
-  return findings.filter((f) => !accepted.has(f.fingerprint));
 }

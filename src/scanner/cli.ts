@@ -3,7 +3,8 @@ import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { availableParallelism } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
-import { applyBaseline, makeBaseline, parseBaseline } from './baseline.js';
+import { makeBaseline, parseBaseline } from './baseline.js';
+import { createFilters } from './filters.js';
 import type { ScanConfig } from './config.js';
 import { emptyScanConfig, limitsOf, tuningOf } from './tuning.js';
 import { renderJson } from './report/json.js';
@@ -11,7 +12,7 @@ import { renderSarif } from './report/sarif.js';
 import { RULES } from './rules/rules.js';
 import { scanContainerImage, scanDirectory, scanGitHistory, type ScanOptions } from './scan.js';
 import { NotAGitRepository } from './sources/git.js';
-import { SEVERITIES, severityRank, type ScanResult, type Severity } from './types.js';
+import { SEVERITIES, type ScanResult, type Severity } from './types.js';
 
 export const EXIT = { clean: 0, findings: 1, usage: 2, incomplete: 3, error: 4 } as const;
 
@@ -122,8 +123,9 @@ async function run(kind: 'dir' | 'git' | 'image', target: string, o: Opts, io: S
   if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new UsageError(`--workers must be an integer from 0 to 64`);
   const timeout = o.timeout === undefined ? undefined : Number(o.timeout);
   if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) throw new UsageError('--timeout must be a positive number of seconds');
+  const filters = createFilters({ allow: cfg.allow, baseline: accepted, failOn: o.failOn });
   const opts: ScanOptions = {
-    workers,
+    workers, filters,
     tuning: tuningOf(cfg), limits: { ...limitsOf(cfg), ...(timeout ? { maxSeconds: timeout } : {}) }, exclude: cfg.exclude, gitignore: o.gitignore !== false,
     ...(progress.onProgress && o.progress !== false ? { onProgress: progress.onProgress } : {}),
   };
@@ -138,10 +140,11 @@ async function run(kind: 'dir' | 'git' | 'image', target: string, o: Opts, io: S
   }
 
   if (o.writeBaseline) {
-    await writeFile(o.writeBaseline, JSON.stringify(makeBaseline(result.findings), null, 2) + '\n');
-    io.stderr.write(`wrote baseline of ${result.findings.length} finding(s) to ${o.writeBaseline}\n`);
+    // Every current finding, those the old baseline accepted included.
+    const all = [...result.findings, ...filters.baselined()];
+    await writeFile(o.writeBaseline, JSON.stringify(makeBaseline(all), null, 2) + '\n');
+    io.stderr.write(`wrote baseline of ${all.length} finding(s) to ${o.writeBaseline}\n`);
   }
-  result = { ...result, findings: applyBaseline(result.findings, accepted) };
 
   const format = pickFormat(o, io);
   // cli-table3 is loaded only for table output.
@@ -161,8 +164,7 @@ async function run(kind: 'dir' | 'git' | 'image', target: string, o: Opts, io: S
   }
 
   if (o.writeBaseline) return result.incomplete ? EXIT.incomplete : EXIT.clean;
-  const failing = result.findings.some((f) => severityRank(f.severity) >= severityRank(o.failOn));
-  if (failing) return EXIT.findings;
+  if (result.failing > 0) return EXIT.findings;
   return result.incomplete ? EXIT.incomplete : EXIT.clean;
 }
 

@@ -1,10 +1,12 @@
-// Gathers what a scan saw: findings (deduplicated), skipped items, limits reached, byte counts.
-// Every source funnels file contents through `scanContent`.
+// Gathers what a scan saw: findings (each match through the post-match filters, `filters.ts`), skipped
+// items, limits reached, byte counts. Every source funnels file contents through `scanContent`, and every
+// match through `addMatch`.
 import { isAscii } from 'node:buffer';
-import type { Engine } from './engine.js';
+import type { Engine, RawMatch } from './engine.js';
 import type { Finding, Location, ScanResult, Skipped } from './types.js';
 import { isBinary, segmentsFor } from './content.js';
 import { toFinding } from './finding.js';
+import { createFilters, type Candidate, type Filters } from './filters.js';
 
 export interface Limits {
   /** Larger files are skipped and make the result incomplete. */
@@ -32,24 +34,41 @@ export const DEFAULT_LIMITS: Limits = {
 
 export type ContentLocation = Omit<Location, 'line' | 'column'>;
 
-export function createCollector(deps: { engine: Engine; limits: Limits; onProgress?: (bytes: number, files: number) => void; now?: () => number }) {
+/** What a worker thread hands back: its matches unfiltered (secrets included, in memory only), the rest as is. */
+export type PartialResult = Pick<ScanResult, 'skipped' | 'incompleteReasons' | 'stats'> & { candidates: Candidate[] };
+
+/**
+ * `filters`: the post-match filters, run here on every match (default: `createFilters()`). `null` (a worker
+ * thread): matches are kept as candidates for the thread that owns the filters (`partial()` → `merge`).
+ */
+export function createCollector(deps: { engine: Engine; limits: Limits; filters?: Filters | null; onProgress?: (bytes: number, files: number) => void; now?: () => number }) {
+  const filters = deps.filters === undefined ? createFilters() : deps.filters;
   const now = deps.now ?? (() => Date.now());
   const deadline = deps.limits.maxSeconds > 0 ? now() + deps.limits.maxSeconds * 1000 : Infinity;
   let outOfTime = false;
   const findings: Finding[] = [];
-  const seen = new Set<string>();
+  const candidates: Candidate[] = [];
+  let failing = 0;
   const skipped: Skipped[] = [];
   const reasons = new Set<string>();
   let files = 0;
   let bytes = 0;
   let decompressed = 0;
 
-  function add(f: Finding): void {
-    const l = f.location;
-    const key = `${f.fingerprint}\0${l.path}\0${l.line}\0${l.within ?? ''}\0${l.commit ?? ''}\0${l.layer ?? ''}\0${(l.archive ?? []).join('/')}`;
-    if (seen.has(key)) return;
-    seen.add(key);
-    findings.push(f);
+  /** The one place a match becomes a reported finding: through the filter sequence (or kept for the owner's). */
+  function admit(c: Candidate): void {
+    if (filters === null) {
+      candidates.push(c);
+      return;
+    }
+    const verdict = filters.admit(c);
+    if (verdict === 'drop') return;
+    findings.push(c.finding);
+    if (verdict === 'fail') failing++;
+  }
+
+  function addMatch(m: RawMatch, location: Location): void {
+    admit({ finding: toFinding(m, location), secret: m.secret, lineText: m.lineText, previousLineText: m.previousLineText });
   }
 
   function incomplete(reason: string): void {
@@ -90,7 +109,7 @@ export function createCollector(deps: { engine: Engine; limits: Limits; onProgre
     for (const seg of segmentsFor(loc.path, text)) {
       for (const m of deps.engine.scanText(seg.text, loc.path, seg.text === text ? ascii : undefined)) {
         const within = seg.within ?? loc.within;
-        add(toFinding(m, { ...loc, ...(within ? { within } : {}), line: m.line + seg.lineOffset + lineOffset, column: m.column }));
+        addMatch(m, { ...loc, ...(within ? { within } : {}), line: m.line + seg.lineOffset + lineOffset, column: m.column });
       }
     }
   }
@@ -103,7 +122,7 @@ export function createCollector(deps: { engine: Engine; limits: Limits; onProgre
 
   function result(source: ScanResult['source'], target: string, durationMs: number): ScanResult {
     return {
-      source, target, findings, skipped,
+      source, target, findings, failing, skipped,
       incomplete: reasons.size > 0,
       incompleteReasons: [...reasons],
       stats: { files, bytes, durationMs },
@@ -121,15 +140,20 @@ export function createCollector(deps: { engine: Engine; limits: Limits; onProgre
     return findings.filter((f) => f.location.image === image);
   }
 
-  /** Folds in what another collector (a worker thread's) saw. */
-  function merge(part: Pick<ScanResult, 'findings' | 'skipped' | 'incompleteReasons' | 'stats'>): void {
-    for (const f of part.findings) add(f);
+  /** What this (filterless, worker) collector saw, for the owner's `merge`. */
+  function partial(): PartialResult {
+    return { candidates, skipped, incompleteReasons: [...reasons], stats: { files, bytes, durationMs: 0 } };
+  }
+
+  /** Folds in what another collector (a worker thread's) saw; its matches go through this one's filters. */
+  function merge(part: PartialResult): void {
+    for (const c of part.candidates) admit(c);
     skipped.push(...part.skipped);
     for (const r of part.incompleteReasons) reasons.add(r);
     files += part.stats.files;
     bytes += part.stats.bytes;
   }
 
-  return { add, merge, timeUp, findingsOf, scanned, scanContent, scanText, skip, incomplete, takeDecompressed, result, limits: deps.limits, addBytes: (n: number) => { bytes += n; } };
+  return { addMatch, merge, partial, timeUp, findingsOf, scanned, scanContent, scanText, skip, incomplete, takeDecompressed, result, limits: deps.limits, addBytes: (n: number) => { bytes += n; } };
 }
 export type Collector = ReturnType<typeof createCollector>;

@@ -11,6 +11,9 @@ export interface RawMatch {
   index: number;
   line: number;
   column: number;
+  /** The match's line and the line before it (each at most 4 KB), for the inline-allow filter. */
+  lineText: string;
+  previousLineText: string;
 }
 
 export interface RuleTuning {
@@ -18,8 +21,6 @@ export interface RuleTuning {
   disable?: string[];
   /** Severity per rule id. */
   severity?: Record<string, Severity>;
-  /** Extra allow-list regexes (source strings) applied to every secret. */
-  allow?: string[];
 }
 
 interface Compiled {
@@ -35,7 +36,6 @@ interface Selected {
 
 export function createEngine(deps: { rules: Rule[]; tuning?: RuleTuning }) {
   const disabled = new Set(deps.tuning?.disable ?? []);
-  const globalAllow = (deps.tuning?.allow ?? []).map((s) => new RegExp(s));
   const compiled: Compiled[] = deps.rules
     .filter((r) => !disabled.has(r.id))
     .map((r) => {
@@ -169,15 +169,14 @@ export function createEngine(deps: { rules: Rule[]; tuning?: RuleTuning }) {
         const secret = g?.secret ?? g?.secret2 ?? m[0];
         const rel = m[0].indexOf(secret);
         const index = m.index + (rel < 0 ? 0 : rel);
-        if (!acceptSecret(rule, secret, m, globalAllow)) return;
+        if (!acceptSecret(rule, secret, m)) return;
         const end = index + secret.length;
         if (overlaps(taken, index, end)) return;
         // Line starts only for texts with a finding: most texts have none.
         lines ??= lineStarts(text);
         const { line, column } = position(lines, index);
-        if (isAllowedByComment(text, lines, line)) return;
         mine.push([index, end]);
-        out.push({ rule, secret, index, line, column });
+        out.push({ rule, secret, index, line, column, lineText: lineText(text, lines, line), previousLineText: lineText(text, lines, line - 1) });
       });
       if (mine.length > 0) taken = [...taken, ...mine].sort((a, b) => a[0] - b[0]);
     }
@@ -188,12 +187,11 @@ export function createEngine(deps: { rules: Rule[]; tuning?: RuleTuning }) {
 }
 export type Engine = ReturnType<typeof createEngine>;
 
-function acceptSecret(rule: Rule, secret: string, m: RegExpExecArray, globalAllow: RegExp[]): boolean {
+function acceptSecret(rule: Rule, secret: string, m: RegExpExecArray): boolean {
   if (rule.minEntropy !== undefined && shannonEntropy(secret) < rule.minEntropy) return false;
   // validate before the allow-lists: the generic rules' looksRandom rejects most candidates cheaply.
   if (rule.validate && !rule.validate(secret, m)) return false;
   if (rule.allow?.some((a) => a.test(secret))) return false;
-  if (globalAllow.some((a) => a.test(secret))) return false;
   return true;
 }
 
@@ -230,15 +228,10 @@ export function position(starts: number[], index: number): { line: number; colum
   return { line: lo + 1, column: index - starts[lo]! + 1 };
 }
 
+/** Line `line` (1-based) of the text, at most 4 KB of it; '' when there is no such line. */
 function lineText(text: string, starts: number[], line: number): string {
-  const s = starts[line - 1];
+  const s = line >= 1 ? starts[line - 1] : undefined;
   if (s === undefined) return '';
   const e = starts[line] ?? text.length;
   return text.slice(s, Math.min(e, s + 4096));
-}
-
-/** `custos:allow` on the finding's line, or `custos:allow-next-line` on the line before. */
-function isAllowedByComment(text: string, starts: number[], line: number): boolean {
-  if (lineText(text, starts, line).includes('custos:allow')) return true;
-  return line > 1 && lineText(text, starts, line - 1).includes('custos:allow-next-line');
 }

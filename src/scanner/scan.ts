@@ -1,6 +1,7 @@
 // Scan use cases: build the engine and collector, run one source, return the result.
 import { createEngine, type RuleTuning } from './engine.js';
 import { createCollector, DEFAULT_LIMITS, type Limits } from './collector.js';
+import type { Filters } from './filters.js';
 import { RULES } from './rules/rules.js';
 import { listFiles, scanFiles } from './sources/dir.js';
 import { scanFilesInWorkers } from './sources/dir.pool.js';
@@ -11,6 +12,8 @@ import type { Rule, ScanResult } from './types.js';
 export interface ScanOptions {
   rules?: Rule[];
   tuning?: RuleTuning;
+  /** The post-match filters (`createFilters`: allow-list, baseline, fail-on); default: none but dedupe. */
+  filters?: Filters;
   limits?: Partial<Limits>;
   /** Directory scans: honour .gitignore files (default true). */
   gitignore?: boolean;
@@ -29,7 +32,7 @@ export interface ScanOptions {
 function setup(opts: ScanOptions, onProgress = opts.onProgress) {
   const engine = createEngine({ rules: opts.rules ?? RULES, ...(opts.tuning ? { tuning: opts.tuning } : {}) });
   const collector = createCollector({
-    engine, limits: { ...DEFAULT_LIMITS, ...opts.limits },
+    engine, limits: { ...DEFAULT_LIMITS, ...opts.limits }, ...(opts.filters ? { filters: opts.filters } : {}),
     ...(onProgress ? { onProgress } : {}),
     ...(opts.now ? { now: opts.now } : {}),
   });

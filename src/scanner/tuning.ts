@@ -10,7 +10,7 @@ export function emptyScanConfig(): ScanConfig {
 }
 
 export function tuningOf(cfg: ScanConfig): RuleTuning {
-  return { disable: cfg.rules.disable, severity: cfg.rules.severity, allow: cfg.allow };
+  return { disable: cfg.rules.disable, severity: cfg.rules.severity };
 }
 
 export function limitsOf(cfg: ScanConfig): Limits {

@@ -97,6 +97,8 @@ export interface ScanResult {
   source: 'dir' | 'git' | 'image';
   target: string;
   findings: Finding[];
+  /** How many findings are at or above `--fail-on` (the `fail-on` filter): the run fails when > 0. */
+  failing: number;
   skipped: Skipped[];
   /** Set when a limit was reached; such a result is never clean. */
   incomplete: boolean;

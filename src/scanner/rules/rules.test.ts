@@ -30,10 +30,10 @@ describe('rule examples', () => {
 
 describe('engine', () => {
   const tp = RULES.find((r) => r.id === 'github-token')!.examples.truePositives[0]!;
-  it('honours custos:allow on the same line and allow-next-line on the line before', () => {
-    expect(engine.scanText(`${tp} # custos:allow`)).toHaveLength(0);
-    expect(engine.scanText(`# custos:allow-next-line\n${tp}`)).toHaveLength(0);
-    expect(engine.scanText(`# custos:allow-next-line\n\n${tp}`)).toHaveLength(1);
+  it('hands the filters the match line and the line before it', () => {
+    const [m] = engine.scanText(`first\n# above\nx ${tp}\n`);
+    expect(m).toMatchObject({ lineText: `x ${tp}\n`, previousLineText: '# above\n' });
+    expect(engine.scanText(tp)[0]).toMatchObject({ previousLineText: '' });
   });
   it('reports 1-based line and column of the secret', () => {
     const [m] = engine.scanText(`a\nbb\n  x=${tp.split('=')[1]}`);

@@ -2,9 +2,8 @@
 // batches; each worker keeps one batch queued so it never waits for this thread, which scans too.
 import { Worker } from 'node:worker_threads';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
-import type { Collector } from '../collector.js';
+import type { Collector, PartialResult } from '../collector.js';
 import type { RuleTuning } from '../engine.js';
-import type { ScanResult } from '../types.js';
 import { scanFiles } from './dir.js';
 
 const BATCH = 16;
@@ -15,7 +14,7 @@ export function workerUrl(): URL {
   return new URL(`./dir.worker${ext}`, import.meta.url);
 }
 
-type FromWorker = { type: 'started' } | { type: 'done' } | { type: 'progress'; bytes: number } | { type: 'result'; result: Pick<ScanResult, 'findings' | 'skipped' | 'incompleteReasons' | 'stats'> };
+type FromWorker = { type: 'started' } | { type: 'done' } | { type: 'progress'; bytes: number } | { type: 'result'; result: PartialResult };
 
 /** Scans `files` here and in `opts.workers` worker threads; what the workers saw is merged into `c`. */
 export async function scanFilesInWorkers(c: Collector, absRoot: string, files: string[], opts: { workers: number; tuning: RuleTuning; onProgress?: (bytes: number) => void }): Promise<void> {

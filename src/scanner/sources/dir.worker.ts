@@ -1,4 +1,5 @@
-// Worker thread for directory scans: scans batches of files it is sent, then returns what it saw.
+// Worker thread for directory scans: scans batches of files it is sent, then returns what it saw (its
+// collector has no filters: the main thread runs them on everything, so dedupe and baseline see all threads).
 import { parentPort, workerData } from 'node:worker_threads';
 import { createCollector, type Limits } from '../collector.js';
 import { createEngine, type RuleTuning } from '../engine.js';
@@ -9,7 +10,7 @@ const data = workerData as { absRoot: string; tuning: RuleTuning; limits: Limits
 const engine = createEngine({ rules: RULES, tuning: data.tuning });
 let lastBytes = 0;
 const collector = createCollector({
-  engine, limits: data.limits,
+  engine, limits: data.limits, filters: null,
   onProgress: (bytes) => {
     if (bytes - lastBytes > 4_000_000) {
       parentPort!.postMessage({ type: 'progress', bytes: bytes - lastBytes });
@@ -26,8 +27,8 @@ parentPort!.on('message', (msg: { type: 'batch'; files: string[] } | { type: 'fi
       await scanFiles(collector, data.absRoot, msg.files);
       parentPort!.postMessage({ type: 'done' });
     } else {
-      const r = collector.result('dir', data.absRoot, 0);
-      parentPort!.postMessage({ type: 'result', result: { findings: r.findings, skipped: r.skipped, incompleteReasons: r.incompleteReasons, stats: r.stats } });
+      // Unfiltered matches, secrets included: they cross to the main thread in memory, whose filters decide.
+      parentPort!.postMessage({ type: 'result', result: collector.partial() });
     }
   });
 });

@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Collector } from '../collector.js';
-import { toFinding } from '../finding.js';
 import type { Engine } from '../engine.js';
 
 const COMMIT_MARK = '\x1eCOMMIT\x1f';
@@ -125,7 +124,7 @@ async function streamLog(c: Collector, engine: Engine, repo: string, env: NodeJS
       c.addBytes(text.length);
       for (const m of engine.scanText(text, filePath)) {
         const line = lineNos[m.line - 1] ?? m.line;
-        c.add(toFinding(m, { path: filePath, line, column: m.column, commit: commit.hash, author: commit.author, date: commit.date }));
+        c.addMatch(m, { path: filePath, line, column: m.column, commit: commit.hash, author: commit.author, date: commit.date });
       }
     }
     lines = [];
