@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { runScanCli } from './cli.js';
 import { RULES } from './rules/rules.js';
 import { toReportBody } from '../findings/report-body.js';
-import { scanDirectory } from './scan.js';
+import { scanDirectory } from './scan.service.js';
 import { fakeCustosToken, seeded } from './rules/fake.js';
 
 function io(tty = false) {

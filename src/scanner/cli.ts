@@ -6,11 +6,11 @@ import { Command, CommanderError, Option } from 'commander';
 import { makeBaseline, parseBaseline } from './baseline.js';
 import { createFilters } from './filters.js';
 import type { ScanConfig } from './config.js';
-import { emptyScanConfig, limitsOf, tuningOf } from './tuning.js';
+import { emptyScanConfig, limitsOf, tuningOf } from './config-apply.js';
 import { renderJson } from './report/json.js';
 import { renderSarif } from './report/sarif.js';
 import { RULES } from './rules/rules.js';
-import { scanContainerImage, scanDirectory, scanGitHistory, type ScanOptions } from './scan.js';
+import { scanContainerImage, scanDirectory, scanGitHistory, type ScanOptions } from './scan.service.js';
 import { NotAGitRepository } from './sources/git.js';
 import { SEVERITIES, type ScanResult, type Severity } from './types.js';
 

@@ -4,7 +4,7 @@
 import { isAscii } from 'node:buffer';
 import type { Engine, RawMatch } from './engine.js';
 import type { Finding, Location, ScanResult, Skipped } from './types.js';
-import { isBinary, segmentsFor } from './content.js';
+import { isBinary, segmentsFor } from './segments.js';
 import { toFinding } from './finding.js';
 import { createFilters, type Candidate, type Filters } from './filters.js';
 

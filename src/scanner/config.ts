@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { z, ZodError } from 'zod';
 import { SEVERITIES } from './types.js';
 
-export { tuningOf, limitsOf } from './tuning.js';
+export { tuningOf, limitsOf } from './config-apply.js';
 
 const severity = z.enum(SEVERITIES);
 

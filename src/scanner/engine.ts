@@ -2,7 +2,7 @@
 // bounded regex runs over the text. Pure: text in, matches out.
 import type { Rule, Severity } from './types.js';
 import { shannonEntropy } from './rules/checksum.js';
-import { compileKeywords } from './keywords.js';
+import { compileKeywords } from './keyword-automaton.js';
 
 export interface RawMatch {
   rule: Rule;

@@ -1,8 +1,8 @@
 // Public surface of the scanner module.
 export { runScanCli, EXIT as SCAN_EXIT_CODES } from './cli.js';
 export type { ScanIo, ReportOptions } from './cli.js';
-export { scanDirectory, scanGitHistory, scanContainerImage } from './scan.js';
-export type { ScanOptions } from './scan.js';
+export { scanDirectory, scanGitHistory, scanContainerImage } from './scan.service.js';
+export type { ScanOptions } from './scan.service.js';
 export { createEngine } from './engine.js';
 export type { Engine, RuleTuning } from './engine.js';
 export { RULES } from './rules/rules.js';

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { scanDirectory } from '../scan.js';
+import { scanDirectory } from '../scan.service.js';
 import { checksummedToken, seeded } from '../rules/fake.js';
 import { makeTar } from '../../../test/scanner/fixtures.js';
 

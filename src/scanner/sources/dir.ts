@@ -6,7 +6,7 @@ import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import type { Ignore } from 'ignore';
 import type { Collector } from '../collector.js';
-import { scanStream, sniffArchive } from '../archive.js';
+import { scanStream, sniffArchive } from '../archive-walk.js';
 
 export interface DirOptions {
   gitignore: boolean;

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile, access } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { scanGitHistory } from '../scan.js';
+import { scanGitHistory } from '../scan.service.js';
 import { checksummedToken, fakeCustosToken, seeded } from '../rules/fake.js';
 import { unquoteGitPath } from './git.js';
 

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { scanContainerImage, scanDirectory } from '../scan.js';
+import { scanContainerImage, scanDirectory } from '../scan.service.js';
 import { checksummedToken, fakeCustosToken, seeded } from '../rules/fake.js';
 import { RULES } from '../rules/rules.js';
 import { makeDockerSave, makeOciLayout, makeTar, makeZip, sha256 } from '../../../test/scanner/fixtures.js';

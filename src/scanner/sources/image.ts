@@ -6,7 +6,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Collector } from '../collector.js';
-import { displayName, loadTar, peek, scanStream, sniffArchive } from '../archive.js';
+import { displayName, loadTar, peek, scanStream, sniffArchive } from '../archive-walk.js';
 
 interface ImageConfig {
   config?: { Env?: unknown };

@@ -1,7 +1,7 @@
 // Generic rules, last in the table: a high-entropy value assigned to a secret-looking name, quoted anywhere or
 // unquoted in config files. Any provider rule matching the same text wins over these.
 import type { Rule } from '../../types.js';
-import { quotedAssignmentSite, unquotedAssignmentSite } from '../site.js';
+import { quotedAssignmentSite, unquotedAssignmentSite } from '../keyword-sites.js';
 import { ALNUM, randomString as r, seeded } from '../fake.js';
 
 /** Example secrets are drawn from this file's own seed, so editing one provider's examples leaves the others alone. */

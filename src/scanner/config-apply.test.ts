@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { scanConfigSchema, parseScanConfig, configErrorMessage } from './config.js';
-import { emptyScanConfig, limitsOf } from './tuning.js';
+import { emptyScanConfig, limitsOf } from './config-apply.js';
 import { DEFAULT_LIMITS } from './collector.js';
 
 describe('scan config without a file', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { compileKeywords } from './keywords.js';
+import { compileKeywords } from './keyword-automaton.js';
 
 function naive(keywords: string[], text: string): Set<number> {
   const t = text.toLowerCase();
