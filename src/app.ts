@@ -1,30 +1,29 @@
 import { VERSION } from './version.js';
-import { z } from 'zod';
-import { registerAuditRoutes } from './audit/audit.routes.js';
-import { createAuditService } from './audit/audit.service.js';
-import { createCheckpointer, parseSinks, type Checkpointer } from './audit/checkpointer.js';
-import { loadOrCreateLogKey } from './audit/log-key.js';
-import { createRetention } from './audit/retention.js';
-import { createAuditWriter, type AuditWriter } from './audit/writer.js';
+import {
+  createAuditService, createAuditWriter, createCheckpointer, createRetention, loadOrCreateLogKey, parseSinks, registerAuditRoutes,
+  type AuditWriter, type Checkpointer,
+} from './audit/index.js';
 import { ensureDataDir, initialiseStore, unseal, type BootstrapResult } from './bootstrap.js';
-import { createOperatorTokenService, registerOperatorTokenRoutes } from './operators/operator-tokens.js';
-import { authorize } from './operators/roles.js';
-import { createFindingService, registerFindingRoutes } from './findings/findings.js';
-import { createPrincipalService } from './identity/principals.service.js';
-import { registerPrincipalRoutes } from './identity/principals.routes.js';
-import { createResourceService, registerResourceRoutes } from './identity/resources.js';
-import { createTeamService, registerTeamRoutes } from './identity/teams.js';
+import { createCredentialVerifier } from './credentials/index.js';
+import { authorize, createDenialRecorder, createOperatorTokenService, registerOperatorTokenRoutes } from './operators/index.js';
+import { createFindingService, registerFindingRoutes } from './findings/index.js';
+import {
+  createIdentityDirectory, createPrincipalService, createResourceService, createTeamService,
+  registerPrincipalRoutes, registerResourceRoutes, registerTeamRoutes,
+} from './identity/index.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import type { Config } from './platform/config.js';
-import { openDatabase, type Database } from './platform/store/db.js';
+import { openDatabase, storeHealthChecks, type Database } from './platform/store/db.js';
 import { createStatsKeeper } from './platform/store/maintenance.js';
 import { createHttpApp, type HttpApp } from './platform/http/app.js';
+import { registerHealthRoutes } from './platform/http/health.js';
+import { createManagementPipeline } from './platform/http/pipeline/index.js';
 import { newId as defaultNewId, type IdGenerator } from './platform/ids.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { migrateToLatest } from './platform/store/migrations/index.js';
 
-// The composition root: builds every module from its dependencies and nothing else.
-
+// The composition root: builds every module from its dependencies and nothing else. Modules are reached
+// only through their index.ts; what one module needs of another is passed in here as a typed dependency.
 
 export interface ControlPlaneOptions {
   clock?: Clock;
@@ -57,13 +56,14 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     const { keys, fresh } = await unseal(db, config.dataDir, config.masterKey);
 
     const audit = createAuditWriter({ keys, clock, newId });
-    const tokens = createOperatorTokenService({ db, audit, clock });
+    const identity = createIdentityDirectory({ db });
+    const tokens = createOperatorTokenService({ db, audit, clock, identity });
     const principals = createPrincipalService({ db, audit, clock, newId });
     const teams = createTeamService({ db, audit, clock, newId });
     const resources = createResourceService({ db, audit, clock, newId });
     const findings = createFindingService({ db, audit, clock, newId, credentials: tokens, autoRevoke: config.autoRevokeLeaked });
 
-    const bootstrap = fresh ? await initialiseStore({ db, keys, audit, tokens, clock, newId, dataDir: config.dataDir }) : undefined;
+    const bootstrap = fresh ? await initialiseStore({ db, keys, audit, principals, tokens, dataDir: config.dataDir }) : undefined;
     const logKey = await loadOrCreateLogKey(db, keys);
     const checkpointer = createCheckpointer({
       db, key: logKey, clock, logger, intervalMs: config.checkpointIntervalMs, sinks: parseSinks(config.checkpointSinks),
@@ -75,15 +75,15 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     const http = await createHttpApp({
       logger,
       version: VERSION,
-      authenticate: (token, provenance) => tokens.authenticate(token, provenance),
-      authorize,
-      // A refused management call is a deny decision: recorded (best effort; the caller is refused either way).
-      onDenied: (actor, permission, route) => db.write((trx, batch) => audit.record(trx, batch, {
-        type: 'authz.denied', action: permission, actor, decision: 'deny', outcome: 'failure',
-        reasons: [`role '${actor.role}' lacks '${permission}'`], target: { type: 'route', id: null, name: route },
-      })).then(() => undefined, () => undefined),
+      pipeline: createManagementPipeline({
+        verify: createCredentialVerifier({ op: tokens }),
+        authorize,
+        recordDenial: createDenialRecorder({ db, audit }),
+      }),
     });
-    registerHealthRoutes(http, db, {
+    registerHealthRoutes(http, {
+      keys: () => ({ ok: true }),
+      ...storeHealthChecks(db),
       audit_writes: audit.health,
       audit_checkpoints: checkpointer.health,
     });
@@ -121,32 +121,4 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     await db.close().catch(() => undefined);
     throw error;
   }
-}
-
-const readySchema = z.object({ status: z.enum(['ready', 'not_ready']), checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() })) });
-
-type HealthCheck = () => { ok: boolean; detail?: string };
-
-function registerHealthRoutes(app: HttpApp, db: Database, extra: Record<string, HealthCheck>): void {
-  // Probes poll every few seconds: keep them out of the request log.
-  app.get('/healthz', { logLevel: 'warn', config: { public: true }, schema: { tags: ['health'], summary: 'Liveness', security: [], response: { 200: z.object({ status: z.literal('ok') }) } } },
-    async () => ({ status: 'ok' as const }));
-  app.get('/readyz', { logLevel: 'warn', config: { public: true }, schema: { tags: ['health'], summary: 'Readiness: store reachable and writable, keys unsealed', security: [], response: { 200: readySchema, 503: readySchema } } },
-    async (_req, reply) => {
-      const checks: Record<string, { ok: boolean; detail?: string }> = { keys: { ok: true } };
-      try {
-        await db.ping();
-        checks.store = { ok: true };
-      } catch {
-        checks.store = { ok: false, detail: 'store unreachable' };
-      }
-      const writeError = db.lastWriteError();
-      checks.store_writes = writeError ? { ok: false, detail: 'last commit failed' } : { ok: true };
-      for (const [name, check] of Object.entries(extra)) {
-        const r = check();
-        checks[name] = r.detail ? { ok: r.ok, detail: r.detail } : { ok: r.ok };
-      }
-      const ok = Object.values(checks).every((c) => c.ok);
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not_ready', checks });
-    });
 }

@@ -2,15 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { systemActor } from './platform/actor.js';
 import { BOOTSTRAP_TOKEN_FILE } from './platform/data-dir.js';
-import type { Clock } from './platform/clock.js';
 import type { Database } from './platform/store/db.js';
-import type { IdGenerator } from './platform/ids.js';
 import {
   SealedError, createKeyRing, generateMasterKey, loadMasterKey, writeMasterKeyFile, type KeyRing,
 } from './platform/keys.js';
-import type { AuditWriter } from './audit/writer.js';
-import type { OperatorTokenService } from './operators/operator-tokens.js';
-import { MAX_TTL_SECONDS } from './operators/operator-tokens.js';
+import type { AuditWriter } from './audit/index.js';
+import type { PrincipalService } from './identity/index.js';
+import { MAX_TTL_SECONDS, type OperatorTokenService } from './operators/index.js';
 
 // First start and unsealing. A store that has been initialised opens only with its own master key;
 // a missing or wrong key stops the start with a clear message instead of starting an empty control plane.
@@ -53,21 +51,19 @@ export interface BootstrapResult {
 
 /** Initialises a fresh store: the key check, a bootstrap admin principal and its token (printed once). */
 export async function initialiseStore(deps: {
-  db: Database; keys: KeyRing; audit: AuditWriter; tokens: OperatorTokenService; clock: Clock; newId: IdGenerator; dataDir: string;
+  db: Database; keys: KeyRing; audit: AuditWriter; principals: PrincipalService; tokens: OperatorTokenService; dataDir: string;
 }): Promise<BootstrapResult> {
   const actor = systemActor('startup');
-  const now = deps.clock.now().toISOString();
+  // One transaction: the key check, the admin principal (through the principal service, like any other), its
+  // token and the events describing them commit together, so a crash never leaves a half-initialised store.
   const token = await deps.db.write(async (trx, batch) => {
     await trx.insertInto('meta').values({ key: 'key_check', value: deps.keys.keyCheck() }).execute();
-    const id = deps.newId();
-    await trx.insertInto('principals').values({
-      id, name: BOOTSTRAP_PRINCIPAL, kind: 'human', display_name: 'Bootstrap administrator', description: 'Created by custos init; mint personal operator tokens and retire this one.',
-      status: 'active', owner_principal_id: null, owner_team_id: null, team_id: null, scopes: '[]', purposes: '[]', autonomy: null,
-      platform: null, framework: null, environment: null, data_ceiling: null, risk_tier: 'critical', external_ids: '{}', labels: '{}',
-      orphaned: 0, review_due_at: null, status_reason: 'bootstrap', created_at: now, created_by: null, updated_at: now, version: 1,
-    }).execute();
-    await deps.audit.record(trx, batch, { type: 'system.initialised', action: 'system.init', actor, outcome: 'success', details: { bootstrap_principal: id } });
-    const minted = await deps.tokens.insert(trx, batch, actor, { id, name: BOOTSTRAP_PRINCIPAL }, 'admin', MAX_TTL_SECONDS, 'bootstrap admin token');
+    const admin = await deps.principals.createIn(trx, batch, actor, {
+      name: BOOTSTRAP_PRINCIPAL, kind: 'human', status: 'active', risk_tier: 'critical', display_name: 'Bootstrap administrator',
+      description: 'Created by custos init; mint personal operator tokens and retire this one.', reason: 'bootstrap',
+    });
+    await deps.audit.record(trx, batch, { type: 'system.initialised', action: 'system.init', actor, outcome: 'success', details: { bootstrap_principal: admin.id } });
+    const minted = await deps.tokens.insert(trx, batch, actor, admin, 'admin', MAX_TTL_SECONDS, 'bootstrap admin token');
     return minted.token;
   });
   const tokenFile = path.join(deps.dataDir, BOOTSTRAP_TOKEN_FILE);

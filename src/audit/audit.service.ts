@@ -35,7 +35,7 @@ export function createAuditService(deps: { db: Database; key: LogKey; audit: Aud
 
   async function latestSize(): Promise<number> {
     const latest = await repo.latestCheckpoint(db.kysely);
-    if (!latest) throw new AppError(409, 'no_checkpoint', 'no signed checkpoint exists yet; retry in a second');
+    if (!latest) throw new AppError('no_checkpoint', 'no signed checkpoint exists yet; retry in a second');
     return Number(latest.tree_size);
   }
 
@@ -43,7 +43,7 @@ export function createAuditService(deps: { db: Database; key: LogKey; audit: Aud
   async function resolveTreeSize(requested: number | undefined): Promise<number> {
     const latest = await latestSize();
     if (requested === undefined) return latest;
-    if (requested > latest) throw new AppError(422, 'tree_size_too_large', `tree_size ${requested} is beyond the latest signed checkpoint (${latest}); retry after the next checkpoint`);
+    if (requested > latest) throw new AppError('tree_size_too_large', `tree_size ${requested} is beyond the latest signed checkpoint (${latest}); retry after the next checkpoint`);
     return requested;
   }
 
@@ -88,8 +88,8 @@ export function createAuditService(deps: { db: Database; key: LogKey; audit: Aud
 
     async inclusionProof(seq: number, treeSizeParam: number | undefined) {
       const treeSize = await resolveTreeSize(treeSizeParam);
-      if (!isTreeSize(seq) || seq >= treeSize) throw new AppError(422, 'seq_out_of_range', `event ${seq} is not in a tree of size ${treeSize}`);
-      if (seq < (await prunedSize())) throw new AppError(410, 'event_archived', `event ${seq} was archived and pruned; its proof is in the retention archive`);
+      if (!isTreeSize(seq) || seq >= treeSize) throw new AppError('seq_out_of_range', `event ${seq} is not in a tree of size ${treeSize}`);
+      if (seq < (await prunedSize())) throw new AppError('event_archived', `event ${seq} was archived and pruned; its proof is in the retention archive`);
       const reader = repo.hashReader(db.kysely);
       const [proof, leaf, cp] = await Promise.all([
         proveInclusion(reader, seq, treeSize),
@@ -108,9 +108,9 @@ export function createAuditService(deps: { db: Database; key: LogKey; audit: Aud
 
     async consistencyProof(from: number, to: number) {
       const size = await latestSize();
-      if (from > to || to > size || from < 0) throw new AppError(422, 'bad_tree_sizes', `need 0 <= from <= to <= ${size} (the latest signed checkpoint)`);
+      if (from > to || to > size || from < 0) throw new AppError('bad_tree_sizes', `need 0 <= from <= to <= ${size} (the latest signed checkpoint)`);
       const pruned = await prunedSize();
-      if (from < pruned) throw new AppError(410, 'event_archived', `tree size ${from} lies in the pruned prefix (before ${pruned}); use the retention archive`);
+      if (from < pruned) throw new AppError('event_archived', `tree size ${from} lies in the pruned prefix (before ${pruned}); use the retention archive`);
       const reader = repo.hashReader(db.kysely);
       const proof = await proveConsistency(reader, from, to);
       const [cpFrom, cpTo] = await Promise.all([repo.checkpointAt(db.kysely, from), repo.checkpointAt(db.kysely, to)]);

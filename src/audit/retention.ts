@@ -97,16 +97,16 @@ export function createRetention(deps: { db: Database; key: LogKey; audit: AuditW
     async buildArchive(toSeq: number): Promise<AuditArchive> {
       const start = (await prunedState(db)) ?? { size: 0, frontier: [] };
       const latest = await deps.latestCheckpointSize();
-      if (toSeq % ARCHIVE_ALIGNMENT !== 0) throw new AppError(422, 'archive_unaligned', `archives end on a multiple of ${ARCHIVE_ALIGNMENT} events; ${toSeq} is not`);
-      if (toSeq <= start.size) throw new AppError(422, 'archive_empty', `events before ${start.size} are already pruned`);
-      if (toSeq >= latest) throw new AppError(422, 'archive_too_recent', `archives must end before the latest signed checkpoint (size ${latest})`);
+      if (toSeq % ARCHIVE_ALIGNMENT !== 0) throw new AppError('archive_unaligned', `archives end on a multiple of ${ARCHIVE_ALIGNMENT} events; ${toSeq} is not`);
+      if (toSeq <= start.size) throw new AppError('archive_empty', `events before ${start.size} are already pruned`);
+      if (toSeq >= latest) throw new AppError('archive_too_recent', `archives must end before the latest signed checkpoint (size ${latest})`);
       const rows = await db.kysely.selectFrom('audit_events').select(['seq', 'canonical']).where('seq', '>=', start.size).where('seq', '<', toSeq).orderBy('seq').execute();
       const tree = createTreeBuilder(start.size > 0 ? { state: start } : {});
       for (const r of rows) tree.append(hashLeafText(r.canonical));
       const reader = repo.hashReader(db.kysely);
       // The server signs the historical root at toSeq after checking it against the stored tree.
       const storedRoot = await rootAt(reader, toSeq);
-      if (!storedRoot.equals(tree.root())) throw new AppError(409, 'archive_mismatch', 'stored events do not match the stored tree; run custos audit verify');
+      if (!storedRoot.equals(tree.root())) throw new AppError('archive_mismatch', 'stored events do not match the stored tree; run custos audit verify');
       let cp = await repo.checkpointAt(db.kysely, toSeq);
       if (!cp) {
         const note = signCheckpoint({ origin: key.origin, size: toSeq, rootHash: storedRoot }, key.signer);
@@ -126,7 +126,7 @@ export function createRetention(deps: { db: Database; key: LogKey; audit: AuditW
     /** Deletes [from, toSeq) after the caller proves (by digest) it holds the archive of exactly that range. */
     async prune(actor: Actor, toSeq: number, digest: string) {
       const archive = await this.buildArchive(toSeq);
-      if (archiveDigest(archive) !== digest) throw new AppError(409, 'archive_digest_mismatch', 'the archive digest does not match the stored range; archive again before pruning');
+      if (archiveDigest(archive) !== digest) throw new AppError('archive_digest_mismatch', 'the archive digest does not match the stored range; archive again before pruning');
       await db.write(async (trx, batch) => {
         await trx.insertInto('meta').values({ key: 'audit_prune_allowed', value: '1' }).execute();
         await trx.deleteFrom('audit_delegation').where('seq', '<', toSeq).execute();

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { AuditEventsTable } from '../platform/store/schema.js';
-import type { Actor } from '../platform/actor.js';
+import { actorName, type Actor } from '../platform/actor.js';
 import type { Clock } from '../platform/clock.js';
 import type { Trx, WriteBatch } from '../platform/store/db.js';
 import type { IdGenerator } from '../platform/ids.js';
@@ -92,7 +92,7 @@ export function createAuditWriter(deps: AuditWriterDeps) {
       lastFailure = undefined;
     } catch (error) {
       lastFailure = 'audit events could not be written';
-      throw new AppError(503, 'audit_unavailable', 'the audit log cannot be written; nothing was changed', { cause_code: (error as { code?: string }).code ?? null });
+      throw new AppError('audit_unavailable', 'the audit log cannot be written; nothing was changed', { cause_code: (error as { code?: string }).code ?? null });
     }
   }
 
@@ -127,7 +127,7 @@ export function createAuditWriter(deps: AuditWriterDeps) {
         return event;
       } catch (error) {
         lastFailure = 'audit event could not be written';
-        throw new AppError(503, 'audit_unavailable', 'the audit log cannot be written; the change was not made', { cause_code: (error as { code?: string }).code ?? null });
+        throw new AppError('audit_unavailable', 'the audit log cannot be written; the change was not made', { cause_code: (error as { code?: string }).code ?? null });
       }
     },
   };
@@ -142,12 +142,12 @@ export function createAuditWriter(deps: AuditWriterDeps) {
         type: input.type,
         action: input.action,
         actor: {
-          principal_id: input.actor.principalId,
-          principal_name: input.actor.principalName,
-          credential_id: input.actor.credentialId,
+          principal_id: input.actor.principal?.id ?? null,
+          principal_name: actorName(input.actor),
+          credential_id: input.actor.credential?.id ?? null,
           auth_method: input.actor.authMethod,
           role: input.actor.role,
-          delegation_chain: input.actor.delegationChain,
+          delegation_chain: input.actor.delegationChain.map((link) => link.principalId),
         },
         target: input.target ? { type: input.target.type, id: input.target.id, name: input.target.name ?? null } : null,
         decision: input.decision ?? null,

@@ -117,7 +117,7 @@ export function createFindingService(deps: { db: Database; audit: AuditWriter; c
               public_repo: publicRepo ? 1 : 0, pushed_image: pushedImage ? 1 : 0, priority_score: score, redacted: f.redacted,
               source_kind: input.source, target: input.target, location: JSON.stringify(f.location), locations_seen: 1,
               credential_kind: f.credential?.kind ?? null, credential_id: f.credential?.id ?? null, credential_owner_id: ownerId,
-              note: null, first_seen_at: now, last_seen_at: now, updated_at: now, updated_by: actor.principalId,
+              note: null, first_seen_at: now, last_seen_at: now, updated_at: now, updated_by: actor.principal?.id ?? null,
             }).execute();
             created++;
           }
@@ -157,15 +157,15 @@ export function createFindingService(deps: { db: Database; audit: AuditWriter; c
         if (!row) throw errors.notFound('finding', id);
         const allowed = allowedStatusChanges(row.status as FindingStatus);
         if (!allowed.includes(input.status)) {
-          throw new AppError(409, 'invalid_transition', `a finding cannot move from '${row.status}' to '${input.status}'; allowed: ${allowed.join(', ') || 'none'}`, { from: row.status, to: input.status, allowed });
+          throw new AppError('invalid_transition', `a finding cannot move from '${row.status}' to '${input.status}'; allowed: ${allowed.join(', ') || 'none'}`, { from: row.status, to: input.status, allowed });
         }
         const now = clock.now().toISOString();
-        await trx.updateTable('findings').set({ status: input.status, note: input.note ?? row.note, updated_at: now, updated_by: actor.principalId }).where('id', '=', row.id).execute();
+        await trx.updateTable('findings').set({ status: input.status, note: input.note ?? row.note, updated_at: now, updated_by: actor.principal?.id ?? null }).where('id', '=', row.id).execute();
         await audit.record(trx, batch, {
           type: 'finding.updated', action: 'finding.update', actor, target: { type: 'finding', id: row.id, name: row.fingerprint }, outcome: 'success',
           details: { from: row.status, to: input.status, note: input.note ?? null },
         });
-        return toView({ ...row, status: input.status, note: input.note ?? row.note, updated_at: now, updated_by: actor.principalId });
+        return toView({ ...row, status: input.status, note: input.note ?? row.note, updated_at: now, updated_by: actor.principal?.id ?? null });
       });
     },
   };

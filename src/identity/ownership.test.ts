@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { NO_PROVENANCE, type Actor, type OperatorRole } from '../platform/actor.js';
+import { anonymousActor, NO_PROVENANCE, operatorActor, type Actor, type OperatorRole } from '../platform/actor.js';
 import { canManageOwned, ownerWideningFields, type GuardedFields } from './ownership.js';
 
-const actor = (role: OperatorRole | null, principalId: string | null = 'me', teamIds: string[] = []): Actor => ({
-  principalId, principalName: null, credentialId: null, authMethod: 'operator_token', role, teamIds, delegationChain: [], provenance: NO_PROVENANCE,
-});
+const actor = (role: OperatorRole | null, principalId: string | null = 'me', teamIds: string[] = []): Actor =>
+  principalId === null || role === null
+    ? { ...anonymousActor('operator_token', NO_PROVENANCE), role, teamIds }
+    : operatorActor({ principal: { id: principalId, name: principalId, kind: 'human', status: 'active', ownerId: null }, credentialId: 'c', role, teamIds, provenance: NO_PROVENANCE });
 
 describe('canManageOwned', () => {
   it('admin and security manage everything; auditors and role-less actors nothing', () => {

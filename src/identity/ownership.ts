@@ -10,8 +10,8 @@ export function isOwnerRole(actor: Actor): boolean {
 
 export function canManageOwned(actor: Actor, ownerPrincipalId: string | null, ownerTeamId: string | null): boolean {
   if (actor.role === 'admin' || actor.role === 'security') return true;
-  if (actor.role !== 'owner' || !actor.principalId) return false;
-  if (ownerPrincipalId !== null && ownerPrincipalId === actor.principalId) return true;
+  if (actor.role !== 'owner' || !actor.principal) return false;
+  if (ownerPrincipalId !== null && ownerPrincipalId === actor.principal.id) return true;
   return ownerTeamId !== null && actor.teamIds.includes(ownerTeamId);
 }
 

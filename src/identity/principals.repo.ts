@@ -28,7 +28,7 @@ export async function findPrincipal(db: Q, ref: string): Promise<PrincipalRow | 
 
 /** Identity and state only (one table, no joins): for checks such as "is the owner an active human". */
 export async function findPrincipalCore(db: Q, ref: string) {
-  return db.selectFrom('principals').select(['id', 'name', 'kind', 'status']).where(isUuid(ref) ? 'id' : 'name', '=', ref).executeTakeFirst();
+  return db.selectFrom('principals').select(['id', 'name', 'kind', 'status', 'owner_principal_id']).where(isUuid(ref) ? 'id' : 'name', '=', ref).executeTakeFirst();
 }
 
 export interface PrincipalFilter {
@@ -110,3 +110,21 @@ export async function setOrphanedForOwner(db: Q, ownerId: string, orphaned: bool
   return affected.map((r) => r.id);
 }
 
+
+/** A principal with its team memberships in one round trip: what a verifier needs to build an Actor. */
+export async function findPrincipalWithTeams(db: Q, dialect: 'sqlite' | 'postgres', id: string) {
+  return db.selectFrom('principals as p')
+    .select(['p.id', 'p.name', 'p.kind', 'p.status', 'p.owner_principal_id'])
+    .select(dialect === 'postgres'
+      ? sql<string | null>`(select string_agg(m.team_id, ',') from team_members m where m.principal_id = p.id)`.as('team_ids')
+      : sql<string | null>`(select group_concat(m.team_id, ',') from team_members m where m.principal_id = p.id)`.as('team_ids'))
+    .where('p.id', '=', id)
+    .executeTakeFirst();
+}
+
+/** Names of principals by id, for views that show who is referenced. */
+export async function principalNames(db: Q, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('principals').select(['id', 'name']).where('id', 'in', [...new Set(ids)]).execute();
+  return new Map(rows.map((r) => [r.id, r.name]));
+}

@@ -45,15 +45,15 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
     let ownerTeamName: string | null = null;
     if (owner) {
       const o = await repo.findPrincipalCore(trx, owner);
-      if (!o) throw new AppError(422, 'owner_not_found', `owner '${owner}' is not a registered principal`);
-      if (o.kind !== 'human') throw new AppError(422, 'owner_not_human', `owner '${o.name}' is a ${o.kind}; owners are humans or teams`);
-      if (o.status !== 'active') throw new AppError(422, 'owner_not_active', `owner '${o.name}' is ${o.status}; only active humans can own principals`);
+      if (!o) throw new AppError('owner_not_found', `owner '${owner}' is not a registered principal`);
+      if (o.kind !== 'human') throw new AppError('owner_not_active_human', `owner '${o.name}' is a ${o.kind}; owners are humans or teams`);
+      if (o.status !== 'active') throw new AppError('owner_not_active_human', `owner '${o.name}' is ${o.status}; only active humans can own principals`);
       ownerId = o.id;
       ownerName = o.name;
     }
     if (ownerTeam) {
       const t = await findTeam(trx, ownerTeam);
-      if (!t) throw new AppError(422, 'team_not_found', `team '${ownerTeam}' does not exist`);
+      if (!t) throw new AppError('team_not_found', `team '${ownerTeam}' does not exist`);
       ownerTeamId = t.id;
       ownerTeamName = t.name;
     }
@@ -63,7 +63,7 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
   async function resolveTeamRef(trx: Trx, team: string | null | undefined): Promise<{ id: string; name: string } | null | undefined> {
     if (team === null || team === undefined) return team;
     const t = await findTeam(trx, team);
-    if (!t) throw new AppError(422, 'team_not_found', `team '${team}' does not exist`);
+    if (!t) throw new AppError('team_not_found', `team '${team}' does not exist`);
     return { id: t.id, name: t.name };
   }
 
@@ -84,13 +84,13 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
     await audit.record(trx, batch, { type, action: type, actor, target: auditTarget(row), outcome: 'success', details });
   }
 
-  return {
-    async create(actor: Actor, input: CreatePrincipalInput): Promise<PrincipalView> {
+  /** Registers a principal inside the caller's transaction (bootstrap creates its admin this way). */
+  async function createIn(trx: Trx, batch: WriteBatch, actor: Actor, input: CreatePrincipalInput): Promise<PrincipalView> {
       if (input.kind !== 'human' && !input.owner && !input.owner_team) {
-        throw new AppError(422, 'owner_required', `a ${input.kind} must have an owner (a human principal) or an owner_team`);
+        throw new AppError('owner_required', `a ${input.kind} must have an owner (a human principal) or an owner_team`);
       }
       if (input.owner && input.owner_team) {
-        throw new AppError(422, 'owner_ambiguous', 'give either owner or owner_team, not both');
+        throw new AppError('owner_ambiguous', 'give either owner or owner_team, not both');
       }
       if (isOwnerRole(actor)) {
         if (input.status === 'active') throw errors.forbidden('owners may only propose principals; an admin or security operator activates them');
@@ -99,7 +99,7 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
       const now = clock.now();
       const status: PrincipalStatus = input.status ?? (input.kind === 'human' ? 'active' : 'proposed');
       const tier = (input.risk_tier ?? 'medium') as RiskTier;
-      return db.write(async (trx, batch) => {
+      {
         const { ownerId, ownerTeamId, ownerName, ownerTeamName } = await resolveOwner(trx, input.owner, input.owner_team);
         if (isOwnerRole(actor) && !canManageOwned(actor, ownerId ?? null, ownerTeamId ?? null)) {
           throw errors.forbidden('owners may only register principals owned by themselves or their teams');
@@ -129,26 +129,33 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
           review_due_at: reviewDueAt(now, tier),
           status_reason: input.reason ?? null,
           created_at: now.toISOString(),
-          created_by: actor.principalId,
+          created_by: actor.principal?.id ?? null,
           updated_at: now.toISOString(),
           version: 1,
         };
         try {
           await repo.insertPrincipal(trx, row);
         } catch (error) {
-          if (isUniqueViolation(error)) throw errors.conflict('name_taken', `a principal named '${input.name}' already exists`);
+          if (isUniqueViolation(error)) throw new AppError('name_taken', `a principal named '${input.name}' already exists`);
           throw error;
         }
         // Everything the view shows is known here; no need to read the row back.
         const view = toView({ ...row, owner_name: ownerName, owner_team_name: ownerTeamName, team_name: team?.name ?? null });
         await recordChange(trx, batch, actor, 'principal.created', row, { reason: input.reason ?? null, principal: view });
         return view;
-      });
+      }
+  }
+
+  return {
+    createIn,
+
+    async create(actor: Actor, input: CreatePrincipalInput): Promise<PrincipalView> {
+      return db.write((trx, batch) => createIn(trx, batch, actor, input));
     },
 
     async get(actor: Actor, ref: string): Promise<PrincipalView> {
       const row = await load(db.kysely, ref);
-      if (isOwnerRole(actor) && row.id !== actor.principalId) assertCanManage(actor, row);
+      if (isOwnerRole(actor) && row.id !== actor.principal?.id) assertCanManage(actor, row);
       return toView(row);
     },
 
@@ -161,7 +168,7 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
       const refTeam = async (ref?: string) => {
         if (!ref) return undefined;
         const t = await findTeam(db.kysely, ref);
-        if (!t) throw new AppError(422, 'team_not_found', `team '${ref}' does not exist`);
+        if (!t) throw new AppError('team_not_found', `team '${ref}' does not exist`);
         return t.id;
       };
       const rows = await repo.listPrincipals(db.kysely, {
@@ -177,7 +184,7 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
         reviewDueBefore: query.review_overdue ? clock.now().toISOString() : undefined,
         label: key !== undefined ? { key, value: rest.join('=') } : undefined,
         namePrefix: query.name_prefix,
-        visibleTo: isOwnerRole(actor) && actor.principalId ? { principalId: actor.principalId, teamIds: actor.teamIds } : undefined,
+        visibleTo: isOwnerRole(actor) && actor.principal ? { principalId: actor.principal.id, teamIds: actor.teamIds } : undefined,
         afterId: after === undefined ? undefined : String(after),
         limit: query.limit + 1,
       });
@@ -189,15 +196,15 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
       return db.write(async (trx, batch) => {
         const row = await load(trx, ref);
         assertCanManage(actor, row);
-        if (row.status === 'decommissioned') throw errors.conflict('principal_decommissioned', `principal '${row.name}' is decommissioned and cannot change`);
+        if (row.status === 'decommissioned') throw new AppError('principal_decommissioned', `principal '${row.name}' is decommissioned and cannot change`);
         if (input.expected_version !== undefined && input.expected_version !== row.version) {
-          throw errors.conflict('version_mismatch', `principal '${row.name}' is at version ${row.version}, not ${input.expected_version}`);
+          throw new AppError('version_mismatch', `principal '${row.name}' is at version ${row.version}, not ${input.expected_version}`);
         }
-        if (input.owner && input.owner_team) throw new AppError(422, 'owner_ambiguous', 'give either owner or owner_team, not both');
+        if (input.owner && input.owner_team) throw new AppError('owner_ambiguous', 'give either owner or owner_team, not both');
         if (isOwnerRole(actor)) {
           const bad = ownerWideningFields(toView(row), input);
           if (bad.length) {
-            throw new AppError(403, 'forbidden', `owners cannot reassign ownership, postpone reviews or widen what a principal may do (${bad.join(', ')}); ask an admin or security operator`, { fields: bad });
+            throw new AppError('forbidden', `owners cannot reassign ownership, postpone reviews or widen what a principal may do (${bad.join(', ')}); ask an admin or security operator`, { fields: bad });
           }
         }
         const patch: Partial<PrincipalsTable> = {};
@@ -213,7 +220,7 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
           const nextOwner = input.owner_team ? null : ownerId === undefined ? row.owner_principal_id : ownerId;
           const nextTeam = input.owner ? null : ownerTeamId === undefined ? row.owner_team_id : ownerTeamId;
           if (row.kind !== 'human' && !nextOwner && !nextTeam) {
-            throw new AppError(422, 'owner_required', `a ${row.kind} must keep an owner or an owner_team`);
+            throw new AppError('owner_required', `a ${row.kind} must keep an owner or an owner_team`);
           }
           set('owner_principal_id', nextOwner);
           set('owner_team_id', nextTeam);
@@ -262,7 +269,7 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
         if (isOwnerRole(actor) && to === 'active') {
           throw errors.forbidden('owners cannot activate principals; an admin or security operator approves activation');
         }
-        if (actor.principalId === row.id) throw errors.forbidden('you cannot change your own lifecycle status');
+        if (actor.principal?.id === row.id) throw errors.forbidden('you cannot change your own lifecycle status');
         assertTransition(row.status as PrincipalStatus, to);
         const now = clock.now();
         await repo.updatePrincipal(trx, row.id, {
@@ -296,8 +303,8 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
       return db.write(async (trx, batch) => {
         const row = await load(trx, ref);
         assertCanManage(actor, row);
-        if (actor.principalId === row.id) throw errors.forbidden('you cannot review yourself');
-        if (row.status === 'decommissioned') throw errors.conflict('principal_decommissioned', `principal '${row.name}' is decommissioned`);
+        if (actor.principal?.id === row.id) throw errors.forbidden('you cannot review yourself');
+        if (row.status === 'decommissioned') throw new AppError('principal_decommissioned', `principal '${row.name}' is decommissioned`);
         const now = clock.now();
         const due = reviewDueAt(now, row.risk_tier as RiskTier);
         await repo.updatePrincipal(trx, row.id, { review_due_at: due, updated_at: now.toISOString(), version: row.version + 1 });

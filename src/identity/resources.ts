@@ -102,16 +102,16 @@ export function createResourceService(deps: { db: Database; audit: AuditWriter; 
   }
 
   async function resolveOwner(q: Kysely<DB>, owner?: string, ownerTeam?: string) {
-    if (owner && ownerTeam) throw new AppError(422, 'owner_ambiguous', 'give either owner or owner_team, not both');
+    if (owner && ownerTeam) throw new AppError('owner_ambiguous', 'give either owner or owner_team, not both');
     if (owner) {
       const p = await findPrincipal(q, owner);
-      if (!p) throw new AppError(422, 'owner_not_found', `owner '${owner}' is not a registered principal`);
-      if (p.kind !== 'human' || p.status !== 'active') throw new AppError(422, 'owner_not_active_human', `owner '${p.name}' must be an active human`);
+      if (!p) throw new AppError('owner_not_found', `owner '${owner}' is not a registered principal`);
+      if (p.kind !== 'human' || p.status !== 'active') throw new AppError('owner_not_active_human', `owner '${p.name}' must be an active human`);
       return { owner_principal_id: p.id, owner_team_id: null };
     }
     if (ownerTeam) {
       const t = await findTeam(q, ownerTeam);
-      if (!t) throw new AppError(422, 'team_not_found', `team '${ownerTeam}' does not exist`);
+      if (!t) throw new AppError('team_not_found', `team '${ownerTeam}' does not exist`);
       return { owner_principal_id: null, owner_team_id: t.id };
     }
     return undefined;
@@ -136,19 +136,19 @@ export function createResourceService(deps: { db: Database; audit: AuditWriter; 
    */
   async function resolveParent(q: Kysely<DB>, parentRef: string, selfId?: string): Promise<string> {
     const parent = await findResource(q, parentRef);
-    if (!parent) throw new AppError(422, 'parent_not_found', `parent resource '${parentRef}' does not exist`);
+    if (!parent) throw new AppError('parent_not_found', `parent resource '${parentRef}' does not exist`);
     // Walk the whole chain first, so a cycle is reported as one even when it would also be too deep.
     let ancestors = 0;
     let cursor: string | null = parent.id;
     while (cursor && ancestors <= MAX_DEPTH) {
-      if (cursor === selfId) throw new AppError(422, 'parent_cycle', 'a resource cannot be its own ancestor');
+      if (cursor === selfId) throw new AppError('parent_cycle', 'a resource cannot be its own ancestor');
       ancestors++;
       const up: { parent_id: string | null } | undefined = await q.selectFrom('resources').select('parent_id').where('id', '=', cursor).executeTakeFirst();
       cursor = up?.parent_id ?? null;
     }
     const below = selfId ? await subtreeHeight(q, selfId) : 0;
     if (cursor || ancestors + 1 + below > MAX_DEPTH) {
-      throw new AppError(422, 'hierarchy_too_deep', `resource hierarchies are at most ${MAX_DEPTH} levels deep`);
+      throw new AppError('hierarchy_too_deep', `resource hierarchies are at most ${MAX_DEPTH} levels deep`);
     }
     return parent.id;
   }
@@ -161,7 +161,7 @@ export function createResourceService(deps: { db: Database; audit: AuditWriter; 
     async create(actor: Actor, input: z.infer<typeof createResourceBody>): Promise<ResourceView> {
       return db.write(async (trx, batch) => {
         const owner = await resolveOwner(trx, input.owner, input.owner_team);
-        if (!owner) throw new AppError(422, 'owner_required', 'a resource must have an owner or an owner_team');
+        if (!owner) throw new AppError('owner_required', 'a resource must have an owner or an owner_team');
         if (!canManageOwned(actor, owner.owner_principal_id, owner.owner_team_id)) throw errors.forbidden('owners may only register resources they or their teams own');
         const now = clock.now().toISOString();
         const row: ResourcesTable = {
@@ -173,7 +173,7 @@ export function createResourceService(deps: { db: Database; audit: AuditWriter; 
         try {
           await trx.insertInto('resources').values(row).execute();
         } catch (error) {
-          if (isUniqueViolation(error)) throw errors.conflict('name_taken', `a resource named '${input.name}' already exists`);
+          if (isUniqueViolation(error)) throw new AppError('name_taken', `a resource named '${input.name}' already exists`);
           throw error;
         }
         await insertLabels(trx, 'resource_labels', row.id, input.labels ?? {});
@@ -233,7 +233,7 @@ export function createResourceService(deps: { db: Database; audit: AuditWriter; 
         const row = await load(trx, refValue);
         assertCanManage(actor, row);
         const child = await trx.selectFrom('resources').select('name').where('parent_id', '=', row.id).executeTakeFirst();
-        if (child) throw errors.conflict('resource_has_children', `resource '${row.name}' still has children (e.g. '${child.name}'); move or delete them first`);
+        if (child) throw new AppError('resource_has_children', `resource '${row.name}' still has children (e.g. '${child.name}'); move or delete them first`);
         await trx.deleteFrom('resources').where('id', '=', row.id).execute();
         await audit.record(trx, batch, { type: 'resource.deleted', action: 'resource.deleted', actor, target: { type: 'resource', id: row.id, name: row.name }, outcome: 'success', details: { reason: reason ?? null, resource: toView(row) } });
       });

@@ -1,5 +1,5 @@
 // The vocabulary of the registry: kinds, lifecycle and the AI-principal taxonomy. Pure data and functions.
-import { errors } from '../platform/http/errors.js';
+import { AppError, errors } from '../platform/http/errors.js';
 
 export const PRINCIPAL_KINDS = ['human', 'agent', 'service_account', 'workload', 'training_job', 'pipeline'] as const;
 export type PrincipalKind = (typeof PRINCIPAL_KINDS)[number];
@@ -37,9 +37,7 @@ export function allowedTransitions(from: PrincipalStatus): readonly PrincipalSta
 export function assertTransition(from: PrincipalStatus, to: PrincipalStatus): void {
   const allowed = TRANSITIONS[from];
   if (!allowed.includes(to)) {
-    throw errors.conflict(
-      'invalid_transition',
-      `cannot move a principal from '${from}' to '${to}'; allowed from '${from}': ${allowed.length ? allowed.join(', ') : 'none (terminal)'}`,
+    throw new AppError('invalid_transition', `cannot move a principal from '${from}' to '${to}'; allowed from '${from}': ${allowed.length ? allowed.join(', ') : 'none (terminal)'}`,
       { from, to, allowed },
     );
   }

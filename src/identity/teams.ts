@@ -55,7 +55,7 @@ export function createTeamService(deps: { db: Database; audit: AuditWriter; cloc
         try {
           await repo.insertTeam(trx, row);
         } catch (error) {
-          if (isUniqueViolation(error)) throw errors.conflict('name_taken', `a team named '${input.name}' already exists`);
+          if (isUniqueViolation(error)) throw new AppError('name_taken', `a team named '${input.name}' already exists`);
           throw error;
         }
         await audit.record(trx, batch, { type: 'team.created', action: 'team.created', actor, target: { type: 'team', id: row.id, name: row.name }, outcome: 'success', details: { reason: input.reason ?? null } });
@@ -89,8 +89,8 @@ export function createTeamService(deps: { db: Database; audit: AuditWriter; cloc
       return db.write(async (trx, batch) => {
         const team = await load(trx, ref);
         const p = await findPrincipal(trx, principalRef);
-        if (!p) throw new AppError(422, 'principal_not_found', `principal '${principalRef}' does not exist`);
-        if (p.status === 'decommissioned') throw errors.conflict('principal_decommissioned', `principal '${p.name}' is decommissioned`);
+        if (!p) throw new AppError('principal_not_found', `principal '${principalRef}' does not exist`);
+        if (p.status === 'decommissioned') throw new AppError('principal_decommissioned', `principal '${p.name}' is decommissioned`);
         await repo.upsertMember(trx, { team_id: team.id, principal_id: p.id, role, added_at: clock.now().toISOString() });
         await audit.record(trx, batch, { type: 'team.member_added', action: 'team.member_added', actor, target: { type: 'team', id: team.id, name: team.name }, outcome: 'success', details: { principal: { id: p.id, name: p.name }, role, reason: reason ?? null } });
         return { ...team, members: await repo.membersOf(trx, team.id) };

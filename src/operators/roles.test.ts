@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { NO_PROVENANCE, OPERATOR_ROLES, type Actor, type OperatorRole } from '../platform/actor.js';
+import { anonymousActor, NO_PROVENANCE, OPERATOR_ROLES, operatorActor, type Actor, type OperatorRole } from '../platform/actor.js';
 import { PERMISSIONS, ROLE_PERMISSIONS, authorize, canGrantRole } from './roles.js';
 
-const actor = (role: OperatorRole | null): Actor => ({
-  principalId: 'p', principalName: 'p', credentialId: 'c', authMethod: 'operator_token', role, teamIds: [], delegationChain: [], provenance: NO_PROVENANCE,
-});
+const actor = (role: OperatorRole | null): Actor => role === null
+  ? anonymousActor('operator_token', NO_PROVENANCE)
+  : operatorActor({ principal: { id: 'p', name: 'p', kind: 'human', status: 'active', ownerId: null }, credentialId: 'c', role, teamIds: [], provenance: NO_PROVENANCE });
 const WRITES = PERMISSIONS.filter((p) => !/\.read$|^audit\.verify$/.test(p));
 
 describe('role table', () => {

@@ -142,8 +142,8 @@ for (const backend of BACKENDS) {
       expect((await call('POST', '/v1/principals/alice/decommission', { reason: 'left the company' })).status).toBe(200);
       expect(await orphans()).toEqual(['alice-active', 'alice-proposed']);
       // Only an active human or a team can adopt.
-      expect((await call('PATCH', '/v1/principals/alice-active', { owner: 'alice' })).body.code).toBe('owner_not_active');
-      expect((await call('PATCH', '/v1/principals/alice-active', { owner: 'alice-proposed' })).body.code).toBe('owner_not_human');
+      expect((await call('PATCH', '/v1/principals/alice-active', { owner: 'alice' })).body.code).toBe('owner_not_active_human');
+      expect((await call('PATCH', '/v1/principals/alice-active', { owner: 'alice-proposed' })).body.code).toBe('owner_not_active_human');
       expect((await call('PATCH', '/v1/principals/alice-active', { owner: 'nobody-at-all' })).body.code).toBe('owner_not_found');
       expect((await call('PATCH', '/v1/principals/alice-active', { owner_team: 'no-such-team' })).body.code).toBe('team_not_found');
       expect((await call('PATCH', '/v1/principals/alice-active', { owner: 'bob', owner_team: 'platform' })).body.code).toBe('owner_ambiguous');
@@ -178,8 +178,8 @@ for (const backend of BACKENDS) {
       await make({ name: 'frank', kind: 'human', status: 'proposed' });
       const counts = await rowCounts(h);
       const bad: Array<[Record<string, unknown>, number, string]> = [
-        [{ owner: 'frank' }, 422, 'owner_not_active'],
-        [{ owner: 'alice-active' }, 422, 'owner_not_human'],
+        [{ owner: 'frank' }, 422, 'owner_not_active_human'],
+        [{ owner: 'alice-active' }, 422, 'owner_not_active_human'],
         [{ owner: 'ghost' }, 422, 'owner_not_found'],
         [{ owner_team: 'ghosts' }, 422, 'team_not_found'],
         [{ owner: 'bob', owner_team: 'platform' }, 422, 'owner_ambiguous'],

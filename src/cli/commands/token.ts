@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { OPERATOR_ROLES } from '../../platform/actor.js';
-import type { TokenView } from '../../operators/operator-tokens.js';
+import type { TokenView } from '../../operators/index.js';
 import { defined, fetchPages, pageOptions, withClient } from '../common.js';
 import { printJson, printTable, type CliIo } from '../output.js';
 

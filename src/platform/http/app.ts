@@ -10,8 +10,10 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import type { Actor, Provenance } from '../actor.js';
-import { AppError, errors } from './errors.js';
+import type { Actor } from '../actor.js';
+import { AppError, errors, type ErrorCode } from './errors.js';
+import { documentErrors, recordRouteErrors } from './openapi-errors.js';
+import type { ManagementPipeline } from './pipeline/index.js';
 import type { Logger } from '../logger.js';
 
 declare module 'fastify' {
@@ -23,6 +25,8 @@ declare module 'fastify' {
     permission?: string;
     /** Open routes (health, docs, OpenAPI, well-known). */
     public?: boolean;
+    /** Error codes this route's own rules can answer with, beside the ones every route shares (OpenAPI lists both). */
+    errors?: ErrorCode[];
   }
 }
 
@@ -31,12 +35,8 @@ export type HttpApp = FastifyInstance<any, any, any, Logger, ZodTypeProvider>;
 export interface HttpDeps {
   logger: Logger;
   version: string;
-  /** Resolves the bearer token to an actor or throws AppError(401). */
-  authenticate(token: string | undefined, provenance: Provenance): Promise<Actor>;
-  /** Role check shared by every route (and therefore by the CLI, which only talks to the API). */
-  authorize(actor: Actor, permission: string): boolean;
-  /** Records a refused call (a deny decision) before the 403 is sent. */
-  onDenied?(actor: Actor, permission: string, route: string): Promise<void>;
+  /** The management API's request pipeline (pipeline/index.ts): verify the credential, check the permission. */
+  pipeline: ManagementPipeline;
   bodyLimit?: number;
 }
 
@@ -59,9 +59,9 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
     // Errors the router raises itself (bad URL encoding, over-long path parameters) get problem+json too.
     frameworkErrors: (error, req, reply) => {
       const status = (error as { statusCode?: number }).statusCode ?? 400;
-      const code = status === 414 ? 'uri_too_long' : 'bad_url';
-      void (reply as unknown as FastifyReply).code(status).type('application/problem+json')
-        .send(new AppError(status, code, status === 414 ? 'a path parameter is too long' : 'the URL is malformed').toProblem(req.url.split('?')[0]));
+      const problem = status === 414 ? new AppError('uri_too_long', 'a path parameter is too long') : new AppError('bad_url', 'the URL is malformed');
+      void (reply as unknown as FastifyReply).code(problem.status).type('application/problem+json')
+        .send(problem.toProblem(req.url.split('?')[0]));
     },
   }).withTypeProvider<ZodTypeProvider>();
 
@@ -77,11 +77,14 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
       url: req.url.split('?')[0],
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime * 10) / 10,
-      principal: req.actor?.principalId ?? null,
+      principal: req.actor?.principal?.id ?? null,
     }, 'request');
   });
 
+  const routeErrors = new Map<string, ErrorCode[]>();
+  app.addHook('onRoute', recordRouteErrors(routeErrors));
   await app.register(fastifySwagger, {
+    transformObject: documentErrors(routeErrors) as never,
     openapi: {
       openapi: '3.1.0',
       info: {
@@ -107,16 +110,11 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
   app.addHook('onRequest', async (req) => {
     const config = req.routeOptions.config;
     if (req.routeOptions.url === undefined || config.public || req.url.startsWith('/docs')) return;
-    req.actor = await deps.authenticate(bearerToken(req), provenanceOf(req));
-    if (!config.permission) throw errors.forbidden('route has no declared permission');
-    if (!deps.authorize(req.actor, config.permission)) {
-      await deps.onDenied?.(req.actor, config.permission, `${req.method} ${req.routeOptions.url}`);
-      throw errors.forbidden(`role '${req.actor.role}' lacks permission '${config.permission}'`);
-    }
+    req.actor = await deps.pipeline(req, { permission: config.permission, route: `${req.method} ${req.routeOptions.url}` });
   });
 
   app.setNotFoundHandler((req, reply) => {
-    const err = new AppError(404, 'route_not_found', `no route for ${req.method} ${req.url.split('?')[0]}`);
+    const err = new AppError('route_not_found', `no route for ${req.method} ${req.url.split('?')[0]}`);
     void reply.code(404).type('application/problem+json').send(err.toProblem(req.url));
   });
 
@@ -147,29 +145,29 @@ function toAppError(error: unknown, req: FastifyRequest): AppError {
   }
   if (isResponseSerializationError(error)) {
     req.log.error({ issues: error.cause.issues }, 'response failed its schema');
-    return new AppError(500, 'internal_error', 'the server produced an invalid response');
+    return new AppError('internal_error', 'the server produced an invalid response');
   }
   const fastifyCode = (error as { code?: string }).code;
   switch (fastifyCode) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new AppError(413, 'body_too_large', 'request body exceeds the size limit');
+      return new AppError('body_too_large', 'request body exceeds the size limit');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new AppError(415, 'unsupported_media_type', 'send application/json');
+      return new AppError('unsupported_media_type', 'send application/json');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return errors.validation('request body is empty; send a JSON object');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new AppError(400, 'malformed_json', 'request body is not valid JSON');
+      return new AppError('malformed_json', 'request body is not valid JSON');
     default:
       break;
   }
   if (isStoreFailure(error)) {
     req.log.error({ err: error }, 'store failure');
-    return new AppError(503, 'store_unavailable', 'the store is unavailable; nothing was changed');
+    return new AppError('store_unavailable', 'the store is unavailable; nothing was changed');
   }
-  if (error instanceof SyntaxError) return new AppError(400, 'malformed_json', 'request body is not valid JSON');
+  if (error instanceof SyntaxError) return new AppError('malformed_json', 'request body is not valid JSON');
   const status = (error as { statusCode?: number }).statusCode;
-  if (status && status >= 400 && status < 500) return new AppError(status, 'bad_request', (error as Error).message);
-  return new AppError(500, 'internal_error', 'internal error; see the server log for the request id');
+  if (status && status >= 400 && status < 500) return new AppError('bad_request', (error as Error).message);
+  return new AppError('internal_error', 'internal error; see the server log for the request id');
 }
 
 /** Errors raised by SQLite or PostgreSQL (or the connection to it) mean the store, not the request, failed. */
@@ -178,25 +176,4 @@ function isStoreFailure(error: unknown): boolean {
   if (typeof e?.code !== 'string') return e?.name === 'SqliteError';
   return e.code.startsWith('SQLITE_') || (typeof e.severity === 'string' && /^[0-9A-Z]{5}$/.test(e.code))
     || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01'].includes(e.code);
-}
-
-function bearerToken(req: FastifyRequest): string | undefined {
-  const header = req.headers.authorization;
-  if (!header) return undefined;
-  // The scheme name is case-insensitive (RFC 9110 §11.1).
-  const match = /^bearer ([\x21-\x7e]{1,512})$/i.exec(header);
-  if (!match) throw errors.unauthenticated('Authorization header must be "Bearer <token>"');
-  return match[1];
-}
-
-function provenanceOf(req: FastifyRequest): Provenance {
-  const traceparent = req.headers.traceparent;
-  const trace = typeof traceparent === 'string' ? /^[0-9a-f]{2}-([0-9a-f]{32})-/.exec(traceparent)?.[1] ?? null : null;
-  const ua = req.headers['user-agent'];
-  return {
-    sourceIp: req.ip ?? null,
-    requestId: String(req.id),
-    traceId: trace,
-    userAgent: typeof ua === 'string' ? ua.slice(0, 256) : null,
-  };
 }

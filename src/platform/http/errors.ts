@@ -1,34 +1,104 @@
-// RFC 9457 problem details with a stable machine-readable `code`.
-// Every error that reaches a client goes through AppError so the shape never varies.
+// RFC 9457 problem details with a stable machine-readable `code`, from one catalogue.
+// Every error that reaches a client is an AppError whose code is a member of ERROR_CODES: the code fixes the
+// HTTP status and title, so two places can never answer the same condition differently, the OpenAPI document
+// lists each route's codes, and docs/errors.md is generated from this table (a test keeps them equal).
+
+export interface ErrorSpec {
+  status: number;
+  title: string;
+  /** When a client sees it and what to do: rendered into docs/errors.md. */
+  meaning: string;
+}
+
+export const ERROR_CODES = {
+  // Request shape
+  validation_failed: { status: 400, title: 'Request is invalid', meaning: 'A parameter, query field or body field failed its schema; `errors` lists each problem with its location.' },
+  malformed_json: { status: 400, title: 'Malformed JSON', meaning: 'The body is not valid JSON.' },
+  invalid_cursor: { status: 400, title: 'Invalid cursor', meaning: 'The `cursor` was not issued by this server for this list; pass `next_cursor` from a previous page unchanged.' },
+  bad_url: { status: 400, title: 'Malformed URL', meaning: 'The URL could not be decoded.' },
+  bad_request: { status: 400, title: 'Bad request', meaning: 'The request was refused by the HTTP layer before reaching a route.' },
+  body_too_large: { status: 413, title: 'Body too large', meaning: 'The body exceeds the 1 MiB limit.' },
+  uri_too_long: { status: 414, title: 'URI too long', meaning: 'A path parameter is longer than the router accepts.' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type', meaning: 'Only `application/json` bodies are accepted.' },
+  headers_too_large: { status: 431, title: 'Request headers too large', meaning: 'The request headers exceed the server limit.' },
+  route_not_found: { status: 404, title: 'No such route', meaning: 'No route matches the method and path.' },
+
+  // Who is calling
+  unauthenticated: { status: 401, title: 'Authentication required', meaning: 'No bearer token, or one that is malformed, unknown, expired or revoked, or whose principal is not active.' },
+  forbidden: { status: 403, title: 'Forbidden', meaning: 'The caller is authenticated but its role or ownership does not allow this.' },
+
+  // Things that do not exist
+  not_found: { status: 404, title: 'Not found', meaning: 'The addressed object does not exist (or is not visible to the caller).' },
+  principal_not_found: { status: 422, title: 'Principal not found', meaning: 'A principal named in the body does not exist.' },
+  team_not_found: { status: 422, title: 'Team not found', meaning: 'A team named in the body does not exist.' },
+  parent_not_found: { status: 422, title: 'Parent not found', meaning: 'The parent resource named in the body does not exist.' },
+  event_archived: { status: 410, title: 'Event pruned', meaning: 'The audit event was archived and pruned from the live log; the archive holds it.' },
+
+  // Ownership and registry rules
+  owner_required: { status: 422, title: 'Owner required', meaning: 'Non-human principals and resources need an accountable owner (a principal or a team).' },
+  owner_ambiguous: { status: 422, title: 'Owner ambiguous', meaning: 'Give either an owning principal or an owning team, not both.' },
+  owner_not_found: { status: 422, title: 'Owner not found', meaning: 'The owner named in the body does not exist.' },
+  owner_not_active_human: { status: 422, title: 'Owner must be an active human', meaning: 'An owning principal must be an active human.' },
+  principal_not_human: { status: 422, title: 'Principal is not human', meaning: 'Operator tokens are issued to humans only.' },
+  principal_not_active: { status: 422, title: 'Principal not active', meaning: 'The principal must be active for this.' },
+  principal_decommissioned: { status: 409, title: 'Principal decommissioned', meaning: 'A decommissioned principal cannot be changed.' },
+  invalid_transition: { status: 409, title: 'Invalid lifecycle transition', meaning: 'The lifecycle does not allow this move; `allowed` lists the moves from the current status.' },
+  name_taken: { status: 409, title: 'Name taken', meaning: 'Another object of this kind already has this name.' },
+  version_mismatch: { status: 409, title: 'Version mismatch', meaning: 'The object changed since it was read (`If-Match`/`version`); read it again.' },
+  parent_cycle: { status: 422, title: 'Parent cycle', meaning: 'The parent would make the resource hierarchy circular.' },
+  hierarchy_too_deep: { status: 422, title: 'Hierarchy too deep', meaning: 'The resource hierarchy would exceed its depth limit.' },
+  resource_has_children: { status: 409, title: 'Resource has children', meaning: 'Delete or move the child resources first.' },
+
+  // Audit log
+  seq_out_of_range: { status: 422, title: 'Sequence number out of range', meaning: 'The sequence number is beyond the log.' },
+  tree_size_too_large: { status: 422, title: 'Tree size too large', meaning: 'The requested tree size is beyond the latest signed checkpoint.' },
+  bad_tree_sizes: { status: 422, title: 'Bad tree sizes', meaning: 'A consistency proof needs 0 < first ≤ second ≤ the latest signed size.' },
+  no_checkpoint: { status: 409, title: 'No checkpoint yet', meaning: 'No signed checkpoint exists yet; retry after the next checkpoint interval.' },
+  archive_empty: { status: 422, title: 'Nothing to archive', meaning: 'The requested archive range holds no events.' },
+  archive_unaligned: { status: 422, title: 'Archive not aligned', meaning: 'An archive must start where the previous prune ended.' },
+  archive_too_recent: { status: 422, title: 'Archive too recent', meaning: 'Only events covered by a signed checkpoint can be archived.' },
+  archive_mismatch: { status: 409, title: 'Archive mismatch', meaning: 'The archive does not match the live log.' },
+  archive_digest_mismatch: { status: 409, title: 'Archive digest mismatch', meaning: 'Pruning needs the digest of the archive that covers the range.' },
+
+  // The server's own state
+  store_unavailable: { status: 503, title: 'Store unavailable', meaning: 'The database could not be reached or failed; nothing was changed. Retry later.' },
+  audit_unavailable: { status: 503, title: 'Audit log unavailable', meaning: 'The change could not be recorded in the audit log, so it was not made.' },
+  internal_error: { status: 500, title: 'Internal error', meaning: 'A bug: the server log holds the request id.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
 
 export interface ProblemDetails {
   type: string;
   title: string;
   status: number;
-  code: string;
+  code: ErrorCode;
   detail?: string;
   instance?: string;
   [extension: string]: unknown;
 }
 
+export const PROBLEM_TYPE_BASE = 'https://custos.dev/problems/';
+
 export class AppError extends Error {
   readonly status: number;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly title: string;
   readonly extensions: Record<string, unknown>;
 
-  constructor(status: number, code: string, detail: string, extensions: Record<string, unknown> = {}, title?: string) {
+  constructor(code: ErrorCode, detail: string, extensions: Record<string, unknown> = {}) {
     super(detail);
     this.name = 'AppError';
-    this.status = status;
+    const spec: ErrorSpec = ERROR_CODES[code];
+    this.status = spec.status;
     this.code = code;
-    this.title = title ?? defaultTitle(status);
+    this.title = spec.title;
     this.extensions = extensions;
   }
 
   toProblem(instance?: string): ProblemDetails {
     return {
-      type: `https://custos.dev/problems/${this.code}`,
+      type: `${PROBLEM_TYPE_BASE}${this.code}`,
       title: this.title,
       status: this.status,
       code: this.code,
@@ -39,28 +109,11 @@ export class AppError extends Error {
   }
 }
 
-function defaultTitle(status: number): string {
-  switch (status) {
-    case 400: return 'Bad Request';
-    case 401: return 'Unauthorized';
-    case 403: return 'Forbidden';
-    case 404: return 'Not Found';
-    case 409: return 'Conflict';
-    case 413: return 'Payload Too Large';
-    case 415: return 'Unsupported Media Type';
-    case 422: return 'Unprocessable Content';
-    case 429: return 'Too Many Requests';
-    case 503: return 'Service Unavailable';
-    default: return status >= 500 ? 'Internal Server Error' : 'Error';
-  }
-}
-
+/** Shorthands for the codes thrown from many places. */
 export const errors = {
   validation: (detail: string, issues?: unknown) =>
-    new AppError(400, 'validation_failed', detail, issues === undefined ? {} : { errors: issues }),
-  unauthenticated: (detail = 'A valid bearer token is required') => new AppError(401, 'unauthenticated', detail),
-  forbidden: (detail: string) => new AppError(403, 'forbidden', detail),
-  notFound: (what: string, id: string) => new AppError(404, 'not_found', `${what} '${id}' does not exist`),
-  conflict: (code: string, detail: string, ext: Record<string, unknown> = {}) => new AppError(409, code, detail, ext),
-  unavailable: (code: string, detail: string) => new AppError(503, code, detail),
+    new AppError('validation_failed', detail, issues === undefined ? {} : { errors: issues }),
+  unauthenticated: (detail = 'A valid bearer token is required') => new AppError('unauthenticated', detail),
+  forbidden: (detail: string) => new AppError('forbidden', detail),
+  notFound: (what: string, id: string) => new AppError('not_found', `${what} '${id}' does not exist`),
 };

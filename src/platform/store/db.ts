@@ -217,3 +217,18 @@ function wrap(kysely: Kysely<DB>, dialect: Dialect, maxBatch = 512, rawExec?: (s
     },
   };
 }
+
+/** Readiness checks the store contributes: reachable, and the last commit succeeded. */
+export function storeHealthChecks(db: Database) {
+  return {
+    store: async () => {
+      try {
+        await db.ping();
+        return { ok: true };
+      } catch {
+        return { ok: false, detail: 'store unreachable' };
+      }
+    },
+    store_writes: () => (db.lastWriteError() ? { ok: false, detail: 'last commit failed' } : { ok: true }),
+  };
+}

@@ -1,0 +1,30 @@
+import type { Kysely } from 'kysely';
+import type { DB, OperatorTokensTable } from '../platform/store/schema.js';
+
+// Thin queries over operator_tokens; the only SQL in this module. Principals are read through identity.
+
+type Q = Kysely<DB>;
+
+export async function findToken(db: Q, id: string): Promise<OperatorTokensTable | undefined> {
+  return db.selectFrom('operator_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function insertToken(db: Q, row: OperatorTokensTable): Promise<void> {
+  await db.insertInto('operator_tokens').values(row).execute();
+}
+
+export async function listTokens(db: Q, f: { principalId?: string; includeRevoked: boolean; afterId?: string; limit: number }) {
+  let q = db.selectFrom('operator_tokens').selectAll();
+  if (f.principalId !== undefined) q = q.where('principal_id', '=', f.principalId);
+  if (!f.includeRevoked) q = q.where('revoked_at', 'is', null);
+  if (f.afterId !== undefined) q = q.where('id', '>', f.afterId);
+  return q.orderBy('id').limit(f.limit).execute();
+}
+
+export async function markRevoked(db: Q, id: string, at: string, reason: string | null): Promise<void> {
+  await db.updateTable('operator_tokens').set({ revoked_at: at, revoked_reason: reason }).where('id', '=', id).execute();
+}
+
+export async function markUsed(db: Q, id: string, at: string): Promise<void> {
+  await db.updateTable('operator_tokens').set({ last_used_at: at }).where('id', '=', id).execute();
+}
