@@ -12,6 +12,7 @@ import { renderSarif } from './report/sarif.js';
 import { RULES } from './rules/rules.js';
 import { scanContainerImage, scanDirectory, scanGitHistory, type ScanOptions } from './scan.service.js';
 import { NotAGitRepository } from './sources/git.js';
+import { NotAnImage } from './sources/image.js';
 import { SEVERITIES, type ScanResult, type Severity } from './types.js';
 
 export const EXIT = { clean: 0, findings: 1, usage: 2, incomplete: 3, error: 4 } as const;
@@ -133,7 +134,7 @@ async function run(kind: 'dir' | 'git' | 'image', target: string, o: Opts, io: S
   try {
     result = kind === 'dir' ? await scanDirectory(target, opts) : kind === 'git' ? await scanGitHistory(target, opts) : await scanContainerImage(target, opts);
   } catch (err) {
-    if (err instanceof NotAGitRepository) throw new UsageError(err.message);
+    if (err instanceof NotAGitRepository || err instanceof NotAnImage) throw new UsageError(err.message);
     throw err;
   } finally {
     progress.done();

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { scanContainerImage, scanDirectory } from '../scan.service.js';
+import { runScanCli } from '../cli.js';
 import { checksummedToken, fakeCustosToken, seeded } from '../rules/fake.js';
 import { RULES } from '../rules/rules.js';
 import { makeDockerSave, makeOciLayout, makeTar, makeZip, sha256 } from '../../../test/scanner/fixtures.js';
@@ -116,5 +117,51 @@ describe('archive safety', () => {
     const r = await scanDirectory(d);
     expect(r.incomplete).toBe(true);
     expect(sha256(z)).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('scan image: only images', () => {
+  const cliIo = () => {
+    let out = '';
+    let err = '';
+    const w = (f: (s: string) => void) => ({ write: (s: string) => { f(s); return true; } }) as unknown as NodeJS.WritableStream;
+    return { io: { stdout: w((s) => { out += s; }), stderr: w((s) => { err += s; }), stdoutIsTTY: false }, out: () => out, err: () => err };
+  };
+  async function expectNotAnImage(target: string): Promise<void> {
+    await expect(scanContainerImage(target)).rejects.toThrow(/^not an image: /);
+    const h = cliIo();
+    expect(await runScanCli(['image', target, '--format', 'table'], h.io)).toBe(2);
+    expect(h.err().trim().split('\n')).toHaveLength(1);
+    expect(h.err()).toMatch(/^error: not an image: .* is neither a docker save archive nor an OCI image layout\n$/);
+    expect(h.out()).not.toMatch(/clean/);
+  }
+  it('a plain tar full of secrets is not an image (exit 2), gzipped or not', async () => {
+    const d = await mkdtemp(path.join(dir, 'plain-'));
+    const t = await makeTar([{ name: 'app/.env', content: `GITHUB_TOKEN=${deleted}\n` }, { name: 'manifest.json', content: '{"name":"web app"}' }]);
+    await writeFile(path.join(d, 'secrets.tar'), t);
+    await writeFile(path.join(d, 'secrets.tar.gz'), gzipSync(t));
+    await expectNotAnImage(path.join(d, 'secrets.tar'));
+    await expectNotAnImage(path.join(d, 'secrets.tar.gz'));
+  });
+  it('a gzipped docker save (docker save | gzip) is an image, read like the plain one', async () => {
+    const file = path.join(dir, 'img.tar.gz');
+    await writeFile(file, gzipSync(await makeDockerSave(spec(false))));
+    const r = await scanContainerImage(file);
+    expect(r.findings.map((f) => f.ruleId).sort()).toEqual(['custos-api-key', 'custos-operator-token', 'github-token', 'groq-api-key', 'npm-token']);
+    expect(r.findings.find((f) => f.ruleId === 'github-token')!.location).toMatchObject({ path: 'app/.env', deletedInLaterLayer: true, layer: expect.stringMatching(/^sha256:/) });
+  });
+  it('an empty directory and a directory of secrets are not images', async () => {
+    const empty = await mkdtemp(path.join(dir, 'empty-'));
+    await expectNotAnImage(empty);
+    const secrets = await mkdtemp(path.join(dir, 'secrets-'));
+    await writeFile(path.join(secrets, '.env'), `GITHUB_TOKEN=${deleted}\n`);
+    await expectNotAnImage(secrets);
+  });
+  it('a file that is not a tar gets the same message, not a parser error', async () => {
+    const d = await mkdtemp(path.join(dir, 'text-'));
+    await writeFile(path.join(d, 'notes.txt'), `GITHUB_TOKEN=${deleted}\n`);
+    await expectNotAnImage(path.join(d, 'notes.txt'));
+    await writeFile(path.join(d, 'empty.tar'), '');
+    await expectNotAnImage(path.join(d, 'empty.tar'));
   });
 });

@@ -1,10 +1,12 @@
 // Container image source: `docker save` archives and OCI image layouts (a directory or a tar of one),
 // read in place as streams. Every layer is scanned, so files a later layer deleted are still seen;
-// the image config's environment and build history are scanned too.
+// the image config's environment and build history are scanned too. Anything else is refused with
+// `NotAnImage` (a usage error), never reported clean: a plain tar, a directory or a text file is not an image.
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import type { Collector } from '../collector.js';
 import { displayName, loadTar, peek, scanStream, sniffArchive } from '../archive-walk.js';
 
@@ -16,9 +18,47 @@ interface ImageConfig {
 
 const MAX_JSON = 8 * 1024 * 1024;
 
+export class NotAnImage extends Error {
+  constructor(target: string) {
+    super(`not an image: ${path.basename(target)} is neither a docker save archive nor an OCI image layout`);
+  }
+}
+
+/** The files at an image's root that say what it is: docker save's `manifest.json`, an OCI layout's `oci-layout` + `index.json`. */
+const MARKERS = new Set(['manifest.json', 'oci-layout', 'index.json']);
+
+/**
+ * A docker save archive has a root `manifest.json` listing entries with `Config` and `Layers`; an OCI
+ * layout has a root `oci-layout` naming its `imageLayoutVersion` and an `index.json` with `manifests`.
+ * `json` holds the root marker files as parsed (`null`: not JSON).
+ */
+export function isImageRoot(json: Map<string, unknown>): boolean {
+  const m = json.get('manifest.json');
+  if (Array.isArray(m) && m.some((e: { Config?: unknown; Layers?: unknown } | null) => typeof e?.Config === 'string' && Array.isArray(e.Layers))) return true;
+  const layout = json.get('oci-layout') as { imageLayoutVersion?: unknown } | null | undefined;
+  const index = json.get('index.json') as { manifests?: unknown } | null | undefined;
+  return typeof layout?.imageLayoutVersion === 'string' && Array.isArray(index?.manifests);
+}
+
+async function readRootMarkers(dir: string): Promise<Map<string, unknown>> {
+  const out = new Map<string, unknown>();
+  for (const name of MARKERS) {
+    const text = await readFile(path.join(dir, name), 'utf8').catch(() => null);
+    if (text === null) continue;
+    try {
+      out.set(name, JSON.parse(text));
+    } catch {
+      out.set(name, null);
+    }
+  }
+  return out;
+}
+
 export async function scanImage(c: Collector, target: string): Promise<void> {
   const st = await stat(target);
   const image = path.basename(target);
+  /** Root marker files seen, parsed (`null` when not JSON). */
+  const roots = new Map<string, unknown>();
   const layerWhiteouts = new Map<string, string[]>();
   const configs = new Map<string, ImageConfig>();
   const manifests: unknown[] = [];
@@ -54,6 +94,7 @@ export async function scanImage(c: Collector, target: string): Promise<void> {
     } catch {
       return;
     }
+    if (MARKERS.has(name)) roots.set(name, json);
     if (name === 'manifest.json' || isOciManifest(json)) manifests.push(json);
     const cfg = json as ImageConfig;
     if (json && typeof json === 'object' && (cfg.config !== undefined || Array.isArray(cfg.history)) && cfg.rootfs) {
@@ -75,17 +116,29 @@ export async function scanImage(c: Collector, target: string): Promise<void> {
   }
 
   if (st.isDirectory()) {
-    // OCI layout directory: every blob is streamed from where it lies.
+    // An OCI layout (or unpacked docker save) directory, checked before anything is read: every blob is
+    // then streamed from where it lies.
+    if (!isImageRoot(await readRootMarkers(target))) throw new NotAnImage(target);
     for (const rel of await listFiles(target)) await handleEntry(rel, createReadStream(path.join(target, rel)));
   } else {
-    const extract = (await loadTar()).extract();
-    const input = createReadStream(target);
-    input.on('error', (e) => extract.destroy(e));
     const head = await peekFile(target);
-    if (sniffArchive(head) === 'gzip') {
-      // docker save | gzip: handled by the generic walker, layers then count as nested archives.
-      await scanStream(c, input, { path: image, image }, 0);
-      return;
+    const kind = sniffArchive(head);
+    // `docker save | gzip`: the same tar, read through gunzip (its bytes count toward the decompressed cap).
+    const gz = kind === 'gzip';
+    if (!gz && kind !== 'tar') throw new NotAnImage(target);
+    const extract = (await loadTar()).extract();
+    const file = createReadStream(target);
+    const input = gz ? file.pipe(createGunzip()) : file;
+    file.on('error', (e) => extract.destroy(e));
+    input.on('error', (e) => extract.destroy(e));
+    if (gz) {
+      input.on('data', (ch: Buffer) => {
+        if (c.takeDecompressed(ch.length)) return;
+        c.incomplete(`decompressed-size cap of ${c.limits.maxDecompressedBytes} bytes reached in ${image}`);
+        file.destroy();
+        input.destroy();
+        extract.end();
+      });
     }
     input.pipe(extract);
     for await (const entry of extract) {
@@ -93,6 +146,8 @@ export async function scanImage(c: Collector, target: string): Promise<void> {
       if (entry.header.type === 'file' || entry.header.type === 'contiguous-file') await handleEntry(name, entry as unknown as Readable);
       else entry.resume();
     }
+    // Known only once the whole tar was read: where docker and OCI tools put their root files varies.
+    if (!isImageRoot(roots)) throw new NotAnImage(target);
   }
   annotateLayers(c, image, orderLayers(manifests, configs), layerWhiteouts);
 }
