@@ -47,6 +47,8 @@ export const ERROR_CODES = {
   version_mismatch: { status: 409, title: 'Version mismatch', meaning: 'The object changed since it was read (`If-Match`/`version`); read it again.' },
   parent_cycle: { status: 422, title: 'Parent cycle', meaning: 'The parent would make the resource hierarchy circular.' },
   hierarchy_too_deep: { status: 422, title: 'Hierarchy too deep', meaning: 'The resource hierarchy would exceed its depth limit.' },
+  human_has_no_owner: { status: 422, title: 'Humans have no owners', meaning: 'A human principal is accountable for itself; owners are for non-human principals and resources.' },
+  last_admin: { status: 409, title: 'Last administrator', meaning: 'The last active admin, or its last valid admin token, cannot be suspended, decommissioned or revoked; mint another admin first (or use `custos admin recover` on the host).' },
   resource_has_children: { status: 409, title: 'Resource has children', meaning: 'Delete or move the child resources first.' },
 
   // Audit log
@@ -54,6 +56,8 @@ export const ERROR_CODES = {
   tree_size_too_large: { status: 422, title: 'Tree size too large', meaning: 'The requested tree size is beyond the latest signed checkpoint.' },
   bad_tree_sizes: { status: 422, title: 'Bad tree sizes', meaning: 'A consistency proof needs 0 < first ≤ second ≤ the latest signed size.' },
   no_checkpoint: { status: 409, title: 'No checkpoint yet', meaning: 'No signed checkpoint exists yet; retry after the next checkpoint interval.' },
+  audit_integrity_failed: { status: 503, title: 'Audit log integrity failure', meaning: 'The stored audit log does not match its own latest signed checkpoint (edited, missing or truncated events). Governed writes are refused until an operator runs `custos audit recover`, which records what was found.' },
+  recovery_not_needed: { status: 409, title: 'No recovery needed', meaning: 'The audit log verifies against its checkpoints; there is nothing to recover.' },
   archive_empty: { status: 422, title: 'Nothing to archive', meaning: 'The requested archive range holds no events.' },
   archive_unaligned: { status: 422, title: 'Archive not aligned', meaning: 'An archive must start where the previous prune ended.' },
   archive_too_recent: { status: 422, title: 'Archive too recent', meaning: 'Only events covered by a signed checkpoint can be archived.' },
