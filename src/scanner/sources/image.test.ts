@@ -149,6 +149,9 @@ describe('scan image: only images', () => {
     const r = await scanContainerImage(file);
     expect(r.findings.map((f) => f.ruleId).sort()).toEqual(['custos-api-key', 'custos-operator-token', 'github-token', 'groq-api-key', 'npm-token']);
     expect(r.findings.find((f) => f.ruleId === 'github-token')!.location).toMatchObject({ path: 'app/.env', deletedInLaterLayer: true, layer: expect.stringMatching(/^sha256:/) });
+    const capped = await scanContainerImage(file, { limits: { maxDecompressedBytes: 2048 } });
+    expect(capped.incomplete).toBe(true);
+    expect(capped.incompleteReasons.join('\n')).toMatch(/decompressed-size cap/);
   });
   it('an empty directory and a directory of secrets are not images', async () => {
     const empty = await mkdtemp(path.join(dir, 'empty-'));

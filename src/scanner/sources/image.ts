@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Collector } from '../collector.js';
 import { displayName, loadTar, peek, scanStream, sniffArchive } from '../archive-walk.js';
@@ -128,16 +128,19 @@ export async function scanImage(c: Collector, target: string): Promise<void> {
     if (!gz && kind !== 'tar') throw new NotAnImage(target);
     const extract = (await loadTar()).extract();
     const file = createReadStream(target);
-    const input = gz ? file.pipe(createGunzip()) : file;
+    const input: Readable = gz ? file.pipe(createGunzip()) : file;
     file.on('error', (e) => extract.destroy(e));
     input.on('error', (e) => extract.destroy(e));
+    let cutShort = false;
     if (gz) {
       input.on('data', (ch: Buffer) => {
         if (c.takeDecompressed(ch.length)) return;
+        cutShort = true;
         c.incomplete(`decompressed-size cap of ${c.limits.maxDecompressedBytes} bytes reached in ${image}`);
+        input.unpipe();
         file.destroy();
         input.destroy();
-        extract.end();
+        (extract as unknown as Writable).end();
       });
     }
     input.pipe(extract);
@@ -147,7 +150,8 @@ export async function scanImage(c: Collector, target: string): Promise<void> {
       else entry.resume();
     }
     // Known only once the whole tar was read: where docker and OCI tools put their root files varies.
-    if (!isImageRoot(roots)) throw new NotAnImage(target);
+    // A tar cut short by the cap is incomplete, not judged.
+    if (!cutShort && !isImageRoot(roots)) throw new NotAnImage(target);
   }
   annotateLayers(c, image, orderLayers(manifests, configs), layerWhiteouts);
 }
