@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -10,14 +11,18 @@ import { toReportBody } from '../findings/report-body.js';
 import { scanDirectory } from './scan.service.js';
 import { fakeCustosToken, seeded } from './rules/fake.js';
 
-function io(tty = false) {
+// Every CLI run here uses a scan key in a temporary directory, never the user's own.
+const keyHome = mkdtempSync(path.join(tmpdir(), 'custos-scan-keyhome-'));
+const env = { HOME: keyHome, CUSTOS_SCAN_KEY_FILE: path.join(keyHome, 'scan-key') };
+
+function io(tty = false, e: NodeJS.ProcessEnv = env) {
   const out = new PassThrough();
   const err = new PassThrough();
   let o = '';
-  let e = '';
+  let er = '';
   out.on('data', (d: Buffer) => { o += d.toString(); });
-  err.on('data', (d: Buffer) => { e += d.toString(); });
-  return { io: { stdout: out, stderr: err, stdoutIsTTY: tty }, out: () => o, err: () => e };
+  err.on('data', (d: Buffer) => { er += d.toString(); });
+  return { io: { stdout: out, stderr: err, stdoutIsTTY: tty, env: e }, out: () => o, err: () => er };
 }
 
 const ghp = RULES.find((r) => r.id === 'github-token')!.examples.truePositives[0]!.split('=')[1]!;
@@ -41,6 +46,7 @@ beforeAll(async () => {
   await symlink(path.join(outside, 'leak.txt'), path.join(root, 'link.txt'));
 });
 afterAll(async () => {
+  rmSync(keyHome, { recursive: true, force: true });
   await rm(root, { recursive: true, force: true });
   await rm(outside, { recursive: true, force: true });
 });
@@ -143,6 +149,26 @@ describe('runScanCli', () => {
     const cfg = path.join(dir, 'c.yaml');
     await writeFile(cfg, `exclude: ["src/ops.env"]\nallow: ["^${ghp.slice(0, 10)}"]\n`);
     expect(await runScanCli(['dir', root, '--config', cfg], io().io)).toBe(0);
+    await rm(dir, { recursive: true, force: true });
+  });
+  it('baseline: keyed to the scan key it was written with; old unkeyed (version 1) baselines are refused', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'custos-scan-basekey-'));
+    const bl = path.join(dir, 'baseline.json');
+    expect(await runScanCli(['dir', root, '--write-baseline', bl, '--format', 'json'], io().io)).toBe(0);
+    const written = JSON.parse(await readFile(bl, 'utf8'));
+    expect(written).toMatchObject({ version: 2, key: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    // Same key through --key-file: still accepted.
+    expect(await runScanCli(['dir', root, '--baseline', bl, '--key-file', env.CUSTOS_SCAN_KEY_FILE], io(false, { HOME: dir }).io)).toBe(0);
+    // Another installation's key: a usage error, not a silent mismatch.
+    const other = io(false, { HOME: dir, CUSTOS_SCAN_KEY_FILE: path.join(dir, 'other-key') });
+    expect(await runScanCli(['dir', root, '--baseline', bl], other.io)).toBe(2);
+    expect(other.err()).toMatch(/^error: cannot read baseline .*: written with another scan key/);
+    expect(other.err().trim().split('\n')).toHaveLength(1);
+    const v1 = path.join(dir, 'v1.json');
+    await writeFile(v1, JSON.stringify({ version: 1, findings: written.findings }));
+    const old = io();
+    expect(await runScanCli(['dir', root, '--baseline', v1], old.io)).toBe(2);
+    expect(old.err()).toMatch(/version 1 .*unkeyed.*--write-baseline/);
     await rm(dir, { recursive: true, force: true });
   });
   it('writes to --output and picks the format from the extension', async () => {

@@ -5,6 +5,8 @@ import { availableParallelism } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { makeBaseline, parseBaseline } from './baseline.js';
 import { createFilters } from './filters.js';
+import { createSecretHasher } from './finding.js';
+import { loadScanKey, ScanKeyError } from './scan-key.js';
 import type { ScanConfig } from './config.js';
 import { emptyScanConfig, limitsOf, tuningOf } from './config-apply.js';
 import { renderJson } from './report/json.js';
@@ -28,6 +30,8 @@ export interface ScanIo {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   stdoutIsTTY: boolean;
+  /** Environment (scan key location); default `process.env`. */
+  env?: NodeJS.ProcessEnv;
   /** Sends the result to a Custos server (`--report`); supplied by the `custos` CLI. Returns a one-line summary. */
   report?: (result: ScanResult, opts: ReportOptions) => Promise<string>;
 }
@@ -48,6 +52,7 @@ interface Opts {
   token?: string;
   publicRepo?: boolean;
   pushedImage?: boolean;
+  keyFile?: string;
 }
 
 class UsageError extends Error {}
@@ -110,10 +115,18 @@ async function run(kind: 'dir' | 'git' | 'image', target: string, o: Opts, io: S
   const unknown = [...cfg.rules.disable, ...Object.keys(cfg.rules.severity)].filter((id) => !known.has(id));
   if (unknown.length) throw new UsageError(`unknown rule id in config: ${unknown.join(', ')}`);
   if (!(await stat(target).then(() => true, () => false))) throw new UsageError(`no such file or directory: ${target}`);
+  let key: Buffer;
+  try {
+    key = await loadScanKey(io.env ?? process.env, o.keyFile);
+  } catch (err) {
+    if (err instanceof ScanKeyError) throw new UsageError(err.message);
+    throw err;
+  }
+  const keyId = createSecretHasher(key).keyId;
   let accepted = new Set<string>();
   if (o.baseline) {
     try {
-      accepted = parseBaseline(await readFile(o.baseline, 'utf8'));
+      accepted = parseBaseline(await readFile(o.baseline, 'utf8'), keyId);
     } catch (err) {
       throw new UsageError(`cannot read baseline ${o.baseline}: ${(err as Error).message}`);
     }
@@ -126,7 +139,7 @@ async function run(kind: 'dir' | 'git' | 'image', target: string, o: Opts, io: S
   if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0)) throw new UsageError('--timeout must be a positive number of seconds');
   const filters = createFilters({ allow: cfg.allow, baseline: accepted, failOn: o.failOn });
   const opts: ScanOptions = {
-    workers, filters,
+    workers, filters, key,
     tuning: tuningOf(cfg), limits: { ...limitsOf(cfg), ...(timeout ? { maxSeconds: timeout } : {}) }, exclude: cfg.exclude, gitignore: o.gitignore !== false,
     ...(progress.onProgress && o.progress !== false ? { onProgress: progress.onProgress } : {}),
   };
@@ -143,7 +156,7 @@ async function run(kind: 'dir' | 'git' | 'image', target: string, o: Opts, io: S
   if (o.writeBaseline) {
     // Every current finding, those the old baseline accepted included.
     const all = [...result.findings, ...filters.baselined()];
-    await writeFile(o.writeBaseline, JSON.stringify(makeBaseline(all), null, 2) + '\n');
+    await writeFile(o.writeBaseline, JSON.stringify(makeBaseline(all, keyId), null, 2) + '\n');
     io.stderr.write(`wrote baseline of ${all.length} finding(s) to ${o.writeBaseline}\n`);
   }
 
@@ -187,6 +200,7 @@ export async function runScanCli(argv: string[], io: ScanIo): Promise<number> {
     .option('--config <file>', 'scan config (YAML or JSON); default .custos-scan.yaml in the current directory')
     .option('--baseline <file>', 'ignore findings whose fingerprints are in this baseline')
     .option('--write-baseline <file>', 'write every current finding to a baseline file')
+    .option('--key-file <file>', 'scan key (HMAC of fingerprints and shown hashes); default $CUSTOS_SCAN_KEY_FILE or ~/.config/custos/scan-key, created on first use')
     .option('--timeout <seconds>', 'stop after this many seconds; the result is then incomplete (exit 3 unless findings)')
     .option('--no-progress', 'no progress line on stderr')
     .option('--report', 'store the findings in the Custos server (no secret is sent); live leaked Custos credentials are revoked')

@@ -5,7 +5,7 @@ import { isAscii } from 'node:buffer';
 import type { Engine, RawMatch } from './engine.js';
 import type { Finding, Location, ScanResult, Skipped } from './types.js';
 import { isBinary, segmentsFor } from './segments.js';
-import { toFinding } from './finding.js';
+import { toFinding, type SecretHasher } from './finding.js';
 import { createFilters, type Candidate, type Filters } from './filters.js';
 
 export interface Limits {
@@ -41,7 +41,7 @@ export type PartialResult = Pick<ScanResult, 'skipped' | 'incompleteReasons' | '
  * `filters`: the post-match filters, run here on every match (default: `createFilters()`). `null` (a worker
  * thread): matches are kept as candidates for the thread that owns the filters (`partial()` → `merge`).
  */
-export function createCollector(deps: { engine: Engine; limits: Limits; filters?: Filters | null; onProgress?: (bytes: number, files: number) => void; now?: () => number }) {
+export function createCollector(deps: { engine: Engine; limits: Limits; hasher: SecretHasher; filters?: Filters | null; onProgress?: (bytes: number, files: number) => void; now?: () => number }) {
   const filters = deps.filters === undefined ? createFilters() : deps.filters;
   const now = deps.now ?? (() => Date.now());
   const deadline = deps.limits.maxSeconds > 0 ? now() + deps.limits.maxSeconds * 1000 : Infinity;
@@ -68,7 +68,7 @@ export function createCollector(deps: { engine: Engine; limits: Limits; filters?
   }
 
   function addMatch(m: RawMatch, location: Location): void {
-    admit({ finding: toFinding(m, location), secret: m.secret, lineText: m.lineText, previousLineText: m.previousLineText });
+    admit({ finding: toFinding(m, location, deps.hasher), secret: m.secret, lineText: m.lineText, previousLineText: m.previousLineText });
   }
 
   function incomplete(reason: string): void {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createCollector, DEFAULT_LIMITS } from './collector.js';
 import { createEngine } from './engine.js';
+import { createSecretHasher } from './finding.js';
 import { createFilters, FILTERS, type FilterOptions } from './filters.js';
 import { RULES } from './rules/rules.js';
 import { checksummedToken, seeded } from './rules/fake.js';
@@ -11,7 +12,7 @@ const npm = checksummedToken('npm_', rnd);
 
 function scan(text: string, opts: FilterOptions = {}, path = 'a.txt') {
   const filters = createFilters(opts);
-  const c = createCollector({ engine: createEngine({ rules: RULES }), limits: DEFAULT_LIMITS, filters });
+  const c = createCollector({ engine: createEngine({ rules: RULES }), limits: DEFAULT_LIMITS, filters, hasher: createSecretHasher(Buffer.alloc(32, 7)) });
   c.scanContent(Buffer.from(text), { path });
   return { result: c.result('dir', '.', 0), filters };
 }

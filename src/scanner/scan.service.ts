@@ -2,6 +2,7 @@
 import { createEngine, type RuleTuning } from './engine.js';
 import { createCollector, DEFAULT_LIMITS, type Limits } from './collector.js';
 import type { Filters } from './filters.js';
+import { createSecretHasher, ephemeralScanKey } from './finding.js';
 import { RULES } from './rules/rules.js';
 import { listFiles, scanFiles } from './sources/dir.js';
 import { scanFilesInWorkers } from './sources/dir.pool.js';
@@ -12,6 +13,8 @@ import type { Rule, ScanResult } from './types.js';
 export interface ScanOptions {
   rules?: Rule[];
   tuning?: RuleTuning;
+  /** HMAC key of fingerprints and shown hashes (`loadScanKey`); default a random key for this process. */
+  key?: Uint8Array;
   /** The post-match filters (`createFilters`: allow-list, baseline, fail-on); default: none but dedupe. */
   filters?: Filters;
   limits?: Partial<Limits>;
@@ -31,13 +34,14 @@ export interface ScanOptions {
 
 function setup(opts: ScanOptions, onProgress = opts.onProgress) {
   const engine = createEngine({ rules: opts.rules ?? RULES, ...(opts.tuning ? { tuning: opts.tuning } : {}) });
+  const key = opts.key ?? ephemeralScanKey();
   const collector = createCollector({
-    engine, limits: { ...DEFAULT_LIMITS, ...opts.limits }, ...(opts.filters ? { filters: opts.filters } : {}),
+    engine, hasher: createSecretHasher(key), limits: { ...DEFAULT_LIMITS, ...opts.limits }, ...(opts.filters ? { filters: opts.filters } : {}),
     ...(onProgress ? { onProgress } : {}),
     ...(opts.now ? { now: opts.now } : {}),
   });
   const now = opts.now ?? (() => performance.now());
-  return { engine, collector, now, t0: now() };
+  return { engine, collector, key, now, t0: now() };
 }
 
 export async function scanDirectory(root: string, opts: ScanOptions = {}): Promise<ScanResult> {
@@ -45,12 +49,12 @@ export async function scanDirectory(root: string, opts: ScanOptions = {}): Promi
   let workerBytes = 0;
   let here = { bytes: 0, files: 0 };
   const report = opts.onProgress;
-  const { collector, now, t0 } = setup(opts, report && ((bytes, files) => { here = { bytes, files }; report(bytes + workerBytes, files); }));
+  const { collector, key, now, t0 } = setup(opts, report && ((bytes, files) => { here = { bytes, files }; report(bytes + workerBytes, files); }));
   const { absRoot, files } = await listFiles(collector, root, { gitignore: opts.gitignore ?? true, exclude: opts.exclude ?? [] });
   const threads = opts.rules ? 0 : Math.min(opts.workers ?? 0, Math.ceil(files.length / 64));
   if (threads > 1) {
     await scanFilesInWorkers(collector, absRoot, files, {
-      workers: threads - 1, tuning: opts.tuning ?? {},
+      workers: threads - 1, tuning: opts.tuning ?? {}, key,
       onProgress: (n) => { workerBytes += n; report?.(here.bytes + workerBytes, here.files); },
     });
   } else {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createCollector, DEFAULT_LIMITS } from './collector.js';
 import { createEngine } from './engine.js';
+import { createSecretHasher } from './finding.js';
 import { RULES } from './rules/rules.js';
 import { checksummedToken, fakeCustosToken, seeded } from './rules/fake.js';
 
@@ -10,7 +11,7 @@ const inOutput = fakeCustosToken('op', rnd);
 const inSecret = checksummedToken('npm_', rnd);
 
 function scan(path: string, text: string) {
-  const c = createCollector({ engine: createEngine({ rules: RULES }), limits: DEFAULT_LIMITS });
+  const c = createCollector({ engine: createEngine({ rules: RULES }), limits: DEFAULT_LIMITS, hasher: createSecretHasher(Buffer.alloc(32, 7)) });
   c.scanContent(Buffer.from(text), { path });
   return c.result('dir', '.', 0).findings;
 }

@@ -78,9 +78,13 @@ export interface Finding {
   provider: string;
   severity: Severity;
   fingerprint: string;
-  /** A few leading characters plus a truncated SHA-256; never the full secret. */
+  /** A few leading characters, a length bucket and a keyed hash tag; never the full secret. */
   redacted: string;
-  secretHash: string;
+  /**
+   * Custos tokens only: the first 16 hex characters of the token's plain SHA-256, which `--report` sends so
+   * the server can match its stored hash (safe for high-entropy tokens alone; see finding.ts).
+   */
+  secretHash?: string;
   location: Location;
   /** Checksum or signature structure verified offline. */
   verified: boolean;

@@ -9,13 +9,17 @@ import { checksummedToken, fakeCustosToken, seeded } from '../../src/scanner/rul
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const rnd = seeded(31);
 let dir: string;
+let keyDir: string;
 
 function cli(...args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/scan/custos-cli.ts'), ...args], { cwd: ROOT, encoding: 'utf8' });
+  // A scan key of this test's own, never the user's.
+  const env = { ...process.env, CUSTOS_SCAN_KEY_FILE: path.join(keyDir, 'scan-key') };
+  return spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/scan/custos-cli.ts'), ...args], { cwd: ROOT, encoding: 'utf8', env });
 }
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'custos-proc-'));
+  keyDir = await mkdtemp(path.join(tmpdir(), 'custos-proc-key-'));
   for (let i = 0; i < 200; i++) {
     await mkdir(path.join(dir, `d${i % 7}`), { recursive: true });
     const secret = i % 10 === 0 ? `token = "${checksummedToken('ghp_', rnd)}"\n` : i % 13 === 0 ? `OPS=${fakeCustosToken('op', rnd)}\n` : '';
@@ -24,6 +28,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
+  await rm(keyDir, { recursive: true, force: true });
 });
 
 describe('custos scan as a process', () => {

@@ -17,7 +17,7 @@ export function workerUrl(): URL {
 type FromWorker = { type: 'started' } | { type: 'done' } | { type: 'progress'; bytes: number } | { type: 'result'; result: PartialResult };
 
 /** Scans `files` here and in `opts.workers` worker threads; what the workers saw is merged into `c`. */
-export async function scanFilesInWorkers(c: Collector, absRoot: string, files: string[], opts: { workers: number; tuning: RuleTuning; onProgress?: (bytes: number) => void }): Promise<void> {
+export async function scanFilesInWorkers(c: Collector, absRoot: string, files: string[], opts: { workers: number; tuning: RuleTuning; key: Uint8Array; onProgress?: (bytes: number) => void }): Promise<void> {
   let next = 0;
   const take = (): string[] | null => {
     if (next >= files.length) return null;
@@ -26,7 +26,7 @@ export async function scanFilesInWorkers(c: Collector, absRoot: string, files: s
     return batch;
   };
   const url = workerUrl();
-  const workerData = { absRoot, tuning: opts.tuning, limits: c.limits };
+  const workerData = { absRoot, tuning: opts.tuning, limits: c.limits, key: Buffer.from(opts.key).toString('hex') };
   const spawn = (): Worker => {
     if (!url.pathname.endsWith('.ts')) return new Worker(url, { workerData });
     // Running from TypeScript sources (tsx, a dev dependency): register its loader inside the worker first.

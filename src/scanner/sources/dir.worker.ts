@@ -4,13 +4,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createCollector, type Limits } from '../collector.js';
 import { createEngine, type RuleTuning } from '../engine.js';
 import { RULES } from '../rules/rules.js';
+import { createSecretHasher } from '../finding.js';
 import { scanFiles } from './dir.js';
 
-const data = workerData as { absRoot: string; tuning: RuleTuning; limits: Limits };
+const data = workerData as { absRoot: string; tuning: RuleTuning; limits: Limits; key: string };
 const engine = createEngine({ rules: RULES, tuning: data.tuning });
 let lastBytes = 0;
 const collector = createCollector({
-  engine, limits: data.limits, filters: null,
+  engine, limits: data.limits, filters: null, hasher: createSecretHasher(Buffer.from(data.key, 'hex')),
   onProgress: (bytes) => {
     if (bytes - lastBytes > 4_000_000) {
       parentPort!.postMessage({ type: 'progress', bytes: bytes - lastBytes });

@@ -125,7 +125,8 @@ describe('scan image: only images', () => {
     let out = '';
     let err = '';
     const w = (f: (s: string) => void) => ({ write: (s: string) => { f(s); return true; } }) as unknown as NodeJS.WritableStream;
-    return { io: { stdout: w((s) => { out += s; }), stderr: w((s) => { err += s; }), stdoutIsTTY: false }, out: () => out, err: () => err };
+    const env = { CUSTOS_SCAN_KEY_FILE: path.join(dir, 'scan-key') };
+    return { io: { stdout: w((s) => { out += s; }), stderr: w((s) => { err += s; }), stdoutIsTTY: false, env }, out: () => out, err: () => err };
   };
   async function expectNotAnImage(target: string): Promise<void> {
     await expect(scanContainerImage(target)).rejects.toThrow(/^not an image: /);
