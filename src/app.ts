@@ -16,6 +16,7 @@ import type { Config } from './platform/config.js';
 import { openDatabase, storeHealthChecks, type Database } from './platform/store/db.js';
 import { createStatsKeeper } from './platform/store/maintenance.js';
 import { createHttpApp, type HttpApp } from './platform/http/app.js';
+import { setCursorKey } from './platform/http/pagination.js';
 import { registerHealthRoutes } from './platform/http/health.js';
 import { createManagementPipeline } from './platform/http/pipeline/index.js';
 import { newId as defaultNewId, type IdGenerator } from './platform/ids.js';
@@ -72,9 +73,11 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     const auditService = createAuditService({ db, key: logKey, audit });
     const retention = createRetention({ db, key: logKey, audit, latestCheckpointSize: auditService.latestSize });
 
+    setCursorKey(keys.deriveKey('pagination-cursor'));
     const http = await createHttpApp({
       logger,
       version: VERSION,
+      trustProxy: config.trustedProxies,
       pipeline: createManagementPipeline({
         verify: createCredentialVerifier({ op: tokens }),
         authorize,

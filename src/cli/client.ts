@@ -69,7 +69,8 @@ export function createClient(opts: ClientOptions, env: NodeJS.ProcessEnv = proce
       } catch {
         // not problem+json
       }
-      throw new CliError(message, 1);
+      // A token the server refuses is a credentials problem (exit 3), like having none.
+      throw new CliError(message, res.status === 401 ? 3 : 1);
     }
     return res;
   }

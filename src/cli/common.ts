@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { createClient, type ApiClient } from './client.js';
 import type { CliIo } from './output.js';
 
@@ -37,9 +37,18 @@ export function parseLabels(pairs: string[] | undefined): Record<string, string>
   return labels;
 }
 
+/** Commander argument parser for whole numbers in a range: a usage error (exit 2) before any request. */
+export function integerIn(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
 export function pageOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--limit <n>', 'page size (1-500)'))
+    .addOption(new Option('--limit <n>', 'page size (1-500)').argParser(integerIn('--limit', 1, 500)))
     .option('--cursor <cursor>', 'continue from a previous page')
     .option('--all', 'follow cursors and print every page');
 }
@@ -66,7 +75,18 @@ export async function fetchPages<T>(client: ApiClient, basePath: string, params:
   }
 }
 
-export function writeOutput(io: CliIo, text: string, file: string | undefined): void {
-  if (file) fs.writeFileSync(file, text);
-  else io.stdout.write(text);
+/** Writes to --output FILE (created 0600: exports and checkpoints are nobody else's business) or stdout. */
+export function writeOutput(io: CliIo, text: string, file: string | undefined, what = 'output'): void {
+  if (!file) {
+    io.stdout.write(text);
+    return;
+  }
+  writePrivateFile(file, text);
+  io.stderr.write(`wrote ${what} to ${file} (${Buffer.byteLength(text)} bytes, mode 0600)\n`);
+}
+
+/** Creates or replaces a file readable only by its owner. */
+export function writePrivateFile(file: string, text: string | Uint8Array): void {
+  fs.writeFileSync(file, text, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
 }

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { VERSION } from '../version.js';
 import { ConfigError } from '../platform/config.js';
 import { SealedError } from '../platform/keys.js';
 import { CliError } from './client.js';
@@ -11,8 +12,9 @@ import { registerTeamCommands } from './commands/team.js';
 import { registerTokenCommands } from './commands/token.js';
 import type { CliIo } from './output.js';
 
-// Every command but `scan` (see main.ts). Exit codes: 0 success, 1 the request failed (the server said no, or findings were found),
-// 2 usage error, 3 cannot reach the server or no credentials, 4 the store is sealed or misconfigured.
+// Every command but `scan` (see main.ts). Exit codes: 0 success, 1 the request failed (the server said no, or
+// verification found a problem), 2 usage error, 3 cannot reach the server or no valid credentials (none, or one the
+// server refused), 4 the store is sealed.
 
 export async function runCommands(argv: string[], io: CliIo): Promise<number> {
   const program = new Command('custos')
@@ -20,6 +22,8 @@ export async function runCommands(argv: string[], io: CliIo): Promise<number> {
     .option('--server <url>', 'control plane URL (env CUSTOS_SERVER, default http://127.0.0.1:8080)')
     .option('--token <token>', 'operator token (env CUSTOS_TOKEN; default: bootstrap-admin.token in CUSTOS_DATA_DIR or ./.custos)')
     .option('--json', 'print JSON for scripts instead of tables')
+    .version(VERSION, '-V, --version', 'print the Custos version')
+    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -21,6 +22,8 @@ export interface Config {
   checkpointSinks: string | undefined;
   /** Revoke a live Custos credential as soon as a scan report shows it leaked. */
   autoRevokeLeaked: boolean;
+  /** Reverse proxies whose X-Forwarded-For is believed for the source address; empty: the socket peer. */
+  trustedProxies: string[];
 }
 
 export interface SettingSpec {
@@ -40,6 +43,7 @@ export interface ConfigInput {
   checkpointIntervalMs?: string;
   checkpointSinks?: string;
   autoRevokeLeaked?: string;
+  trustedProxies?: string;
 }
 
 /** Every setting, in one table: the README's settings table is generated from the same facts. */
@@ -51,6 +55,7 @@ export const SETTINGS: SettingSpec[] = [
   { key: 'logLevel', flag: '--log-level', env: 'CUSTOS_LOG_LEVEL', default: 'info', description: `One of ${LOG_LEVELS.join(', ')}` },
   { key: 'checkpointSinks', flag: '--checkpoint-sink', env: 'CUSTOS_CHECKPOINT_SINKS', default: '(none)', description: 'Push each signed audit checkpoint to stdout, file:PATH or webhook:URL (comma-separated) for external witnessing' },
   { key: 'autoRevokeLeaked', flag: '--auto-revoke-leaked', env: 'CUSTOS_AUTO_REVOKE_LEAKED', default: 'true', description: 'Revoke a live Custos credential at once when a scan report shows it leaked (true or false)' },
+  { key: 'trustedProxies', flag: '--trusted-proxies', env: 'CUSTOS_TRUSTED_PROXIES', default: '(none)', description: 'Reverse proxies (IP addresses or CIDRs, comma-separated) whose X-Forwarded-For gives the client address; without it the socket peer is the source' },
   { key: 'checkpointIntervalMs', flag: '--checkpoint-interval-ms', env: 'CUSTOS_CHECKPOINT_INTERVAL_MS', default: '1000', description: 'How often a signed audit checkpoint is made while events arrive (100-60000)' },
 ];
 
@@ -114,6 +119,17 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv, cwd = pro
   const autoRevokeRaw = pick(spec('autoRevokeLeaked')) ?? 'true';
   if (autoRevokeRaw !== 'true' && autoRevokeRaw !== 'false') throw bad('autoRevokeLeaked', autoRevokeRaw, 'expected true or false');
 
+  const trustedRaw = pick(spec('trustedProxies')) ?? '';
+  const trustedProxies = trustedRaw.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const entry of trustedProxies) {
+    const [addr, bits, extra] = entry.split('/');
+    const family = net.isIP(addr ?? '');
+    const maxBits = family === 6 ? 128 : 32;
+    if (!family || extra !== undefined || (bits !== undefined && (!/^\d+$/.test(bits) || Number(bits) > maxBits))) {
+      throw bad('trustedProxies', entry, 'expected IP addresses or CIDRs such as 10.0.0.5 or 10.0.0.0/8, comma-separated');
+    }
+  }
+
   const masterKey = env.CUSTOS_MASTER_KEY === '' ? undefined : env.CUSTOS_MASTER_KEY;
 
   return {
@@ -126,6 +142,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv, cwd = pro
     checkpointIntervalMs: interval,
     checkpointSinks: checkpointSinks || undefined,
     autoRevokeLeaked: autoRevokeRaw === 'true',
+    trustedProxies,
   };
 }
 

@@ -101,7 +101,10 @@ describe('custos CLI', () => {
     expect((await custos(['whoami'], { CUSTOS_TOKEN: token })).stdout).toMatch(/erin \(security\)/);
     const id = token.split('_')[2]!;
     expect((await custos(['token', 'revoke', id, '--reason', 'test'])).code).toBe(0);
-    expect((await custos(['whoami'], { CUSTOS_TOKEN: token })).code).toBe(1);
+    // A refused token is a credentials problem: exit 3, as the README says.
+    expect((await custos(['whoami'], { CUSTOS_TOKEN: token })).code).toBe(3);
+    const again = await custos(['token', 'revoke', id]);
+    expect([again.code, again.stdout]).toEqual([0, expect.stringMatching(/already revoked/)]);
   });
 
   it('verifies the audit log and an inclusion proof', async () => {
@@ -134,7 +137,7 @@ describe('custos CLI', () => {
     expect(scan.code).toBe(1);
     expect(scan.stderr).toMatch(/REVOKED leaked Custos credential\(s\): [a-z2-7]{16}/);
     expect(scan.stdout).not.toContain(leaked);
-    expect((await custos(['whoami'], { CUSTOS_TOKEN: leaked })).code).toBe(1);
+    expect((await custos(['whoami'], { CUSTOS_TOKEN: leaked })).code).toBe(3);
     const list = JSON.parse((await custos(['findings', 'list', '--json', '--status', 'revoked'])).stdout);
     expect(list.items.some((f: { credential: { id: string } | null }) => f.credential?.id === leaked.split('_')[2])).toBe(true);
     const offline = await custos(['scan', 'dir', dir, '--report'], { CUSTOS_SERVER: 'http://127.0.0.1:1' });

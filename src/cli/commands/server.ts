@@ -8,23 +8,28 @@ function configOptions(cmd: Command): Command {
 }
 
 function flagsOf(o: Record<string, string | undefined>): ConfigInput {
-  return { host: o.host, port: o.port, dataDir: o.dataDir, databaseUrl: o.databaseUrl, logLevel: o.logLevel, checkpointIntervalMs: o.checkpointIntervalMs, checkpointSinks: o.checkpointSink, autoRevokeLeaked: o.autoRevokeLeaked };
+  return {
+    host: o.host, port: o.port, dataDir: o.dataDir, databaseUrl: o.databaseUrl, logLevel: o.logLevel, checkpointIntervalMs: o.checkpointIntervalMs,
+    checkpointSinks: o.checkpointSink, autoRevokeLeaked: o.autoRevokeLeaked, trustedProxies: o.trustedProxies,
+  };
 }
 
+/**
+ * The bootstrap token is printed only to a terminal: when stderr is a file or a pipe (a service manager, a
+ * container log) it would land in a log that outlives it, so only the file's path is printed there.
+ */
 function announceBootstrap(io: CliIo, token: string, file: string): void {
-  io.stderr.write([
-    '',
-    'Custos initialised. Bootstrap admin token (shown once; also written to ' + file + ', mode 0600):',
-    '',
-    `  ${token}`,
-    '',
-    'Use it with: export CUSTOS_TOKEN=<token>   (the CLI also reads it from the data dir)',
-    '',
-  ].join('\n'));
+  const lines = io.stderrIsTTY
+    ? ['', `Custos initialised. Bootstrap admin token (shown once; also written to ${file}, mode 0600):`, '', `  ${token}`, '',
+      'Use it with: export CUSTOS_TOKEN=<token>   (the CLI also reads it from the data dir)', '']
+    : ['', `Custos initialised. The bootstrap admin token was written to ${file} (mode 0600); it is not printed because this output is not a terminal.`,
+      'The CLI reads it from the data dir, or: export CUSTOS_TOKEN="$(cat ' + file + ')"', ''];
+  io.stderr.write(lines.join('\n'));
 }
 
 export function registerServerCommands(program: Command, io: CliIo, onServing?: (url: string) => void): void {
   configOptions(program.command('init').description('create the data dir, master key and bootstrap admin token'))
+    .addHelpText('after', '\nExample:\n  custos init --data-dir /var/lib/custos\n')
     .action(async (o) => {
       const config = loadConfig(flagsOf(o), io.env);
       const { createControlPlane } = await import('../../app.js');
@@ -38,6 +43,7 @@ export function registerServerCommands(program: Command, io: CliIo, onServing?: 
     });
 
   configOptions(program.command('serve').description('run the control plane (initialises the data dir on first start)'))
+    .addHelpText('after', '\nExamples:\n  custos serve\n  custos serve --port 9000 --database-url postgres://custos@db:5432/custos --trusted-proxies 10.0.0.0/8\n')
     .action(async (o) => {
       const config = loadConfig(flagsOf(o), io.env);
       // Loaded lazily: client commands should not pay for the server's start-up imports.
@@ -51,7 +57,11 @@ export function registerServerCommands(program: Command, io: CliIo, onServing?: 
         const stop = () => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
-          void cp.close().finally(resolve);
+          const started = Date.now();
+          void cp.close().then(
+            () => cp.logger.info({ ms: Date.now() - started }, 'shutdown complete: last checkpoint signed, store closed'),
+            (error: unknown) => cp.logger.error({ err: error }, 'shutdown failed'),
+          ).finally(resolve);
         };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);

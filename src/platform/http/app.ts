@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import http from 'node:http';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -12,6 +13,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Actor } from '../actor.js';
 import { AppError, errors, type ErrorCode } from './errors.js';
+import { findBadText } from './input-text.js';
 import { documentErrors, recordRouteErrors } from './openapi-errors.js';
 import type { ManagementPipeline } from './pipeline/index.js';
 import type { Logger } from '../logger.js';
@@ -27,6 +29,9 @@ declare module 'fastify' {
     public?: boolean;
     /** Error codes this route's own rules can answer with, beside the ones every route shares (OpenAPI lists both). */
     errors?: ErrorCode[];
+    /** The body carries foreign text on purpose (a scan report names files as found): control characters are
+     * allowed and neutralised when printed. Lone surrogates are refused everywhere regardless. */
+    foreignText?: boolean;
   }
 }
 
@@ -38,6 +43,8 @@ export interface HttpDeps {
   /** The management API's request pipeline (pipeline/index.ts): verify the credential, check the permission. */
   pipeline: ManagementPipeline;
   bodyLimit?: number;
+  /** Proxies whose X-Forwarded-For is believed (addresses/CIDRs); none by default, so the socket peer is the source. */
+  trustProxy?: string[];
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -55,6 +62,9 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     },
     ajv: { customOptions: { removeAdditional: false } },
+    trustProxy: deps.trustProxy && deps.trustProxy.length > 0 ? deps.trustProxy : false,
+    // Errors Node's HTTP parser raises before any route (headers too large, garbage) get problem+json too.
+    clientErrorHandler: clientError,
     routerOptions: { maxParamLength: 200 },
     // Errors the router raises itself (bad URL encoding, over-long path parameters) get problem+json too.
     frameworkErrors: (error, req, reply) => {
@@ -70,6 +80,10 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    // Nothing Custos serves is meant to be framed or content-sniffed.
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
   });
   app.addHook('onResponse', async (req, reply) => {
     req.log.info({
@@ -99,7 +113,8 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  // staticCSP: the UI's pages carry a Content-Security-Policy that allows only its own scripts and styles.
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' }, staticCSP: true });
 
   // Only JSON bodies are accepted: anything else is 415 before any handler runs.
   app.removeContentTypeParser(['text/plain']);
@@ -118,9 +133,24 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
     void reply.code(404).type('application/problem+json').send(err.toProblem(req.url));
   });
 
+  // Text no store or audit event may hold is refused before validation, naming the field (input-text.ts).
+  app.addHook('preValidation', async (req) => {
+    const allowControls = Boolean(req.routeOptions.config.foreignText);
+    for (const [location, value] of [['params', req.params], ['querystring', req.query], ['body', req.body]] as const) {
+      const problem = findBadText(value, location, allowControls);
+      if (problem) {
+        throw errors.validation(`${problem.path}: ${problem.message}`, [{ location, path: problem.path.slice(location.length) || '/', message: problem.message }]);
+      }
+    }
+  });
+
   app.setErrorHandler((error, req, reply) => {
     const problem = toAppError(error, req);
     if (problem.status >= 500) req.log.error({ err: error }, 'request failed');
+    // RFC 6750 §3: a 401 names the scheme it wants; a presented but refused token is `invalid_token`.
+    if (problem.code === 'unauthenticated') {
+      reply.header('www-authenticate', req.headers.authorization ? 'Bearer realm="custos", error="invalid_token"' : 'Bearer realm="custos"');
+    }
     void reply.code(problem.status).type('application/problem+json').send(problem.toProblem(req.url.split('?')[0]));
   });
 
@@ -176,4 +206,18 @@ function isStoreFailure(error: unknown): boolean {
   if (typeof e?.code !== 'string') return e?.name === 'SqliteError';
   return e.code.startsWith('SQLITE_') || (typeof e.severity === 'string' && /^[0-9A-Z]{5}$/.test(e.code))
     || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01'].includes(e.code);
+}
+
+/** Problem+json for what Node's HTTP parser refuses before Fastify sees a request (RFC 9457 shape, then close). */
+function clientError(this: FastifyInstance, err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const problem = err.code === 'HPE_HEADER_OVERFLOW'
+    ? new AppError('headers_too_large', 'request headers exceed the size limit')
+    : new AppError('bad_request', err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request timed out' : 'the request could not be parsed');
+  const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : problem.status;
+  const body = JSON.stringify({ ...problem.toProblem(), status });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/problem+json\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
 }

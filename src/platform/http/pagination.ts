@@ -1,30 +1,56 @@
+import crypto from 'node:crypto';
 import { z } from 'zod';
-import { errors } from './errors.js';
+import { AppError } from './errors.js';
 
-// Keyset pagination over time-ordered ids: the cursor is the last id of the previous page, opaque to clients.
+// Keyset pagination over time-ordered ids: the cursor is the last key of the previous page, opaque to clients
+// and tamper-evident: its payload carries an HMAC (a key derived from the master key, so every node of one
+// installation accepts every other's cursors). A cursor this server did not issue is 400 `invalid_cursor`
+// before it gets near a query.
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
+const MAC_BYTES = 16;
 
 export const paginationQuery = {
   limit: z.coerce.number().int().min(1).max(MAX_LIMIT).default(DEFAULT_LIMIT)
     .describe(`Page size, 1-${MAX_LIMIT}`),
-  cursor: z.string().max(200).optional().describe('Opaque cursor from the previous page\'s next_cursor'),
+  cursor: z.string().max(400).optional().describe('Opaque cursor from the previous page\'s next_cursor'),
 };
 
+// Until the server sets the installation's key (at start, after unsealing) a per-process random key is used,
+// so cursors are never unauthenticated.
+let cursorKey: Buffer = crypto.randomBytes(32);
+
+/** Sets the key cursors are signed with; called once by the composition root. */
+export function setCursorKey(key: Buffer): void {
+  cursorKey = Buffer.from(key);
+}
+
+function mac(payload: string): Buffer {
+  return crypto.createHmac('sha256', cursorKey).update(payload).digest().subarray(0, MAC_BYTES);
+}
+
 export function encodeCursor(lastKey: string | number): string {
-  return Buffer.from(JSON.stringify({ k: lastKey }), 'utf8').toString('base64url');
+  const payload = Buffer.from(JSON.stringify({ k: lastKey }), 'utf8').toString('base64url');
+  return `${payload}.${mac(payload).toString('base64url')}`;
 }
 
 export function decodeCursor(cursor: string | undefined): string | number | undefined {
   if (cursor === undefined) return undefined;
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { k?: unknown };
-    if (typeof parsed.k === 'string' || typeof parsed.k === 'number') return parsed.k;
-  } catch {
-    // fall through
+  const dot = cursor.indexOf('.');
+  if (dot > 0) {
+    const payload = cursor.slice(0, dot);
+    const given = Buffer.from(cursor.slice(dot + 1), 'base64url');
+    if (given.length === MAC_BYTES && crypto.timingSafeEqual(given, mac(payload))) {
+      try {
+        const parsed = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { k?: unknown };
+        if (typeof parsed.k === 'string' || typeof parsed.k === 'number') return parsed.k;
+      } catch {
+        // fall through: a cursor we signed always parses
+      }
+    }
   }
-  throw errors.validation('cursor is not valid; pass next_cursor from a previous page unchanged');
+  throw new AppError('invalid_cursor', 'cursor was not issued by this server; pass next_cursor from a previous page unchanged');
 }
 
 /** Takes limit+1 rows and returns the page with the cursor for the next one. */
