@@ -18,6 +18,7 @@ function adversarial(keyword: string, tp: string): Record<string, string> {
     'keyword repeated for 1 MB': fill(keyword),
     'keyword then 1 MB of token characters': `${keyword}${fill('Ab3_-')}`,
     'truncated true positive repeated': fill(head),
+    'truncated true positive, newlines escaped, repeated': fill(head.replace(/\n/g, '\\n')),
     'true positive prefix then separators': fill(`${head}= "`),
     'near-miss assignment, no closing quote': `${keyword}_key = "${fill('x9Z')}`,
     'dots and dashes': `${keyword}${fill('.-')}`,
