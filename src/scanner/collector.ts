@@ -2,7 +2,7 @@
 // items, limits reached, byte counts. Every source funnels file contents through `scanContent`, and every
 // match through `addMatch`.
 import { isAscii } from 'node:buffer';
-import type { Engine, RawMatch } from './engine.js';
+import { lineStarts, position, type Engine, type RawMatch } from './engine.js';
 import type { Finding, Location, ScanResult, Skipped } from './types.js';
 import { isBinary, segmentsFor } from './segments.js';
 import { toFinding, type SecretHasher } from './finding.js';
@@ -106,10 +106,17 @@ export function createCollector(deps: { engine: Engine; limits: Limits; hasher: 
   }
 
   function scanText(text: string, loc: ContentLocation, lineOffset = 0, ascii?: Uint8Array): void {
+    let fileLines: number[] | undefined;
     for (const seg of segmentsFor(loc.path, text)) {
       for (const m of deps.engine.scanText(seg.text, loc.path, seg.text === text ? ascii : undefined)) {
         const within = seg.within ?? loc.within;
-        addMatch(m, { ...loc, ...(within ? { within } : {}), line: m.line + seg.lineOffset + lineOffset, column: m.column });
+        // A segment with offsets (a notebook's cell) maps back to the file's own line and column.
+        const at = seg.offsets ? position(fileLines ??= lineStarts(text), seg.offsets[m.index] ?? 0) : { line: m.line + seg.lineOffset, column: m.column };
+        addMatch(m, {
+          ...loc, ...(within ? { within } : {}),
+          ...(seg.cell !== undefined ? { cell: seg.cell } : {}), ...(seg.output !== undefined ? { output: seg.output } : {}),
+          line: at.line + lineOffset, column: at.column,
+        });
       }
     }
   }

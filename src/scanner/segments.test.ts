@@ -3,6 +3,7 @@ import { createCollector, DEFAULT_LIMITS } from './collector.js';
 import { createEngine } from './engine.js';
 import { createSecretHasher } from './finding.js';
 import { RULES } from './rules/rules.js';
+import { renderSarif } from './report/sarif.js';
 import { checksummedToken, fakeCustosToken, seeded } from './rules/fake.js';
 
 const rnd = seeded(11);
@@ -17,8 +18,9 @@ function scan(path: string, text: string) {
 }
 
 describe('content-aware scanning', () => {
-  it('notebooks: cell sources and text outputs are scanned and located by cell; images are not', () => {
+  it('notebooks: cell sources and text outputs are scanned, located at the line and column of the .ipynb file; images are not', () => {
     const png = Buffer.from(`ghp_${'x'.repeat(200)}`).toString('base64');
+    // Pretty-printed as Jupyter writes it, with an escaped quote before the secret on its line.
     const nb = JSON.stringify({
       cells: [
         { cell_type: 'markdown', source: ['# Demo\n'] },
@@ -28,12 +30,28 @@ describe('content-aware scanning', () => {
           { output_type: 'display_data', data: { 'image/png': png, 'text/plain': ['<Figure>'] } },
         ] },
       ],
-    });
+    }, null, 1);
+    const at = (secret: string) => {
+      const i = nb.indexOf(secret);
+      const before = nb.slice(0, i).split('\n');
+      return { line: before.length, column: before.at(-1)!.length + 1 };
+    };
     const f = scan('analysis.ipynb', nb);
-    expect(f.map((x) => [x.ruleId, x.location.within, x.location.line])).toEqual([
-      ['github-token', 'cell 2', 2],
-      ['custos-operator-token', 'cell 3 output 1', 2],
+    expect(f.map((x) => [x.ruleId, x.location])).toEqual([
+      ['github-token', { path: 'analysis.ipynb', within: 'cell 2', cell: 2, ...at(inSource) }],
+      ['custos-operator-token', { path: 'analysis.ipynb', within: 'cell 3 output 1', cell: 3, output: 1, ...at(inOutput) }],
     ]);
+    expect(at(inSource).line).toBeGreaterThan(2);
+    const sarif = JSON.parse(renderSarif({ source: 'dir', target: '.', findings: f, failing: f.length, skipped: [], incomplete: false, incompleteReasons: [], stats: { files: 1, bytes: 1, durationMs: 0 } }, RULES));
+    expect(sarif.runs[0].results.map((r: { properties: object; locations: Array<{ physicalLocation: { region: object } }> }) => [r.properties, r.locations[0]!.physicalLocation.region])).toEqual([
+      [expect.objectContaining({ cell: 2 }), { startLine: at(inSource).line, startColumn: at(inSource).column }],
+      [expect.objectContaining({ cell: 3, output: 1 }), { startLine: at(inOutput).line, startColumn: at(inOutput).column }],
+    ]);
+  });
+  it('notebooks: escapes before the secret on its line keep the column right; a one-line notebook too', () => {
+    const nb = JSON.stringify({ cells: [{ cell_type: 'code', source: `x = "a\\tb\\"c\u00e9"\nprint("\\u2603"); t = "${inSource}"\n`, outputs: [] }] });
+    const [g] = scan('one.ipynb', nb);
+    expect(g!.location).toMatchObject({ line: 1, column: nb.indexOf(inSource) + 1, cell: 1 });
   });
   it('an invalid notebook is scanned as plain text', () => {
     expect(scan('broken.ipynb', `{ "cells": [ token = "${inSource}"`).map((x) => x.ruleId)).toEqual(['github-token']);

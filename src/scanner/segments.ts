@@ -3,6 +3,7 @@
 // Kubernetes Secret `data` decoded; everything else is scanned as is.
 import { createRequire } from 'node:module';
 import type { Node } from 'yaml';
+import { notebookPieces } from './notebook.js';
 
 // yaml is loaded on the first Kubernetes Secret manifest, not at start (it is ~70 ms of module loading,
 // paid again by every worker thread).
@@ -15,6 +16,11 @@ export interface Segment {
   /** Added to the engine's 1-based line to get the file line. */
   lineOffset: number;
   within?: string;
+  /** Notebooks: the file offset of each character of `text` (then line and column are the file's own). */
+  offsets?: Int32Array;
+  /** Notebooks: 1-based cell and output the text came from. */
+  cell?: number;
+  output?: number;
 }
 
 export function isBinary(buf: Uint8Array): boolean {
@@ -33,35 +39,15 @@ export function segmentsFor(path: string, text: string): Segment[] {
   return [{ text, lineOffset: 0 }];
 }
 
-function asText(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (Array.isArray(v)) return v.filter((x) => typeof x === 'string').join('');
-  return '';
-}
-
 /** Jupyter: cell sources and text outputs (stream text, text/plain, errors); images are skipped. */
 export function notebookSegments(text: string): Segment[] | null {
-  let nb: unknown;
-  try {
-    nb = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  const cells = (nb as { cells?: unknown }).cells;
-  if (!Array.isArray(cells)) return null;
-  const out: Segment[] = [];
-  cells.forEach((cell: Record<string, unknown>, i: number) => {
-    const src = asText(cell?.source);
-    if (src) out.push({ text: src, lineOffset: 0, within: `cell ${i + 1}` });
-    const outputs = Array.isArray(cell?.outputs) ? (cell.outputs as Array<Record<string, unknown>>) : [];
-    outputs.forEach((o, j) => {
-      const data = (o?.data ?? {}) as Record<string, unknown>;
-      const t = [asText(o?.text), asText(data['text/plain']), asText(data['application/json'] && JSON.stringify(data['application/json'])),
-        asText(o?.evalue), asText(o?.traceback)].filter(Boolean).join('\n');
-      if (t) out.push({ text: t, lineOffset: 0, within: `cell ${i + 1} output ${j + 1}` });
-    });
-  });
-  return out;
+  const pieces = notebookPieces(text);
+  if (!pieces) return null;
+  return pieces.map((p) => ({
+    text: p.text, lineOffset: 0, offsets: p.offsets, cell: p.cell,
+    within: p.output === undefined ? `cell ${p.cell}` : `cell ${p.cell} output ${p.output}`,
+    ...(p.output !== undefined ? { output: p.output } : {}),
+  }));
 }
 
 /**

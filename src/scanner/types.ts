@@ -61,6 +61,9 @@ export interface Location {
   column: number;
   /** Extra position inside a file, e.g. `cell 3` of a notebook, `env` of an image config. */
   within?: string;
+  /** Notebooks: the 1-based cell, and output of that cell, the secret is in (`line`/`column` are the file's). */
+  cell?: number;
+  output?: number;
   commit?: string;
   author?: string;
   date?: string;

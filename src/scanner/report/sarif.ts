@@ -33,7 +33,10 @@ export function renderSarif(r: ScanResult, rules: Rule[], version = '0.1.0'): st
         },
       }],
       partialFingerprints: { 'custosSecret/v1': f.fingerprint },
-      properties: { severity: f.severity, verified: f.verified, ...(l.commit ? { commit: l.commit } : {}), ...(l.layer ? { layer: l.layer } : {}) },
+      properties: {
+        severity: f.severity, verified: f.verified, ...(l.commit ? { commit: l.commit } : {}), ...(l.layer ? { layer: l.layer } : {}),
+        ...(l.cell !== undefined ? { cell: l.cell } : {}), ...(l.output !== undefined ? { output: l.output } : {}),
+      },
     };
   });
   const log: Log = {
