@@ -85,12 +85,12 @@ export async function scanStream(c: Collector, stream: Readable, loc: ContentLoc
   const kind = sniffArchive(head);
   if (kind === null) {
     const buf = await collect(whole, c.limits.maxFileBytes);
-    if (buf === null) c.skip(loc.path, `larger than ${c.limits.maxFileBytes} bytes`, true);
+    if (buf === null) c.skip(loc, `larger than ${c.limits.maxFileBytes} bytes`, true);
     else c.scanContent(buf, loc);
     return;
   }
   if (depth >= c.limits.maxArchiveDepth) {
-    c.skip(loc.path, `archive nesting deeper than ${c.limits.maxArchiveDepth}`, true);
+    c.skip(loc, `archive nesting deeper than ${c.limits.maxArchiveDepth}`, true);
     await drain(whole);
     return;
   }
@@ -100,7 +100,7 @@ export async function scanStream(c: Collector, stream: Readable, loc: ContentLoc
     else if (kind === 'tar') await walkTar(c, whole, { ...loc, archive: chain }, depth + 1, hooks);
     else await walkZip(c, whole, { ...loc, archive: chain }, depth + 1);
   } catch (err) {
-    c.skip(loc.path, `unreadable ${kind} archive (${(err as Error).message})`, true);
+    c.skip(loc, `unreadable ${kind} archive (${(err as Error).message})`, true);
     whole.destroy();
   }
 }
@@ -144,7 +144,7 @@ async function walkTar(c: Collector, input: Readable, loc: ContentLocation, dept
     if (h.type === 'file' || h.type === 'contiguous-file') {
       await scanStream(c, entry as unknown as Readable, { ...loc, path: name }, depth);
     } else {
-      if (h.type === 'symlink' || h.type === 'link') c.skip(name, `${h.type} not followed`);
+      if (h.type === 'symlink' || h.type === 'link') c.skip({ ...loc, path: name }, `${h.type} not followed`);
       entry.resume();
     }
   }
@@ -165,7 +165,7 @@ async function openZip(buf: Buffer): Promise<yauzl.ZipFile> {
 async function walkZip(c: Collector, input: Readable, loc: ContentLocation, depth: number): Promise<void> {
   const buf = await collect(input, c.limits.maxZipBytes);
   if (buf === null) {
-    c.skip(loc.archive?.at(-1) ?? loc.path, `zip larger than ${c.limits.maxZipBytes} bytes`, true);
+    c.skip(loc.archive?.length ? loc.archive.join('!') : loc.path, `zip larger than ${c.limits.maxZipBytes} bytes`, true);
     return;
   }
   const zip = await openZip(buf);

@@ -34,6 +34,11 @@ export const DEFAULT_LIMITS: Limits = {
 
 export type ContentLocation = Omit<Location, 'line' | 'column'>;
 
+/** A path inside archives, outermost archive first: `outer.tar!inner.zip!path/file`. */
+export function chainedPath(loc: Pick<Location, 'path' | 'archive'>): string {
+  return [...(loc.archive ?? []), loc.path].join('!');
+}
+
 /** What a worker thread hands back: its matches unfiltered (secrets included, in memory only), the rest as is. */
 export type PartialResult = Pick<ScanResult, 'skipped' | 'incompleteReasons' | 'stats'> & { candidates: Candidate[] };
 
@@ -75,7 +80,9 @@ export function createCollector(deps: { engine: Engine; limits: Limits; hasher: 
     reasons.add(reason);
   }
 
-  function skip(path: string, reason: string, makesIncomplete = false): void {
+  /** `where`: a path, or a location whose archive chain is shown too (`outer.tar!inner.zip!path/file`). */
+  function skip(where: string | ContentLocation, reason: string, makesIncomplete = false): void {
+    const path = typeof where === 'string' ? where : chainedPath(where);
     skipped.push({ path, reason });
     if (makesIncomplete) incomplete(`${reason}: ${path}`);
   }
@@ -96,7 +103,7 @@ export function createCollector(deps: { engine: Engine; limits: Limits; hasher: 
     bytes += buf.length;
     deps.onProgress?.(bytes, files);
     if (isBinary(buf)) {
-      skip(loc.path, 'binary');
+      skip(loc, 'binary');
       return;
     }
     // Nearly all source is ASCII: then Latin-1 decoding is a plain copy, and the engine's keyword

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, mkdir, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { scanDirectory } from '../scan.service.js';
 import { checksummedToken, seeded } from '../rules/fake.js';
-import { makeTar } from '../../../test/scanner/fixtures.js';
+import { makeTar, makeZip } from '../../../test/scanner/fixtures.js';
 
 // Files are read into one reused buffer: nothing of an earlier, larger file may show through.
 describe('directory reads', () => {
@@ -70,3 +70,33 @@ describe('directory scans over threads', () => {
     expect(progress.every((b, i) => i === 0 || b >= progress[i - 1]!)).toBe(true);
   }, 30_000);
 });
+
+describe('skipped items say where they are', () => {
+  let root: string;
+  beforeAll(async () => {
+    root = await mkdtemp(path.join(tmpdir(), 'custos-skip-'));
+    await symlink(path.join(root, 'no-such-target'), path.join(root, 'dangling.txt'));
+    await symlink(path.join(tmpdir()), path.join(root, 'out-link'));
+    await symlink('loop-b', path.join(root, 'loop-a'));
+    await symlink('loop-a', path.join(root, 'loop-b'));
+    const inner = makeZip({ 'bin/tool.dat': Buffer.from([0, 1, 2, 3]), 'ok.txt': 'nothing\n' });
+    await writeFile(path.join(root, 'outer.tar'), await makeTar([
+      { name: 'inner.zip', content: inner },
+      { name: 'lib/link', type: 'symlink', linkname: '/etc/shadow' },
+    ]));
+  });
+  afterAll(async () => { await rm(root, { recursive: true, force: true }); });
+
+  it('a dangling symlink is reported as dangling, not as pointing outside the root', async () => {
+    const r = await scanDirectory(root, { workers: 0 });
+    expect(r.skipped).toContainEqual({ path: 'dangling.txt', reason: 'dangling symlink (its target does not exist), not followed' });
+    expect(r.skipped).toContainEqual({ path: 'out-link', reason: 'symlink pointing outside the root, not followed' });
+    expect(r.skipped).toContainEqual({ path: 'loop-a', reason: 'symlink loop, not followed' });
+  });
+  it('items skipped inside nested archives are listed with their archive chain', async () => {
+    const r = await scanDirectory(root, { workers: 0 });
+    expect(r.skipped).toContainEqual({ path: 'outer.tar!inner.zip!bin/tool.dat', reason: 'binary' });
+    expect(r.skipped).toContainEqual({ path: 'outer.tar!lib/link', reason: 'symlink not followed' });
+  });
+});
+

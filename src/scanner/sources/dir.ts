@@ -54,9 +54,7 @@ export async function listFiles(c: Collector, root: string, opts: DirOptions): P
         await walk(rel, scopes);
       } else if (e.isSymbolicLink()) {
         if (ignored(rel, false, scopes)) continue;
-        const target = await realpath(path.join(abs, e.name)).catch(() => null);
-        const inside = target !== null && (target === absRoot || target.startsWith(absRoot + path.sep));
-        c.skip(rel, inside ? 'symlink not followed (its target inside the root is scanned in place)' : 'symlink pointing outside the root, not followed');
+        c.skip(rel, await symlinkReason(path.join(abs, e.name), absRoot));
       } else if (e.isFile()) {
         if (ignored(rel, false, scopes)) continue;
         files.push(rel);
@@ -68,6 +66,20 @@ export async function listFiles(c: Collector, root: string, opts: DirOptions): P
 
   await walk('', []);
   return { absRoot, files };
+}
+
+/** Why a symlink is skipped: its target is inside the root (scanned in place), outside it, missing, or a loop. */
+async function symlinkReason(link: string, absRoot: string): Promise<string> {
+  try {
+    const target = await realpath(link);
+    const inside = target === absRoot || target.startsWith(absRoot + path.sep);
+    return inside ? 'symlink not followed (its target inside the root is scanned in place)' : 'symlink pointing outside the root, not followed';
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'dangling symlink (its target does not exist), not followed';
+    if (code === 'ELOOP') return 'symlink loop, not followed';
+    return `symlink not followed (unresolvable: ${code ?? (err as Error).message})`;
+  }
 }
 
 /** Scans the listed files in this thread, one after the other (worker threads give the parallelism). */
