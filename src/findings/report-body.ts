@@ -1,5 +1,5 @@
 import type { ScanResult } from '../scanner/index.js';
-import type { ReportInput } from './findings.js';
+import type { ReportInput } from './findings.schemas.js';
 
 // What `custos scan --report` sends: no secret, only its redaction, a 64-bit hash prefix (enough for the server
 // to confirm a Custos credential against its stored hash) and, for Custos credentials, the id parsed offline.

@@ -1,4 +1,4 @@
-import type { Actor } from '../platform/actor.js';
+import type { Actor, OperatorRole } from '../platform/actor.js';
 import { AUTONOMY_LEVELS, CLASSIFICATIONS, ENVIRONMENTS, RISK_TIERS } from './taxonomy.js';
 
 // Who may manage an owned thing: admins and security operators manage everything; an owner-role operator
@@ -6,6 +6,34 @@ import { AUTONOMY_LEVELS, CLASSIFICATIONS, ENVIRONMENTS, RISK_TIERS } from './ta
 
 export function isOwnerRole(actor: Actor): boolean {
   return actor.role === 'owner';
+}
+
+/**
+ * Rungs of the operator roles, for "no role acts on a principal holding a higher role". Auditor and owner
+ * share the lowest rung: neither is above the other (an auditor changes nothing; an owner manages only what it
+ * owns, and humans, the only principals that hold roles, have no owners), so neither may act on security or
+ * admin holders, and admins and security operators may act on both.
+ */
+export const ROLE_RANK: Record<OperatorRole, number> = { admin: 3, security: 2, auditor: 1, owner: 1 };
+
+/** Whether a principal whose highest role is `target` is out of reach of an actor with role `actor`. */
+export function outranks(target: OperatorRole | null, actor: OperatorRole | null): boolean {
+  if (target === null) return false;
+  return actor === null || ROLE_RANK[target] > ROLE_RANK[actor];
+}
+
+/**
+ * Owners see what they may manage, plus themselves; admin, security and auditors see everything. What an
+ * owner may not see answers 404, as if it did not exist.
+ */
+export function canSee(actor: Actor, subjectId: string, ownerPrincipalId: string | null, ownerTeamId: string | null): boolean {
+  if (!isOwnerRole(actor)) return actor.role !== null;
+  return actor.principal?.id === subjectId || canManageOwned(actor, ownerPrincipalId, ownerTeamId);
+}
+
+/** An owner may pick as a principal's home team only a team they belong to. */
+export function ownerMayPickTeam(actor: Actor, teamId: string | null): boolean {
+  return !isOwnerRole(actor) || teamId === null || actor.teamIds.includes(teamId);
 }
 
 export function canManageOwned(actor: Actor, ownerPrincipalId: string | null, ownerTeamId: string | null): boolean {
@@ -65,5 +93,35 @@ export function ownerWideningFields(current: GuardedFields, patch: GuardedPatch)
   if (raises(AUTONOMY_LEVELS, current.autonomy, patch.autonomy)) bad.push('autonomy');
   if (raises(ENVIRONMENTS, current.environment, patch.environment)) bad.push('environment');
   if (patch.risk_tier !== undefined && rank(RISK_TIERS, patch.risk_tier) < rank(RISK_TIERS, current.risk_tier)) bad.push('risk_tier');
+  return bad;
+}
+
+/** The current state of what an owner could use to widen a resource. */
+export interface GuardedResourceFields {
+  classification: string;
+  risk_tier: string;
+  purposes: string[];
+}
+
+export interface GuardedResourcePatch {
+  owner?: string | null;
+  owner_team?: string | null;
+  classification?: string;
+  risk_tier?: string;
+  purposes?: string[];
+}
+
+/**
+ * The resource fields an owner-role operator asks to change but may not: ownership is for admin/security; the
+ * classification and the risk tier may only go up (a lower label means weaker protection and rarer reviews);
+ * allowed purposes may only shrink. Parents are checked by the service (it needs the store).
+ */
+export function ownerResourceWideningFields(current: GuardedResourceFields, patch: GuardedResourcePatch): string[] {
+  const bad: string[] = [];
+  if (patch.owner !== undefined) bad.push('owner');
+  if (patch.owner_team !== undefined) bad.push('owner_team');
+  if (patch.classification !== undefined && rank(CLASSIFICATIONS, patch.classification) < rank(CLASSIFICATIONS, current.classification)) bad.push('classification');
+  if (patch.risk_tier !== undefined && rank(RISK_TIERS, patch.risk_tier) < rank(RISK_TIERS, current.risk_tier)) bad.push('risk_tier');
+  if (patch.purposes !== undefined && !patch.purposes.every((p) => current.purposes.includes(p))) bad.push('purposes');
   return bad;
 }

@@ -1,25 +1,13 @@
 import { z } from 'zod';
-import { isUuid } from '../platform/ids.js';
 import { paginationQuery, pageSchema } from '../platform/http/pagination.js';
 import {
-  AUTONOMY_LEVELS, CLASSIFICATIONS, DNS_LABEL, ENVIRONMENTS, LIFECYCLE_ACTIONS, PRINCIPAL_KINDS, PRINCIPAL_STATUSES, RISK_TIERS,
+  boolQuery, labelFilter, labelPatchFields, labelsSchema, namePrefix, nameSchema, nullable, reasonSchema, refSchema, refView, text, tokenList,
+} from './fields.schemas.js';
+import {
+  AUTONOMY_LEVELS, CLASSIFICATIONS, ENVIRONMENTS, LIFECYCLE_ACTIONS, PRINCIPAL_KINDS, PRINCIPAL_STATUSES, RISK_TIERS,
 } from './taxonomy.js';
 
 // Request and response shapes. Objects are strict (unknown fields are rejected) and every string is bounded.
-
-// A UUID-shaped name would be read as an id wherever a reference is resolved ("id or name"), so it is refused.
-export const nameSchema = z.string()
-  .regex(DNS_LABEL, 'must be a DNS label: lowercase letters, digits and hyphens, 1-63 characters')
-  .refine((n) => !isUuid(n), 'must not have the shape of an id (UUID)');
-export const refSchema = z.string().min(1).max(200).describe('id or name');
-export const text = (max: number) => z.string().max(max);
-const token = z.string().min(1).max(128).regex(/^[A-Za-z0-9:._/*-]+$/, 'letters, digits and : . _ / * - only');
-export const tokenList = z.array(token).max(100);
-export const labelsSchema = z.record(
-  z.string().min(1).max(63).regex(/^[A-Za-z0-9._/-]+$/, 'label keys: letters, digits and . _ / -'),
-  z.string().max(256),
-).refine((l) => Object.keys(l).length <= 64, 'at most 64 labels');
-export const reasonSchema = text(1000).optional().describe('Why: recorded in the audit log');
 
 export const externalIdsSchema = z.strictObject({
   spiffe_id: z.string().max(2048).regex(/^spiffe:\/\/[a-z0-9._-]+(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/, 'must be a SPIFFE ID: spiffe://trust-domain/path').optional(),
@@ -32,7 +20,7 @@ export const externalIdsSchema = z.strictObject({
 const taxonomy = {
   display_name: text(200).optional(),
   description: text(4000).optional(),
-  team: refSchema.optional().describe('Team the principal belongs to'),
+  team: refSchema.optional().describe('Home team (id or name): where the principal is filed, not who owns it; owners may only pick teams they belong to'),
   scopes: tokenList.optional().describe('Approved scopes, e.g. model:invoke'),
   purposes: tokenList.optional().describe('Allowed purposes, e.g. customer-support'),
   autonomy: z.enum(AUTONOMY_LEVELS).optional(),
@@ -56,13 +44,12 @@ export const createPrincipalBody = z.strictObject({
 });
 export type CreatePrincipalInput = z.infer<typeof createPrincipalBody>;
 
-const nullable = <T extends z.ZodType>(s: T) => s.nullable().optional();
 export const updatePrincipalBody = z.strictObject({
   display_name: nullable(text(200)),
   description: nullable(text(4000)),
   owner: nullable(refSchema),
   owner_team: nullable(refSchema),
-  team: nullable(refSchema),
+  team: nullable(refSchema).describe('Home team (id or name); null clears it'),
   scopes: tokenList.optional(),
   purposes: tokenList.optional(),
   autonomy: nullable(z.enum(AUTONOMY_LEVELS)),
@@ -72,7 +59,7 @@ export const updatePrincipalBody = z.strictObject({
   data_ceiling: nullable(z.enum(CLASSIFICATIONS)),
   risk_tier: z.enum(RISK_TIERS).optional(),
   external_ids: externalIdsSchema.optional(),
-  labels: labelsSchema.optional(),
+  ...labelPatchFields,
   review_due_at: z.iso.datetime().optional(),
   expected_version: z.number().int().min(1).optional().describe('Optimistic concurrency: reject if the principal changed since'),
   reason: reasonSchema,
@@ -80,23 +67,22 @@ export const updatePrincipalBody = z.strictObject({
 export type UpdatePrincipalInput = z.infer<typeof updatePrincipalBody>;
 
 export const lifecycleParams = z.strictObject({ ref: refSchema, action: z.enum(Object.keys(LIFECYCLE_ACTIONS) as [keyof typeof LIFECYCLE_ACTIONS]) });
-export const reasonBody = z.strictObject({ reason: reasonSchema }).optional();
 
-const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
+const bool = boolQuery;
 export const listPrincipalsQuery = z.strictObject({
   ...paginationQuery,
   kind: z.enum(PRINCIPAL_KINDS).optional(),
   status: z.enum(PRINCIPAL_STATUSES).optional(),
   owner: refSchema.optional(),
   owner_team: refSchema.optional(),
-  team: refSchema.optional(),
+  team: refSchema.optional().describe('Home team (not membership: see GET /v1/teams?member=)'),
   environment: z.enum(ENVIRONMENTS).optional(),
   risk_tier: z.enum(RISK_TIERS).optional(),
   autonomy: z.enum(AUTONOMY_LEVELS).optional(),
   orphaned: bool.optional(),
   review_overdue: bool.optional().describe('Only principals whose review_due_at has passed'),
-  label: z.string().max(400).regex(/^[^=]+=.*$/, 'label filter is key=value').optional(),
-  name_prefix: z.string().max(63).optional(),
+  label: labelFilter,
+  name_prefix: namePrefix,
   format: z.enum(['json', 'csv']).default('json'),
 });
 export type ListPrincipalsQuery = z.infer<typeof listPrincipalsQuery>;
@@ -108,9 +94,9 @@ export const principalSchema = z.object({
   display_name: z.string().nullable(),
   description: z.string().nullable(),
   status: z.enum(PRINCIPAL_STATUSES),
-  owner: z.object({ id: z.string(), name: z.string() }).nullable(),
-  owner_team: z.object({ id: z.string(), name: z.string() }).nullable(),
-  team: z.object({ id: z.string(), name: z.string() }).nullable(),
+  owner: refView.nullable(),
+  owner_team: refView.nullable(),
+  team: refView.nullable().describe('Home team'),
   scopes: z.array(z.string()),
   purposes: z.array(z.string()),
   autonomy: z.string().nullable(),

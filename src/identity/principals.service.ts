@@ -7,7 +7,10 @@ import type { IdGenerator } from '../platform/ids.js';
 import { decodeCursor, pageOf } from '../platform/http/pagination.js';
 import { isUniqueViolation } from '../platform/store/errors.js';
 import type { PrincipalsTable } from '../platform/store/schema.js';
-import { canManageOwned, isOwnerRole, ownerWideningFields } from './ownership.js';
+import { nextLabels, sameLabels } from './labels.js';
+import { article, resolveOwner, type Owner } from './owners.service.js';
+import { canManageOwned, canSee, isOwnerRole, outranks, ownerMayPickTeam, ownerWideningFields } from './ownership.js';
+import type { RoleLookup } from './ports.js';
 import * as repo from './principals.repo.js';
 import type { CreatePrincipalInput, ListPrincipalsQuery, PrincipalView, UpdatePrincipalInput } from './principals.schemas.js';
 import { findTeam } from './teams.repo.js';
@@ -20,6 +23,12 @@ export interface PrincipalServiceDeps {
   audit: AuditWriter;
   clock: Clock;
   newId: IdGenerator;
+  /**
+   * Operator roles held by principals (operators implements it). Without it the two role rules below are not
+   * enforced, so the composition root must pass it: no role acts on a principal holding a higher role, and the
+   * last active admin cannot be suspended or decommissioned.
+   */
+  roles?: RoleLookup;
 }
 
 export function createPrincipalService(deps: PrincipalServiceDeps) {
@@ -31,45 +40,51 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
     return row;
   }
 
+  /** The principal if the actor may see it; otherwise the same 404 as for one that does not exist. */
+  async function loadVisible(q: Trx | Database['kysely'], actor: Actor, ref: string): Promise<repo.PrincipalRow> {
+    const row = await repo.findPrincipal(q, ref);
+    if (!row || !canSee(actor, row.id, row.owner_principal_id, row.owner_team_id)) throw errors.notFound('principal', ref);
+    return row;
+  }
+
   function assertCanManage(actor: Actor, row: repo.PrincipalRow): void {
     if (!canManageOwned(actor, row.owner_principal_id, row.owner_team_id)) {
       throw errors.forbidden(`principal '${row.name}' is not owned by you or your teams`);
     }
   }
 
-  /** Owners must be active humans; teams must exist. Returns the ids to store. */
-  async function resolveOwner(trx: Trx, owner: string | null | undefined, ownerTeam: string | null | undefined) {
-    let ownerId: string | null | undefined = owner === null ? null : undefined;
-    let ownerTeamId: string | null | undefined = ownerTeam === null ? null : undefined;
-    let ownerName: string | null = null;
-    let ownerTeamName: string | null = null;
-    if (owner) {
-      const o = await repo.findPrincipalCore(trx, owner);
-      if (!o) throw new AppError('owner_not_found', `owner '${owner}' is not a registered principal`);
-      if (o.kind !== 'human') throw new AppError('owner_not_active_human', `owner '${o.name}' is a ${o.kind}; owners are humans or teams`);
-      if (o.status !== 'active') throw new AppError('owner_not_active_human', `owner '${o.name}' is ${o.status}; only active humans can own principals`);
-      ownerId = o.id;
-      ownerName = o.name;
+  /** No role acts on a principal holding a higher role (roles are held by humans, through operator tokens). */
+  async function assertNotOutranked(trx: Trx, actor: Actor, row: repo.PrincipalRow): Promise<void> {
+    if (row.kind !== 'human' || !deps.roles) return;
+    const held = await deps.roles.highestRoleOf(row.id, trx);
+    if (outranks(held, actor.role)) {
+      throw errors.forbidden(`'${row.name}' holds the ${held} role; ${article(actor.role ?? 'x')} ${actor.role ?? 'role-less'} operator cannot act on a principal holding a higher role`);
     }
-    if (ownerTeam) {
-      const t = await findTeam(trx, ownerTeam);
-      if (!t) throw new AppError('team_not_found', `team '${ownerTeam}' does not exist`);
-      ownerTeamId = t.id;
-      ownerTeamName = t.name;
-    }
-    return { ownerId, ownerTeamId, ownerName, ownerTeamName };
   }
+
+  /** The last active human holding a valid admin token stays active: otherwise nobody could administer Custos. */
+  async function assertNotLastAdmin(trx: Trx, row: repo.PrincipalRow): Promise<void> {
+    if (row.kind !== 'human' || row.status !== 'active' || !deps.roles) return;
+    const holders = await deps.roles.adminHolderIds(trx);
+    if (!holders.includes(row.id)) return;
+    for (const id of holders) {
+      if (id === row.id) continue;
+      const other = await repo.findPrincipalCore(trx, id);
+      if (other?.kind === 'human' && other.status === 'active') return;
+    }
+    throw new AppError('last_admin', `'${row.name}' is the last active admin; mint an admin token for another active human first (or run \`custos admin recover\` on the host)`);
+  }
+
+  const subjectOf = (kind: string) => ({ label: `${article(kind)} ${kind}`, human: kind === 'human' });
+  const ownerOf = (row: repo.PrincipalRow): Owner => ({
+    ownerId: row.owner_principal_id, ownerName: row.owner_name, ownerTeamId: row.owner_team_id, ownerTeamName: row.owner_team_name,
+  });
 
   async function resolveTeamRef(trx: Trx, team: string | null | undefined): Promise<{ id: string; name: string } | null | undefined> {
     if (team === null || team === undefined) return team;
     const t = await findTeam(trx, team);
     if (!t) throw new AppError('team_not_found', `team '${team}' does not exist`);
     return { id: t.id, name: t.name };
-  }
-
-  async function resolveTeam(trx: Trx, team: string | null | undefined): Promise<string | null | undefined> {
-    const t = await resolveTeamRef(trx, team);
-    return t === null || t === undefined ? t : t.id;
   }
 
   async function reload(trx: Trx, id: string): Promise<PrincipalView> {
@@ -86,12 +101,6 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
 
   /** Registers a principal inside the caller's transaction (bootstrap creates its admin this way). */
   async function createIn(trx: Trx, batch: WriteBatch, actor: Actor, input: CreatePrincipalInput): Promise<PrincipalView> {
-      if (input.kind !== 'human' && !input.owner && !input.owner_team) {
-        throw new AppError('owner_required', `a ${input.kind} must have an owner (a human principal) or an owner_team`);
-      }
-      if (input.owner && input.owner_team) {
-        throw new AppError('owner_ambiguous', 'give either owner or owner_team, not both');
-      }
       if (isOwnerRole(actor)) {
         if (input.status === 'active') throw errors.forbidden('owners may only propose principals; an admin or security operator activates them');
         if (input.kind === 'human') throw errors.forbidden('owners cannot register humans');
@@ -100,11 +109,14 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
       const status: PrincipalStatus = input.status ?? (input.kind === 'human' ? 'active' : 'proposed');
       const tier = (input.risk_tier ?? 'medium') as RiskTier;
       {
-        const { ownerId, ownerTeamId, ownerName, ownerTeamName } = await resolveOwner(trx, input.owner, input.owner_team);
-        if (isOwnerRole(actor) && !canManageOwned(actor, ownerId ?? null, ownerTeamId ?? null)) {
+        const { ownerId, ownerTeamId, ownerName, ownerTeamName } = await resolveOwner(trx, subjectOf(input.kind), input, undefined, actor);
+        if (isOwnerRole(actor) && !canManageOwned(actor, ownerId, ownerTeamId)) {
           throw errors.forbidden('owners may only register principals owned by themselves or their teams');
         }
         const team = await resolveTeamRef(trx, input.team);
+        if (!ownerMayPickTeam(actor, team?.id ?? null)) {
+          throw new AppError('forbidden', `owners may only choose a home team they belong to ('${team?.name}' is not one of yours)`, { fields: ['team'] });
+        }
         const row: PrincipalsTable = {
           id: deps.newId(),
           name: input.name,
@@ -112,8 +124,8 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
           display_name: input.display_name ?? null,
           description: input.description ?? null,
           status,
-          owner_principal_id: ownerId ?? null,
-          owner_team_id: ownerTeamId ?? null,
+          owner_principal_id: ownerId,
+          owner_team_id: ownerTeamId,
           team_id: team?.id ?? null,
           scopes: JSON.stringify(input.scopes ?? []),
           purposes: JSON.stringify(input.purposes ?? []),
@@ -154,16 +166,15 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
     },
 
     async get(actor: Actor, ref: string): Promise<PrincipalView> {
-      const row = await load(db.kysely, ref);
-      if (isOwnerRole(actor) && row.id !== actor.principal?.id) assertCanManage(actor, row);
-      return toView(row);
+      return toView(await loadVisible(db.kysely, actor, ref));
     },
 
     async list(actor: Actor, query: ListPrincipalsQuery) {
       const after = decodeCursor(query.cursor);
       const [key, ...rest] = query.label ? query.label.split('=') : [];
       const owner = query.owner ? await repo.findPrincipalCore(db.kysely, query.owner) : undefined;
-      if (query.owner && !owner) throw errors.notFound('principal', query.owner);
+      // An owner filtering by a human they may not see gets the same answer as for one that does not exist.
+      if (query.owner && (!owner || !canSee(actor, owner.id, owner.owner_principal_id, null))) throw errors.notFound('principal', query.owner);
       const ownerId = owner?.id;
       const refTeam = async (ref?: string) => {
         if (!ref) return undefined;
@@ -194,17 +205,19 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
 
     async update(actor: Actor, ref: string, input: UpdatePrincipalInput): Promise<PrincipalView> {
       return db.write(async (trx, batch) => {
-        const row = await load(trx, ref);
+        const row = await loadVisible(trx, actor, ref);
         assertCanManage(actor, row);
+        await assertNotOutranked(trx, actor, row);
         if (row.status === 'decommissioned') throw new AppError('principal_decommissioned', `principal '${row.name}' is decommissioned and cannot change`);
         if (input.expected_version !== undefined && input.expected_version !== row.version) {
           throw new AppError('version_mismatch', `principal '${row.name}' is at version ${row.version}, not ${input.expected_version}`);
         }
-        if (input.owner && input.owner_team) throw new AppError('owner_ambiguous', 'give either owner or owner_team, not both');
+        const team = await resolveTeamRef(trx, input.team);
         if (isOwnerRole(actor)) {
           const bad = ownerWideningFields(toView(row), input);
+          if (team && !ownerMayPickTeam(actor, team.id)) bad.push('team');
           if (bad.length) {
-            throw new AppError('forbidden', `owners cannot reassign ownership, postpone reviews or widen what a principal may do (${bad.join(', ')}); ask an admin or security operator`, { fields: bad });
+            throw new AppError('forbidden', `owners cannot reassign ownership, postpone reviews, pick a home team they do not belong to or widen what a principal may do (${bad.join(', ')}); ask an admin or security operator`, { fields: bad });
           }
         }
         const patch: Partial<PrincipalsTable> = {};
@@ -216,19 +229,14 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
           }
         };
         if (input.owner !== undefined || input.owner_team !== undefined) {
-          const { ownerId, ownerTeamId } = await resolveOwner(trx, input.owner, input.owner_team);
-          const nextOwner = input.owner_team ? null : ownerId === undefined ? row.owner_principal_id : ownerId;
-          const nextTeam = input.owner ? null : ownerTeamId === undefined ? row.owner_team_id : ownerTeamId;
-          if (row.kind !== 'human' && !nextOwner && !nextTeam) {
-            throw new AppError('owner_required', `a ${row.kind} must keep an owner or an owner_team`);
-          }
-          set('owner_principal_id', nextOwner);
-          set('owner_team_id', nextTeam);
+          const next = await resolveOwner(trx, subjectOf(row.kind), input, ownerOf(row));
+          set('owner_principal_id', next.ownerId);
+          set('owner_team_id', next.ownerTeamId);
           // A new owner (resolveOwner admits only active humans and existing teams) adopts the principal;
           // keeping the same, inactive human owner leaves it orphaned.
-          set('orphaned', nextOwner !== null && nextOwner === row.owner_principal_id ? row.orphaned : 0);
+          set('orphaned', next.ownerId !== null && next.ownerId === row.owner_principal_id ? row.orphaned : 0);
         }
-        if (input.team !== undefined) set('team_id', (await resolveTeam(trx, input.team)) ?? null);
+        if (team !== undefined) set('team_id', team?.id ?? null);
         set('display_name', input.display_name);
         set('description', input.description);
         set('autonomy', input.autonomy);
@@ -245,7 +253,8 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
         if (input.scopes) set('scopes', JSON.stringify(input.scopes));
         if (input.purposes) set('purposes', JSON.stringify(input.purposes));
         if (input.external_ids) set('external_ids', JSON.stringify(input.external_ids));
-        if (input.labels) set('labels', JSON.stringify(input.labels));
+        const labels = nextLabels(JSON.parse(row.labels) as Record<string, string>, input);
+        if (labels && !sameLabels(labels, JSON.parse(row.labels) as Record<string, string>)) set('labels', JSON.stringify(labels));
         if (changed.length === 0) return toView(row);
         const now = clock.now().toISOString();
         await repo.updatePrincipal(trx, row.id, { ...patch, updated_at: now, version: row.version + 1 });
@@ -264,13 +273,15 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
     async transition(actor: Actor, ref: string, action: LifecycleAction, reason: string | undefined): Promise<PrincipalView> {
       const to = LIFECYCLE_ACTIONS[action];
       return db.write(async (trx, batch) => {
-        const row = await load(trx, ref);
+        const row = await loadVisible(trx, actor, ref);
         assertCanManage(actor, row);
         if (isOwnerRole(actor) && to === 'active') {
           throw errors.forbidden('owners cannot activate principals; an admin or security operator approves activation');
         }
         if (actor.principal?.id === row.id) throw errors.forbidden('you cannot change your own lifecycle status');
+        await assertNotOutranked(trx, actor, row);
         assertTransition(row.status as PrincipalStatus, to);
+        if (to !== 'active') await assertNotLastAdmin(trx, row);
         const now = clock.now();
         await repo.updatePrincipal(trx, row.id, {
           status: to,
@@ -301,9 +312,10 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
 
     async markReviewed(actor: Actor, ref: string, reason: string | undefined): Promise<PrincipalView> {
       return db.write(async (trx, batch) => {
-        const row = await load(trx, ref);
+        const row = await loadVisible(trx, actor, ref);
         assertCanManage(actor, row);
         if (actor.principal?.id === row.id) throw errors.forbidden('you cannot review yourself');
+        await assertNotOutranked(trx, actor, row);
         if (row.status === 'decommissioned') throw new AppError('principal_decommissioned', `principal '${row.name}' is decommissioned`);
         const now = clock.now();
         const due = reviewDueAt(now, row.risk_tier as RiskTier);

@@ -2,7 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, postgresReachable } from '../support/backends.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { CSV_COLUMNS } from '../../src/identity/principals.routes.js';
+import { CSV_COLUMNS } from '../../src/identity/index.js';
 
 // Cursor pagination returns each item exactly once, with filters applied; the CSV export is one row per principal.
 

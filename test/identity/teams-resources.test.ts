@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, postgresReachable } from '../support/backends.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { RESOURCE_KINDS } from '../../src/identity/taxonomy.js';
-import { MAX_DEPTH } from '../../src/identity/resources.js';
+import { MAX_DEPTH } from '../../src/identity/index.js';
 import { eventsSince, lastSeq, rowCounts } from './store-probe.js';
 
 // Teams (membership and ownership through a team) and the resource catalog (kinds, hierarchy, deletion).
@@ -54,7 +54,8 @@ for (const backend of BACKENDS) {
     it.runIf(enabled)('ownership through a team: a member with the owner role manages the team\'s principals, and loses that on leaving', async () => {
       await h.call('POST', '/v1/teams', { name: 'search' });
       await h.call('POST', '/v1/principals', { name: 'search-bot', kind: 'agent', owner_team: 'search', status: 'active' });
-      expect((await h.call('GET', '/v1/principals/search-bot', undefined, owner)).status).toBe(403);
+      // Not yet a member: the team's principal is invisible (404, as if it did not exist), and not registrable.
+      expect((await h.call('GET', '/v1/principals/search-bot', undefined, owner)).status).toBe(404);
       expect((await h.call('POST', '/v1/principals', { name: 'search-bot-2', kind: 'agent', owner_team: 'search' }, owner)).status).toBe(403);
 
       await h.call('PUT', '/v1/teams/search/members/olga', {});
@@ -72,9 +73,9 @@ for (const backend of BACKENDS) {
       expect((await h.call('PATCH', '/v1/resources/search-index', { description: 'ours' }, owner)).status).toBe(200);
 
       await h.call('DELETE', '/v1/teams/search/members/olga');
-      expect((await h.call('GET', '/v1/principals/search-bot', undefined, owner)).status).toBe(403);
-      expect((await h.call('PATCH', '/v1/principals/search-bot', { description: 'still mine?' }, owner)).status).toBe(403);
-      expect((await h.call('PATCH', '/v1/resources/search-index', { description: 'still mine?' }, owner)).status).toBe(403);
+      expect((await h.call('GET', '/v1/principals/search-bot', undefined, owner)).status).toBe(404);
+      expect((await h.call('PATCH', '/v1/principals/search-bot', { description: 'still mine?' }, owner)).status).toBe(404);
+      expect((await h.call('PATCH', '/v1/resources/search-index', { description: 'still mine?' }, owner)).status).toBe(404);
       expect((await h.call('GET', '/v1/principals?limit=500', undefined, owner)).body.items.map((p: { name: string }) => p.name)).toEqual(['olga']);
     });
 
@@ -96,7 +97,7 @@ for (const backend of BACKENDS) {
       expect((await h.call('POST', '/v1/resources', { name: 'r-z', kind: 'model', owner: 'pat' }, owner)).status).toBe(403);
       expect((await h.call('POST', '/v1/resources', { name: 'r-z', kind: 'model', owner: 'olga' }, owner)).status).toBe(201);
       expect((await h.call('PATCH', '/v1/resources/r-z', { owner: 'pat' }, owner)).status).toBe(403);
-      expect((await h.call('DELETE', '/v1/resources/r-model', undefined, owner)).status).toBe(403);
+      expect((await h.call('DELETE', '/v1/resources/r-model', undefined, owner)).status).toBe(404);
       expect((await h.call('PATCH', '/v1/resources/r-z', { owner: 'pat' })).body.owner.name).toBe('pat');
     });
 

@@ -1,6 +1,5 @@
 import { Command, Option } from 'commander';
-import type { FindingView } from '../../findings/findings.js';
-import { FINDING_STATUSES } from '../../findings/priority.js';
+import { FINDING_STATUSES, SEVERITIES, type FindingView } from '../../findings/index.js';
 import { defined, fetchPages, pageOptions, withClient } from '../common.js';
 import { printJson, printRecord, printTable, type CliIo } from '../output.js';
 
@@ -9,7 +8,7 @@ export function registerFindingCommands(program: Command, io: CliIo): void {
 
   pageOptions(findings.command('list').description('list findings, highest priority first')
     .addOption(new Option('--status <status>').choices(FINDING_STATUSES))
-    .addOption(new Option('--severity <severity>').choices(['low', 'medium', 'high', 'critical']))
+    .addOption(new Option('--severity <severity>').choices(SEVERITIES))
     .option('--rule <id>').option('--credential <id>'))
     .action(withClient(io, async (client, g, o) => {
       const params = new URLSearchParams(defined({ status: o.status, severity: o.severity, rule: o.rule, credential: o.credential, limit: o.limit, cursor: o.cursor }) as Record<string, string>);

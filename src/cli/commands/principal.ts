@@ -1,9 +1,7 @@
 import { Command, Option } from 'commander';
-import { toCsv } from '../../identity/principals.routes.js';
-import type { PrincipalView } from '../../identity/principals.schemas.js';
 import {
-  AUTONOMY_LEVELS, CLASSIFICATIONS, ENVIRONMENTS, PRINCIPAL_KINDS, PRINCIPAL_STATUSES, RISK_TIERS,
-} from '../../identity/taxonomy.js';
+  AUTONOMY_LEVELS, CLASSIFICATIONS, ENVIRONMENTS, PRINCIPAL_KINDS, PRINCIPAL_STATUSES, RISK_TIERS, toCsv, type PrincipalView,
+} from '../../identity/index.js';
 import { collect, defined, fetchPages, pageOptions, parseLabels, withClient, writeOutput } from '../common.js';
 import { printJson, printRecord, printTable, type CliIo } from '../output.js';
 

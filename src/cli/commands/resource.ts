@@ -1,6 +1,5 @@
 import { Command, Option } from 'commander';
-import type { ResourceView } from '../../identity/resources.js';
-import { CLASSIFICATIONS, RESOURCE_KINDS, RISK_TIERS } from '../../identity/taxonomy.js';
+import { CLASSIFICATIONS, RESOURCE_KINDS, RISK_TIERS, type ResourceView } from '../../identity/index.js';
 import { collect, defined, fetchPages, pageOptions, parseLabels, withClient } from '../common.js';
 import { printJson, printRecord, printTable, type CliIo } from '../output.js';
 

@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CSV_COLUMNS, toCsv } from './principals.routes.js';
+import { CSV_COLUMNS, toCsv } from './principals.csv.js';
 import type { PrincipalView } from './principals.schemas.js';
 
 const base: PrincipalView = {

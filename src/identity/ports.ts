@@ -1,0 +1,13 @@
+import type { OperatorRole } from '../platform/actor.js';
+import type { Trx } from '../platform/store/db.js';
+
+// What identity needs from other modules, declared here by the consumer; the operators module implements it
+// (operators/index.ts: createRoleLookup), and the composition root passes it in.
+
+/** Which operator roles principals hold: the rungs "no role acts on a higher role" and "keep one admin" read. */
+export interface RoleLookup {
+  /** The highest role among the principal's valid (unrevoked, unexpired) operator tokens; null when none. */
+  highestRoleOf(principalId: string, trx: Trx): Promise<OperatorRole | null>;
+  /** Principals holding at least one valid admin token (whatever their status; identity filters by status). */
+  adminHolderIds(trx: Trx): Promise<string[]>;
+}
