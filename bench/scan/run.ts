@@ -2,6 +2,7 @@
 // over the same keywords as the raw-speed ceiling. Run: `npx tsx bench/scan/run.ts [--mb 200] [--runs 3]`.
 // Inputs are generated under bench/.work/scan/ (git-ignored): a source-like corpus with planted
 // secrets of every rule, a git repository, and a docker-save image. Custos is compiled first (bench/scan/tsconfig.json).
+// Peers are checked first (peers.ts): without them the bench names the packages to install and exits 2.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -9,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RULES } from '../../src/scanner/rules/rules.js';
 import { generateCorpus, type Plant } from './corpus.js';
+import { missingPeersMessage } from './peers.js';
 import { makeDockerSave, type TarItem } from '../../test/scanner/fixtures.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -96,7 +98,8 @@ function runCustos(kind: 'dir' | 'git' | 'image', target: string, workers: numbe
   const out = path.join(WORK, `custos-${kind}.json`);
   const args = [CUSTOS_JS, kind, target, '--format', 'json', '--output', out, '--no-progress'];
   if (kind === 'dir') args.push('--workers', String(workers), '--no-gitignore');
-  const r = time(process.execPath, args, { cpu: true });
+  // The bench's own scan key, not the user's (~/.config/custos/scan-key).
+  const r = time(process.execPath, args, { cpu: true, env: { ...process.env, CUSTOS_SCAN_KEY_FILE: path.join(WORK, 'scan-key') } });
   if (r.status !== 0 && r.status !== 1) throw new Error(`custos exited ${r.status}: ${r.stderr}`);
   const res = JSON.parse(readFileSync(out, 'utf8')) as { findings: Array<{ location: { path: string; line: number } }>; stats: { bytes: number } };
   return { seconds: r.seconds, ...(r.cpu !== undefined ? { cpu: r.cpu } : {}), bytes: res.stats.bytes, hits: res.findings.map((f) => ({ file: kind === 'dir' ? f.location.path : f.location.path, line: f.location.line })) };
@@ -199,6 +202,12 @@ async function image(corpusDir: string, truth: Truth): Promise<{ file: string; f
 const CUSTOS_JS = path.join(ROOT, 'bench/.work/scan-build/bench/scan/custos-cli.js');
 
 async function main(): Promise<void> {
+  const missing = missingPeersMessage(ROOT);
+  if (missing) {
+    console.error(missing);
+    process.exitCode = 2;
+    return;
+  }
   mkdirSync(WORK, { recursive: true });
   execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'bench/scan/tsconfig.json')], { stdio: 'inherit' });
   const { dir, truth } = corpus();
