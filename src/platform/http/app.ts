@@ -114,7 +114,14 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
     transform: jsonSchemaTransform,
   });
   // staticCSP: the UI's pages carry a Content-Security-Policy that allows only its own scripts and styles.
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' }, staticCSP: true });
+  // No upgrade-insecure-requests: the embedded default serves plain HTTP on loopback, and upgraded asset URLs
+  // would break the page. No third-party validator badge either (validatorUrl: null).
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { docExpansion: 'list', validatorUrl: null },
+    staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, '').replace(' validator.swagger.io', '').replace("frame-ancestors 'self'", "frame-ancestors 'none'"),
+  });
 
   // Only JSON bodies are accepted: anything else is 415 before any handler runs.
   app.removeContentTypeParser(['text/plain']);
