@@ -9,6 +9,7 @@ export { registerResourceRoutes } from './resources.routes.js';
 export { createIdentityDirectory, type IdentityDirectory, type PrincipalWithTeams } from './directory.js';
 export type { RoleLookup } from './ports.js';
 export { ROLE_RANK } from './ownership.js';
+export { nameSchema } from './fields.schemas.js';
 export { toCsv, CSV_COLUMNS } from './principals.csv.js';
 export type { PrincipalView } from './principals.schemas.js';
 export type { ResourceView } from './resources.schemas.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { anonymousActor, NO_PROVENANCE, operatorActor, type Actor, type OperatorRole } from '../platform/actor.js';
-import { canManageOwned, ownerWideningFields, type GuardedFields } from './ownership.js';
+import { canManageOwned, canSee, outranks, ownerMayPickTeam, ownerResourceWideningFields, ownerWideningFields, type GuardedFields } from './ownership.js';
 
 const actor = (role: OperatorRole | null, principalId: string | null = 'me', teamIds: string[] = []): Actor =>
   principalId === null || role === null
@@ -46,5 +46,52 @@ describe('ownerWideningFields', () => {
   it('keeps ownership, review dates and external identities for admin and security', () => {
     expect(ownerWideningFields(current, { owner: 'x', owner_team: null, review_due_at: '2030-01-01T00:00:00Z', external_ids: {} }))
       .toEqual(['owner', 'owner_team', 'review_due_at', 'external_ids']);
+  });
+});
+
+describe('outranks (no role acts on a principal holding a higher role)', () => {
+  it('orders admin > security > auditor = owner; holding no role is in reach of every role', () => {
+    expect(outranks('admin', 'security')).toBe(true);
+    expect(outranks('admin', 'admin')).toBe(false);
+    expect(outranks('security', 'security')).toBe(false);
+    expect(outranks('security', 'owner')).toBe(true);
+    expect(outranks('auditor', 'owner')).toBe(false);
+    expect(outranks('owner', 'auditor')).toBe(false);
+    expect(outranks('auditor', 'security')).toBe(false);
+    expect(outranks(null, 'owner')).toBe(false);
+    expect(outranks('owner', null)).toBe(true);
+  });
+});
+
+describe('canSee', () => {
+  it('owners see what they or their teams own, and themselves; other roles see everything', () => {
+    expect(canSee(actor('owner'), 'me', null, null)).toBe(true);
+    expect(canSee(actor('owner'), 'x', 'me', null)).toBe(true);
+    expect(canSee(actor('owner', 'me', ['t']), 'x', null, 't')).toBe(true);
+    expect(canSee(actor('owner', 'me', ['t']), 'x', 'other', null)).toBe(false);
+    expect(canSee(actor('auditor'), 'x', 'other', null)).toBe(true);
+    expect(canSee(actor(null), 'x', 'other', null)).toBe(false);
+  });
+});
+
+describe('ownerMayPickTeam (home team)', () => {
+  it('owners pick only teams they belong to; others any', () => {
+    expect(ownerMayPickTeam(actor('owner', 'me', ['t1']), 't1')).toBe(true);
+    expect(ownerMayPickTeam(actor('owner', 'me', ['t1']), 't2')).toBe(false);
+    expect(ownerMayPickTeam(actor('owner', 'me', []), null)).toBe(true);
+    expect(ownerMayPickTeam(actor('security'), 't2')).toBe(true);
+  });
+});
+
+describe('ownerResourceWideningFields', () => {
+  const current = { classification: 'confidential', risk_tier: 'high', purposes: ['eval', 'train'] };
+  it('allows raising protection and dropping purposes', () => {
+    expect(ownerResourceWideningFields(current, {})).toEqual([]);
+    expect(ownerResourceWideningFields(current, { classification: 'restricted', risk_tier: 'critical', purposes: ['eval'] })).toEqual([]);
+    expect(ownerResourceWideningFields(current, { classification: 'confidential', risk_tier: 'high', purposes: ['train', 'eval'] })).toEqual([]);
+  });
+  it('names lowering the classification or risk tier, adding purposes and reassigning ownership', () => {
+    expect(ownerResourceWideningFields(current, { owner: 'x', owner_team: 't', classification: 'public', risk_tier: 'low', purposes: ['eval', 'ads'] }))
+      .toEqual(['owner', 'owner_team', 'classification', 'risk_tier', 'purposes']);
   });
 });

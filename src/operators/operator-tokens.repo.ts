@@ -28,3 +28,19 @@ export async function markRevoked(db: Q, id: string, at: string, reason: string 
 export async function markUsed(db: Q, id: string, at: string): Promise<void> {
   await db.updateTable('operator_tokens').set({ last_used_at: at }).where('id', '=', id).execute();
 }
+
+/** Roles of a principal's valid tokens (not revoked, not expired at `now`), one row per distinct role. */
+export async function validRolesOf(db: Q, principalId: string, now: string): Promise<string[]> {
+  const rows = await db.selectFrom('operator_tokens').select('role').distinct()
+    .where('principal_id', '=', principalId).where('revoked_at', 'is', null).where('expires_at', '>', now)
+    .execute();
+  return rows.map((r) => r.role);
+}
+
+/** Principals holding at least one valid admin token at `now`, optionally not counting one token. */
+export async function validAdminHolders(db: Q, now: string, exceptTokenId?: string): Promise<string[]> {
+  let q = db.selectFrom('operator_tokens').select('principal_id').distinct()
+    .where('role', '=', 'admin').where('revoked_at', 'is', null).where('expires_at', '>', now);
+  if (exceptTokenId !== undefined) q = q.where('id', '!=', exceptTokenId);
+  return (await q.execute()).map((r) => r.principal_id);
+}

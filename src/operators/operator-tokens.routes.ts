@@ -19,7 +19,7 @@ export function registerOperatorTokenRoutes(app: HttpApp, tokens: OperatorTokenS
   }, async (req) => tokens.list(req.query));
 
   app.post('/v1/operator-tokens/:id/revoke', {
-    config: { permission: 'token.revoke', errors: ['not_found'] },
+    config: { permission: 'token.revoke', errors: ['not_found', 'last_admin'] },
     schema: { tags, summary: 'Revoke an operator token', params: tokenIdParams, body: revokeTokenBody, response: { 200: revokedTokenSchema } },
   }, async (req) => tokens.revoke(req.actor, req.params.id, req.body?.reason));
 

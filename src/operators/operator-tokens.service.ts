@@ -7,6 +7,7 @@ import {
 import { AppError, errors } from '../platform/http/errors.js';
 import { decodeCursor, pageOf } from '../platform/http/pagination.js';
 import type { Database, Trx, WriteBatch } from '../platform/store/db.js';
+import { ROLE_RANK } from '../identity/index.js';
 import type { OperatorTokensTable } from '../platform/store/schema.js';
 import type { AuditRecorder, PrincipalLookup } from './ports.js';
 import * as repo from './operator-tokens.repo.js';
@@ -80,9 +81,43 @@ export function createOperatorTokenService(deps: OperatorTokenDeps) {
     });
   }
 
+  /** The highest role among a principal's valid tokens (admin > security > auditor = owner; ties keep the first). */
+  async function highestRoleOf(principalId: string, trx?: Trx): Promise<OperatorRole | null> {
+    const roles = await repo.validRolesOf(trx ?? db.kysely, principalId, clock.now().toISOString()) as OperatorRole[];
+    return roles.reduce<OperatorRole | null>((best, r) => (best === null || ROLE_RANK[r] > ROLE_RANK[best] ? r : best), null);
+  }
+
+  async function adminHolderIds(trx?: Trx): Promise<string[]> {
+    return repo.validAdminHolders(trx ?? db.kysely, clock.now().toISOString());
+  }
+
+  /**
+   * Revoking through the API obeys the role rules: no role revokes a token of a principal holding a higher role,
+   * and the last valid admin token held by an active human stays (409 last_admin). A leaked token is revoked by
+   * revokeLeaked regardless: a published admin token is worse than a locked-out installation, which
+   * `custos admin recover` fixes on the host.
+   */
+  async function assertMayRevoke(trx: Trx, actor: Actor, row: OperatorTokensTable): Promise<void> {
+    const held = await highestRoleOf(row.principal_id, trx);
+    if (held !== null && (actor.role === null || ROLE_RANK[held] > ROLE_RANK[actor.role])) {
+      throw errors.forbidden(`this token belongs to a principal holding the ${held} role; ${actor.role === 'admin' ? 'an' : 'a'} ${actor.role ?? 'role-less'} operator cannot revoke it`);
+    }
+    const now = clock.now();
+    if (row.role !== 'admin' || new Date(row.expires_at) <= now) return;
+    const holder = await identity.principalByRef(row.principal_id, trx);
+    if (holder?.status !== 'active') return;
+    for (const id of await repo.validAdminHolders(trx, now.toISOString(), row.id)) {
+      const other = await identity.principalByRef(id, trx);
+      if (other?.kind === 'human' && other.status === 'active') return;
+    }
+    throw new AppError('last_admin', `this is the last valid admin token of an active human ('${holder.name}'); mint another admin token first (or run \`custos admin recover\` on the host)`);
+  }
+
   return {
     insert,
     recordFailure,
+    highestRoleOf,
+    adminHolderIds,
 
     async mint(actor: Actor, input: MintTokenInput) {
       if (!canGrantRole(actor.role, input.role)) throw errors.forbidden(`role '${actor.role}' cannot mint '${input.role}' tokens`);
@@ -114,6 +149,7 @@ export function createOperatorTokenService(deps: OperatorTokenDeps) {
         const row = await repo.findToken(trx, id);
         if (!row) throw errors.notFound('operator token', id);
         const alreadyRevoked = row.revoked_at !== null;
+        if (!alreadyRevoked) await assertMayRevoke(trx, actor, row);
         await revokeRow(trx, batch, actor, row, reason ?? null, {});
         const [view] = await views([alreadyRevoked ? row : { ...row, revoked_at: clock.now().toISOString(), revoked_reason: reason ?? null }], trx);
         return { ...view!, already_revoked: alreadyRevoked };
