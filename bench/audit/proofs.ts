@@ -9,7 +9,7 @@ import { canonicalBytes } from '../../src/audit/canonical.js';
 import { generateNoteKey, signCheckpoint } from '../../src/audit/checkpoint.js';
 import { hashLeaf, verifyConsistency, verifyInclusion } from '../../src/audit/merkle.js';
 import { arrayHashReader, createTreeBuilder, proveConsistency, proveInclusion, rootAt } from '../../src/audit/tree-builder.js';
-import { verifyLog, type StoredEvent } from '../../src/audit/verify.js';
+import { verifyLog, type StoredEvent } from '../../src/audit/verify-log.js';
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const BATCH = 10_000;

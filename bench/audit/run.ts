@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { createControlPlane, type ControlPlane } from '../../src/app.js';
-import { verifyStore } from '../../src/audit/offline.js';
+import { verifyStore } from '../../src/audit/verify-store.js';
 import { verifyInclusion } from '../../src/audit/merkle.js';
 import { systemActor } from '../../src/platform/actor.js';
 import { loadConfig } from '../../src/platform/config.js';

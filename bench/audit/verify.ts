@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createControlPlane } from '../../src/app.js';
-import { verifySqliteFile } from '../../src/audit/verify-sqlite.js';
+import { verifySqliteFile } from '../../src/audit/verify-sqlite-fast.js';
 import { systemActor } from '../../src/platform/actor.js';
 import { loadConfig } from '../../src/platform/config.js';
 import { sqlitePath } from '../../src/platform/store/db.js';

@@ -7,9 +7,9 @@ import { isTreeSize } from './merkle.js';
 import type { LogKey } from './log-key.js';
 import { toOcsf } from './ocsf.js';
 import { proveConsistency, proveInclusion, rootAt } from './tree-builder.js';
-import { prunedState, serializeState } from './retention.js';
-import { verifyDatabase } from './offline.js';
-import type { VerifyReport } from './verify.js';
+import { prunedState, serializeState } from './tree-state.js';
+import { verifyDatabase } from './verify-store.js';
+import type { VerifyReport } from './verify-log.js';
 import type { AuditWriter } from './writer.js';
 
 // Reading the log: queries, proofs, export and server-side verification runs.

@@ -5,7 +5,7 @@ import type { Logger } from '../platform/logger.js';
 import * as repo from './audit.repo.js';
 import { signCheckpoint } from './checkpoint.js';
 import type { LogKey } from './log-key.js';
-import { prunedState } from './retention.js';
+import { prunedState } from './tree-state.js';
 import { createTreeBuilder, type TreeBuilder } from './tree-builder.js';
 
 // Integrates committed events into the Merkle tree in sequence order and signs a checkpoint at least

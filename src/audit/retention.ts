@@ -6,7 +6,8 @@ import * as repo from './audit.repo.js';
 import { openCheckpoint, parseVerifierKey, signCheckpoint } from './checkpoint.js';
 import type { LogKey } from './log-key.js';
 import { hashLeafText, verifyConsistency } from './merkle.js';
-import { createTreeBuilder, proveConsistency, rootAt, type TreeState } from './tree-builder.js';
+import { createTreeBuilder, proveConsistency, rootAt } from './tree-builder.js';
+import { parseState, prunedState, serializeState, type SerializedState } from './tree-state.js';
 import type { AuditWriter } from './writer.js';
 
 // Retention: a range [from, to) of the log is written to an archive file that can be verified on its own
@@ -16,11 +17,6 @@ import type { AuditWriter } from './writer.js';
 export const ARCHIVE_FORMAT = 'custos-audit-archive/v1';
 /** Archives end on a multiple of 256 events, so proofs for later events use the stored level-8 subtree hashes. */
 export const ARCHIVE_ALIGNMENT = 256;
-
-export interface SerializedState {
-  size: number;
-  frontier: string[];
-}
 
 export interface AuditArchive {
   format: typeof ARCHIVE_FORMAT;
@@ -36,15 +32,6 @@ export interface AuditArchive {
   consistency: { to_size: number; proof: string[]; checkpoint: string };
   /** Canonical events, in order: each one's leaf hash is SHA-256(0x00 || UTF-8 bytes). */
   events: string[];
-}
-
-export const serializeState = (s: TreeState): SerializedState => ({ size: s.size, frontier: s.frontier.map((h) => h.toString('base64')) });
-export const parseState = (s: SerializedState): TreeState => ({ size: s.size, frontier: s.frontier.map((h) => Buffer.from(h, 'base64')) });
-
-/** The tree state where the stored log begins (size 0 unless a prefix was pruned). */
-export async function prunedState(db: Database): Promise<TreeState | undefined> {
-  const row = await db.kysely.selectFrom('meta').select('value').where('key', '=', 'audit_pruned_state').executeTakeFirst();
-  return row ? parseState(JSON.parse(row.value) as SerializedState) : undefined;
 }
 
 export function archiveDigest(archive: AuditArchive): string {

@@ -54,7 +54,7 @@ describe('hashRows', () => {
     const rows = [row(10), row(11, 'zz'), row(12), row(13, hashLeafText('x').toString('hex'))];
     const out = Buffer.alloc(4 * 32);
     const r = hashRows(rows, 10, out, 100);
-    expect(r).toEqual({ count: 4, edited: [11, 13] });
+    expect(r).toEqual({ count: 4, edited: [11, 13], columns: [], delegation: 0 });
     expect(out.subarray(0, 32).equals(hashLeafText(text(10)))).toBe(true);
     expect(out.subarray(32, 64).equals(hashLeafText(text(11)))).toBe(true); // malformed stored hash: recomputed one
     expect(out.subarray(96, 128).equals(hashLeafText('x'))).toBe(true); // well-formed stored hash: integrated
@@ -62,9 +62,9 @@ describe('hashRows', () => {
 
   it('stops at the first row out of place and reports what it found there', () => {
     const out = Buffer.alloc(4 * 32);
-    expect(hashRows([row(0), row(1), row(3)], 0, out, 100)).toEqual({ count: 2, edited: [], got: 3 });
-    expect(hashRows([row(5)], 6, out, 100)).toEqual({ count: 0, edited: [], got: 5 });
-    expect(hashRows([row(0), row(1)], 0, out, 100)).toEqual({ count: 2, edited: [] });
+    expect(hashRows([row(0), row(1), row(3)], 0, out, 100)).toEqual({ count: 2, edited: [], got: 3, columns: [], delegation: 0 });
+    expect(hashRows([row(5)], 6, out, 100)).toEqual({ count: 0, edited: [], got: 5, columns: [], delegation: 0 });
+    expect(hashRows([row(0), row(1)], 0, out, 100)).toEqual({ count: 2, edited: [], columns: [], delegation: 0 });
   });
 
   it('caps the edited list', () => {

@@ -7,6 +7,7 @@
 import { hash } from 'node:crypto';
 import { canonicalBytes } from './canonical.js';
 import { HASH_SIZE } from './merkle.js';
+import { columnMismatch, expectedDelegationCount, indexedFields } from './stored-row.js';
 
 let scratch = Buffer.alloc(4096);
 const decoded = Buffer.alloc(HASH_SIZE);
@@ -55,8 +56,8 @@ export function leafMismatch(computedHex: string, stored: Uint8Array | string): 
   return { use: bytes ?? Buffer.from(decoded) };
 }
 
-/** One stored row as read from the store: [seq, canonical, leaf_hash]. */
-export type StoredRow = readonly [unknown, unknown, unknown];
+/** One stored row as read from the store: [seq, canonical, leaf_hash, ...indexed columns (optional)]. */
+export type StoredRow = readonly unknown[];
 
 export type RowsResult = {
   /** Leaves written to `out`: rows lo, lo+1, … up to the first missing or out-of-place one. */
@@ -65,6 +66,10 @@ export type RowsResult = {
   edited: number[];
   /** Where count < rows expected: the seq found at position lo + count, or undefined when the rows ran out. */
   got?: number;
+  /** Rows (ascending, at most maxEdited) whose stored query columns differ from the canonical event, with the first such column. */
+  columns: Array<[number, string]>;
+  /** audit_delegation rows the counted events require. */
+  delegation: number;
 };
 
 /**
@@ -73,10 +78,19 @@ export type RowsResult = {
  */
 export function hashRows(rows: readonly StoredRow[], lo: number, out: Buffer, maxEdited: number): RowsResult {
   const edited: number[] = [];
+  const columns: Array<[number, string]> = [];
+  let delegation = 0;
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
     const seq = Number(row[0]);
-    if (seq !== lo + i) return { count: i, edited, got: seq };
+    if (seq !== lo + i) return { count: i, edited, got: seq, columns, delegation };
+    if (row.length > 3) {
+      // The query columns, checked against the canonical text (bytes are an edit the leaf hash reports).
+      const fields = typeof row[1] === 'string' ? indexedFields(row[1]) : undefined;
+      const bad = columnMismatch(fields, row, 3);
+      if (bad && columns.length < maxEdited) columns.push([seq, bad]);
+      delegation += expectedDelegationCount(fields);
+    }
     const hex = leafHex(row[1] as Uint8Array | string | object);
     const stored = row[2] as Uint8Array | string | null | undefined;
     const bad = stored === undefined || stored === null ? undefined : leafMismatch(hex, stored);
@@ -87,5 +101,5 @@ export function hashRows(rows: readonly StoredRow[], lo: number, out: Buffer, ma
       out.write(hex, i * HASH_SIZE, 'hex');
     }
   }
-  return { count: rows.length, edited };
+  return { count: rows.length, edited, columns, delegation };
 }

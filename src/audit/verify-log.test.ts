@@ -3,7 +3,7 @@ import { canonicalBytes } from './canonical.js';
 import { generateNoteKey, signCheckpoint } from './checkpoint.js';
 import { hashLeaf, rootFromLeafHashes } from './merkle.js';
 import { createTreeBuilder } from './tree-builder.js';
-import { verifyLog, type StoredEvent } from './verify.js';
+import { verifyLog, type StoredEvent } from './verify-log.js';
 
 const ORIGIN = 'custos.test/audit';
 const key = generateNoteKey(ORIGIN);

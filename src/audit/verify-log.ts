@@ -13,11 +13,14 @@
 //               differs from the log's root at its size
 //   split-view  two validly signed checkpoints with one size and different roots
 //   bad-checkpoint  a checkpoint that does not parse, verify or carry the expected origin
+//   column-edited   a column queries filter on (type, actor, target, time, outcome, decision, id) or an
+//                   audit_delegation row disagrees with the canonical event (exact seq; stored-row.ts)
 import { NoteError, openCheckpoint, parseVerifierKey, type NoteVerifier } from './checkpoint.js';
 import { emptyRoot, HASH_SIZE } from './merkle.js';
 import type { TreeState } from './tree-builder.js';
 import { createFrontier } from './verify-frontier.js';
 import { leafHex, leafMismatch } from './verify-leaves.js';
+import { columnMismatch, expectedDelegationCount, indexedFields, type IndexedValues } from './stored-row.js';
 
 export type StoredEvent = {
   /** 0-based leaf index. */
@@ -26,6 +29,11 @@ export type StoredEvent = {
   canonical: Uint8Array | string | object;
   /** Leaf hash kept by the store, as bytes or hex; compared with the recomputed one when present. */
   storedLeafHash?: Uint8Array | string;
+  /**
+   * The columns stored beside the event for queries, in INDEXED_COLUMNS order or by name; each is checked
+   * against the canonical event (text or bytes) when given.
+   */
+  columns?: readonly unknown[] | IndexedValues;
 };
 
 export type VerifyProblemKind =
@@ -35,7 +43,8 @@ export type VerifyProblemKind =
   | 'truncated'
   | 'rollback'
   | 'split-view'
-  | 'bad-checkpoint';
+  | 'bad-checkpoint'
+  | 'column-edited';
 
 export type VerifyProblem = {
   kind: VerifyProblemKind;
@@ -45,6 +54,8 @@ export type VerifyProblem = {
   range?: [number, number];
   /** Which checkpoint list and index the problem concerns, if any. */
   checkpoint?: { source: 'log' | 'against'; index: number; size?: number };
+  /** For column-edited: the stored column (or `audit_delegation`) that disagrees with the canonical event. */
+  column?: string;
   message: string;
 };
 
@@ -267,6 +278,19 @@ export function createLogChecker(input: LogCheckerOptions) {
     expected++;
     if (nextSizeIdx < sizes.length && sizes[nextSizeIdx] === expected) checkSizesUpTo(expected);
   };
+  let delegationRows = 0;
+  const columnProblem = (seq: number, column: string, message?: string) => add({
+    kind: 'column-edited', seq, column, message: message ?? `event ${seq}: stored column ${column} differs from the canonical event (a filtered query would not find it as recorded)`,
+  });
+  const checkColumns = (ev: StoredEvent) => {
+    const c = ev.canonical;
+    const text = typeof c === 'string' ? c : c instanceof Uint8Array ? utf8.decode(c) : undefined;
+    if (text === undefined) return;
+    const fields = indexedFields(text);
+    const bad = columnMismatch(fields, ev.columns!);
+    if (bad) columnProblem(ev.seq, bad);
+    delegationRows += expectedDelegationCount(fields);
+  };
   const editedProblem = (seq: number) => add({ kind: 'edited', seq, message: `event ${seq}: recomputed leaf hash differs from the stored leaf hash` });
 
   return {
@@ -299,6 +323,7 @@ export function createLogChecker(input: LogCheckerOptions) {
       } else {
         tree.appendHex(hex);
       }
+      if (ev.columns !== undefined) checkColumns(ev);
       advance(ev.canonical);
     },
 
@@ -307,17 +332,36 @@ export function createLogChecker(input: LogCheckerOptions) {
      * `leaves` (already the hash to integrate), and the seqs among them (ascending) whose recomputed
      * hash differed from the stored one.
      */
-    appendLeaves(leaves: Uint8Array, count: number, edited: readonly number[] = []): void {
+    appendLeaves(leaves: Uint8Array, count: number, edited: readonly number[] = [], columns: ReadonlyArray<readonly [number, string]> = []): void {
       if (broken) return;
       let e = 0;
+      let c = 0;
       for (let i = 0; i < count; i++) {
         if (e < edited.length && edited[e] === expected) {
           editedProblem(expected);
           e++;
         }
         tree.appendBytes(leaves, i * HASH_SIZE);
+        // In the same order as event(): leaf, then columns, then the checkpoint at the new size.
+        while (c < columns.length && columns[c]![0] === expected) {
+          columnProblem(expected, columns[c]![1]);
+          c++;
+        }
         advance(undefined);
       }
+    },
+
+    /** A stored column (or delegation row) found elsewhere to disagree with the canonical event at `seq`. */
+    columnEdited(seq: number, column: string, message?: string): void {
+      columnProblem(seq, column, message);
+    },
+
+    /** audit_delegation rows the events checked so far must have (counted where columns were given). */
+    get delegationRowsExpected() {
+      return delegationRows;
+    },
+    addDelegationRowsExpected(n: number): void {
+      delegationRows += n;
     },
 
     /** The next stored event carries `got` instead of the expected seq (a store read in seq order has no later match). */

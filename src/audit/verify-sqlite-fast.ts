@@ -13,10 +13,12 @@ import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
 import { HASH_SIZE } from './merkle.js';
-import { parseState, type SerializedState } from './retention.js';
-import { createLogChecker, type LogChecker, type VerifyReport } from './verify.js';
+import { parseState, type SerializedState } from './tree-state.js';
+import { createLogChecker, type LogChecker, type VerifyReport } from './verify-log.js';
 import { hashRows, type RowsResult, type StoredRow } from './verify-leaves.js';
-import { CHUNK_ROWS_SQL, CTRL, openForVerify, type WorkerMessage, type WorkerSetup } from './verify-protocol.js';
+import { INDEXED_COLUMNS_SQL } from './stored-row.js';
+import { checkDelegation, DELEGATION_SQL, withProblems, type DelegationReader } from './verify-delegation.js';
+import { CHUNK_ROWS_SQL, CTRL, openForVerify, type WorkerMessage, type WorkerSetup } from './verify-sqlite-protocol.js';
 
 export const DEFAULT_CHUNK = 8192;
 /** Chunks claimed ahead of the next one to integrate (bounds memory to about WINDOW · chunk · 32 bytes). */
@@ -43,7 +45,7 @@ export type SqliteVerifyStats = { workers: number; chunks: number; chunksByWorke
 /** The worker module beside this one, in whatever form this file itself was loaded (.ts under tsx, .js from dist). */
 function spawnWorker(workerData: WorkerSetup): Worker {
   const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  const url = new URL(`./verify-worker${ext}`, import.meta.url);
+  const url = new URL(`./verify-sqlite-worker${ext}`, import.meta.url);
   if (ext === '.js') return new Worker(url, { workerData });
   // Running from TypeScript sources (tsx, a dev dependency): register its loader inside the worker first.
   const api = import.meta.resolve('tsx/esm/api');
@@ -80,12 +82,24 @@ export async function verifySqliteFile(file: string, opts: SqliteVerifyOptions =
       canonicalAt: (seq) => one.get(seq) as string | undefined,
     });
     const stats = await readEvents(db, file, checker, start?.size ?? 0, opts);
-    const report = checker.finish();
+    const from = start?.size ?? 0;
+    const extra = await checkDelegation(sqliteDelegationReader(db), from, checker.expected, checker.delegationRowsExpected);
+    const report = withProblems(checker.finish(), extra);
     db.exec('commit');
     return { ...report, vkey, stats: { ...stats, ms: performance.now() - t0 } };
   } finally {
     db.close();
   }
+}
+
+function sqliteDelegationReader(db: BetterSqlite3.Database): DelegationReader {
+  const pairs = (q: string, ...args: number[]) => db.prepare(q).raw().all(...args) as Array<[number, string]>;
+  return {
+    suspicious: (from) => (db.prepare(DELEGATION_SQL.suspicious).raw().all(from) as Array<[number, string, string | null]>).map((r) => [Number(r[0]), r[1], r[2]] as const),
+    count: (from, to) => Number(db.prepare(DELEGATION_SQL.count).pluck().get(from, to)),
+    rows: (from, to) => pairs(DELEGATION_SQL.rows, from, to).map((r) => [Number(r[0]), r[1]] as const),
+    events: (from, to) => pairs(DELEGATION_SQL.events, from, to).map((r) => [Number(r[0]), r[1]] as const),
+  };
 }
 
 async function readEvents(db: BetterSqlite3.Database, file: string, checker: LogChecker, startSize: number, opts: SqliteVerifyOptions): Promise<Omit<SqliteVerifyStats, 'ms'>> {
@@ -95,8 +109,8 @@ async function readEvents(db: BetterSqlite3.Database, file: string, checker: Log
   if (min === null || max === null) return none;
   if (!Number.isSafeInteger(min) || !Number.isSafeInteger(max)) {
     // Sequence numbers that are not integers (a tampered store): the plain ordered pass over every row.
-    for (const r of db.prepare('select seq, canonical, leaf_hash from audit_events where seq >= 0 order by seq').raw().iterate() as Iterable<StoredRow>) {
-      checker.event({ seq: Number(r[0]), canonical: r[1] as string, storedLeafHash: r[2] as string });
+    for (const r of db.prepare(`select seq, canonical, leaf_hash, ${INDEXED_COLUMNS_SQL} from audit_events where seq >= 0 order by seq`).raw().iterate() as Iterable<StoredRow>) {
+      checker.event({ seq: Number(r[0]), canonical: r[1] as string, storedLeafHash: r[2] as string, columns: r.slice(3) });
     }
     return none;
   }
@@ -166,7 +180,8 @@ async function readEvents(db: BetterSqlite3.Database, file: string, checker: Log
       while (!checker.broken && (done = ready.get(appended)) !== undefined) {
         ready.delete(appended);
         if (done.byWorker) byWorkers++;
-        checker.appendLeaves(done.leaves, done.result.count, done.result.edited);
+        checker.appendLeaves(done.leaves, done.result.count, done.result.edited, done.result.columns);
+        checker.addDelegationRowsExpected(done.result.delegation);
         if (done.result.count < done.rows) {
           // A seq is missing or out of place: name what the store holds there instead.
           const got = done.result.got ?? (nextSeq.get(checker.expected) as number | null);

@@ -1,9 +1,13 @@
 // What the store verifier's main thread and its workers share (kept apart so a worker loads little).
 import BetterSqlite3 from 'better-sqlite3';
 import type { RowsResult } from './verify-leaves.js';
+import { INDEXED_COLUMNS_SQL } from './stored-row.js';
 
-/** Rows of one chunk; `seq >= ?` also leaves out what the query-builder path never read (NULL or negative seq). */
-export const CHUNK_ROWS_SQL = 'select seq, canonical, leaf_hash from audit_events where seq >= ? and seq < ? order by seq';
+/**
+ * Rows of one chunk: seq, canonical, leaf hash, then the columns queries filter on (INDEXED_COLUMNS order).
+ * `seq >= ?` also leaves out what the query-builder path never read (NULL or negative seq).
+ */
+export const CHUNK_ROWS_SQL = `select seq, canonical, leaf_hash, ${INDEXED_COLUMNS_SQL} from audit_events where seq >= ? and seq < ? order by seq`;
 
 /**
  * Opens the store for reading only, with the file memory-mapped: pages are read without a system call

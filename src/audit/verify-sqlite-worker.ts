@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { HASH_SIZE } from './merkle.js';
 import { hashRows, type StoredRow } from './verify-leaves.js';
-import { CHUNK_ROWS_SQL, CTRL, openForVerify, type WorkerMessage, type WorkerSetup } from './verify-protocol.js';
+import { CHUNK_ROWS_SQL, CTRL, openForVerify, type WorkerMessage, type WorkerSetup } from './verify-sqlite-protocol.js';
 
 function run(setup: WorkerSetup): void {
   const ctrl = new Int32Array(setup.ctrl);

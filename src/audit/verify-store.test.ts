@@ -6,11 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness } from '../../test/support/harness.js';
 import { systemActor } from '../platform/actor.js';
 import { sqlitePath } from '../platform/store/db.js';
-import { verifyStore } from './offline.js';
-import { parseState, serializeState, type SerializedState } from './retention.js';
+import { verifyStore } from './verify-store.js';
+import { parseState, serializeState, type SerializedState } from './tree-state.js';
 import { createTreeBuilder } from './tree-builder.js';
-import { verifyLog, type VerifyReport } from './verify.js';
-import { verifySqliteFile } from './verify-sqlite.js';
+import { verifyLog, type VerifyReport } from './verify-log.js';
+import { verifySqliteFile } from './verify-sqlite-fast.js';
+import { INDEXED_COLUMNS_SQL } from './stored-row.js';
 
 // verifyStore reads SQLite directly and over worker threads. Whatever the tampering, its report must be
 // the one verifyLog gives over the same rows read in seq order (the query-builder path it replaced).
@@ -58,8 +59,8 @@ async function reference(dir: string, against: string[] = []): Promise<VerifyRep
     const vkey = db.prepare("select value from meta where key = 'audit_vkey'").pluck().get() as string;
     const pruned = db.prepare("select value from meta where key = 'audit_pruned_state'").pluck().get() as string | undefined;
     const notes = db.prepare('select note from audit_checkpoints order by tree_size').pluck().all() as string[];
-    const rows = db.prepare('select seq, canonical, leaf_hash from audit_events where seq >= 0 order by seq').all() as Array<{ seq: unknown; canonical: string; leaf_hash: string }>;
-    const events = rows.map((r) => ({ seq: Number(r.seq), canonical: r.canonical, storedLeafHash: r.leaf_hash }));
+    const rows = db.prepare(`select seq, canonical, leaf_hash, ${INDEXED_COLUMNS_SQL} from audit_events where seq >= 0 order by seq`).raw().all() as unknown[][];
+    const events = rows.map((r) => ({ seq: Number(r[0]), canonical: r[1] as string, storedLeafHash: r[2] as string, columns: r.slice(3) }));
     const start = pruned ? parseState(JSON.parse(pruned) as SerializedState) : undefined;
     return { ...(await verifyLog({ events, checkpoints: notes, vkey, against, seqField: 'seq', ...(start ? { start } : {}) })), vkey };
   } finally {
@@ -109,12 +110,44 @@ describe('verifyStore on SQLite (direct reads, worker threads)', () => {
     const { hashLeafText } = await import('./merkle.js');
     const dir = copyWith((db) => {
       const forged = leafOf(db, 123).canonical.replace('success', 'failure');
-      db.prepare('update audit_events set canonical = ?, leaf_hash = ? where seq = 123').run(forged, hashLeafText(forged).toString('hex'));
+      // A careful forger keeps the query column in step too, so only the signed roots can tell.
+      db.prepare("update audit_events set canonical = ?, leaf_hash = ?, outcome = 'failure' where seq = 123").run(forged, hashLeafText(forged).toString('hex'));
     });
     const r = await allWays(dir);
     expect(r.ok).toBe(false);
     expect(r.firstBadSeq).toBeLessThanOrEqual(123);
     expect(r.problems[0]).toMatchObject({ kind: 'edited' });
+  });
+
+  for (const [column, value] of [
+    ['type', 'test.other'], ['time', '2001-01-01T00:00:00.000Z'], ['outcome', 'failure'], ['decision', 'deny'], ['id', 'not-the-id'],
+    ['actor_principal_id', 'someone-else'], ['actor_credential_id', 'cred-x'], ['target_type', 'resource'], ['target_id', 'res-1'],
+  ] as const) {
+    it(`a query column edited alone (${column}) is named at its seq, every way`, async () => {
+      const dir = copyWith((db) => db.prepare(`update audit_events set ${column} = ? where seq = 201`).run(value));
+      const r = await allWays(dir);
+      expect(r.ok).toBe(false);
+      expect(r.firstBadSeq).toBe(201);
+      expect(r.problems).toEqual([expect.objectContaining({ kind: 'column-edited', seq: 201, column })]);
+    });
+  }
+
+  it('a query column set to NULL is an edit too', async () => {
+    const r = await allWays(copyWith((db) => db.prepare("update audit_events set decision = NULL, type = 'test.event' where seq = 12").run()));
+    expect(r.problems).toEqual([]);
+    const r2 = await allWays(copyWith((db) => db.prepare("update audit_events set outcome = 'success ' where seq = 12").run()));
+    expect(r2.problems).toEqual([expect.objectContaining({ kind: 'column-edited', seq: 12, column: 'outcome' })]);
+  });
+
+  it('delegation rows: one added for an event is named; one for an event that is not stored is named', async () => {
+    // The reference (verifyLog over the events alone) never reads the delegation table: each way is checked on its own.
+    for (const [seq, dir] of [[44, copyWith((db) => db.prepare("insert into audit_delegation (seq, principal_id) values (44, 'mallory')").run())],
+      [5000, copyWith((db) => db.prepare("insert into audit_delegation (seq, principal_id) values (5000, 'mallory')").run())]] as const) {
+      for (const opts of [{}, { workers: 0, chunkSize: 7 }, { workers: 2, chunkSize: 16 }]) {
+        const r = await verifyStore({ dataDir: dir, ...opts });
+        expect(r.problems, JSON.stringify(opts)).toEqual([expect.objectContaining({ kind: 'column-edited', seq, column: 'audit_delegation' })]);
+      }
+    }
   });
 
   it('malformed and upper-case stored hashes: the first is an edit, the second is not', async () => {
@@ -156,9 +189,14 @@ describe('verifyStore on SQLite (direct reads, worker threads)', () => {
 
   it('two events swapped (with their stored hashes) are pinpointed as reordered', async () => {
     const dir = copyWith((db) => {
-      const [a, b] = [leafOf(db, 140), leafOf(db, 143)];
-      db.prepare('update audit_events set canonical = ?, leaf_hash = ? where seq = 140').run(b.canonical, b.leaf_hash);
-      db.prepare('update audit_events set canonical = ?, leaf_hash = ? where seq = 143').run(a.canonical, a.leaf_hash);
+      // Whole rows but seq swapped (query columns too), so only the tree and the events' own seq tell.
+      const whole = (seq: number) => db.prepare(`select canonical, leaf_hash, ${INDEXED_COLUMNS_SQL} from audit_events where seq = ?`).get(seq) as Record<string, unknown>;
+      const [a, b] = [whole(140), whole(143)];
+      const cols = Object.keys(a);
+      const set = db.prepare(`update audit_events set ${cols.map((c) => `${c} = @${c}`).join(', ')}, id = @id || '-' where seq = @seq`);
+      set.run({ ...b, seq: 140 });
+      set.run({ ...a, seq: 143 });
+      db.prepare("update audit_events set id = substr(id, 1, length(id) - 1) where seq in (140, 143)").run();
     });
     const r = await allWays(dir);
     expect(r.firstBadSeq).toBe(140);

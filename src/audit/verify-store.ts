@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import { openDatabase, sqlitePath, type Database } from '../platform/store/db.js';
-import { eventsFrom } from './audit.repo.js';
-import { prunedState } from './retention.js';
-import { verifyLog, type VerifyReport } from './verify.js';
-import { verifySqliteFile } from './verify-sqlite.js';
+import { delegationReader, rowsFrom } from './audit.repo.js';
+import { prunedState } from './tree-state.js';
+import { checkDelegation, withProblems } from './verify-delegation.js';
+import { createLogChecker, type VerifyReport } from './verify-log.js';
+import { verifySqliteFile } from './verify-sqlite-fast.js';
 
 // Verifies a store directly (no server, no master key): recompute the tree from the stored events,
 // compare stored leaf hashes, check every checkpoint signature and root, and any externally saved checkpoints.
@@ -49,15 +50,21 @@ export async function verifyStore(opts: VerifyStoreOptions): Promise<VerifyRepor
  */
 export async function verifyDatabase(db: Database, vkey: string, against: string[]): Promise<VerifyReport> {
   const notes = (await db.kysely.selectFrom('audit_checkpoints').select('note').orderBy('tree_size').execute()).map((r) => r.note);
-  async function* events() {
-    let next = 0;
-    for (;;) {
-      const rows = await eventsFrom(db.kysely, next, 10_000);
-      if (rows.length === 0) return;
-      yield rows.map((r) => ({ seq: Number(r.seq), canonical: r.canonical, storedLeafHash: r.leaf_hash }));
-      next = Number(rows[rows.length - 1]!.seq) + 1;
-    }
-  }
   const start = await prunedState(db);
-  return verifyLog({ events: events(), checkpoints: notes, vkey, against, seqField: 'seq', ...(start ? { start } : {}) });
+  const checker = createLogChecker({ checkpoints: notes, vkey, against, seqField: 'seq', ...(start ? { start } : {}) });
+  let next = 0;
+  for (;;) {
+    const rows = await rowsFrom(db.kysely, next, 10_000);
+    if (rows.length === 0) break;
+    for (const r of rows) {
+      checker.event({
+        seq: Number(r.seq), canonical: r.canonical, storedLeafHash: r.leaf_hash,
+        columns: [r.id, r.time, r.type, r.outcome, r.decision, r.actor_principal_id, r.actor_credential_id, r.target_type, r.target_id],
+      });
+    }
+    next = Number(rows[rows.length - 1]!.seq) + 1;
+  }
+  const from = start?.size ?? 0;
+  const extra = await checkDelegation(delegationReader(db.kysely), from, checker.expected, checker.delegationRowsExpected);
+  return withProblems(checker.finish(), extra);
 }

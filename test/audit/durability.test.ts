@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { verifyStore } from '../../src/audit/offline.js';
+import { verifyStore } from '../../src/audit/verify-store.js';
 import { openDatabase } from '../../src/platform/store/db.js';
 import { BACKENDS, postgresReachable } from '../support/backends.js';
 import { startHarness } from '../support/harness.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyStore } from '../../src/audit/offline.js';
+import { verifyStore } from '../../src/audit/verify-store.js';
 import { openCheckpoint, parseVerifierKey } from '../../src/audit/checkpoint.js';
 import { hashLeafText, verifyInclusion } from '../../src/audit/merkle.js';
 import { archiveDigest, verifyArchive, type AuditArchive } from '../../src/audit/retention.js';

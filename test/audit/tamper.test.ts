@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadOrCreateLogKey } from '../../src/audit/log-key.js';
 import { signCheckpoint } from '../../src/audit/checkpoint.js';
-import { verifyStore } from '../../src/audit/offline.js';
+import { verifyStore } from '../../src/audit/verify-store.js';
 import { createKeyRing, loadMasterKey } from '../../src/platform/keys.js';
 import { BACKENDS, postgresReachable } from '../support/backends.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -122,14 +122,78 @@ for (const backend of BACKENDS) {
       const saved = await latestNote(h);
       await asAttacker(h.cp.db, async (q) => {
         await q.deleteFrom('audit_events').where('seq', '>=', before).execute();
+        await q.deleteFrom('audit_delegation').where('seq', '>=', before).execute();
         await q.deleteFrom('audit_checkpoints').where('tree_size', '>', before).execute();
         await q.deleteFrom('audit_nodes').execute();
+        await q.deleteFrom('meta').where('key', 'in', ['audit_next_seq', 'audit_verified_state']).execute();
       });
       expect((await verify(h)).ok).toBe(true); // consistent on its own: only the outside checkpoint reveals it
       const r = await verify(h, [saved]);
       expect(r.ok).toBe(false);
       expect(r.problems.map((p) => p.kind)).toContain('rollback');
       expect(r.firstBadSeq).toBe(before);
+    });
+
+    // Queried columns: each edit would hide the event from a filtered query while the tree still verifies.
+    const columnEdits: Array<[string, string | null, (seq: number) => string]> = [
+      ['type', 'principal.viewed', () => '/v1/audit/events?type=principal.created&limit=200'],
+      ['outcome', 'failure', () => '/v1/audit/events?outcome=success&limit=200'],
+      ['decision', 'deny', () => '/v1/audit/events?limit=200'],
+      ['time', '1999-01-01T00:00:00.000Z', () => `/v1/audit/events?since=${encodeURIComponent('2000-01-01T00:00:00.000Z')}&limit=200`],
+      ['actor_principal_id', 'nobody', () => '/v1/audit/events?limit=200'],
+      ['actor_credential_id', null, () => '/v1/audit/events?limit=200'],
+      ['target_id', 'elsewhere', () => '/v1/audit/events?limit=200'],
+      ['target_type', 'resource', () => '/v1/audit/events?limit=200'],
+      ['id', 'forged-id', () => '/v1/audit/events?limit=200'],
+    ];
+    for (const [column, value] of columnEdits) {
+      it.runIf(enabled)(`detects an edited query column (${column}) at its sequence number, offline and through the API`, async () => {
+        h = await startHarness(backend);
+        await buildLog(h, 4);
+        const seq = (await h.cp.db.kysely.selectFrom('audit_events').select('seq').where('type', '=', 'principal.created').orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow()).seq;
+        await asAttacker(h.cp.db, (q) => q.updateTable('audit_events').set({ [column]: value } as never).where('seq', '=', seq).execute().then(() => undefined));
+        const r = await verify(h);
+        expect(r.ok).toBe(false);
+        expect(r.firstBadSeq).toBe(Number(seq));
+        expect(r.problems[0]).toMatchObject({ kind: 'column-edited', seq: Number(seq), column });
+        const api = await h.call('POST', '/v1/audit/verify', {});
+        expect(api.status).toBe(200);
+        expect(api.body.ok).toBe(false);
+        expect(api.body.firstBadSeq).toBe(Number(seq));
+      });
+    }
+
+    it.runIf(enabled)('a type edit really hides the event from a filtered query, and verification names it', async () => {
+      h = await startHarness(backend);
+      await buildLog(h, 3);
+      const before = await h.call('GET', '/v1/audit/events?type=principal.created&limit=100');
+      const seq = before.body.items[0].seq as number;
+      await asAttacker(h.cp.db, (q) => q.updateTable('audit_events').set({ type: 'principal.viewed' }).where('seq', '=', seq).execute().then(() => undefined));
+      const after = await h.call('GET', '/v1/audit/events?type=principal.created&limit=100');
+      expect(after.body.items.map((e: { seq: number }) => e.seq)).not.toContain(seq);
+      expect((await verify(h)).firstBadSeq).toBe(seq);
+    });
+
+    it.runIf(enabled)('detects a deleted or added audit_delegation row (delegation_ancestor queries) at its sequence number', async () => {
+      h = await startHarness(backend);
+      await buildLog(h, 4);
+      const row = await h.cp.db.kysely.selectFrom('audit_delegation').selectAll().orderBy('seq', 'desc').limit(1).executeTakeFirstOrThrow();
+      const ancestor = `/v1/audit/events?delegation_ancestor=${encodeURIComponent(row.principal_id)}&limit=200`;
+      expect((await h.call('GET', ancestor)).body.items.map((e: { seq: number }) => e.seq)).toContain(Number(row.seq));
+      await asAttacker(h.cp.db, (q) => q.deleteFrom('audit_delegation').where('seq', '=', row.seq).where('principal_id', '=', row.principal_id).execute().then(() => undefined));
+      expect((await h.call('GET', ancestor)).body.items.map((e: { seq: number }) => e.seq)).not.toContain(Number(row.seq));
+      const r = await verify(h);
+      expect(r.ok).toBe(false);
+      expect(r.firstBadSeq).toBe(Number(row.seq));
+      expect(r.problems[0]).toMatchObject({ kind: 'column-edited', column: 'audit_delegation' });
+      // Put back, and add one for a principal the event never named.
+      await asAttacker(h.cp.db, async (q) => {
+        await q.insertInto('audit_delegation').values(row).execute();
+        await q.insertInto('audit_delegation').values({ seq: 1, principal_id: row.principal_id === 'x' ? 'y' : 'x' }).execute();
+      });
+      const r2 = await verify(h);
+      expect(r2.firstBadSeq).toBe(1);
+      expect(r2.problems).toEqual([expect.objectContaining({ kind: 'column-edited', seq: 1, column: 'audit_delegation' })]);
     });
 
     it.runIf(enabled)('detects two different signed roots for one size (split view)', async () => {

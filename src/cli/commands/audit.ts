@@ -3,8 +3,9 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { openCheckpoint, parseVerifierKey } from '../../audit/checkpoint.js';
 import { hashLeafText, verifyConsistency, verifyInclusion } from '../../audit/merkle.js';
-import { archiveDigest, parseState, verifyArchive, type AuditArchive, type SerializedState } from '../../audit/retention.js';
-import { verifyLog, type VerifyReport } from '../../audit/verify.js';
+import { archiveDigest, verifyArchive, type AuditArchive } from '../../audit/retention.js';
+import { parseState, type SerializedState } from '../../audit/tree-state.js';
+import { verifyLog, type VerifyReport } from '../../audit/verify-log.js';
 import type { ApiClient } from '../client.js';
 import { CliError } from '../client.js';
 import { defined, fetchPages, pageOptions, withClient, writeOutput } from '../common.js';
@@ -93,7 +94,7 @@ export function registerAuditCommands(program: Command, io: CliIo): void {
       const against = readAgainst(o.against);
       if (o.store) {
         const dataDir = path.resolve(o.dataDir ?? io.env.CUSTOS_DATA_DIR ?? './.custos');
-        const { verifyStore } = await import('../../audit/offline.js');
+        const { verifyStore } = await import('../../audit/verify-store.js');
         const r = await verifyStore({ dataDir, databaseUrl: o.databaseUrl ?? io.env.CUSTOS_DATABASE_URL, vkey: o.publicKey, against });
         return report(io, r, g.json);
       }
