@@ -19,8 +19,8 @@ const runs = (cmd: string, args: string[]) => {
 const PEERS: Peer[] = [
   { name: 'ripgrep (rg)', install: { apt: 'ripgrep' }, present: () => runs('rg', ['--version']) },
   { name: 'git', install: { apt: 'git' }, present: () => runs('git', ['--version']) },
-  // `git secrets --list` exits 0 once the subcommand is installed, with or without patterns.
-  { name: 'git-secrets', install: { apt: 'git-secrets' }, present: () => runs('git', ['secrets', '--list']) },
+  // Bare `git secrets` prints its usage and exits 0 once the subcommand is installed (git: 1 for an unknown one).
+  { name: 'git-secrets', install: { apt: 'git-secrets' }, present: () => runs('git', ['secrets']) },
   { name: 'secretlint', install: { npm: true }, present: (root) => existsSync(path.join(root, 'node_modules/.bin/secretlint')) && existsSync(path.join(root, 'node_modules/@secretlint/secretlint-rule-preset-recommend')) },
 ];
 
