@@ -47,6 +47,7 @@ describe('content-aware scanning', () => {
       [expect.objectContaining({ cell: 2 }), { startLine: at(inSource).line, startColumn: at(inSource).column }],
       [expect.objectContaining({ cell: 3, output: 1 }), { startLine: at(inOutput).line, startColumn: at(inOutput).column }],
     ]);
+    expect(sarif.runs[0].results[0].partialFingerprints).toEqual({ 'custosSecret/v2': f[0]!.fingerprint });
   });
   it('notebooks: escapes before the secret on its line keep the column right; a one-line notebook too', () => {
     const nb = JSON.stringify({ cells: [{ cell_type: 'code', source: `x = "a\\tb\\"c\u00e9"\nprint("\\u2603"); t = "${inSource}"\n`, outputs: [] }] });

@@ -32,7 +32,7 @@ export function renderSarif(r: ScanResult, rules: Rule[], version = '0.1.0'): st
           region: { startLine: Math.max(1, l.line), startColumn: Math.max(1, l.column) },
         },
       }],
-      partialFingerprints: { 'custosSecret/v1': f.fingerprint },
+      partialFingerprints: { 'custosSecret/v2': f.fingerprint },
       properties: {
         severity: f.severity, verified: f.verified, ...(l.commit ? { commit: l.commit } : {}), ...(l.layer ? { layer: l.layer } : {}),
         ...(l.cell !== undefined ? { cell: l.cell } : {}), ...(l.output !== undefined ? { output: l.output } : {}),
