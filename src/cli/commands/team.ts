@@ -1,31 +1,39 @@
 import { Command, Option } from 'commander';
+import type { TeamView } from '../../identity/index.js';
 import { defined, fetchPages, pageOptions, withClient } from '../common.js';
 import { printJson, printRecord, printTable, type CliIo } from '../output.js';
 
-interface TeamView {
-  id: string; name: string; display_name: string | null; description: string | null; created_at: string;
-  members?: Array<{ name: string; kind: string; status: string; role: string }>;
-}
+const examples = (...lines: string[]) => `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
+const reason = ['--reason <text>', 'why (recorded in the audit log)'] as const;
 
 export function registerTeamCommands(program: Command, io: CliIo): void {
-  const team = program.command('team').description('teams own principals and resources');
+  const team = program.command('team').description('teams: their members own principals and resources together (admin/security manage them)')
+    .addHelpText('after', examples('custos team add ml-platform --display-name "ML platform"', 'custos team add-member ml-platform alice --role maintainer'));
 
   team.command('add <name>').description('create a team')
-    .option('--display-name <text>').option('--description <text>').option('--reason <text>')
+    .option('--display-name <text>', 'human-friendly name (up to 200 characters)')
+    .option('--description <text>', 'what the team does (up to 4000 characters)')
+    .option(...reason)
+    .addHelpText('after', examples('custos team add ml-platform --display-name "ML platform" --reason "reorg 2026"'))
     .action(withClient(io, async (client, g, name: string, o) => {
       const t = await client.request<TeamView>('POST', '/v1/teams', defined({ name, display_name: o.displayName, description: o.description, reason: o.reason }));
       if (g.json) printJson(io, t); else io.stdout.write(`created team '${t.name}' (${t.id})\n`);
     }));
 
-  pageOptions(team.command('list').description('list teams').option('--member <principal>', 'teams this principal belongs to'))
+  pageOptions(team.command('list').description('list teams')
+    .option('--member <principal>', 'only teams this principal is a member of (membership, not home team)')
+    .option('--name-prefix <prefix>', 'only names starting with this')
+    .addHelpText('after', examples('custos team list --member alice')))
     .action(withClient(io, async (client, g, o) => {
-      const page = await fetchPages<TeamView>(client, '/v1/teams', new URLSearchParams(defined({ member: o.member, limit: o.limit, cursor: o.cursor }) as Record<string, string>), Boolean(o.all));
+      const params = new URLSearchParams(defined({ member: o.member, name_prefix: o.namePrefix, limit: o.limit, cursor: o.cursor }) as Record<string, string>);
+      const page = await fetchPages<TeamView>(client, '/v1/teams', params, Boolean(o.all));
       if (g.json) return printJson(io, page);
       printTable(io, ['NAME', 'DISPLAY NAME', 'CREATED'], page.items.map((t) => [t.name, t.display_name, t.created_at.slice(0, 10)]));
       if (page.next_cursor) io.stdout.write(`more: --cursor ${page.next_cursor}\n`);
     }));
 
-  team.command('show <name>').description('show a team and its members')
+  team.command('show <name>').description('show a team and its members (principals filed under it as home team are listed by: custos principal list --team NAME)')
+    .addHelpText('after', examples('custos team show ml-platform'))
     .action(withClient(io, async (client, g, name: string) => {
       const t = await client.request<TeamView>('GET', `/v1/teams/${encodeURIComponent(name)}`);
       if (g.json) return printJson(io, t);
@@ -36,20 +44,26 @@ export function registerTeamCommands(program: Command, io: CliIo): void {
     }));
 
   team.command('update <name>').description('change a team\'s display name or description')
-    .option('--display-name <text>').option('--description <text>').option('--reason <text>')
+    .option('--display-name <text>', 'human-friendly name (up to 200 characters)')
+    .option('--description <text>', 'what the team does (up to 4000 characters)')
+    .option(...reason)
+    .addHelpText('after', examples('custos team update ml-platform --description "Owns ranking and search models"'))
     .action(withClient(io, async (client, g, name: string, o) => {
       const t = await client.request<TeamView>('PATCH', `/v1/teams/${encodeURIComponent(name)}`, defined({ display_name: o.displayName, description: o.description, reason: o.reason }));
       if (g.json) printJson(io, t); else io.stdout.write(`updated team '${t.name}'\n`);
     }));
 
-  team.command('add-member <team> <principal>').description('add a principal to a team')
-    .addOption(new Option('--role <role>').choices(['member', 'maintainer']).default('member')).option('--reason <text>')
+  team.command('add-member <team> <principal>').description('add a principal to a team, or change its role there')
+    .addOption(new Option('--role <role>', 'member, or maintainer').choices(['member', 'maintainer']).default('member'))
+    .option(...reason)
+    .addHelpText('after', examples('custos team add-member ml-platform alice --role maintainer'))
     .action(withClient(io, async (client, g, name: string, principal: string, o) => {
       const t = await client.request<TeamView>('PUT', `/v1/teams/${encodeURIComponent(name)}/members/${encodeURIComponent(principal)}`, defined({ role: o.role, reason: o.reason }));
-      if (g.json) printJson(io, t); else io.stdout.write(`'${principal}' is a ${o.role} of '${t.name}'\n`);
+      if (g.json) printJson(io, t); else io.stdout.write(`'${principal}' is ${o.role === 'maintainer' ? 'a maintainer' : 'a member'} of '${t.name}'\n`);
     }));
 
-  team.command('remove-member <team> <principal>').description('remove a principal from a team')
+  team.command('remove-member <team> <principal>').description('remove a principal from a team (it loses what it managed through the team at once)')
+    .addHelpText('after', examples('custos team remove-member ml-platform alice'))
     .action(withClient(io, async (client, g, name: string, principal: string) => {
       const t = await client.request<TeamView>('DELETE', `/v1/teams/${encodeURIComponent(name)}/members/${encodeURIComponent(principal)}`);
       if (g.json) printJson(io, t); else io.stdout.write(`removed '${principal}' from '${t.name}'\n`);
