@@ -109,7 +109,10 @@ function runSecretlint(dir: string): { seconds: number; hits: Hit[] } {
   const rc = path.join(WORK, 'secretlintrc.json');
   writeFileSync(rc, JSON.stringify({ rules: [{ id: '@secretlint/secretlint-rule-preset-recommend' }] }));
   const out = path.join(WORK, 'secretlint.json');
-  const r = time(path.join(ROOT, 'node_modules/.bin/secretlint'), ['--secretlintrc', rc, '--format', 'json', '--output', out, '--no-gitignore', `${dir}/**/*`]);
+  // secretlint 13 honours .gitignore unless told not to; 12 (pinned: it still runs on Node 20) never reads it.
+  const version = Number(JSON.parse(readFileSync(path.join(ROOT, 'node_modules/secretlint/package.json'), 'utf8')).version.split('.')[0]);
+  const gitignore = version >= 13 ? ['--no-gitignore'] : [];
+  const r = time(path.join(ROOT, 'node_modules/.bin/secretlint'), ['--secretlintrc', rc, '--format', 'json', '--output', out, ...gitignore, `${dir}/**/*`]);
   if (r.status !== 0 && r.status !== 1) throw new Error(`secretlint exited ${r.status}: ${r.stderr.slice(0, 500)}`);
   const res = JSON.parse(readFileSync(out, 'utf8')) as Array<{ filePath: string; messages: Array<{ loc: { start: { line: number } } }> }>;
   return { seconds: r.seconds, hits: res.flatMap((f) => f.messages.map((m) => ({ file: rel(dir, path.relative(dir, f.filePath)), line: m.loc.start.line }))) };
