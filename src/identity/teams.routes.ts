@@ -11,9 +11,9 @@ export function registerTeamRoutes(app: HttpApp, teams: TeamService): void {
   app.post('/v1/teams', { config: { permission: 'team.write' }, schema: { tags, summary: 'Create a team', body: createTeamBody, response: { 201: teamSchema } } },
     async (req, reply) => reply.code(201).send(await teams.create(req.actor, req.body)));
   app.get('/v1/teams', { config: { permission: 'team.read' }, schema: { tags, summary: 'List teams', querystring: listTeamsQuery, response: { 200: pageSchema(teamSchema) } } },
-    async (req) => teams.list(req.query));
-  app.get('/v1/teams/:ref', { config: { permission: 'team.read' }, schema: { tags, summary: 'Show a team and its members', params: refParams, response: { 200: teamSchema } } },
-    async (req) => teams.get(req.params.ref));
+    async (req) => teams.list(req.actor, req.query));
+  app.get('/v1/teams/:ref', { config: { permission: 'team.read' }, schema: { tags, summary: 'Show a team and its members (owner-role operators: members of their own teams only)', params: refParams, response: { 200: teamSchema } } },
+    async (req) => teams.get(req.actor, req.params.ref));
   app.patch('/v1/teams/:ref', { config: { permission: 'team.write' }, schema: { tags, summary: 'Update a team', params: refParams, body: updateTeamBody, response: { 200: teamSchema } } },
     async (req) => teams.update(req.actor, req.params.ref, req.body));
   app.put('/v1/teams/:ref/members/:principal', { config: { permission: 'team.write' }, schema: { tags, summary: 'Add or update a member', params: memberParams, body: memberBody, response: { 200: teamSchema } } },

@@ -25,7 +25,7 @@ export const teamSchema = z.object({
   description: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
-  members: z.array(memberSchema).optional(),
+  members: z.array(memberSchema).optional().describe('Absent when the caller (an owner-role operator) is not a member'),
 });
 export const listTeamsQuery = z.strictObject({ ...paginationQuery, name_prefix: namePrefix, member: refSchema.optional().describe('Only teams this principal is a member of') });
 export type ListTeamsQuery = z.infer<typeof listTeamsQuery>;

@@ -6,12 +6,14 @@ import { AppError, errors } from '../platform/http/errors.js';
 import type { IdGenerator } from '../platform/ids.js';
 import { decodeCursor, pageOf } from '../platform/http/pagination.js';
 import { isUniqueViolation } from '../platform/store/errors.js';
+import { canSee, isOwnerRole } from './ownership.js';
 import { findPrincipal } from './principals.repo.js';
 import type { CreateTeamInput, ListTeamsQuery, UpdateTeamInput } from './teams.schemas.js';
 import * as repo from './teams.repo.js';
 
 // Teams: groups of principals that can own things and, later, approve requests. Every team is visible to
-// every operator role (an owner picks home teams and owning teams from them); only admin and security change them.
+// every operator role (an owner picks home teams and owning teams from them), but an owner-role operator sees
+// the members only of teams they belong to; only admin and security change teams.
 
 export function createTeamService(deps: { db: Database; audit: AuditWriter; clock: Clock; newId: IdGenerator }) {
   const { db, audit, clock } = deps;
@@ -37,13 +39,17 @@ export function createTeamService(deps: { db: Database; audit: AuditWriter; cloc
         return { ...row, members: [] };
       });
     },
-    async get(ref: string) {
+    /** Members are listed to every role but owner; an owner-role operator sees the members of their own teams only. */
+    async get(actor: Actor, ref: string) {
       const team = await load(db.kysely, ref);
+      if (isOwnerRole(actor) && !actor.teamIds.includes(team.id)) return team;
       return { ...team, members: await repo.membersOf(db.kysely, team.id) };
     },
-    async list(query: ListTeamsQuery) {
+    async list(actor: Actor, query: ListTeamsQuery) {
       const after = decodeCursor(query.cursor);
-      const member = query.member ? (await findPrincipal(db.kysely, query.member))?.id ?? '-' : undefined;
+      // A member an owner may not see matches nothing, like one that does not exist.
+      const p = query.member ? await findPrincipal(db.kysely, query.member) : undefined;
+      const member = query.member ? (p && canSee(actor, p.id, p.owner_principal_id, p.owner_team_id) ? p.id : '-') : undefined;
       const rows = await repo.listTeams(db.kysely, { afterId: after === undefined ? undefined : String(after), limit: query.limit + 1, namePrefix: query.name_prefix, member });
       return pageOf(rows, query.limit, (r) => r.id);
     },

@@ -66,6 +66,20 @@ for (const backend of BACKENDS) {
       expect((await h.call('GET', '/v1/principals/otto-bot')).body.version).toBe(1);
     });
 
+    it.runIf(enabled)('owners see every team, but the members only of teams they belong to, and cannot probe others\' memberships', async () => {
+      expect((await h.call('GET', '/v1/teams/ml', undefined, olga)).body.members.map((m: { name: string }) => m.name)).toEqual(['olga']);
+      await h.call('PUT', '/v1/teams/web/members/otto', {});
+      const web = await h.call('GET', '/v1/teams/web', undefined, olga);
+      expect([web.status, web.body.name, 'members' in web.body]).toEqual([200, 'web', false]);
+      expect((await h.call('GET', '/v1/teams/web')).body.members.map((m: { name: string }) => m.name)).toEqual(['otto']);
+      const probe = await h.call('GET', '/v1/teams?member=otto', undefined, olga);
+      const missing = await h.call('GET', '/v1/teams?member=nobody', undefined, olga);
+      expect([probe.status, probe.body.items]).toEqual([200, []]);
+      expect(missing.body.items).toEqual([]);
+      expect((await h.call('GET', '/v1/teams?member=olga', undefined, olga)).body.items.map((t: { name: string }) => t.name)).toEqual(['ml']);
+      expect((await h.call('GET', '/v1/teams?member=otto')).body.items.map((t: { name: string }) => t.name)).toEqual(['web']);
+    });
+
     it.runIf(enabled)('owners register only for themselves or their teams, and a foreign human answers like a missing one', async () => {
       const foreign = await h.call('POST', '/v1/principals', { name: 'x-bot', kind: 'agent', owner: 'otto' }, olga);
       const missing = await h.call('POST', '/v1/principals', { name: 'x-bot', kind: 'agent', owner: 'nobody' }, olga);
@@ -128,7 +142,7 @@ for (const backend of BACKENDS) {
       // Admins file anything anywhere. Filing does not make a member: the team lists its members only.
       expect((await h.call('PATCH', '/v1/principals/ml-bot', { team: 'web' })).body.team.name).toBe('web');
       expect((await h.call('GET', '/v1/principals?team=web')).body.items.map((p: { name: string }) => p.name)).toEqual(['ml-bot']);
-      expect((await h.call('GET', '/v1/teams/web')).body.members).toEqual([]);
+      expect((await h.call('GET', '/v1/teams/web')).body.members.map((m: { name: string }) => m.name)).not.toContain('ml-bot');
       expect((await h.call('GET', '/v1/teams?member=ml-bot')).body.items).toEqual([]);
     });
 

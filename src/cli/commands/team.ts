@@ -40,7 +40,8 @@ export function registerTeamCommands(program: Command, io: CliIo): void {
       const { members, ...rest } = t;
       printRecord(io, rest);
       io.stdout.write('\nmembers:\n');
-      printTable(io, ['NAME', 'KIND', 'STATUS', 'ROLE'], (members ?? []).map((m) => [m.name, m.kind, m.status, m.role]));
+      if (!members) io.stdout.write('(shown only to members of this team, admin, security and auditors)\n');
+      else printTable(io, ['NAME', 'KIND', 'STATUS', 'ROLE'], members.map((m) => [m.name, m.kind, m.status, m.role]));
     }));
 
   team.command('update <name>').description('change a team\'s display name or description')
