@@ -46,3 +46,23 @@ describe('stored columns against the canonical event', () => {
     expect(columnMismatch(indexedFields('{"id":'), columnsOf(event()))).toBe('id');
   });
 });
+
+describe('the writer-layout reader agrees with the general scan', () => {
+  it('on varied events (nulls, chains, escapes, nested look-alikes), and declines other layouts', async () => {
+    const { generalFields } = await import('./stored-row.js');
+    const variants = [
+      event(), event({ target: null }), event({ decision: 'allow', details: {} }),
+      event({ actor: { principal_id: null, principal_name: null, credential_id: null, auth_method: 'x"y', role: null, delegation_chain: [] } }),
+      event({ target: { type: 'r', id: null, name: null }, type: 'a,"type":"b', time: 't"},"time":"u' }),
+      event({ details: { z: '},"id":"no","outcome":"no"', id: 'no', nested: { target: null, time: 'no', type: 'no' } } }),
+    ];
+    for (const e of variants) {
+      const t = text(e);
+      expect(indexedFields(t)).toEqual(generalFields(t));
+      expect(columnMismatch(indexedFields(t), columnsOf(e))).toBeUndefined();
+    }
+    // Another layout (a member missing): the general scan answers.
+    const { outcome: _o, ...noOutcome } = event();
+    expect(columnMismatch(indexedFields(text(noOutcome)), { ...columnsOf(event()), outcome: null })).toBeUndefined();
+  });
+});
