@@ -75,7 +75,7 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
     throw new AppError('last_admin', `'${row.name}' is the last active admin; mint an admin token for another active human first (or run \`custos admin recover\` on the host)`);
   }
 
-  const subjectOf = (kind: string) => ({ label: `${article(kind)} ${kind}`, human: kind === 'human' });
+  const subjectOf = (kind: string) => ({ label: `${article(kind)} ${kind.replace(/_/g, ' ')}`, human: kind === 'human' });
   const ownerOf = (row: repo.PrincipalRow): Owner => ({
     ownerId: row.owner_principal_id, ownerName: row.owner_name, ownerTeamId: row.owner_team_id, ownerTeamName: row.owner_team_name,
   });

@@ -1,5 +1,5 @@
 // The vocabulary of the registry: kinds, lifecycle and the AI-principal taxonomy. Pure data and functions.
-import { AppError, errors } from '../platform/http/errors.js';
+import { AppError } from '../platform/http/errors.js';
 
 export const PRINCIPAL_KINDS = ['human', 'agent', 'service_account', 'workload', 'training_job', 'pipeline'] as const;
 export type PrincipalKind = (typeof PRINCIPAL_KINDS)[number];

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { HttpApp } from '../platform/http/app.js';
 import { pageSchema } from '../platform/http/pagination.js';
 import { refParams } from './fields.schemas.js';
