@@ -3,17 +3,22 @@ import {
   createAuditService, createAuditWriter, createCheckpointer, createRetention, loadOrCreateLogKey, parseSinks, registerAuditRoutes,
   type AuditWriter, type Checkpointer,
 } from './audit/index.js';
-import { ensureDataDir, initialiseStore, unseal, type BootstrapResult } from './bootstrap.js';
+import fs from 'node:fs';
+import { ensureDataDir, initialiseStore, isInitialised, unseal, type BootstrapResult } from './bootstrap.js';
 import { createCredentialVerifier } from './credentials/index.js';
-import { authorize, createDenialRecorder, createOperatorTokenService, registerOperatorTokenRoutes } from './operators/index.js';
+import {
+  authorize, createAdminRecovery, createDenialRecorder, createOperatorTokenService, registerOperatorTokenRoutes,
+  type AdminRecoveryInput, type AdminRecoveryResult,
+} from './operators/index.js';
 import { createFindingService, registerFindingRoutes } from './findings/index.js';
 import {
   createIdentityDirectory, createPrincipalService, createResourceService, createTeamService,
   registerPrincipalRoutes, registerResourceRoutes, registerTeamRoutes,
 } from './identity/index.js';
+import { systemActor } from './platform/actor.js';
 import { systemClock, type Clock } from './platform/clock.js';
-import type { Config } from './platform/config.js';
-import { openDatabase, storeHealthChecks, type Database } from './platform/store/db.js';
+import { ConfigError, type Config } from './platform/config.js';
+import { openDatabase, sqlitePath, storeHealthChecks, type Database } from './platform/store/db.js';
 import { createStatsKeeper } from './platform/store/maintenance.js';
 import { createHttpApp, type HttpApp } from './platform/http/app.js';
 import { setCursorKey } from './platform/http/pagination.js';
@@ -30,6 +35,8 @@ export interface ControlPlaneOptions {
   clock?: Clock;
   newId?: IdGenerator;
   logger?: Logger;
+  /** Refuse to initialise a new store (host-side commands that act on an existing one). */
+  requireInitialised?: boolean;
 }
 
 export interface ControlPlane {
@@ -41,6 +48,8 @@ export interface ControlPlane {
   checkpointer: Checkpointer;
   /** Present only on the start that initialised the store: the bootstrap admin token, shown once. */
   bootstrap: BootstrapResult | undefined;
+  /** `custos admin recover`: a host operator holding the master key mints a fresh admin token (audited). */
+  recoverAdmin(input: AdminRecoveryInput): Promise<AdminRecoveryResult>;
   listen(): Promise<string>;
   close(): Promise<void>;
 }
@@ -50,16 +59,21 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
   const newId = options.newId ?? defaultNewId;
   const logger = options.logger ?? createLogger(config.logLevel);
 
+  const notInitialised = () => new ConfigError(`no initialised Custos store at ${config.databaseUrl ? 'the --database-url given' : config.dataDir}; nothing to recover (custos init creates one)`);
+  if (options.requireInitialised && !config.databaseUrl && !fs.existsSync(sqlitePath(config.dataDir))) throw notInitialised();
   ensureDataDir(config.dataDir);
   const db = openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   try {
     await migrateToLatest(db.kysely, db.dialect);
+    if (options.requireInitialised && !(await isInitialised(db))) throw notInitialised();
     const { keys, fresh } = await unseal(db, config.dataDir, config.masterKey);
 
     const audit = createAuditWriter({ keys, clock, newId });
     const identity = createIdentityDirectory({ db });
     const tokens = createOperatorTokenService({ db, audit, clock, identity });
-    const principals = createPrincipalService({ db, audit, clock, newId });
+    // Operator roles are held through tokens: identity asks for them through its RoleLookup port.
+    const principals = createPrincipalService({ db, audit, clock, newId, roles: tokens });
+    const adminRecovery = createAdminRecovery({ db, audit, identity, principals, tokens });
     const teams = createTeamService({ db, audit, clock, newId });
     const resources = createResourceService({ db, audit, clock, newId });
     const findings = createFindingService({ db, audit, clock, newId, credentials: tokens, autoRevoke: config.autoRevokeLeaked });
@@ -105,6 +119,7 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
       audit,
       checkpointer,
       bootstrap,
+      recoverAdmin: (input) => adminRecovery.recover(systemActor('cli_local'), input),
       async listen() {
         // Sign the first checkpoint before serving, then keep signing while events arrive.
         await checkpointer.checkpointNow();

@@ -21,6 +21,11 @@ export function ensureDataDir(dataDir: string): void {
   fs.chmodSync(dataDir, 0o700);
 }
 
+/** Whether the store was initialised (it holds the master key check). */
+export async function isInitialised(db: Database): Promise<boolean> {
+  return (await db.kysely.selectFrom('meta').select('value').where('key', '=', 'key_check').executeTakeFirst()) !== undefined;
+}
+
 /** Loads the master key and checks it against the store. Returns the key ring, and whether the store is new. */
 export async function unseal(db: Database, dataDir: string, envKey: string | undefined): Promise<{ keys: KeyRing; fresh: boolean }> {
   const check = await db.kysely.selectFrom('meta').select('value').where('key', '=', 'key_check').executeTakeFirst();

@@ -3,6 +3,7 @@ import { VERSION } from '../version.js';
 import { ConfigError } from '../platform/config.js';
 import { SealedError } from '../platform/keys.js';
 import { CliError } from './client.js';
+import { registerAdminCommands } from './commands/admin.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerFindingCommands } from './commands/findings.js';
 import { registerPrincipalCommands } from './commands/principal.js';
@@ -39,6 +40,7 @@ export async function runCommands(argv: string[], io: CliIo): Promise<number> {
   registerTokenCommands(program, io);
   registerAuditCommands(program, io);
   registerFindingCommands(program, io);
+  registerAdminCommands(program, io);
   for (const cmd of allCommands(program)) cmd.exitOverride();
 
   try {
