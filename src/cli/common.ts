@@ -24,6 +24,9 @@ export function withClient(io: CliIo, action: Action) {
   };
 }
 
+/** The text `--help` shows after a command's options: one example or several. */
+export const examples = (...lines: string[]) => `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
+
 export const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function parseLabels(pairs: string[] | undefined): Record<string, string> | undefined {

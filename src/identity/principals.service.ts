@@ -24,11 +24,11 @@ export interface PrincipalServiceDeps {
   clock: Clock;
   newId: IdGenerator;
   /**
-   * Operator roles held by principals (operators implements it). Without it the two role rules below are not
-   * enforced, so the composition root must pass it: no role acts on a principal holding a higher role, and the
-   * last active admin cannot be suspended or decommissioned.
+   * Operator roles held by principals (operators implements it), required so the two role rules cannot be left
+   * out: no role acts on a principal holding a higher role, and the last active admin cannot be suspended or
+   * decommissioned.
    */
-  roles?: RoleLookup;
+  roles: RoleLookup;
 }
 
 export function createPrincipalService(deps: PrincipalServiceDeps) {
@@ -55,7 +55,7 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
 
   /** No role acts on a principal holding a higher role (roles are held by humans, through operator tokens). */
   async function assertNotOutranked(trx: Trx, actor: Actor, row: repo.PrincipalRow): Promise<void> {
-    if (row.kind !== 'human' || !deps.roles) return;
+    if (row.kind !== 'human') return;
     const held = await deps.roles.highestRoleOf(row.id, trx);
     if (outranks(held, actor.role)) {
       throw errors.forbidden(`'${row.name}' holds the ${held} role; ${article(actor.role ?? 'x')} ${actor.role ?? 'role-less'} operator cannot act on a principal holding a higher role`);
@@ -64,7 +64,7 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
 
   /** The last active human holding a valid admin token stays active: otherwise nobody could administer Custos. */
   async function assertNotLastAdmin(trx: Trx, row: repo.PrincipalRow): Promise<void> {
-    if (row.kind !== 'human' || row.status !== 'active' || !deps.roles) return;
+    if (row.kind !== 'human' || row.status !== 'active') return;
     const holders = await deps.roles.adminHolderIds(trx);
     if (!holders.includes(row.id)) return;
     for (const id of holders) {

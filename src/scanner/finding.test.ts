@@ -7,7 +7,7 @@ import { createSecretHasher, lengthBucket, redact } from './finding.js';
 import { loadScanKey, scanKeyPath } from './scan-key.js';
 import { scanDirectory } from './scan.service.js';
 import { toReportBody } from '../findings/report-body.js';
-import { reportBody } from '../findings/findings.js';
+import { reportBody } from '../findings/index.js';
 import { checksummedToken, fakeCustosToken, seeded } from './rules/fake.js';
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');

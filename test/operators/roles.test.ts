@@ -92,7 +92,8 @@ for (const backend of BACKENDS) {
       ];
       for (const [method, url, body] of calls) {
         const r = await h.call(method, url, body, t);
-        expect(r.status, `${method} ${url}`).toBe(403);
+        // Existence is information: what an owner may not see answers 404, like what does not exist.
+        expect(r.status, `${method} ${url}`).toBe(404);
       }
       const list = await h.call('GET', '/v1/principals?limit=500', undefined, t);
       expect(list.body.items.map((p: { name: string }) => p.name)).not.toContain(foreign);

@@ -1,9 +1,8 @@
 import { Command, Option } from 'commander';
 import { FINDING_STATUSES, SEVERITIES, type FindingView } from '../../findings/index.js';
-import { defined, fetchPages, pageOptions, withClient } from '../common.js';
+import { defined, examples, fetchPages, pageOptions, withClient } from '../common.js';
 import { printJson, printRecord, printTable, type CliIo } from '../output.js';
 
-const examples = (...lines: string[]) => `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
 /** Statuses an operator may set by hand: 'revoked' is set only by automatic revocation. */
 const SETTABLE = FINDING_STATUSES.filter((s) => s !== 'revoked');
 

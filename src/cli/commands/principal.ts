@@ -3,11 +3,10 @@ import {
   AUTONOMY_LEVELS, CLASSIFICATIONS, ENVIRONMENTS, PRINCIPAL_KINDS, PRINCIPAL_STATUSES, RISK_TIERS, toCsv, type PrincipalView,
 } from '../../identity/index.js';
 import { CliError } from '../client.js';
-import { collect, defined, fetchPages, pageOptions, parseLabels, withClient, writeOutput } from '../common.js';
+import { collect, defined, examples, fetchPages, pageOptions, parseLabels, withClient, writeOutput } from '../common.js';
 import { printJson, printRecord, printTable, type CliIo } from '../output.js';
 
 /** Help text that ends every command's --help: one or more commands to copy. */
-const examples = (...lines: string[]) => `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
 
 function taxonomyOptions(cmd: Command, mode: 'add' | 'update'): Command {
   cmd

@@ -1,10 +1,9 @@
 import { Command, Option } from 'commander';
 import { CLASSIFICATIONS, RESOURCE_KINDS, RISK_TIERS, type ResourceView } from '../../identity/index.js';
-import { collect, defined, fetchPages, pageOptions, parseLabels, withClient } from '../common.js';
+import { collect, defined, examples, fetchPages, pageOptions, parseLabels, withClient } from '../common.js';
 import { printJson, printRecord, printTable, type CliIo } from '../output.js';
 import { labelPatch } from './principal.js';
 
-const examples = (...lines: string[]) => `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
 
 function fields(cmd: Command, mode: 'add' | 'update'): Command {
   cmd

@@ -1,9 +1,8 @@
 import { Command, Option } from 'commander';
 import type { TeamView } from '../../identity/index.js';
-import { defined, fetchPages, pageOptions, withClient } from '../common.js';
+import { defined, examples, fetchPages, pageOptions, withClient } from '../common.js';
 import { printJson, printRecord, printTable, type CliIo } from '../output.js';
 
-const examples = (...lines: string[]) => `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
 const reason = ['--reason <text>', 'why (recorded in the audit log)'] as const;
 
 export function registerTeamCommands(program: Command, io: CliIo): void {
