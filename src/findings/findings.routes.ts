@@ -9,7 +9,9 @@ export const REPORT_BODY_LIMIT = 32 * 1024 * 1024;
 export function registerFindingRoutes(app: HttpApp, findings: FindingService): void {
   app.post('/v1/findings/report', {
     bodyLimit: REPORT_BODY_LIMIT,
-    config: { permission: 'finding.write' },
+    // A scan report names files as they were found, control characters and all: they are stored as sent and
+    // neutralised when printed (lone surrogates are still refused: they cannot be audited).
+    config: { permission: 'finding.write', foreignText: true },
     schema: {
       tags, summary: 'Store a scan\'s findings (deduplicated by fingerprint); live leaked Custos credentials are revoked at once',
       body: reportBody,

@@ -93,3 +93,26 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe('scan reports carry foreign text', () => {
+  let h: Harness;
+  beforeAll(async () => { h = await startHarness('sqlite'); });
+  afterAll(async () => { await h?.close(); });
+
+  it('a file name with control characters is accepted as found; a lone surrogate is still refused', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'custos-foreign-'));
+    const name = 'evil\u001b[31m.env';
+    fs.writeFileSync(path.join(dir, name), 'OPENAI_API_KEY=sk-proj-' + 'Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z'.repeat(2) + 'T3BlbkFJ' + 'Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z'.repeat(2) + '\n');
+    try {
+      const result = await scanDirectory(dir, { gitignore: false });
+      expect(result.findings.length).toBeGreaterThan(0);
+      const body = toReportBody(result, {}, 'test');
+      const res = await h.call('POST', '/v1/findings/report', body);
+      expect(res.status, res.text).toBeLessThan(300);
+      const bad = await h.call('POST', '/v1/findings/report', { ...body, target: 'x\udfff' });
+      expect([bad.status, bad.body.code]).toEqual([400, 'validation_failed']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
