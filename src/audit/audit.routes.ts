@@ -38,7 +38,7 @@ export function registerAuditRoutes(app: HttpApp, audit: AuditService, retention
   }, async (req) => audit.list(req.query));
 
   app.get('/v1/audit/events/:seq', {
-    config: { permission: 'audit.read' },
+    config: { permission: 'audit.read', errors: ['not_found', 'event_archived'] },
     schema: { tags, summary: 'One event with its canonical bytes and leaf hash', params: z.strictObject({ seq: seqSchema }), response: { 200: z.object({ event: eventSchema, canonical: z.string(), leaf_hash: z.string() }) } },
   }, async (req) => audit.get(req.params.seq));
 
@@ -121,6 +121,28 @@ export function registerAuditRoutes(app: HttpApp, audit: AuditService, retention
     const report = await audit.verify(req.actor, req.body?.against ?? []);
     return { ...report, rootHash: report.rootHash.toString('base64') };
   });
+
+  app.post('/v1/audit/recover', {
+    config: { permission: 'audit.admin', errors: ['recovery_not_needed'] },
+    schema: {
+      tags, summary: 'Audited recovery from an integrity failure: records what was found (first bad seq, kind, every problem) in an audit.recovered event and re-anchors the log with a new signed checkpoint',
+      body: z.strictObject({ reason: z.string().min(1).max(2000).describe('Why the operator recovers (incident id, what was restored)') }),
+      response: {
+        200: z.object({
+          found: z.object({ kind: z.string(), first_bad_seq: z.number().nullable(), message: z.string() }).passthrough(),
+          problems: z.number(), event_seq: z.number(), resumed_at: z.number(), tombstones: z.tuple([z.number(), z.number()]).nullable(), checkpoint: z.string(),
+        }),
+      },
+    },
+  }, async (req) => audit.recover(req.actor, req.body.reason));
+
+  app.get('/v1/audit/integrity', {
+    config: { permission: 'audit.read' },
+    schema: {
+      tags, summary: 'The recorded integrity failure (null when none): while present, governed writes are refused until custos audit recover',
+      response: { 200: z.object({ failure: z.object({ kind: z.string(), first_bad_seq: z.number().nullable(), message: z.string(), detected_at: z.string(), detected_by: z.string() }).nullable() }) },
+    },
+  }, async () => audit.integrity());
 
   app.post('/v1/audit/hash', {
     config: { permission: 'audit.read' },

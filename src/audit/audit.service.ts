@@ -9,6 +9,8 @@ import { toOcsf } from './ocsf.js';
 import { proveConsistency, proveInclusion, rootAt } from './tree-builder.js';
 import { prunedState, serializeState } from './tree-state.js';
 import { verifyDatabase } from './verify-store.js';
+import { readFailure } from './integrity.js';
+import { recoverLog } from './recovery.js';
 import type { VerifyReport } from './verify-log.js';
 import type { AuditWriter } from './writer.js';
 
@@ -82,7 +84,11 @@ export function createAuditService(deps: { db: Database; key: LogKey; audit: Aud
 
     async get(seq: number) {
       const row = await db.kysely.selectFrom('audit_events').select(['seq', 'canonical', 'leaf_hash']).where('seq', '=', seq).executeTakeFirst();
-      if (!row) throw errors.notFound('audit event', String(seq));
+      if (!row) {
+        const pruned = await prunedSize();
+        if (seq < pruned) throw new AppError('event_archived', `event ${seq} was pruned (events before ${pruned} were archived); it is in the retention archive: custos audit verify-archive FILE`, { pruned_before: pruned });
+        throw errors.notFound('audit event', String(seq));
+      }
       return { event: JSON.parse(row.canonical) as Record<string, unknown>, canonical: row.canonical, leaf_hash: row.leaf_hash };
     },
 
@@ -149,14 +155,31 @@ export function createAuditService(deps: { db: Database; key: LogKey; audit: Aud
 
     toOcsf,
 
-    /** Recomputes the tree from the store and checks every checkpoint; the run itself is audited. */
-    async verify(actor: Actor, against: string[] = []): Promise<VerifyReport> {
+    /**
+     * Recomputes the tree from the store and checks every checkpoint; the run itself is audited. While the
+     * log is marked as failed the run cannot be recorded (no event is written over a damaged log): the report
+     * is still returned, with `recorded: false`.
+     */
+    async verify(actor: Actor, against: string[] = []): Promise<VerifyReport & { recorded: boolean }> {
       const report = await verifyDatabase(db, key.vkey, against);
-      await db.write((trx, batch) => deps.audit.record(trx, batch, {
-        type: 'audit.verified', action: 'audit.verify', actor: actor ?? systemActor(), outcome: report.ok ? 'success' : 'failure',
-        details: { ok: report.ok, size: report.size, first_bad_seq: report.firstBadSeq, problems: report.problems.slice(0, 5).map((p) => ({ kind: p.kind, seq: p.seq })) },
-      }));
-      return report;
+      try {
+        await db.write((trx, batch) => deps.audit.record(trx, batch, {
+          type: 'audit.verified', action: 'audit.verify', actor: actor ?? systemActor(), outcome: report.ok ? 'success' : 'failure',
+          details: { ok: report.ok, size: report.size, first_bad_seq: report.firstBadSeq, problems: report.problems.slice(0, 5).map((p) => ({ kind: p.kind, seq: p.seq })) },
+        }));
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'audit_integrity_failed') return { ...report, recorded: false };
+        throw error;
+      }
+      return { ...report, recorded: true };
+    },
+
+    /** The audited way out of an integrity failure (recovery.ts); 409 recovery_not_needed when nothing is wrong. */
+    recover: (actor: Actor, reason: string) => recoverLog({ db, key, audit: deps.audit }, actor, reason),
+
+    /** The recorded integrity failure, if any (null when the log is not marked as failed). */
+    async integrity() {
+      return { failure: (await readFailure(db)) ?? null };
     },
 
     async recordExport(actor: Actor, format: string, from: number, to: number | undefined) {

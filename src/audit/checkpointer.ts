@@ -4,13 +4,21 @@ import type { Database } from '../platform/store/db.js';
 import type { Logger } from '../platform/logger.js';
 import * as repo from './audit.repo.js';
 import { signCheckpoint } from './checkpoint.js';
+import { persistFailure, readFailure, upsertMeta, type IntegrityFailure } from './integrity.js';
 import type { LogKey } from './log-key.js';
-import { prunedState } from './tree-state.js';
-import { createTreeBuilder, type TreeBuilder } from './tree-builder.js';
+import { createLogScanner, type Finding, type LogScanner } from './log-scanner.js';
+import { serializeState, VERIFIED_STATE_KEY } from './tree-state.js';
+import { verifyDatabase } from './verify-store.js';
 
 // Integrates committed events into the Merkle tree in sequence order and signs a checkpoint at least
 // every interval while events arrive, and once more on shutdown. Checkpoints are stored (append-only)
 // and pushed to the configured sinks for external witnessing.
+//
+// It is also the server's integrity check (log-scanner.ts): the first tick (before the server listens)
+// resumes from the verified-up-to marker and re-verifies what came after it; every later tick verifies
+// the events it integrates. A finding is recorded in `meta` (integrity.ts): from then on every
+// audit.record fails with audit_integrity_failed, /readyz is red, and no checkpoint is signed over the
+// damaged log, until the audited recovery (`custos audit recover`) re-anchors it.
 
 export type CheckpointSink = { kind: 'file'; path: string } | { kind: 'webhook'; url: string } | { kind: 'stdout' };
 
@@ -34,52 +42,65 @@ export interface CheckpointerDeps {
   stdout?: NodeJS.WritableStream;
 }
 
-const READ_CHUNK = 5000;
-
 export function createCheckpointer(deps: CheckpointerDeps) {
   const { db, key } = deps;
-  let tree: TreeBuilder | undefined;
+  let scanner: LogScanner | undefined;
   let pendingNodes: Array<{ level: number; idx: number; hash: string }> = [];
-  let nodeCounts = new Map<number, number>();
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let healthy = true;
   let lastError: string | undefined;
+  let failure: IntegrityFailure | undefined;
 
-  async function ensureTree(): Promise<TreeBuilder> {
-    if (tree) return tree;
-    // Rebuild the frontier from the stored leaf hashes; node hashes already stored are not re-inserted.
-    nodeCounts = await repo.storedNodeCounts(db.kysely);
-    // After retention pruning the stored log starts at the saved tree state, not at leaf 0.
-    const start = await prunedState(db);
-    const t = createTreeBuilder({
-      ...(start ? { state: start } : {}),
-      nodeLevels: repo.STORED_NODE_LEVELS,
-      onNode: (level, idx, hash) => {
-        if (idx >= (nodeCounts.get(level) ?? 0)) pendingNodes.push({ level, idx, hash: hash.toString('hex') });
-      },
-    });
-    tree = t;
-    return t;
+  async function fail(f: Finding, by: IntegrityFailure['detected_by']): Promise<void> {
+    const record: IntegrityFailure = { ...f, detected_at: deps.clock.now().toISOString(), detected_by: by };
+    await persistFailure(db, record);
+    failure = (await readFailure(db)) ?? record;
+    deps.logger.error({ kind: failure.kind, first_bad_seq: failure.first_bad_seq, detail: failure.message }, 'audit log integrity failure: governed writes are refused until `custos audit recover`');
   }
 
-  async function integrate(t: TreeBuilder): Promise<void> {
-    for (;;) {
-      const rows = await repo.leafHashesFrom(db.kysely, t.size, READ_CHUNK);
-      if (rows.length === 0) return;
-      for (const row of rows) {
-        if (Number(row.seq) !== t.size) {
-          throw new Error(`audit log has a gap: expected seq ${t.size}, found ${row.seq}`);
-        }
-        t.append(Buffer.from(row.leaf_hash, 'hex'));
-      }
-      if (rows.length < READ_CHUNK) return;
+  /** The scanner, opened and caught up; undefined when the log failed its check (recorded). */
+  async function ready(): Promise<LogScanner | undefined> {
+    const recorded = await readFailure(db);
+    if (recorded) {
+      if (!failure) deps.logger.error({ kind: recorded.kind, first_bad_seq: recorded.first_bad_seq, detail: recorded.message }, 'audit log integrity failure recorded: governed writes are refused until `custos audit recover`');
+      failure = recorded;
+      scanner = undefined;
+      return undefined;
     }
+    if (failure) {
+      // The record is gone: an audited recovery re-anchored the log. Start again from its marker.
+      failure = undefined;
+      scanner = undefined;
+      pendingNodes = [];
+    }
+    const starting = scanner === undefined;
+    const s = scanner ?? createLogScanner({ db, key });
+    if (starting) {
+      const f = await s.open();
+      if (f) return void (await fail(f, 'start'));
+      scanner = s;
+    }
+    const by = starting ? 'start' : 'checkpointer';
+    let f = await s.integrate();
+    // A checkpoint another node signed after this one read the events: read again before calling it a truncation.
+    if (!f && (s.signedAhead() ?? 0) > s.tree.size) f = await s.integrate();
+    if (!f && (s.signedAhead() ?? 0) > s.tree.size) {
+      f = { kind: 'truncated', first_bad_seq: s.tree.size, message: `the log holds ${s.tree.size} events but a checkpoint it signed covers ${s.signedAhead()}: events from ${s.tree.size} are gone` };
+    }
+    if (!f && starting) f = await s.latestRootCheck();
+    if (f) {
+      scanner = undefined;
+      return void (await fail(f, by));
+    }
+    pendingNodes.push(...s.takeNodes());
+    return s;
   }
 
   async function tick(): Promise<void> {
-    const t = await ensureTree();
-    await integrate(t);
+    const s = await ready();
+    if (!s) return;
+    const t = s.tree;
     const latest = await repo.latestCheckpoint(db.kysely);
     const nodes = pendingNodes;
     if (latest && Number(latest.tree_size) >= t.size && nodes.length === 0) return;
@@ -88,14 +109,18 @@ export function createCheckpointer(deps: CheckpointerDeps) {
     const note = signCheckpoint({ origin: key.origin, size, rootHash: root }, key.signer);
     const time = deps.clock.now().toISOString();
     const isNew = !latest || Number(latest.tree_size) < size;
+    const marker = JSON.stringify(serializeState(t.state()));
     await db.write(async (trx) => {
       if (nodes.length) {
         for (let i = 0; i < nodes.length; i += 500) await trx.insertInto('audit_nodes').values(nodes.slice(i, i + 500)).execute();
       }
-      if (isNew) await trx.insertInto('audit_checkpoints').values({ tree_size: size, root_hash: root.toString('hex'), time, note }).execute();
+      if (isNew) {
+        await trx.insertInto('audit_checkpoints').values({ tree_size: size, root_hash: root.toString('hex'), time, note }).execute();
+        // Verified up to here: the next start re-verifies only what comes after.
+        await upsertMeta(trx, VERIFIED_STATE_KEY, marker);
+      }
     });
     pendingNodes = [];
-    for (const n of nodes) nodeCounts.set(n.level, Math.max(nodeCounts.get(n.level) ?? 0, n.idx + 1));
     if (isNew) await publish(note);
   }
 
@@ -127,19 +152,46 @@ export function createCheckpointer(deps: CheckpointerDeps) {
     await running;
   }
 
+  /**
+   * The whole log verified once (every event, column, delegation row and checkpoint, verify-store.ts): the
+   * start-up check only re-verifies what came after the marker, so an event edited before it is found here.
+   * Problems an audited recovery recorded are not findings again; anything else is.
+   */
+  async function verifyAll(): Promise<Finding | undefined> {
+    if (failure) return undefined;
+    const report = await verifyDatabase(db, key.vkey, []);
+    const p = report.problems.find((x) => x.acknowledgedBy === undefined);
+    if (!p) return undefined;
+    const f: Finding = { kind: p.kind === 'split-view' || p.kind === 'rollback' ? 'bad-checkpoint' : p.kind, first_bad_seq: p.seq, message: `full verification: ${p.message}` };
+    await fail(f, 'checkpointer');
+    return f;
+  }
+
+  let background: Promise<unknown> | undefined;
+
   return {
+    /** Signs on an interval, and verifies the whole log once in the background. */
     start() {
       timer = setInterval(() => void runOnce(), deps.intervalMs);
       timer.unref();
+      background = verifyAll().catch((error: Error) => deps.logger.error({ err: error.message }, 'audit full verification failed to run'));
     },
-    /** Integrates and signs now (tests, shutdown). */
+    /** Runs the whole-log verification now (what start() runs in the background); returns the finding, if any. */
+    verifyAll,
+    /** Integrates (verifying what it integrates) and signs now (start-up, tests, shutdown). */
     checkpointNow: runOnce,
     async stop() {
       if (timer) clearInterval(timer);
+      await background;
       await runOnce();
     },
-    health: () => ({ ok: healthy, detail: lastError }),
-    size: () => tree?.size ?? 0,
+    /** Readiness: red while a checkpoint cannot be made or the log failed its integrity check. */
+    health: () => failure
+      ? { ok: false, detail: `audit log integrity failure (${failure.kind}${failure.first_bad_seq !== null ? ` at seq ${failure.first_bad_seq}` : ''}): ${failure.message}; run custos audit recover` }
+      : { ok: healthy, detail: lastError },
+    /** The integrity failure found, if any (also recorded in the store). */
+    failure: () => failure,
+    size: () => scanner?.tree.size ?? 0,
   };
 }
 export type Checkpointer = ReturnType<typeof createCheckpointer>;

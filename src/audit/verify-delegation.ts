@@ -8,7 +8,7 @@
 //   2. the number of rows for events [from, to) equals the number the events require (counted while the
 //      events are checked). Valid and distinct (the key) with the right total means each event has
 //      exactly its rows. Only when the total is short is the first event missing rows looked for.
-import type { VerifyProblem, VerifyReport } from './verify-log.js';
+import { acknowledge, type VerifyProblem, type VerifyReport } from './verify-log.js';
 import { expectedDelegation, indexedFields } from './stored-row.js';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -72,7 +72,7 @@ export function withProblems(report: VerifyReport, extra: readonly VerifyProblem
     problems.push(p);
   }
   const seqs = problems.map((p) => p.seq).filter((s): s is number => s !== null);
-  return { ...report, ok: problems.length === 0, problems, firstBadSeq: seqs.length > 0 ? Math.min(...seqs) : null };
+  return acknowledge({ ...report, problems, firstBadSeq: seqs.length > 0 ? Math.min(...seqs) : null });
 }
 
 export const DELEGATION_SQL = {

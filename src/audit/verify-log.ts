@@ -18,6 +18,7 @@
 import { NoteError, openCheckpoint, parseVerifierKey, type NoteVerifier } from './checkpoint.js';
 import { emptyRoot, HASH_SIZE } from './merkle.js';
 import type { TreeState } from './tree-builder.js';
+import { stateRoot } from './tree-state.js';
 import { createFrontier } from './verify-frontier.js';
 import { leafHex, leafMismatch } from './verify-leaves.js';
 import { columnMismatch, expectedDelegationCount, indexedFields, type IndexedValues } from './stored-row.js';
@@ -56,11 +57,21 @@ export type VerifyProblem = {
   checkpoint?: { source: 'log' | 'against'; index: number; size?: number };
   /** For column-edited: the stored column (or `audit_delegation`) that disagrees with the canonical event. */
   column?: string;
+  /** The seq of the audited recovery (`audit.recovered`) that recorded this very problem when it re-anchored the log. */
+  acknowledgedBy?: number;
   message: string;
 };
 
+/** An audited recovery met in the log: where it re-anchored and the problems it recorded as found. */
+export type RecoveryMark = { seq: number; acknowledged: Array<{ kind: string; seq: number | null }> };
+
 export type VerifyReport = {
+  /** No problem, or only problems an audited recovery recorded when it re-anchored the log (see acknowledgedBy). */
   ok: boolean;
+  /** Problems no recovery acknowledged. */
+  unacknowledged: number;
+  /** Audited recoveries in the log (`audit.recovered` events), in order. */
+  recoveries: RecoveryMark[];
   /** Tree size reached: events read in order (plus a pruned prefix given as `start`). */
   size: number;
   /** Recomputed root over those events. */
@@ -179,7 +190,8 @@ export function createLogChecker(input: LogCheckerOptions) {
   let retainedFrom = startSize;
   let retainOverflow = false;
 
-  const tree = createFrontier(input.start);
+  let tree = createFrontier(input.start);
+  const recoveries: RecoveryMark[] = [];
   let nextSizeIdx = 0;
 
   const checkAt = (size: number) => {
@@ -291,6 +303,21 @@ export function createLogChecker(input: LogCheckerOptions) {
     if (bad) columnProblem(ev.seq, bad);
     delegationRows += expectedDelegationCount(fields);
   };
+  // Re-anchors on an audited recovery's tree state: the tree resumes from it (it is committed to by the
+  // checkpoints signed after the recovery event), and checkpoints below it can no longer be compared.
+  const adopt = (rec: { resume: TreeState; acknowledged: RecoveryMark['acknowledged'] }, seq: number) => {
+    recoveries.push({ seq, acknowledged: rec.acknowledged });
+    tree = createFrontier(rec.resume);
+    expected = rec.resume.size;
+    lastGood.log = Math.max(lastGood.log, expected);
+    lastGood.against = Math.max(lastGood.against, expected);
+    diverged = false;
+    retained.length = 0;
+    retainedCount = 0;
+    retainedFrom = expected;
+    retainOverflow = false;
+    checkSizesUpTo(expected);
+  };
   const editedProblem = (seq: number) => add({ kind: 'edited', seq, message: `event ${seq}: recomputed leaf hash differs from the stored leaf hash` });
 
   return {
@@ -309,9 +336,20 @@ export function createLogChecker(input: LogCheckerOptions) {
         if (ev.seq === broken.at) missingSeen = true;
         return;
       }
+      const rec = recoveryOf(ev);
       if (ev.seq !== expected) {
-        broken = { at: expected, got: ev.seq };
-        return;
+        if (!rec || ev.seq < expected || rec.resume.size !== ev.seq) {
+          broken = { at: expected, got: ev.seq };
+          return;
+        }
+        // Events [expected, ev.seq) are missing, and an audited recovery re-anchored the log right after them.
+        add({ kind: 'deleted', seq: expected, message: `events ${expected}..${ev.seq - 1} are missing; the audited recovery at seq ${ev.seq} re-anchored the log after them` });
+        adopt(rec, ev.seq);
+      } else if (rec && rec.resume.size === expected && !tree.root().equals(stateRoot(rec.resume))) {
+        if (problems.length === 0) add({ kind: 'edited', seq: Math.max(lastGood.log, startSize), message: `the tree state recorded by the recovery at seq ${ev.seq} differs from the tree recomputed before it` });
+        adopt(rec, ev.seq);
+      } else if (rec) {
+        recoveries.push({ seq: ev.seq, acknowledged: rec.acknowledged });
       }
       const hex = leafHex(ev.canonical);
       const bad = ev.storedLeafHash !== undefined ? leafMismatch(hex, ev.storedLeafHash) : undefined;
@@ -396,19 +434,69 @@ export function createLogChecker(input: LogCheckerOptions) {
       }
 
       const seqs = problems.map((p) => p.seq).filter((s): s is number => s !== null);
-      return {
+      return acknowledge({
         ok: problems.length === 0,
+        unacknowledged: problems.length,
+        recoveries,
         size,
         rootHash: tree.root(),
         firstBadSeq: seqs.length > 0 ? Math.min(...seqs) : null,
         problems,
         checkpoints: { valid: valid.length, invalid, matched, largestSize: sizes.length > 0 ? sizes[sizes.length - 1]! : null },
-      };
+      });
     },
   };
 }
 
 export type LogChecker = ReturnType<typeof createLogChecker>;
+
+/** Equal for acknowledgement: a truncation seen at recovery time shows as a deletion once events follow it. */
+const sameKind = (a: string, b: string) => a === b || (['deleted', 'truncated'].includes(a) && ['deleted', 'truncated'].includes(b));
+
+/**
+ * Marks each problem an audited recovery recorded as found (same kind and seq, recovery later in the log)
+ * and sets ok / unacknowledged from what is left. Anything a recovery did not record stays unacknowledged,
+ * so tampering after (or beside) a recovery is never hidden by it.
+ */
+export function acknowledge(report: VerifyReport): VerifyReport {
+  let left = 0;
+  const problems = report.problems.map((p) => {
+    const by = report.recoveries.find((r) => p.seq !== null && r.seq > p.seq && r.acknowledged.some((a) => a.seq === p.seq && sameKind(a.kind, p.kind)));
+    if (!by) {
+      left++;
+      const { acknowledgedBy: _drop, ...rest } = p;
+      return rest;
+    }
+    return { ...p, acknowledgedBy: by.seq };
+  });
+  return { ...report, problems, unacknowledged: left, ok: left === 0 };
+}
+
+const RECOVERY_TAIL = '"type":"audit.recovered","v":1}';
+
+/** The tree state and acknowledged problems of an `audit.recovered` event, or undefined for any other event. */
+export function recoveryOf(ev: StoredEvent): { resume: TreeState; acknowledged: RecoveryMark['acknowledged'] } | undefined {
+  const c = ev.canonical;
+  let obj: unknown;
+  if (typeof c === 'string') {
+    if (!c.endsWith(RECOVERY_TAIL)) return undefined;
+    try { obj = JSON.parse(c); } catch { return undefined; }
+  } else if (c instanceof Uint8Array) {
+    const text = utf8.decode(c);
+    if (!text.endsWith(RECOVERY_TAIL)) return undefined;
+    try { obj = JSON.parse(text); } catch { return undefined; }
+  } else obj = c;
+  const e = obj as { type?: unknown; seq?: unknown; details?: { resume_state?: { size?: unknown; frontier?: unknown }; problems?: unknown } };
+  if (!e || e.type !== 'audit.recovered' || e.seq !== ev.seq) return undefined;
+  const rs = e.details?.resume_state;
+  if (!rs || !Number.isSafeInteger(rs.size) || !Array.isArray(rs.frontier) || !rs.frontier.every((h) => typeof h === 'string')) return undefined;
+  const frontier = (rs.frontier as string[]).map((h) => Buffer.from(h, 'base64'));
+  if (frontier.some((h) => h.length !== HASH_SIZE)) return undefined;
+  const acknowledged = Array.isArray(e.details?.problems)
+    ? (e.details!.problems as Array<{ kind?: unknown; seq?: unknown }>).filter((p) => typeof p.kind === 'string').map((p) => ({ kind: p.kind as string, seq: typeof p.seq === 'number' ? p.seq : null }))
+    : [];
+  return { resume: { size: rs.size as number, frontier }, acknowledged };
+}
 
 export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
   const checker = createLogChecker(input);

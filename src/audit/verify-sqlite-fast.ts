@@ -107,8 +107,10 @@ async function readEvents(db: BetterSqlite3.Database, file: string, checker: Log
   const bounds = db.prepare('select min(seq), max(seq) from audit_events where seq >= 0').raw().get() as [unknown, unknown];
   const [min, max] = bounds;
   if (min === null || max === null) return none;
-  if (!Number.isSafeInteger(min) || !Number.isSafeInteger(max)) {
-    // Sequence numbers that are not integers (a tampered store): the plain ordered pass over every row.
+  // An audited recovery re-anchors the tree inside the log (verify-log.ts, adopt): the ordered pass follows it.
+  const recovered = db.prepare("select 1 from audit_events where type = 'audit.recovered' limit 1").get() !== undefined;
+  if (recovered || !Number.isSafeInteger(min) || !Number.isSafeInteger(max)) {
+    // Sequence numbers that are not integers (a tampered store), or a recovery: the plain ordered pass over every row.
     for (const r of db.prepare(`select seq, canonical, leaf_hash, ${INDEXED_COLUMNS_SQL} from audit_events where seq >= 0 order by seq`).raw().iterate() as Iterable<StoredRow>) {
       checker.event({ seq: Number(r[0]), canonical: r[1] as string, storedLeafHash: r[2] as string, columns: r.slice(3) });
     }

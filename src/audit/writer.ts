@@ -6,9 +6,10 @@ import type { Trx, WriteBatch } from '../platform/store/db.js';
 import type { IdGenerator } from '../platform/ids.js';
 import type { KeyRing } from '../platform/keys.js';
 import { AppError } from '../platform/http/errors.js';
+import { sql } from 'kysely';
 import { canonicalBytes } from './canonical.js';
-import { maxSeq } from './audit.repo.js';
 import { hashLeaf } from './merkle.js';
+import { INTEGRITY_KEY, integrityError, NEXT_SEQ_KEY, parseFailure, upsertMeta, type IntegrityFailure } from './integrity.js';
 
 // The one writer every module records through. An event is inserted inside the same group-committed
 // transaction as the change it describes, so a change is never durable without its record and the
@@ -55,6 +56,11 @@ export interface AuditEvent {
 
 const NEXT_SEQ = Symbol('audit.nextSeq');
 const STAGED = Symbol('audit.staged');
+const REFUSED = Symbol('audit.refused');
+/** Batch flag set by the recovery job: its event is recorded although the log is marked as failed. */
+const RECOVERING = Symbol('audit.recovering');
+/** Module-private: how the recovery in audit.service.ts records its event at a chosen seq (see recoverEvent). */
+export const RECORD_RECOVERY = Symbol('audit.recordRecovery');
 /** Rows per multi-row insert: well under SQLite's and PostgreSQL's bound-parameter limits (12 columns each). */
 const FLUSH_CHUNK = 500;
 
@@ -69,6 +75,8 @@ export interface AuditWriterDeps {
 export function createAuditWriter(deps: AuditWriterDeps) {
   const hmacKey = deps.keys.deriveKey('audit-hmac');
   let lastFailure: string | undefined;
+  /** The integrity failure the last batch saw, if any. */
+  let integrity: Pick<IntegrityFailure, 'kind' | 'first_bad_seq' | 'message'> | undefined;
 
   function stagedRows(batch: WriteBatch): Staged {
     let pending = batch.state.get(STAGED) as Staged | undefined;
@@ -89,6 +97,9 @@ export function createAuditWriter(deps: AuditWriterDeps) {
       for (let i = 0; i < pending.delegation.length; i += FLUSH_CHUNK) {
         await trx.insertInto('audit_delegation').values(pending.delegation.slice(i, i + FLUSH_CHUNK)).execute();
       }
+      const last = pending.rows[pending.rows.length - 1];
+      // The high-water mark commits with the events, outside their table: a deleted tail is seen, never reused.
+      if (last) await upsertMeta(trx, NEXT_SEQ_KEY, String(last.seq + 1));
       lastFailure = undefined;
     } catch (error) {
       lastFailure = 'audit events could not be written';
@@ -96,10 +107,43 @@ export function createAuditWriter(deps: AuditWriterDeps) {
     }
   }
 
+  /**
+   * Once per batch, in one statement: the largest stored seq, the high-water mark and the integrity record.
+   * A recorded failure, or a high-water mark above the stored events (the tail was deleted), refuses the
+   * write: nothing governed proceeds over a log that does not match what was acknowledged.
+   */
+  async function firstSeq(trx: Trx, batch: WriteBatch): Promise<number> {
+    const refused = batch.state.get(REFUSED) as AppError | undefined;
+    if (refused && !batch.state.get(RECOVERING)) throw refused;
+    const r = await sql<{ max_seq: number | string | null; hwm: string | null; integrity: string | null }>`select
+      (select max(seq) from audit_events) as max_seq,
+      (select value from meta where key = ${NEXT_SEQ_KEY}) as hwm,
+      (select value from meta where key = ${INTEGRITY_KEY}) as integrity`.execute(trx);
+    const row = r.rows[0]!;
+    const stored = row.max_seq === null ? 0 : Number(row.max_seq) + 1;
+    const hwm = row.hwm === null ? 0 : Number(row.hwm);
+    const next = Math.max(stored, Number.isSafeInteger(hwm) ? hwm : 0);
+    if (batch.state.get(RECOVERING)) return next;
+    let failure: Pick<IntegrityFailure, 'kind' | 'first_bad_seq' | 'message'> | undefined = parseFailure(row.integrity);
+    if (!failure && stored < hwm) {
+      failure = { kind: 'truncated', first_bad_seq: stored, message: `events ${stored}..${hwm - 1} were acknowledged but are no longer stored` };
+    }
+    if (failure) {
+      integrity = failure;
+      const e = integrityError(failure);
+      batch.state.set(REFUSED, e);
+      throw e;
+    }
+    integrity = undefined;
+    return next;
+  }
+
   async function nextSeq(trx: Trx, batch: WriteBatch): Promise<number> {
     let next = batch.state.get(NEXT_SEQ) as number | undefined;
     if (next === undefined) {
-      next = (await maxSeq(trx)) + 1;
+      next = await firstSeq(trx, batch);
+    } else if (batch.state.get(REFUSED) && !batch.state.get(RECOVERING)) {
+      throw batch.state.get(REFUSED) as AppError;
     }
     const assigned = next;
     batch.state.set(NEXT_SEQ, assigned + 1);
@@ -113,8 +157,27 @@ export function createAuditWriter(deps: AuditWriterDeps) {
       return crypto.createHmac('sha256', hmacKey).update(value, 'utf8').digest('hex');
     },
 
-    /** Readiness: false after an event could not be written, until one is written again. */
-    health: () => ({ ok: lastFailure === undefined, detail: lastFailure }),
+    /** Readiness: false after an event could not be written, or the log was found tampered, until one is written again. */
+    health: () => integrity
+      ? { ok: false, detail: `audit log integrity failure (${integrity.kind}${integrity.first_bad_seq !== null ? ` at seq ${integrity.first_bad_seq}` : ''}); run custos audit recover` }
+      : { ok: lastFailure === undefined, detail: lastFailure },
+
+    /**
+     * Records the recovery event itself, at `atSeq` or later, although the log is marked as failed (only the
+     * audited recovery calls this; see audit.service.ts). Later jobs of the same batch are still refused.
+     */
+    async [RECORD_RECOVERY](trx: Trx, batch: WriteBatch, input: AuditInput, atSeq: number): Promise<AuditEvent> {
+      batch.state.set(RECOVERING, true);
+      try {
+        const first = batch.state.get(NEXT_SEQ) as number | undefined ?? await firstSeq(trx, batch);
+        batch.state.set(NEXT_SEQ, Math.max(first, atSeq));
+        const event = await stage(trx, batch, input);
+        integrity = undefined;
+        return event;
+      } finally {
+        batch.state.delete(RECOVERING);
+      }
+    },
 
     /**
      * Stages an event in the caller's transaction. If it cannot be written the whole change fails with 503
@@ -126,6 +189,7 @@ export function createAuditWriter(deps: AuditWriterDeps) {
         lastFailure = undefined;
         return event;
       } catch (error) {
+        if (error instanceof AppError && error.code === 'audit_integrity_failed') throw error;
         lastFailure = 'audit event could not be written';
         throw new AppError('audit_unavailable', 'the audit log cannot be written; the change was not made', { cause_code: (error as { code?: string }).code ?? null });
       }

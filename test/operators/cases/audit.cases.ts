@@ -15,5 +15,8 @@ export const AUDIT_ROUTE_CASES: Record<string, RouteCase> = {
   'GET /v1/audit/archive': { expect: adminAllowed, build: async () => ({ method: 'GET', url: '/v1/audit/archive?to_seq=256' }) },
   'POST /v1/audit/prune': { expect: adminAllowed, build: async () => ({ method: 'POST', url: '/v1/audit/prune', body: { to_seq: 256, archive_digest: '0'.repeat(64) } }) },
 
+  // Recovery is audit administration: admins only. On an intact log it is 409 recovery_not_needed and changes nothing.
+  'POST /v1/audit/recover': { expect: adminAllowed, build: async () => ({ method: 'POST', url: '/v1/audit/recover', body: { reason: 'role matrix' } }) },
+  'GET /v1/audit/integrity': { expect: auditReaders, build: async () => ({ method: 'GET', url: '/v1/audit/integrity' }) },
   'POST /v1/audit/hash': { expect: auditReaders, readOnly: true, build: async () => ({ method: 'POST', url: '/v1/audit/hash', body: { value: 'x' } }) },
 };
