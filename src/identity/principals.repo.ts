@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB, PrincipalsTable } from '../platform/store/schema.js';
 import { isUuid } from '../platform/ids.js';
+import { reusable, reusableInsert } from '../platform/store/reusable.js';
 import { insertLabels, replaceLabels } from './labels.repo.js';
 
 // Thin queries that return rows; no rules live here.
@@ -27,8 +28,13 @@ export async function findPrincipal(db: Q, ref: string): Promise<PrincipalRow | 
 }
 
 /** Identity and state only (one table, no joins): for checks such as "is the owner an active human". */
+const corePrincipalBy = (column: 'id' | 'name') => reusable(1, (db, ref) =>
+  db.selectFrom('principals').select(['id', 'name', 'kind', 'status', 'owner_principal_id']).where(column, '=', ref));
+const corePrincipalById = corePrincipalBy('id');
+const corePrincipalByName = corePrincipalBy('name');
+
 export async function findPrincipalCore(db: Q, ref: string) {
-  return db.selectFrom('principals').select(['id', 'name', 'kind', 'status', 'owner_principal_id']).where(isUuid(ref) ? 'id' : 'name', '=', ref).executeTakeFirst();
+  return (await (isUuid(ref) ? corePrincipalById : corePrincipalByName)(db, ref)).rows[0];
 }
 
 export interface PrincipalFilter {
@@ -83,8 +89,17 @@ export async function listPrincipals(db: Q, f: PrincipalFilter): Promise<Princip
   return q.orderBy('p.id').limit(f.limit).execute();
 }
 
+// Every column, listed once: the insert is compiled once and re-bound (reusable.ts), and the type makes a
+// missing column a compile error.
+const PRINCIPAL_COLUMNS = Object.keys({
+  id: 1, name: 1, kind: 1, display_name: 1, description: 1, status: 1, owner_principal_id: 1, owner_team_id: 1, team_id: 1,
+  scopes: 1, purposes: 1, autonomy: 1, platform: 1, framework: 1, environment: 1, data_ceiling: 1, risk_tier: 1, external_ids: 1,
+  labels: 1, orphaned: 1, review_due_at: 1, status_reason: 1, created_at: 1, created_by: 1, updated_at: 1, version: 1,
+} satisfies Record<keyof PrincipalsTable, 1>) as (keyof PrincipalsTable)[];
+const insertPrincipalRow = reusableInsert('principals', PRINCIPAL_COLUMNS);
+
 export async function insertPrincipal(db: Q, row: PrincipalsTable): Promise<void> {
-  await db.insertInto('principals').values(row).execute();
+  await insertPrincipalRow(db, row);
   await insertLabels(db, 'principal_labels', row.id, JSON.parse(row.labels) as Record<string, string>);
 }
 
@@ -112,14 +127,16 @@ export async function setOrphanedForOwner(db: Q, ownerId: string, orphaned: bool
 
 
 /** A principal with its team memberships in one round trip: what a verifier needs to build an Actor. */
-export async function findPrincipalWithTeams(db: Q, dialect: 'sqlite' | 'postgres', id: string) {
-  return db.selectFrom('principals as p')
+const principalWithTeams = (dialect: 'sqlite' | 'postgres') => reusable(1, (db, id) => db.selectFrom('principals as p')
     .select(['p.id', 'p.name', 'p.kind', 'p.status', 'p.owner_principal_id'])
     .select(dialect === 'postgres'
       ? sql<string | null>`(select string_agg(m.team_id, ',') from team_members m where m.principal_id = p.id)`.as('team_ids')
       : sql<string | null>`(select group_concat(m.team_id, ',') from team_members m where m.principal_id = p.id)`.as('team_ids'))
-    .where('p.id', '=', id)
-    .executeTakeFirst();
+    .where('p.id', '=', id));
+const principalWithTeamsOn = { sqlite: principalWithTeams('sqlite'), postgres: principalWithTeams('postgres') };
+
+export async function findPrincipalWithTeams(db: Q, dialect: 'sqlite' | 'postgres', id: string) {
+  return (await principalWithTeamsOn[dialect](db, id)).rows[0];
 }
 
 /** Names of principals by id, for views that show who is referenced. */

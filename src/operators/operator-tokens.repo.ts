@@ -1,12 +1,16 @@
 import type { Kysely } from 'kysely';
+import { reusable } from '../platform/store/reusable.js';
 import type { DB, OperatorTokensTable } from '../platform/store/schema.js';
 
 // Thin queries over operator_tokens; the only SQL in this module. Principals are read through identity.
 
 type Q = Kysely<DB>;
 
+// Every authenticated request runs this one: compiled once, re-bound after (reusable.ts).
+const tokenById = reusable(1, (db, id) => db.selectFrom('operator_tokens').selectAll().where('id', '=', id));
+
 export async function findToken(db: Q, id: string): Promise<OperatorTokensTable | undefined> {
-  return db.selectFrom('operator_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+  return (await tokenById(db, id)).rows[0] as OperatorTokensTable | undefined;
 }
 
 export async function insertToken(db: Q, row: OperatorTokensTable): Promise<void> {

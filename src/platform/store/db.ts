@@ -3,6 +3,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { tagDialect } from './reusable.js';
 import type { DB } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -103,6 +104,7 @@ interface Job {
 
 /** rawExec runs a statement on the same connection synchronously (SQLite), skipping the query builder. */
 function wrap(kysely: Kysely<DB>, dialect: Dialect, maxBatch = 512, rawExec?: (sql: string) => void): Database {
+  tagDialect(kysely, dialect);
   const queue: Job[] = [];
   let running = false;
   let lastError: Error | undefined;
@@ -125,7 +127,7 @@ function wrap(kysely: Kysely<DB>, dialect: Dialect, maxBatch = 512, rawExec?: (s
     const outcomes: Outcome[] = [];
     let trx;
     try {
-      trx = await kysely.startTransaction().execute();
+      trx = tagDialect(await kysely.startTransaction().execute(), dialect);
     } catch (error) {
       lastError = error as Error;
       for (const job of jobs) job.reject(error);
