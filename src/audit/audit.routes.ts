@@ -73,7 +73,7 @@ export function registerAuditRoutes(app: HttpApp, audit: AuditService, retention
   app.get('/v1/audit/export', {
     config: { permission: 'audit.read' },
     schema: {
-      tags, summary: 'Export as JSON Lines: jsonl (canonical events), ocsf (OCSF-style), store (seq, leaf hash and canonical text, for verification)',
+      tags, summary: 'Export as JSON Lines: jsonl (canonical events), ocsf (OCSF-style), store (seq, leaf hash, canonical text and the stored query columns, for verification)',
       querystring: z.strictObject({ format: z.enum(['jsonl', 'ocsf', 'store']).default('jsonl'), from_seq: seqSchema.default(0), to_seq: seqSchema.optional() }),
     },
   }, async (req, reply) => {
@@ -84,7 +84,7 @@ export function registerAuditRoutes(app: HttpApp, audit: AuditService, retention
     for await (const chunk of audit.iterate(from_seq, to_seq)) {
       const lines = chunk.map((e) => format === 'jsonl' ? e.canonical
         : format === 'ocsf' ? JSON.stringify(audit.toOcsf(JSON.parse(e.canonical)))
-          : JSON.stringify({ seq: e.seq, leaf_hash: e.leaf_hash, canonical: e.canonical }));
+          : JSON.stringify({ seq: e.seq, leaf_hash: e.leaf_hash, canonical: e.canonical, columns: e.columns }));
       if (!reply.raw.write(lines.join('\n') + '\n')) await new Promise((r) => reply.raw.once('drain', r));
     }
     reply.raw.end();

@@ -10,6 +10,7 @@ import { proveConsistency, proveInclusion, rootAt } from './tree-builder.js';
 import { prunedState, serializeState } from './tree-state.js';
 import { verifyDatabase } from './verify-store.js';
 import { readFailure } from './integrity.js';
+import { INDEXED_COLUMNS } from './stored-row.js';
 import { recoverLog } from './recovery.js';
 import type { VerifyReport } from './verify-log.js';
 import type { AuditWriter } from './writer.js';
@@ -145,9 +146,14 @@ export function createAuditService(deps: { db: Database; key: LogKey; audit: Aud
     async *iterate(fromSeq = 0, toSeq = Number.MAX_SAFE_INTEGER) {
       let next = fromSeq;
       for (;;) {
-        const rows = await repo.eventsFrom(db.kysely, next, 5000);
+        const rows = await repo.rowsFrom(db.kysely, next, 5000);
         const inRange = rows.filter((r) => Number(r.seq) < toSeq);
-        if (inRange.length) yield inRange.map((r) => ({ seq: Number(r.seq), canonical: r.canonical, leaf_hash: r.leaf_hash }));
+        if (inRange.length) {
+          yield inRange.map((r) => ({
+            seq: Number(r.seq), canonical: r.canonical, leaf_hash: r.leaf_hash,
+            columns: Object.fromEntries(INDEXED_COLUMNS.map((c) => [c, r[c]])) as Record<string, unknown>,
+          }));
+        }
         if (rows.length < 5000 || inRange.length < rows.length) return;
         next = Number(rows[rows.length - 1]!.seq) + 1;
       }

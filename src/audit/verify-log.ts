@@ -74,6 +74,8 @@ export type VerifyReport = {
   recoveries: RecoveryMark[];
   /** Tree size reached: events read in order (plus a pruned prefix given as `start`). */
   size: number;
+  /** Events before this were pruned: covered by the start tree state, not read (0 when nothing was pruned). */
+  start: number;
   /** Recomputed root over those events. */
   rootHash: Buffer;
   firstBadSeq: number | null;
@@ -439,6 +441,7 @@ export function createLogChecker(input: LogCheckerOptions) {
         unacknowledged: problems.length,
         recoveries,
         size,
+        start: startSize,
         rootHash: tree.root(),
         firstBadSeq: seqs.length > 0 ? Math.min(...seqs) : null,
         problems,

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
@@ -8,7 +9,8 @@ import { parseState, type SerializedState } from '../../audit/tree-state.js';
 import { verifyLog, type VerifyReport } from '../../audit/verify-log.js';
 import type { ApiClient } from '../client.js';
 import { CliError } from '../client.js';
-import { defined, fetchPages, pageOptions, withClient, writeOutput } from '../common.js';
+import { defined, examples, fetchPages, pageOptions, withClient, writeOutput } from '../common.js';
+import { createKeyRing, loadMasterKey } from '../../platform/keys.js';
 import { printJson, printTable, type CliIo } from '../output.js';
 
 type Event = Record<string, any>;
@@ -34,19 +36,84 @@ function readAgainst(files: string[] | undefined): string[] {
   });
 }
 
-function report(io: CliIo, r: VerifyReport, json: boolean | undefined): void {
+/** Where the verified events came from: the pruned prefix (its tree state) and what is stored. */
+function counted(r: VerifyReport): string {
+  const start = r.start ?? 0;
+  if (start === 0) return `${r.size} events verified`;
+  return `${r.size} events verified: ${start} pruned (0..${start - 1}, from the archived tree state kept at the prune point; verify those with custos audit verify-archive) and ${r.size - start} stored (${start}..${r.size - 1})`;
+}
+
+const NO_AGAINST = 'note: no external checkpoint given (--against): truncation of events together with checkpoints cannot be detected; save one elsewhere with custos audit checkpoint --output FILE or a --checkpoint-sink\n';
+
+function report(io: CliIo, r: VerifyReport, json: boolean | undefined, against: string[]): void {
   if (json) {
-    printJson(io, { ...r, rootHash: r.rootHash.toString('base64') });
+    printJson(io, { ...r, rootHash: r.rootHash.toString('base64'), external_checkpoints: against.length });
   } else if (r.ok) {
-    io.stdout.write(`OK: ${r.size} events verified; ${r.checkpoints.valid} signed checkpoints consistent; root ${r.rootHash.toString('base64')}\n`);
+    io.stdout.write(`OK: ${counted(r)}; ${r.checkpoints.valid} signed checkpoints consistent; root ${r.rootHash.toString('base64')}\n`);
+    const acknowledged = r.problems.filter((p) => p.acknowledgedBy !== undefined);
+    if (acknowledged.length > 0) {
+      io.stdout.write(`  apart from ${acknowledged.length} problem(s) recorded by audited recoveries (${r.recoveries.map((x) => `seq ${x.seq}`).join(', ')}), kept as evidence:\n`);
+      for (const p of acknowledged) io.stdout.write(`  ${p.kind}${p.seq !== null ? ` at seq ${p.seq}` : ''} (acknowledged by the recovery at seq ${p.acknowledgedBy}): ${p.message}\n`);
+    }
   } else {
     io.stdout.write(`FAILED: first bad sequence number ${r.firstBadSeq ?? 'n/a'}\n`);
-    for (const p of r.problems) io.stdout.write(`  ${p.kind}${p.seq !== null ? ` at seq ${p.seq}` : ''}: ${p.message}\n`);
+    for (const p of r.problems) io.stdout.write(`  ${p.kind}${p.seq !== null ? ` at seq ${p.seq}` : ''}${p.acknowledgedBy !== undefined ? ` (acknowledged by the recovery at seq ${p.acknowledgedBy})` : ''}: ${p.message}\n`);
   }
+  if (against.length === 0 && !json) io.stderr.write(NO_AGAINST);
   if (!r.ok) throw new CliError(`audit log verification failed (first bad seq ${r.firstBadSeq ?? 'n/a'})`, 1);
 }
 
-export function registerAuditCommands(program: Command, io: CliIo): void {
+/** Reads a secret from stdin (piped) or a prompt that does not echo (terminal), never from argv. */
+async function readSecret(io: AuditIo): Promise<string> {
+  const stdin = io.stdin ?? process.stdin;
+  const tty = io.stdinIsTTY ?? Boolean((stdin as NodeJS.ReadStream).isTTY);
+  if (tty && (stdin as NodeJS.ReadStream).setRawMode) {
+    io.stderr.write('value to hash (not echoed): ');
+    const raw = stdin as NodeJS.ReadStream;
+    raw.setRawMode(true);
+    raw.resume();
+    raw.setEncoding('utf8');
+    const value = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      const onData = (chunk: string) => {
+        for (const ch of chunk) {
+          if (ch === '\r' || ch === '\n' || ch === '\u0004') {
+            raw.off('data', onData);
+            resolve(text);
+            return;
+          }
+          if (ch === '\u0003') {
+            raw.off('data', onData);
+            reject(new CliError('cancelled', 2));
+            return;
+          }
+          if (ch === '\u007f' || ch === '\b') text = text.slice(0, -1);
+          else text += ch;
+        }
+      };
+      raw.on('data', onData);
+    }).finally(() => {
+      raw.setRawMode(false);
+      raw.pause();
+      io.stderr.write('\n');
+    });
+    return value;
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  // One trailing newline (echo, a file) is not part of the value.
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/** CliIo plus the input stream (tests give one; the process's otherwise). */
+export type AuditIo = CliIo & { stdin?: NodeJS.ReadableStream; stdinIsTTY?: boolean };
+
+/** The store named on the command line or in the environment, when the caller asked for the store. */
+function storeOptions(o: { dataDir?: string; databaseUrl?: string }, io: CliIo) {
+  return { dataDir: path.resolve(o.dataDir ?? io.env.CUSTOS_DATA_DIR ?? './.custos'), databaseUrl: o.databaseUrl ?? io.env.CUSTOS_DATABASE_URL };
+}
+
+export function registerAuditCommands(program: Command, io: AuditIo): void {
   const audit = program.command('audit').description('query, export and verify the tamper-evident audit log');
 
   const filters = (cmd: Command) => cmd.option('--type <type>', 'event type (prefix with *, e.g. principal.*)').option('--principal <id>', 'acting principal id')
@@ -85,32 +152,67 @@ export function registerAuditCommands(program: Command, io: CliIo): void {
 
   audit.command('verify').description('recompute the tree and check every signed checkpoint; names the first bad sequence number')
     .option('--public-key <vkey>', 'pin the log key (C2SP vkey) instead of trusting the server')
-    .option('--against <file>', 'a checkpoint saved earlier elsewhere; the log must still extend it (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--against <file>', 'a checkpoint saved earlier elsewhere; the log must still extend it (repeatable). Without one, truncating events and checkpoints together is undetectable', (v: string, p: string[] = []) => [...p, v])
     .option('--store', 'read the store directly instead of the server (with --data-dir / --database-url)')
-    .option('--data-dir <dir>', 'with --store: the data dir (default CUSTOS_DATA_DIR or ./.custos)')
-    .option('--database-url <url>', 'with --store: a PostgreSQL store')
+    .option('--data-dir <dir>', 'verify this data dir\'s store directly (implies --store; default with --store: CUSTOS_DATA_DIR or ./.custos)')
+    .option('--database-url <url>', 'verify this PostgreSQL store directly (implies --store)')
+    .addHelpText('after', examples(
+      'custos audit verify --public-key "$KEY" --against saved-checkpoint.txt',
+      'custos audit verify --data-dir /var/lib/custos      # the store itself, server up or down',
+    ))
     .action(async (o, cmd: Command) => {
       const g = cmd.optsWithGlobals();
       const against = readAgainst(o.against);
-      if (o.store) {
-        const dataDir = path.resolve(o.dataDir ?? io.env.CUSTOS_DATA_DIR ?? './.custos');
+      const direct = o.store || o.dataDir !== undefined || o.databaseUrl !== undefined;
+      if (direct) {
         const { verifyStore } = await import('../../audit/verify-store.js');
-        const r = await verifyStore({ dataDir, databaseUrl: o.databaseUrl ?? io.env.CUSTOS_DATABASE_URL, vkey: o.publicKey, against });
-        return report(io, r, g.json);
+        const r = await verifyStore({ ...storeOptions(o, io), vkey: o.publicKey, against });
+        return report(io, r, g.json, against);
       }
-      await withClient(io, async (client) => {
-        const vkey = await publicKey(client, o.publicKey, io);
-        const checkpoints = await allCheckpointNotes(client);
-        const { pruned_state } = await client.request<{ pruned_state: SerializedState | null }>('GET', '/v1/audit/retention');
-        async function* events() {
-          for await (const line of client.requestLines('/v1/audit/export?format=store')) {
-            const e = JSON.parse(line) as { seq: number; leaf_hash: string; canonical: string };
-            yield { seq: e.seq, canonical: e.canonical, storedLeafHash: e.leaf_hash };
+      try {
+        await withClient(io, async (client) => {
+          const vkey = await publicKey(client, o.publicKey, io);
+          const checkpoints = await allCheckpointNotes(client);
+          const { pruned_state } = await client.request<{ pruned_state: SerializedState | null }>('GET', '/v1/audit/retention');
+          async function* events() {
+            for await (const line of client.requestLines('/v1/audit/export?format=store')) {
+              const e = JSON.parse(line) as { seq: number; leaf_hash: string; canonical: string; columns?: Record<string, unknown> };
+              // The query columns the server stores beside each event are checked here too (delegation rows: --store or POST /v1/audit/verify).
+              yield { seq: e.seq, canonical: e.canonical, storedLeafHash: e.leaf_hash, ...(e.columns ? { columns: e.columns as never } : {}) };
+            }
           }
+          const start = pruned_state ? { start: parseState(pruned_state) } : {};
+          report(io, await verifyLog({ events: events(), checkpoints, vkey, against, seqField: 'seq', ...start }), g.json, against);
+        })(cmd);
+      } catch (error) {
+        if (error instanceof CliError && error.exitCode === 3 && /cannot reach/.test(error.message)) {
+          throw new CliError(`${error.message.replace(/; start it with: custos serve$/, '')}; to verify without the server, read the store directly: custos audit verify --data-dir DIR (or --store, or --database-url URL)`, 3);
         }
-        const start = pruned_state ? { start: parseState(pruned_state) } : {};
-        report(io, await verifyLog({ events: events(), checkpoints, vkey, against, seqField: 'seq', ...start }), g.json);
-      })(cmd);
+        throw error;
+      }
+    });
+
+  audit.command('recover').description('after an integrity failure: record what was found (audit.recovered) and re-anchor the log so governed writes resume (admin)')
+    .requiredOption('--reason <text>', 'why (incident id, what was restored); recorded in the recovery event')
+    .option('--data-dir <dir>', 'recover on the host, directly on this data dir\'s store, as system:cli_local (needs the master key; server stopped)')
+    .option('--database-url <url>', 'recover on the host, directly on this PostgreSQL store (needs the master key)')
+    .addHelpText('after', [
+      '',
+      'The recovery event keeps the evidence: the failure found (kind, first bad seq), every problem a full',
+      'verification found then, the tree state the log resumes from, the high-water mark and the largest signed',
+      'size. Later verifications still list those problems, marked as acknowledged; anything else still fails.',
+      examples('custos audit recover --reason "INC-42: restored from backup; events 812..830 lost"', 'custos audit recover --data-dir /var/lib/custos --reason "INC-42" # host-side, server stopped'),
+    ].join('\n'))
+    .action(async (o: { reason: string; dataDir?: string; databaseUrl?: string }, cmd: Command) => {
+      const g = cmd.optsWithGlobals();
+      let r: { found: { kind: string; first_bad_seq: number | null; message: string }; problems: number; event_seq: number; resumed_at: number; tombstones: [number, number] | null };
+      if (o.dataDir !== undefined || o.databaseUrl !== undefined) {
+        r = await recoverOnHost(storeOptions(o, io), o.reason, io);
+      } else {
+        r = await withClientResult(io, cmd, (client) => client.request('POST', '/v1/audit/recover', { reason: o.reason }));
+      }
+      if (g.json) return printJson(io, r);
+      io.stdout.write(`recovered: ${r.found.kind}${r.found.first_bad_seq !== null ? ` at seq ${r.found.first_bad_seq}` : ''} (${r.found.message}); ${r.problems} problem(s) recorded in the audit.recovered event at seq ${r.event_seq}${r.tombstones ? `; seqs ${r.tombstones[0]}..${r.tombstones[1] - 1} stay unused` : ''}\n`);
     });
 
   audit.command('checkpoint').description('print (or save) the latest signed checkpoint, to verify against later')
@@ -166,11 +268,24 @@ export function registerAuditCommands(program: Command, io: CliIo): void {
       if (o.output) await new Promise<void>((resolve, reject) => (out as fs.WriteStream).end((err?: Error | null) => (err ? reject(err) : resolve())));
     }));
 
-  audit.command('hash <value>').description('keyed hash of a value (e.g. a leaked token) to search events by it')
-    .action(withClient(io, async (client, g, value: string) => {
-      const r = await client.request<{ hmac: string }>('POST', '/v1/audit/hash', { value });
+  audit.command('hash').description('keyed hash of a secret (e.g. a leaked token) to search events by it; the value is read from stdin or a prompt, never the command line')
+    .option('--stdin', 'read the value from standard input (for scripts; one trailing newline is dropped)')
+    .option('--data-dir <dir>', 'compute the hash here with the master key of this data dir (env CUSTOS_MASTER_KEY or DIR/master.key): nothing is sent')
+    .addHelpText('after', examples(
+      'printf %s "$LEAKED" | custos audit hash --stdin',
+      'custos audit hash --data-dir /var/lib/custos      # prompts, computes locally',
+    ))
+    .action(async (o: { stdin?: boolean; dataDir?: string }, cmd: Command) => {
+      const g = cmd.optsWithGlobals();
+      const value = await readSecret(o.stdin ? { ...io, stdinIsTTY: false } : io);
+      if (value.length === 0) throw new CliError('no value given (pipe it in with --stdin, or type it at the prompt)', 2);
+      const dataDir = o.dataDir ?? io.env.CUSTOS_DATA_DIR;
+      const local = dataDir !== undefined ? localHmac(path.resolve(dataDir), io.env.CUSTOS_MASTER_KEY, value) : undefined;
+      if (o.dataDir !== undefined && local === undefined) throw new CliError(`no master key for ${o.dataDir} (CUSTOS_MASTER_KEY or ${path.join(o.dataDir, 'master.key')})`, 4);
+      const r = local !== undefined ? { hmac: local, computed: 'locally' as const }
+        : { ...(await withClientResult(io, cmd, (client) => client.request<{ hmac: string }>('POST', '/v1/audit/hash', { value }))), computed: 'by the server' as const };
       if (g.json) printJson(io, r); else io.stdout.write(r.hmac + '\n');
-    }));
+    });
 
   audit.command('public-key').description('the log\'s checkpoint signing key (C2SP vkey), to pin in verifiers')
     .action(withClient(io, async (client, g) => {
@@ -204,4 +319,38 @@ export function registerAuditCommands(program: Command, io: CliIo): void {
       if (!result.ok) throw new CliError(`archive does not verify: ${result.reason}`, 1);
       io.stdout.write(`OK: ${result.events} archived events ${archive.from_seq}..${archive.to_seq - 1} hash to the signed checkpoint of size ${archive.to_seq}\n`);
     });
+}
+
+/** withClient for actions that return a value. */
+async function withClientResult<T>(io: CliIo, cmd: Command, fn: (client: ApiClient) => Promise<T>): Promise<T> {
+  let out: T | undefined;
+  await withClient(io, async (client) => { out = await fn(client); })(cmd);
+  return out as T;
+}
+
+/** The audit HMAC computed with the host's master key (the same key derivation as the server's writer), or undefined without a key. */
+function localHmac(dataDir: string, envKey: string | undefined, value: string): string | undefined {
+  const master = loadMasterKey(dataDir, envKey === '' ? undefined : envKey);
+  if (!master) return undefined;
+  return crypto.createHmac('sha256', createKeyRing(master).deriveKey('audit-hmac')).update(value, 'utf8').digest('hex');
+}
+
+/** The recovery run on the host against the store (server stopped), as system:cli_local. */
+async function recoverOnHost(store: { dataDir: string; databaseUrl: string | undefined }, reason: string, io: CliIo) {
+  const { loadConfig } = await import('../../platform/config.js');
+  const { createControlPlane } = await import('../../app.js');
+  const { createLogger } = await import('../../platform/logger.js');
+  const { loadOrCreateLogKey } = await import('../../audit/log-key.js');
+  const { recoverLog } = await import('../../audit/recovery.js');
+  const { systemActor } = await import('../../platform/actor.js');
+  const config = loadConfig({ dataDir: store.dataDir, databaseUrl: store.databaseUrl, logLevel: 'warn' }, io.env);
+  const cp = await createControlPlane(config, { logger: createLogger('warn'), requireInitialised: true });
+  try {
+    const master = loadMasterKey(config.dataDir, config.masterKey);
+    if (!master) throw new CliError('no master key (CUSTOS_MASTER_KEY or the data dir\'s master.key)', 4);
+    const key = await loadOrCreateLogKey(cp.db, createKeyRing(master));
+    return await recoverLog({ db: cp.db, key, audit: cp.audit }, systemActor('cli_local'), reason);
+  } finally {
+    await cp.close();
+  }
 }
