@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, postgresReachable } from '../support/backends.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { ROUTE_CASES, buildWorld, routesFromOpenApi, type Req, type World } from '../operators/route-cases.js';
+import { buildWorld, writeRouteRequests, type Req, type World } from '../operators/route-cases.js';
 import { rowCounts } from './store-probe.js';
 
 // Bad input on every body-taking route: a 4xx problem+json with a stable code and nothing written.
@@ -40,14 +40,7 @@ for (const backend of BACKENDS) {
       if (!enabled) return;
       h = await startHarness(backend);
       w = await buildWorld(h);
-      const routes = routesFromOpenApi((await h.call('GET', '/openapi.json', undefined, null)).body);
-      writes = [];
-      for (const r of routes) {
-        const c = ROUTE_CASES[r.key];
-        if (!c || !/^(POST|PATCH|PUT) \/v1\//.test(r.key) || r.isPublic) continue;
-        const req = await c.build(w, 'admin');
-        writes.push({ key: r.key, req: { ...req, body: req.body ?? {} }, bodyLimit: c.bodyLimit ?? 1024 * 1024 });
-      }
+      writes = await writeRouteRequests(w);
       await h.call('GET', '/v1/whoami');
     });
     afterAll(async () => { await h?.close(); });

@@ -1,5 +1,5 @@
 import type { Harness } from '../support/harness.js';
-import { ROLES, type Role, type RouteCase, type World } from './cases/shared.js';
+import { ROLES, type Req, type Role, type RouteCase, type World } from './cases/shared.js';
 import { AUDIT_ROUTE_CASES } from './cases/audit.cases.js';
 import { FINDINGS_ROUTE_CASES } from './cases/findings.cases.js';
 import { IDENTITY_ROUTE_CASES } from './cases/identity.cases.js';
@@ -47,4 +47,17 @@ export async function buildWorld(h: Harness): Promise<World> {
   await admin('POST', '/v1/teams', { name: 'owners-team' });
   await admin('PUT', `/v1/teams/owners-team/members/${names.owner}`, { role: 'member' });
   return { h, tokens, names, ownerTeam: 'owners-team', uniq: (p) => `${p}-${++n}`, admin };
+}
+
+/** One admin request per body-taking /v1 route the app publishes (POST, PATCH, PUT), built from its case. */
+export async function writeRouteRequests(w: World, opts: { skipReadOnly?: boolean } = {}): Promise<Array<{ key: string; req: Req; bodyLimit: number }>> {
+  const routes = routesFromOpenApi((await w.h.call('GET', '/openapi.json', undefined, null)).body);
+  const out: Array<{ key: string; req: Req; bodyLimit: number }> = [];
+  for (const r of routes) {
+    const c = ROUTE_CASES[r.key];
+    if (!c || !/^(POST|PATCH|PUT) \/v1\//.test(r.key) || r.isPublic || (opts.skipReadOnly && c.readOnly)) continue;
+    const req = await c.build(w, 'admin');
+    out.push({ key: r.key, req: { ...req, body: req.body ?? {} }, bodyLimit: c.bodyLimit ?? 1024 * 1024 });
+  }
+  return out;
 }

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, postgresReachable } from '../support/backends.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { ROUTE_CASES, buildWorld, routesFromOpenApi, type Req, type World } from '../operators/route-cases.js';
+import { buildWorld, writeRouteRequests, type Req, type World } from '../operators/route-cases.js';
 import { rowCounts } from '../identity/store-probe.js';
 
 // Text no store or audit event may hold, on every route that takes input; and the HTTP layer's own refusals
@@ -53,14 +53,7 @@ for (const backend of BACKENDS) {
       if (!enabled) return;
       h = await startHarness(backend);
       w = await buildWorld(h);
-      const routes = routesFromOpenApi((await h.call('GET', '/openapi.json', undefined, null)).body);
-      writes = [];
-      for (const r of routes) {
-        const c = ROUTE_CASES[r.key];
-        if (!c || !/^(POST|PATCH|PUT) \/v1\//.test(r.key) || r.isPublic || c.readOnly) continue;
-        const req = await c.build(w, 'admin');
-        if (req.body && typeof req.body === 'object') writes.push({ key: r.key, req });
-      }
+      writes = (await writeRouteRequests(w, { skipReadOnly: true })).filter((x) => Object.keys(x.req.body as object).length > 0);
     });
     afterAll(async () => { await h?.close(); });
 
