@@ -100,7 +100,7 @@ export type IndexedFields = {
   /** The canonical text the positions refer to. */
   text: string;
   /** For column i of INDEXED_COLUMNS: its source field's raw JSON at text[at[2i], at[2i+1]); (-1, -1) for null (no target). */
-  at: Int32Array;
+  at: number[];
   /** Raw JSON of actor.delegation_chain at text[chain[0], chain[1]); (-1, -1) when absent. */
   chain: [number, number];
 };
@@ -130,11 +130,10 @@ function expect(s: string, i: number, text: string): number {
 }
 
 /**
- * The writer's own event layout, read with native searches: the actor fields from the front (every
- * member in canonical order), the rest from the back, where the members after `details` hold only
- * strings, nulls and string arrays, so the last occurrence of a key there is the top-level one (a raw
- * `"` cannot occur inside a JSON string). Every position is chained to the next, so any other layout
- * returns undefined and the general scan decides.
+ * The writer's own event layout (every member, in canonical order), read front to back: each member is
+ * expected at the exact position where the previous one ends, string ends are found with a native
+ * search, and only `details` (arbitrary JSON) is skipped value by value. Any other layout returns
+ * undefined and the general scan decides.
  */
 function writerLayout(s: string): IndexedFields | undefined {
   // Front: {"action":S,"actor":{"auth_method":S,"credential_id":X,"delegation_chain":[S…],"principal_id":X,"principal_name":X,"role":X},"decision":X,"details":
@@ -170,59 +169,77 @@ function writerLayout(s: string): IndexedFields | undefined {
   const decisionAt = expect(s, stringOrNullEnd(s, p), '},"decision":');
   if (decisionAt < 0) return undefined;
   const decisionEnd = stringOrNullEnd(s, decisionAt);
-  if (expect(s, decisionEnd, ',"details":{') < 0) return undefined;
+  const detailsAt = expect(s, decisionEnd, ',"details":');
+  if (detailsAt < 0 || s.charCodeAt(detailsAt) !== LB) return undefined;
 
-  // Back: …},"id":S,"outcome":S,"policy_version":…,"seq":N,"target":(null|{"id":X,"name":X,"type":S}),"time":S,"type":S,"v":1}
-  if (!s.endsWith(',"v":1}')) return undefined;
-  const end = s.length - 7;
-  const typeKey = s.lastIndexOf(',"type":"', end);
-  const typeAt = typeKey + 8;
-  if (typeKey < decisionEnd || stringEnd(s, typeAt) !== end) return undefined;
-  const timeKey = s.lastIndexOf(',"time":"', typeKey);
-  const timeAt = timeKey + 8;
-  if (timeKey < decisionEnd || stringEnd(s, timeAt) !== typeKey) return undefined;
-  const targetKey = s.lastIndexOf(',"target":', timeKey);
-  if (targetKey < decisionEnd) return undefined;
-  const targetAt = targetKey + 10;
-  let targetId: [number, number] = [-1, -1];
-  let targetType: [number, number] = [-1, -1];
-  if (s.startsWith('null', targetAt)) {
-    if (targetAt + 4 !== timeKey) return undefined;
-  } else {
-    const idAt = expect(s, targetAt, '{"id":');
-    if (idAt < 0) return undefined;
-    const idEnd = stringOrNullEnd(s, idAt);
-    const nameAt = expect(s, idEnd, ',"name":');
-    if (nameAt < 0) return undefined;
-    const tAt = expect(s, stringOrNullEnd(s, nameAt), ',"type":');
-    if (tAt < 0 || s.charCodeAt(tAt) !== Q) return undefined;
-    const tEnd = stringEnd(s, tAt);
-    if (tEnd < 0 || tEnd + 1 !== timeKey || s.charCodeAt(tEnd) !== RB) return undefined;
-    targetId = [idAt, idEnd];
-    targetType = [tAt, tEnd];
-  }
-  const outcomeKey = s.lastIndexOf(',"outcome":"', targetKey);
-  if (outcomeKey < decisionEnd) return undefined;
-  const outcomeAt = outcomeKey + 11;
+  // Then forward again (lastIndexOf searches are slow): …},"id":S,"outcome":S,"policy_version":X,
+  // "provenance":{"request_id":X,"source_ip":X,"trace_id":X,"user_agent":X},"purpose":X,"reasons":[S…],
+  // "seq":N,"target":(null|{"id":X,"name":X,"type":S}),"time":S,"type":S,"v":1}
+  const idAt = expect(s, valueEnd(s, detailsAt), ',"id":');
+  if (idAt < 0 || s.charCodeAt(idAt) !== Q) return undefined;
+  const idEnd = stringEnd(s, idAt);
+  const outcomeAt = expect(s, idEnd, ',"outcome":');
+  if (outcomeAt < 0 || s.charCodeAt(outcomeAt) !== Q) return undefined;
   const outcomeEnd = stringEnd(s, outcomeAt);
-  if (expect(s, outcomeEnd, ',"policy_version":') < 0) return undefined;
-  const idKey = s.lastIndexOf('},"id":"', outcomeKey);
-  const idAt = idKey + 7;
-  if (idKey < decisionEnd || stringEnd(s, idAt) !== outcomeKey) return undefined;
-  const at = new Int32Array(2 * INDEXED_COLUMNS.length);
-  const put = (col: IndexedColumn, a: number, b: number) => {
-    at[2 * COL[col]] = a;
-    at[2 * COL[col] + 1] = b;
-  };
-  put('id', idAt, outcomeKey);
-  put('time', timeAt, typeKey);
-  put('type', typeAt, end);
-  put('outcome', outcomeAt, outcomeEnd);
-  put('decision', decisionAt, decisionEnd);
-  put('actor_principal_id', principalAt, principalEnd);
-  put('actor_credential_id', credAt, credEnd);
-  put('target_type', targetType[0], targetType[1]);
-  put('target_id', targetId[0], targetId[1]);
+  p = expect(s, outcomeEnd, ',"policy_version":');
+  if (p < 0) return undefined;
+  p = expect(s, stringOrNullEnd(s, p), ',"provenance":{"request_id":');
+  if (p < 0) return undefined;
+  p = expect(s, stringOrNullEnd(s, p), ',"source_ip":');
+  if (p < 0) return undefined;
+  p = expect(s, stringOrNullEnd(s, p), ',"trace_id":');
+  if (p < 0) return undefined;
+  p = expect(s, stringOrNullEnd(s, p), ',"user_agent":');
+  if (p < 0) return undefined;
+  p = expect(s, stringOrNullEnd(s, p), '},"purpose":');
+  if (p < 0) return undefined;
+  p = expect(s, stringOrNullEnd(s, p), ',"reasons":[');
+  if (p < 0) return undefined;
+  if (s.charCodeAt(p) !== RS) {
+    for (;;) {
+      if (s.charCodeAt(p) !== Q) return undefined;
+      p = stringEnd(s, p);
+      if (p < 0) return undefined;
+      const d = s.charCodeAt(p);
+      if (d === RS) break;
+      if (d !== COMMA) return undefined;
+      p++;
+    }
+  }
+  p = expect(s, p + 1, ',"seq":');
+  if (p < 0) return undefined;
+  while (p < s.length && s.charCodeAt(p) >= 0x30 && s.charCodeAt(p) <= 0x39) p++;
+  const targetAt = expect(s, p, ',"target":');
+  if (targetAt < 0) return undefined;
+  let targetId = -1;
+  let targetIdEnd = -1;
+  let targetType = -1;
+  let targetTypeEnd = -1;
+  let timeKey: number;
+  if (s.startsWith('null', targetAt)) timeKey = targetAt + 4;
+  else {
+    targetId = expect(s, targetAt, '{"id":');
+    if (targetId < 0) return undefined;
+    targetIdEnd = stringOrNullEnd(s, targetId);
+    const nameAt = expect(s, targetIdEnd, ',"name":');
+    if (nameAt < 0) return undefined;
+    targetType = expect(s, stringOrNullEnd(s, nameAt), ',"type":');
+    if (targetType < 0 || s.charCodeAt(targetType) !== Q) return undefined;
+    targetTypeEnd = stringEnd(s, targetType);
+    if (targetTypeEnd < 0 || s.charCodeAt(targetTypeEnd) !== RB) return undefined;
+    timeKey = targetTypeEnd + 1;
+  }
+  const timeAt = expect(s, timeKey, ',"time":');
+  if (timeAt < 0 || s.charCodeAt(timeAt) !== Q) return undefined;
+  const typeKey = stringEnd(s, timeAt);
+  const typeAt = expect(s, typeKey, ',"type":');
+  if (typeAt < 0 || s.charCodeAt(typeAt) !== Q) return undefined;
+  const end = stringEnd(s, typeAt);
+  if (end !== s.length - 7 || !s.endsWith(',"v":1}')) return undefined;
+
+  // In INDEXED_COLUMNS order; a plain array literal (a typed array or a helper closure costs more than the scan).
+  const at = [idAt, idEnd, timeAt, typeKey, typeAt, end, outcomeAt, outcomeEnd, decisionAt, decisionEnd,
+    principalAt, principalEnd, credAt, credEnd, targetType, targetTypeEnd, targetId, targetIdEnd];
   return { text: s, at, chain: [chainAt, chainEnd] };
 }
 
@@ -239,7 +256,7 @@ export function generalFields(canonical: string): IndexedFields | undefined {
   const actor = actorAt ? locate(canonical, actorAt[0], ACTOR) : undefined;
   const targetAt = top.get('target');
   const target = targetAt && canonical.charCodeAt(targetAt[0]) === LB ? locate(canonical, targetAt[0], TARGET) : undefined;
-  const at = new Int32Array(2 * INDEXED_COLUMNS.length).fill(-1);
+  const at: number[] = new Array<number>(2 * INDEXED_COLUMNS.length).fill(-1);
   const put = (col: IndexedColumn, m: Map<string, [number, number]> | undefined, k: string) => {
     const r = m?.get(k);
     if (r) {
@@ -262,8 +279,15 @@ function matches(text: string, a: number, b: number, v: unknown): boolean {
   if (typeof v !== 'string') return JSON.stringify(v) === text.slice(a, b);
   // Without escapes the JSON form is the value in quotes: compare in place, nothing allocated.
   if (b - a === v.length + 2 && text.charCodeAt(a) === Q && text.startsWith(v, a + 1)) {
-    const bs = text.indexOf('\\', a);
-    if (bs < 0 || bs >= b) return true;
+    // Equal unless the JSON text holds an escape (then v itself differs or needs the slow comparison).
+    let escaped = false;
+    for (let i = a + 1; i < b - 1; i++) {
+      if (text.charCodeAt(i) === BS) {
+        escaped = true;
+        break;
+      }
+    }
+    if (!escaped) return true;
   }
   return JSON.stringify(v) === text.slice(a, b);
 }
