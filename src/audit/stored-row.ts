@@ -273,13 +273,14 @@ export function generalFields(canonical: string): IndexedFields | undefined {
 }
 
 /** Whether text[a, b) is the JSON form of the stored value v (null, or a string as JSON.stringify writes it). */
-function matches(text: string, a: number, b: number, v: unknown): boolean {
+function matches(text: string, escapes: boolean, a: number, b: number, v: unknown): boolean {
   if (v === null || v === undefined) return a < 0 || (b - a === 4 && text.startsWith('null', a));
   if (a < 0) return false;
   if (typeof v !== 'string') return JSON.stringify(v) === text.slice(a, b);
   // Without escapes the JSON form is the value in quotes: compare in place, nothing allocated.
   if (b - a === v.length + 2 && text.charCodeAt(a) === Q && text.startsWith(v, a + 1)) {
     // Equal unless the JSON text holds an escape (then v itself differs or needs the slow comparison).
+    if (!escapes) return true;
     let escaped = false;
     for (let i = a + 1; i < b - 1; i++) {
       if (text.charCodeAt(i) === BS) {
@@ -297,12 +298,14 @@ function matches(text: string, a: number, b: number, v: unknown): boolean {
  * is the row's columns in INDEXED_COLUMNS order from `offset` (as a raw row read gives them) or by name.
  */
 export function columnMismatch(fields: IndexedFields | undefined, values: readonly unknown[] | IndexedValues, offset = 0): IndexedColumn | undefined {
+  if (!fields) return INDEXED_COLUMNS[0];
   const byIndex = Array.isArray(values);
+  const { text, at } = fields;
+  // One native search per event: without any backslash no value needs unescaping.
+  const escapes = text.indexOf('\\') >= 0;
   for (let i = 0; i < INDEXED_COLUMNS.length; i++) {
-    const col = INDEXED_COLUMNS[i]!;
-    if (!fields) return col;
-    const v = byIndex ? (values as readonly unknown[])[offset + i] : (values as IndexedValues)[col];
-    if (!matches(fields.text, fields.at[2 * i]!, fields.at[2 * i + 1]!, v)) return col;
+    const v = byIndex ? (values as readonly unknown[])[offset + i] : (values as IndexedValues)[INDEXED_COLUMNS[i]!];
+    if (!matches(text, escapes, at[2 * i]!, at[2 * i + 1]!, v)) return INDEXED_COLUMNS[i];
   }
   return undefined;
 }
