@@ -268,3 +268,45 @@ describe('verifyLog after pruning (start state)', () => {
     expect(r3.problems[0]).toMatchObject({ kind: 'edited', seq: null, message: expect.stringMatching(/starting tree state/) });
   });
 });
+
+describe('verifyLog across an audited recovery', () => {
+  /** Events 0..19 signed at 20, events 15..19 lost, recovery at 20 resuming from the tree at 20, one event after. */
+  function recovered(acknowledged: Array<{ kind: string; seq: number }>) {
+    const original = makeLog(20, 20);
+    const tree = createTreeBuilder();
+    for (const e of original.events) tree.append(hashLeaf(e.canonical as Uint8Array));
+    const resume = tree.state();
+    const recovery = stored(20, {
+      seq: 20, type: 'audit.recovered', v: 1,
+      details: { problems: acknowledged, resume_state: { size: 20, frontier: resume.frontier.map((h) => h.toString('base64')) } },
+    });
+    tree.append(hashLeaf(recovery.canonical as Uint8Array));
+    const after = stored(21);
+    tree.append(hashLeaf(after.canonical as Uint8Array));
+    const events = [...original.events.slice(0, 15), recovery, after];
+    const checkpoints = [...original.checkpoints, signCheckpoint({ origin: ORIGIN, size: 22, rootHash: tree.root() }, key.signer)];
+    return { events, checkpoints };
+  }
+
+  it('resumes from the recovery tree state after the gap; the gap it recorded is acknowledged, the log is ok', async () => {
+    const r = await verify(recovered([{ kind: 'truncated', seq: 15 }]));
+    expect(r.size).toBe(22);
+    expect(r.ok).toBe(true);
+    expect(r.problems).toEqual([expect.objectContaining({ kind: 'deleted', seq: 15, acknowledgedBy: 20 })]);
+    expect(r.recoveries).toEqual([{ seq: 20, acknowledged: [{ kind: 'truncated', seq: 15 }] }]);
+    expect(r.checkpoints.matched).toBe(2);
+  });
+
+  it('a problem the recovery did not record stays a failure, and a later edit before it is not covered by it', async () => {
+    const other = await verify(recovered([{ kind: 'edited', seq: 3 }]));
+    expect(other.ok).toBe(false);
+    expect(other.unacknowledged).toBe(1);
+    const log = recovered([{ kind: 'deleted', seq: 15 }]);
+    // Event 4's bytes edited later, its stored hash left alone.
+    const edited = { ...log, events: log.events.map((e) => (e.seq === 4 ? { ...stored(4, event(4, { outcome: 'forged' })), storedLeafHash: e.storedLeafHash! } : e)) };
+    const r = await verify(edited);
+    expect(r.ok).toBe(false);
+    expect(r.problems.find((p) => p.seq === 4)).toMatchObject({ kind: 'edited' });
+    expect(r.problems.find((p) => p.seq === 4)?.acknowledgedBy).toBeUndefined();
+  });
+});
