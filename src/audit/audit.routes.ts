@@ -78,9 +78,9 @@ export function registerAuditRoutes(app: HttpApp, audit: AuditService, retention
     },
   }, async (req, reply) => {
     const { format, from_seq, to_seq } = req.query;
-    await audit.recordExport(req.actor, format, from_seq, to_seq);
+    const recorded = await audit.recordExport(req.actor, format, from_seq, to_seq);
     reply.hijack();
-    reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'x-request-id': String(req.id) });
+    reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'x-request-id': String(req.id), 'x-audit-recorded': String(recorded) });
     for await (const chunk of audit.iterate(from_seq, to_seq)) {
       const lines = chunk.map((e) => format === 'jsonl' ? e.canonical
         : format === 'ocsf' ? JSON.stringify(audit.toOcsf(JSON.parse(e.canonical)))

@@ -188,10 +188,20 @@ export function createAuditService(deps: { db: Database; key: LogKey; audit: Aud
       return { failure: (await readFailure(db)) ?? null };
     },
 
-    async recordExport(actor: Actor, format: string, from: number, to: number | undefined) {
-      await db.write((trx, batch) => deps.audit.record(trx, batch, {
-        type: 'audit.exported', action: 'audit.export', actor, outcome: 'success', details: { format, from_seq: from, to_seq: to ?? null },
-      }));
+    /**
+     * Records an export. Over a log marked as failed nothing can be recorded; the export (a read, needed to
+     * investigate) still runs and the answer says so: false.
+     */
+    async recordExport(actor: Actor, format: string, from: number, to: number | undefined): Promise<boolean> {
+      try {
+        await db.write((trx, batch) => deps.audit.record(trx, batch, {
+          type: 'audit.exported', action: 'audit.export', actor, outcome: 'success', details: { format, from_seq: from, to_seq: to ?? null },
+        }));
+        return true;
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'audit_integrity_failed') return false;
+        throw error;
+      }
     },
 
     hmac: (value: string) => deps.audit.hmac(value),

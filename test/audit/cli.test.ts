@@ -105,6 +105,14 @@ describe('custos audit verify', () => {
     const v = await custos(['audit', 'verify', '--data-dir', h.dataDir]);
     expect(v.code).toBe(1);
     expect(v.stdout).toContain(`first bad sequence number ${seq}`);
+    // Through the API too: the export it reads is not refused (nothing can be recorded, and it says so).
+    const api = await custos(['audit', 'verify']);
+    expect(api.code, api.stderr).toBe(1);
+    expect(api.stdout).toContain(`first bad sequence number ${seq}`);
+    const exp = await fetch(`${url}/v1/audit/export?format=store&to_seq=1`, { headers: { authorization: `Bearer ${h.adminToken}` } });
+    expect(exp.status).toBe(200);
+    expect(exp.headers.get('x-audit-recorded')).toBe('false');
+    await exp.text();
     const r = await custos(['audit', 'recover', '--reason', 'test: column edit']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`recovered: column-edited at seq ${seq}`);
