@@ -42,7 +42,7 @@ describe('custos admin recover', () => {
     // Lock ourselves out: the bootstrap admin is the only admin; take its token file away.
     fs.rmSync(path.join(dataDir, 'bootstrap-admin.token'));
 
-    const r = await custos(['admin', 'recover', '--data-dir', dataDir, '--principal', 'oncall', '--create', '--reason', 'bootstrap token lost', '--ttl', '3600']);
+    const r = await custos(['admin', 'recover', '--data-dir', dataDir, 'oncall', '--create', '--reason', 'bootstrap token lost', '--ttl', '3600']);
     expect(r.code, r.stderr).toBe(0);
     const token = r.stdout.trim();
     expect(token).toMatch(/^custos_op_[a-z2-7]{16}_/);
@@ -62,18 +62,18 @@ describe('custos admin recover', () => {
     }
 
     // A second recovery for the same, now existing, human works without --create.
-    const again = await custos(['admin', 'recover', '--data-dir', dataDir, '--principal', 'oncall', '--reason', 'second']);
+    const again = await custos(['admin', 'recover', '--data-dir', dataDir, 'oncall', '--reason', 'second']);
     expect(again.code).toBe(0);
     expect(again.stderr).not.toContain('registered now');
   });
 
   it('refuses to create a store, to run without a reason, or to give a token to a non-human', async () => {
     const empty = path.join(tmp, 'empty');
-    const none = await custos(['admin', 'recover', '--data-dir', empty, '--principal', 'x', '--create', '--reason', 'r']);
+    const none = await custos(['admin', 'recover', '--data-dir', empty, 'x', '--create', '--reason', 'r']);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/no initialised Custos store/);
     expect(fs.existsSync(empty)).toBe(false);
-    expect((await custos(['admin', 'recover', '--data-dir', empty, '--principal', 'x'])).code).toBe(2);
+    expect((await custos(['admin', 'recover', '--data-dir', empty, 'x'])).code).toBe(2);
 
     const dataDir = path.join(tmp, 'store2');
     expect((await custos(['init', '--data-dir', dataDir, '--log-level', 'silent'])).code).toBe(0);
@@ -85,10 +85,10 @@ describe('custos admin recover', () => {
     } finally {
       await cp.close();
     }
-    const agent = await custos(['admin', 'recover', '--data-dir', dataDir, '--principal', 'bot', '--reason', 'r']);
+    const agent = await custos(['admin', 'recover', '--data-dir', dataDir, 'bot', '--reason', 'r']);
     expect(agent.code).toBe(1);
     expect(agent.stderr).toMatch(/principal_not_human|not one/);
-    const missing = await custos(['admin', 'recover', '--data-dir', dataDir, '--principal', 'ghost', '--reason', 'r']);
+    const missing = await custos(['admin', 'recover', '--data-dir', dataDir, 'ghost', '--reason', 'r']);
     expect(missing.code).toBe(1);
   });
 });

@@ -11,9 +11,8 @@ import { printJson, type CliIo } from '../output.js';
 export function registerAdminCommands(program: Command, io: CliIo): void {
   const admin = program.command('admin').description('host-side administration that needs the master key, not a token');
 
-  admin.command('recover')
-    .description('mint a fresh admin token for a human when no admin can sign in (needs the data dir and master key; audited)')
-    .requiredOption('--principal <name>', 'the human who receives the token (id or name)')
+  admin.command('recover <principal>')
+    .description('mint a fresh admin token for a human (id or name) when no admin can sign in (needs the data dir and master key; audited)')
     .option('--create', 'register that human first if no principal has the name')
     .requiredOption('--reason <text>', 'why (recorded in the audit log)')
     .addOption(new Option('--ttl <seconds>', `token lifetime in seconds, ${MIN_TTL_SECONDS} to ${MAX_TTL_SECONDS}; default 43200 (12 hours)`)
@@ -26,18 +25,18 @@ export function registerAdminCommands(program: Command, io: CliIo): void {
       'The token is printed once on stdout; the audit log records operator.admin_recovered.',
       '',
       'Examples:',
-      '  custos admin recover --principal alice --reason "all admin tokens expired"',
-      '  custos admin recover --principal oncall-admin --create --reason "incident 17: admin suspended" --ttl 3600',
+      '  custos admin recover alice --reason "all admin tokens expired"',
+      '  custos admin recover oncall-admin --create --reason "incident 17: admin suspended" --ttl 3600',
       '',
     ].join('\n'))
-    .action(async (o: { principal: string; create?: boolean; reason: string; ttl?: number; dataDir?: string; databaseUrl?: string }, cmd: Command) => {
+    .action(async (principal: string, o: { create?: boolean; reason: string; ttl?: number; dataDir?: string; databaseUrl?: string }, cmd: Command) => {
       const globals = cmd.optsWithGlobals() as { json?: boolean };
       const config = loadConfig({ dataDir: o.dataDir, databaseUrl: o.databaseUrl, logLevel: 'warn' }, io.env);
       const { createControlPlane } = await import('../../app.js');
       const { createLogger } = await import('../../platform/logger.js');
       const cp = await createControlPlane(config, { logger: createLogger('warn'), requireInitialised: true });
       try {
-        const r = await cp.recoverAdmin({ principal: o.principal, create: Boolean(o.create), reason: o.reason, ttlSeconds: o.ttl });
+        const r = await cp.recoverAdmin({ principal, create: Boolean(o.create), reason: o.reason, ttlSeconds: o.ttl });
         if (globals.json) return printJson(io, r);
         io.stdout.write(`${r.token}\n`);
         io.stderr.write(`admin token ${r.token_id} for '${r.principal.name}'${r.created ? ' (registered now)' : ''}, expires ${r.expires_at}. Shown only this once; recorded in the audit log.\n`);
