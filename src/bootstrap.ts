@@ -3,6 +3,7 @@ import path from 'node:path';
 import { systemActor } from './platform/actor.js';
 import { BOOTSTRAP_TOKEN_FILE } from './platform/data-dir.js';
 import type { Database } from './platform/store/db.js';
+import { getMeta, insertMeta } from './platform/store/meta.repo.js';
 import {
   SealedError, createKeyRing, generateMasterKey, loadMasterKey, writeMasterKeyFile, type KeyRing,
 } from './platform/keys.js';
@@ -15,6 +16,8 @@ import { MAX_TTL_SECONDS, type OperatorTokenService } from './operators/index.js
 
 export { BOOTSTRAP_TOKEN_FILE };
 export const BOOTSTRAP_PRINCIPAL = 'bootstrap-admin';
+/** meta key of the sealed value that proves the master key is this store's. */
+const KEY_CHECK = 'key_check';
 
 export function ensureDataDir(dataDir: string): void {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -23,12 +26,12 @@ export function ensureDataDir(dataDir: string): void {
 
 /** Whether the store was initialised (it holds the master key check). */
 export async function isInitialised(db: Database): Promise<boolean> {
-  return (await db.kysely.selectFrom('meta').select('value').where('key', '=', 'key_check').executeTakeFirst()) !== undefined;
+  return (await getMeta(db.kysely, KEY_CHECK)) !== undefined;
 }
 
 /** Loads the master key and checks it against the store. Returns the key ring, and whether the store is new. */
 export async function unseal(db: Database, dataDir: string, envKey: string | undefined): Promise<{ keys: KeyRing; fresh: boolean }> {
-  const check = await db.kysely.selectFrom('meta').select('value').where('key', '=', 'key_check').executeTakeFirst();
+  const check = await getMeta(db.kysely, KEY_CHECK);
   let master = loadMasterKey(dataDir, envKey);
   if (check) {
     if (!master) {
@@ -37,7 +40,7 @@ export async function unseal(db: Database, dataDir: string, envKey: string | und
       );
     }
     const keys = createKeyRing(master);
-    if (!keys.verifyKeyCheck(check.value)) {
+    if (!keys.verifyKeyCheck(check)) {
       throw new SealedError('the store is sealed: the master key does not match the one this store was initialised with');
     }
     return { keys, fresh: false };
@@ -62,7 +65,7 @@ export async function initialiseStore(deps: {
   // One transaction: the key check, the admin principal (through the principal service, like any other), its
   // token and the events describing them commit together, so a crash never leaves a half-initialised store.
   const token = await deps.db.write(async (trx, batch) => {
-    await trx.insertInto('meta').values({ key: 'key_check', value: deps.keys.keyCheck() }).execute();
+    await insertMeta(trx, KEY_CHECK, deps.keys.keyCheck());
     const admin = await deps.principals.createIn(trx, batch, actor, {
       name: BOOTSTRAP_PRINCIPAL, kind: 'human', status: 'active', risk_tier: 'critical', display_name: 'Bootstrap administrator',
       description: 'Created by custos init; mint personal operator tokens and retire this one.', reason: 'bootstrap',

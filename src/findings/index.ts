@@ -5,3 +5,4 @@ export type { FindingView, ReportInput } from './findings.schemas.js';
 export { FINDING_STATUSES, type FindingStatus } from './priority.js';
 export { SEVERITIES } from './findings.schemas.js';
 export { reportBody } from './findings.schemas.js';
+export { toReportBody } from './report-body.js';

@@ -1,5 +1,5 @@
 import type { Actor } from '../platform/actor.js';
-import type { AuditWriter } from '../audit/writer.js';
+import type { AuditWriter } from '../audit/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Database, Trx, WriteBatch } from '../platform/store/db.js';
 import { AppError, errors } from '../platform/http/errors.js';

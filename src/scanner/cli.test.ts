@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import { createRequire } from 'node:module';
 import { runScanCli } from './cli.js';
 import { RULES } from './rules/rules.js';
-import { toReportBody } from '../findings/report-body.js';
+import { toReportBody } from '../findings/index.js';
 import { scanDirectory } from './scan.service.js';
 import { fakeCustosToken, seeded } from './rules/fake.js';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSecretHasher, lengthBucket, redact } from './finding.js';
 import { loadScanKey, scanKeyPath } from './scan-key.js';
 import { scanDirectory } from './scan.service.js';
-import { toReportBody } from '../findings/report-body.js';
+import { toReportBody } from '../findings/index.js';
 import { reportBody } from '../findings/index.js';
 import { checksummedToken, fakeCustosToken, seeded } from './rules/fake.js';
 

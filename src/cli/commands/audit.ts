@@ -2,11 +2,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { openCheckpoint, parseVerifierKey } from '../../audit/checkpoint.js';
-import { hashLeafText, verifyConsistency, verifyInclusion } from '../../audit/merkle.js';
-import { archiveDigest, verifyArchive, type AuditArchive } from '../../audit/retention.js';
-import { parseState, type SerializedState } from '../../audit/tree-state.js';
-import { verifyLog, type VerifyReport } from '../../audit/verify-log.js';
+import {
+  archiveDigest, hashLeafText, openCheckpoint, parseState, parseVerifierKey, verifyArchive, verifyConsistency, verifyInclusion, verifyLog,
+  type AuditArchive, type SerializedState, type VerifyReport,
+} from '../../audit/verification.js';
 import type { ApiClient } from '../client.js';
 import { CliError } from '../client.js';
 import { defined, examples, fetchPages, pageOptions, withClient, writeOutput } from '../common.js';

@@ -1,5 +1,5 @@
 import { VERSION } from '../../version.js';
-import { toReportBody } from '../../findings/report-body.js';
+import { toReportBody } from '../../findings/index.js';
 import type { ReportOptions, ScanResult } from '../../scanner/index.js';
 import { createClient } from '../client.js';
 
