@@ -17,7 +17,8 @@ import type { CliIo } from './output.js';
 // verification found a problem), 2 usage error, 3 cannot reach the server or no valid credentials (none, or one the
 // server refused), 4 the store is sealed.
 
-export async function runCommands(argv: string[], io: CliIo): Promise<number> {
+/** The whole command tree (but `scan`, which main.ts hands to the scanner's own parser). */
+export function buildProgram(io: CliIo): Command {
   const program = new Command('custos')
     .description('Custos: AI access governance control plane and CLI')
     .option('--server <url>', 'control plane URL (env CUSTOS_SERVER, default http://127.0.0.1:8080)')
@@ -42,7 +43,11 @@ export async function runCommands(argv: string[], io: CliIo): Promise<number> {
   registerFindingCommands(program, io);
   registerAdminCommands(program, io);
   for (const cmd of allCommands(program)) cmd.exitOverride();
+  return program;
+}
 
+export async function runCommands(argv: string[], io: CliIo): Promise<number> {
+  const program = buildProgram(io);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
@@ -60,6 +65,6 @@ export async function runCommands(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-function allCommands(cmd: Command): Command[] {
+export function allCommands(cmd: Command): Command[] {
   return [cmd, ...cmd.commands.flatMap(allCommands)];
 }

@@ -1,5 +1,5 @@
 // `custos scan …`: parses its own arguments, never exits the process, returns the exit code.
-import { access, readFile, stat, writeFile } from 'node:fs/promises';
+import { access, chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { availableParallelism } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
@@ -163,8 +163,12 @@ async function run(kind: 'dir' | 'git' | 'image', target: string, o: Opts, io: S
   const format = pickFormat(o, io);
   // cli-table3 is loaded only for table output.
   const text = format === 'sarif' ? renderSarif(result, RULES) : format === 'json' ? renderJson(result) : (await import('./report/table.js')).renderTable(result);
-  if (o.output) await writeFile(o.output, text);
-  else io.stdout.write(text);
+  if (o.output) {
+    // Reports name where secrets are: created 0600, like every file the CLI writes with --output.
+    await writeFile(o.output, text, { mode: 0o600 });
+    await chmod(o.output, 0o600);
+    io.stderr.write(`wrote the ${format} report (${result.findings.length} finding(s)) to ${o.output}\n`);
+  } else io.stdout.write(text);
   if (o.output && result.incomplete) io.stderr.write(`scan incomplete: ${result.incompleteReasons.length} limit(s) reached, see ${o.output}\n`);
 
   if (o.report) {
@@ -213,11 +217,15 @@ export async function runScanCli(argv: string[], io: ScanIo): Promise<number> {
   const action = (kind: 'dir' | 'git' | 'image') => async (target: string, o: Opts) => {
     code = await run(kind, target, o, io);
   };
+  const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
   common(program.command('dir').argument('<path>', 'directory to scan').description('scan a directory tree')
+    .addHelpText('after', examples('custos scan dir .', 'custos scan dir ./repo --format sarif --output custos.sarif --fail-on high', 'custos scan dir . --report --public-repo'))
     .option('--no-gitignore', 'also scan files that .gitignore excludes')
     .option('--workers <n>', 'threads that scan files: this one and n-1 worker threads (default: CPU count when compiled; 0 or 1 = this thread only)')).action(action('dir'));
-  common(program.command('git').argument('<path>', 'repository').description('scan every commit on every ref (added lines)')).action(action('git'));
-  common(program.command('image').argument('<archive>', 'docker save tarball or OCI layout (dir or tar)').description('scan a container image, every layer')).action(action('image'));
+  common(program.command('git').argument('<path>', 'repository').description('scan every commit on every ref (added lines)')
+    .addHelpText('after', examples('custos scan git ./repo', 'custos scan git ./repo --baseline .custos-baseline.json --fail-on medium'))).action(action('git'));
+  common(program.command('image').argument('<archive>', 'docker save tarball or OCI layout (dir or tar)').description('scan a container image, every layer')
+    .addHelpText('after', examples('docker save myimage:latest -o image.tar && custos scan image image.tar', 'custos scan image ./oci-layout --report --pushed-image'))).action(action('image'));
 
   try {
     if (argv.length === 0) throw new UsageError('missing command: dir, git or image (see custos scan --help)');

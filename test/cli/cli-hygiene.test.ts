@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allCommands, buildProgram } from '../../src/cli/program.js';
 import { VERSION } from '../../src/version.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
@@ -84,5 +85,26 @@ describe('CLI hygiene', () => {
     expect(r.code).toBe(0);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(r.stderr).toMatch(new RegExp(`wrote .* to ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  });
+
+  it('every command describes every option and shows an example in --help', async () => {
+    const sink = { write: () => true } as unknown as NodeJS.WritableStream;
+    const program = buildProgram({ stdout: sink, stderr: sink, stdoutIsTTY: false, env: {} });
+    const commands = allCommands(program).filter((c) => c !== program && c.name() !== 'scan' && c.commands.length === 0);
+    expect(commands.length).toBeGreaterThan(40);
+    const undescribed = commands.flatMap((c) => c.options.filter((o) => !o.description).map((o) => `${c.parent?.name()} ${c.name()} ${o.flags}`));
+    expect(undescribed).toEqual([]);
+    const paths = commands.map((c) => {
+      const path: string[] = [];
+      for (let p: typeof c | null = c; p && p !== program; p = p.parent) path.unshift(p.name());
+      return path;
+    });
+    paths.push(['scan', 'dir'], ['scan', 'git'], ['scan', 'image']);
+    const missing: string[] = [];
+    for (const path of paths) {
+      const r = await custos([...path, '--help']);
+      if (r.code !== 0 || !/\nExamples?:\n {2}\S/.test(r.stdout)) missing.push(path.join(' '));
+    }
+    expect(missing).toEqual([]);
   });
 });

@@ -116,11 +116,14 @@ export function registerAuditCommands(program: Command, io: AuditIo): void {
   const audit = program.command('audit').description('query, export and verify the tamper-evident audit log');
 
   const filters = (cmd: Command) => cmd.option('--type <type>', 'event type (prefix with *, e.g. principal.*)').option('--principal <id>', 'acting principal id')
-    .option('--credential <id>').option('--target <id>').addOption(new Option('--decision <d>').choices(['allow', 'deny']))
-    .option('--since <iso>').option('--until <iso>').option('--delegation-ancestor <id>');
+    .option('--credential <id>', 'credential id the actor used (e.g. an operator token id)').option('--target <id>', 'id of the object acted on')
+    .addOption(new Option('--decision <d>', 'authorization decision').choices(['allow', 'deny']))
+    .option('--since <iso>', 'events at or after this time (ISO 8601)').option('--until <iso>', 'events before this time (ISO 8601)')
+    .option('--delegation-ancestor <id>', 'events whose delegation chain includes this principal');
   const params = (o: Record<string, any>) => defined({ type: o.type, principal: o.principal, credential: o.credential, target: o.target, decision: o.decision, since: o.since, until: o.until, delegation_ancestor: o.delegationAncestor }) as Record<string, string>;
 
   pageOptions(filters(audit.command('events').description('query events, newest first')))
+    .addHelpText('after', examples('custos audit events --type "principal.*" --since 2026-12-01T00:00:00Z', 'custos audit events --decision deny --all --json'))
     .action(withClient(io, async (client, g, o) => {
       const page = await fetchPages<Event>(client, '/v1/audit/events', new URLSearchParams({ ...params(o), ...defined({ limit: o.limit, cursor: o.cursor }) as Record<string, string> }), Boolean(o.all));
       if (g.json) return printJson(io, page);
@@ -129,6 +132,7 @@ export function registerAuditCommands(program: Command, io: AuditIo): void {
     }));
 
   filters(audit.command('tail').description('the latest events; -f follows new ones live').option('-n, --lines <n>', 'how many', '20').option('-f, --follow', 'keep printing new events (SSE)'))
+    .addHelpText('after', examples('custos audit tail -n 50', 'custos audit tail -f --type "auth.*"'))
     .action(withClient(io, async (client, g, o) => {
       const page = await client.request<{ items: Event[] }>('GET', `/v1/audit/events?${new URLSearchParams({ ...params(o), limit: String(o.lines), order: 'desc' })}`);
       const items = page.items.reverse();
@@ -145,6 +149,7 @@ export function registerAuditCommands(program: Command, io: AuditIo): void {
     }));
 
   audit.command('show <seq>').description('one event with its canonical form and leaf hash')
+    .addHelpText('after', examples('custos audit show 42'))
     .action(withClient(io, async (client, _g, seq: string) => {
       printJson(io, await client.request('GET', `/v1/audit/events/${encodeURIComponent(seq)}`));
     }));
@@ -215,7 +220,8 @@ export function registerAuditCommands(program: Command, io: AuditIo): void {
     });
 
   audit.command('checkpoint').description('print (or save) the latest signed checkpoint, to verify against later')
-    .option('--output <file>')
+    .option('--output <file>', 'write it to this file (0600) instead of stdout; keep it outside the data dir')
+    .addHelpText('after', examples('custos audit checkpoint --output /mnt/elsewhere/custos-$(date +%F).checkpoint'))
     .action(withClient(io, async (client, _g, o) => {
       const page = await client.request<{ items: Array<{ note: string }> }>('GET', '/v1/audit/checkpoints?limit=1');
       const note = page.items[0]?.note;
@@ -224,7 +230,8 @@ export function registerAuditCommands(program: Command, io: AuditIo): void {
     }));
 
   audit.command('verify-proof <seq>').description('fetch and check an inclusion proof against a signed checkpoint, with the public key alone')
-    .option('--tree-size <n>').option('--public-key <vkey>')
+    .option('--tree-size <n>', 'prove against the signed checkpoint of this size (default: the latest)').option('--public-key <vkey>', 'pin the log key (C2SP vkey) instead of trusting the server')
+    .addHelpText('after', examples('custos audit verify-proof 42 --public-key "$(cat custos.vkey)"'))
     .action(withClient(io, async (client, g, seq: string, o) => {
       const vkey = await publicKey(client, o.publicKey, io);
       const q = o.treeSize ? `?tree_size=${encodeURIComponent(o.treeSize)}` : '';
@@ -242,7 +249,8 @@ export function registerAuditCommands(program: Command, io: AuditIo): void {
     }));
 
   audit.command('verify-consistency <from> <to>').description('check that the signed tree of size TO extends the one of size FROM')
-    .option('--public-key <vkey>')
+    .option('--public-key <vkey>', 'pin the log key (C2SP vkey) instead of trusting the server')
+    .addHelpText('after', examples('custos audit verify-consistency 1000 2048 --public-key "$(cat custos.vkey)"'))
     .action(withClient(io, async (client, g, from: string, to: string, o) => {
       const verifier = parseVerifierKey(await publicKey(client, o.publicKey, io));
       const p = await client.request<{ proof: string[]; from_checkpoint: string | null; to_checkpoint: string | null }>('GET', `/v1/audit/consistency?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
@@ -256,15 +264,24 @@ export function registerAuditCommands(program: Command, io: AuditIo): void {
     }));
 
   audit.command('export').description('export events as JSON Lines')
-    .addOption(new Option('--format <format>').choices(['jsonl', 'ocsf']).default('jsonl'))
-    .option('--from-seq <n>').option('--to-seq <n>').option('--output <file>')
+    .addOption(new Option('--format <format>', 'JSON Lines of Custos events, or OCSF API Activity records').choices(['jsonl', 'ocsf']).default('jsonl'))
+    .option('--from-seq <n>', 'first sequence number (inclusive)').option('--to-seq <n>', 'last sequence number (exclusive)')
+    .option('--output <file>', 'write to this file (0600) instead of stdout')
+    .addHelpText('after', examples('custos audit export --from-seq 0 --to-seq 10000 --output audit.jsonl', 'custos audit export --format ocsf | your-siem-import'))
     .action(withClient(io, async (client, _g, o) => {
       const q = new URLSearchParams(defined({ format: o.format, from_seq: o.fromSeq, to_seq: o.toSeq }) as Record<string, string>);
-      const out: NodeJS.WritableStream = o.output ? fs.createWriteStream(o.output) : io.stdout;
+      // Exports are nobody else's business: the file is created 0600.
+      const out: NodeJS.WritableStream = o.output ? fs.createWriteStream(o.output, { mode: 0o600 }) : io.stdout;
+      let lines = 0;
       for await (const line of client.requestLines(`/v1/audit/export?${q}`)) {
+        lines++;
         if (!out.write(line + '\n')) await new Promise((r) => out.once('drain', r));
       }
-      if (o.output) await new Promise<void>((resolve, reject) => (out as fs.WriteStream).end((err?: Error | null) => (err ? reject(err) : resolve())));
+      if (o.output) {
+        await new Promise<void>((resolve, reject) => (out as fs.WriteStream).end((err?: Error | null) => (err ? reject(err) : resolve())));
+        fs.chmodSync(o.output, 0o600);
+        io.stderr.write(`wrote ${lines} ${o.format === 'ocsf' ? 'OCSF records' : 'events'} to ${o.output} (mode 0600)\n`);
+      }
     }));
 
   audit.command('hash').description('keyed hash of a secret (e.g. a leaked token) to search events by it; the value is read from stdin or a prompt, never the command line')
@@ -287,6 +304,7 @@ export function registerAuditCommands(program: Command, io: AuditIo): void {
     });
 
   audit.command('public-key').description('the log\'s checkpoint signing key (C2SP vkey), to pin in verifiers')
+    .addHelpText('after', examples('custos audit public-key > custos.vkey'))
     .action(withClient(io, async (client, g) => {
       const k = await client.request<{ vkey: string }>('GET', '/v1/audit/public-key');
       if (g.json) printJson(io, k); else io.stdout.write(k.vkey + '\n');
@@ -294,9 +312,10 @@ export function registerAuditCommands(program: Command, io: AuditIo): void {
 
   audit.command('archive').description('write the events before --to-seq to a self-verifying archive file; --prune then deletes them from the store')
     .requiredOption('--to-seq <n>', 'end of the archived range (exclusive; a multiple of 256)')
-    .requiredOption('--output <file>')
+    .requiredOption('--output <file>', 'the archive file to create (0600; refuses to overwrite)')
     .option('--prune', 'after the archive is written and verified, delete the archived events from the store')
-    .option('--public-key <vkey>')
+    .option('--public-key <vkey>', 'pin the log key (C2SP vkey) instead of trusting the server')
+    .addHelpText('after', examples('custos audit archive --to-seq 65536 --output audit-0-65536.archive.json', 'custos audit archive --to-seq 65536 --output a.json --prune --public-key "$(cat custos.vkey)"'))
     .action(withClient(io, async (client, g, o) => {
       const archive = await client.request<AuditArchive>('GET', `/v1/audit/archive?to_seq=${encodeURIComponent(o.toSeq)}`);
       const vkey = await publicKey(client, o.publicKey, io);
@@ -311,6 +330,7 @@ export function registerAuditCommands(program: Command, io: AuditIo): void {
 
   audit.command('verify-archive <file>').description('verify a retention archive with the public key alone')
     .option('--public-key <vkey>', 'the log key (default: the key named in the archive; pin it for independence)')
+    .addHelpText('after', examples('custos audit verify-archive audit-0-65536.archive.json --public-key "$(cat custos.vkey)"'))
     .action(async (file: string, o) => {
       let archive: AuditArchive;
       try { archive = JSON.parse(fs.readFileSync(file, 'utf8')) as AuditArchive; } catch { throw new CliError(`cannot read archive ${file}`, 2); }
