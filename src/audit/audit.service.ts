@@ -61,22 +61,22 @@ export function createAuditService(deps: { db: Database; key: LogKey; audit: Aud
 
     async list(q: EventQuery) {
       const after = decodeCursor(q.cursor);
-      let query = db.kysely.selectFrom('audit_events as e').select(['e.seq', 'e.canonical']);
-      if (q.type) query = q.type.endsWith('*') ? query.where('e.type', 'like', q.type.slice(0, -1).replace(/[%_]/g, '') + '%') : query.where('e.type', '=', q.type);
-      if (q.principal) query = query.where('e.actor_principal_id', '=', q.principal);
-      if (q.credential) query = query.where('e.actor_credential_id', '=', q.credential);
-      if (q.target) query = query.where('e.target_id', '=', q.target);
-      if (q.decision) query = query.where('e.decision', '=', q.decision);
-      if (q.outcome) query = query.where('e.outcome', '=', q.outcome);
-      if (q.since) query = query.where('e.time', '>=', new Date(q.since).toISOString());
-      if (q.until) query = query.where('e.time', '<', new Date(q.until).toISOString());
-      if (q.delegation_ancestor) {
-        const ancestor = q.delegation_ancestor;
-        query = query.where('e.seq', 'in', (s) => s.selectFrom('audit_delegation').select('seq').where('principal_id', '=', ancestor));
+      const f: repo.EventFilter = { order: q.order, limit: q.limit + 1 };
+      if (q.type) {
+        if (q.type.endsWith('*')) f.typeLike = q.type.slice(0, -1).replace(/[%_]/g, '') + '%';
+        else f.type = q.type;
       }
-      if (q.after_seq !== undefined) query = query.where('e.seq', '>', q.after_seq);
-      if (after !== undefined) query = query.where('e.seq', q.order === 'asc' ? '>' : '<', Number(after));
-      const rows = await query.orderBy('e.seq', q.order).limit(q.limit + 1).execute();
+      if (q.principal) f.principal = q.principal;
+      if (q.credential) f.credential = q.credential;
+      if (q.target) f.target = q.target;
+      if (q.decision) f.decision = q.decision;
+      if (q.outcome) f.outcome = q.outcome;
+      if (q.since) f.since = new Date(q.since).toISOString();
+      if (q.until) f.until = new Date(q.until).toISOString();
+      if (q.delegation_ancestor) f.delegationAncestor = q.delegation_ancestor;
+      if (q.after_seq !== undefined) f.afterSeq = q.after_seq;
+      if (after !== undefined) f.cursor = Number(after);
+      const rows = await repo.listEvents(db.kysely, f);
       const more = rows.length > q.limit;
       const items = rows.slice(0, q.limit).map((r) => JSON.parse(r.canonical) as Record<string, unknown>);
       const last = items[items.length - 1];
@@ -84,7 +84,7 @@ export function createAuditService(deps: { db: Database; key: LogKey; audit: Aud
     },
 
     async get(seq: number) {
-      const row = await db.kysely.selectFrom('audit_events').select(['seq', 'canonical', 'leaf_hash']).where('seq', '=', seq).executeTakeFirst();
+      const row = await repo.eventAt(db.kysely, seq);
       if (!row) {
         const pruned = await prunedSize();
         if (seq < pruned) throw new AppError('event_archived', `event ${seq} was pruned (events before ${pruned} were archived); it is in the retention archive: custos audit verify-archive FILE`, { pruned_before: pruned });
@@ -100,7 +100,7 @@ export function createAuditService(deps: { db: Database; key: LogKey; audit: Aud
       const reader = repo.hashReader(db.kysely);
       const [proof, leaf, cp] = await Promise.all([
         proveInclusion(reader, seq, treeSize),
-        db.kysely.selectFrom('audit_events').select('leaf_hash').where('seq', '=', seq).executeTakeFirstOrThrow(),
+        repo.leafHashAt(db.kysely, seq),
         repo.checkpointAt(db.kysely, treeSize),
       ]);
       return {
@@ -133,9 +133,7 @@ export function createAuditService(deps: { db: Database; key: LogKey; audit: Aud
 
     async checkpoints(limit: number, cursor: string | undefined) {
       const after = decodeCursor(cursor);
-      let q = db.kysely.selectFrom('audit_checkpoints').selectAll().orderBy('tree_size', 'desc');
-      if (after !== undefined) q = q.where('tree_size', '<', Number(after));
-      const rows = await q.limit(limit + 1).execute();
+      const rows = await repo.checkpointsPage(db.kysely, after !== undefined ? Number(after) : undefined, limit + 1);
       const more = rows.length > limit;
       const items = rows.slice(0, limit).map((r) => ({ tree_size: Number(r.tree_size), root_hash: Buffer.from(r.root_hash, 'hex').toString('base64'), time: r.time, note: r.note }));
       const last = items[items.length - 1];

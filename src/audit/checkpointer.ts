@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import type { Clock } from '../platform/clock.js';
 import type { Database } from '../platform/store/db.js';
 import type { Logger } from '../platform/logger.js';
+import { putMeta } from '../platform/store/meta.repo.js';
 import * as repo from './audit.repo.js';
 import { signCheckpoint } from './checkpoint.js';
-import { persistFailure, readFailure, upsertMeta, type IntegrityFailure } from './integrity.js';
+import { persistFailure, readFailure, type IntegrityFailure } from './integrity.js';
 import type { LogKey } from './log-key.js';
 import { createLogScanner, type Finding, type LogScanner } from './log-scanner.js';
 import { serializeState, VERIFIED_STATE_KEY } from './tree-state.js';
@@ -112,12 +113,12 @@ export function createCheckpointer(deps: CheckpointerDeps) {
     const marker = JSON.stringify(serializeState(t.state()));
     await db.write(async (trx) => {
       if (nodes.length) {
-        for (let i = 0; i < nodes.length; i += 500) await trx.insertInto('audit_nodes').values(nodes.slice(i, i + 500)).execute();
+        for (let i = 0; i < nodes.length; i += 500) await repo.insertNodes(trx, nodes.slice(i, i + 500));
       }
       if (isNew) {
-        await trx.insertInto('audit_checkpoints').values({ tree_size: size, root_hash: root.toString('hex'), time, note }).execute();
+        await repo.insertCheckpoint(trx, { tree_size: size, root_hash: root.toString('hex'), time, note });
         // Verified up to here: the next start re-verifies only what comes after.
-        await upsertMeta(trx, VERIFIED_STATE_KEY, marker);
+        await putMeta(trx, VERIFIED_STATE_KEY, marker);
       }
     });
     pendingNodes = [];

@@ -8,6 +8,7 @@
 //                     (`custos audit recover`) removes it, recording what it said in its event.
 import type { Database, Trx } from '../platform/store/db.js';
 import { AppError } from '../platform/http/errors.js';
+import { getMeta, insertMetaIfAbsent, putMeta } from '../platform/store/meta.repo.js';
 
 export const NEXT_SEQ_KEY = 'audit_next_seq';
 export const INTEGRITY_KEY = 'audit_integrity';
@@ -46,24 +47,19 @@ export function parseFailure(value: string | null | undefined): IntegrityFailure
 
 export async function readFailure(db: Database | Trx): Promise<IntegrityFailure | undefined> {
   const k = 'kysely' in db ? db.kysely : db;
-  const row = await k.selectFrom('meta').select('value').where('key', '=', INTEGRITY_KEY).executeTakeFirst();
-  return parseFailure(row?.value);
+  return parseFailure(await getMeta(k, INTEGRITY_KEY));
 }
 
 /** Records a failure unless one is already recorded (the first finding is the evidence kept). */
 export async function persistFailure(db: Database, f: IntegrityFailure): Promise<void> {
   await db.write(async (trx) => {
-    await trx.insertInto('meta').values({ key: INTEGRITY_KEY, value: JSON.stringify(f) }).onConflict((oc) => oc.column('key').doNothing()).execute();
+    await insertMetaIfAbsent(trx, INTEGRITY_KEY, JSON.stringify(f));
   });
 }
 
 export async function readNextSeq(db: Database | Trx): Promise<number | undefined> {
   const k = 'kysely' in db ? db.kysely : db;
-  const row = await k.selectFrom('meta').select('value').where('key', '=', NEXT_SEQ_KEY).executeTakeFirst();
-  const n = row ? Number(row.value) : NaN;
+  const value = await getMeta(k, NEXT_SEQ_KEY);
+  const n = value !== undefined ? Number(value) : NaN;
   return Number.isSafeInteger(n) ? n : undefined;
-}
-
-export async function upsertMeta(trx: Trx, key: string, value: string): Promise<void> {
-  await trx.insertInto('meta').values({ key, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();
 }

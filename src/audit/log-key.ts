@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Database } from '../platform/store/db.js';
 import type { KeyRing } from '../platform/keys.js';
+import { deleteMeta, getMetaMany, insertMeta, insertMetaMany } from '../platform/store/meta.repo.js';
 import { createNoteSigner, formatVerifierKey, generateNoteKey, privateKeyFromPkcs8, type NoteSigner } from './checkpoint.js';
 
 // The log's identity: an origin line (unique per installation) and an Ed25519 key that signs checkpoints.
@@ -17,8 +18,8 @@ export interface LogKey {
 const SEALED_CONTEXT = 'audit-signing-key';
 
 export async function loadOrCreateLogKey(db: Database, keys: KeyRing): Promise<LogKey> {
-  const rows = await db.kysely.selectFrom('meta').select(['key', 'value']).where('key', 'in', ['audit_origin', 'audit_signing_key', 'audit_vkey']).execute();
-  const get = (k: string) => rows.find((r) => r.key === k)?.value;
+  const stored = await getMetaMany(db.kysely, ['audit_origin', 'audit_signing_key', 'audit_vkey']);
+  const get = (k: string) => stored.get(k);
   let origin = get('audit_origin');
   let sealed = get('audit_signing_key');
   if (!origin || !sealed) {
@@ -28,7 +29,7 @@ export async function loadOrCreateLogKey(db: Database, keys: KeyRing): Promise<L
     const o = origin;
     const s = sealed;
     await db.write(async (trx) => {
-      await trx.insertInto('meta').values([{ key: 'audit_origin', value: o }, { key: 'audit_signing_key', value: s }]).execute();
+      await insertMetaMany(trx, [{ key: 'audit_origin', value: o }, { key: 'audit_signing_key', value: s }]);
     });
   }
   const privateKey = privateKeyFromPkcs8(keys.open(sealed, SEALED_CONTEXT));
@@ -38,8 +39,8 @@ export async function loadOrCreateLogKey(db: Database, keys: KeyRing): Promise<L
   if (get('audit_vkey') !== vkey) {
     // The public key is kept in clear too, so the store can be verified offline without the master key.
     await db.write(async (trx) => {
-      await trx.deleteFrom('meta').where('key', '=', 'audit_vkey').execute();
-      await trx.insertInto('meta').values({ key: 'audit_vkey', value: vkey }).execute();
+      await deleteMeta(trx, 'audit_vkey');
+      await insertMeta(trx, 'audit_vkey', vkey);
     });
   }
   return { origin, signer: createNoteSigner({ name: origin, privateKey }), vkey, publicKeyRaw };

@@ -57,7 +57,7 @@ export function createLogScanner(opts: LogScannerOptions) {
   };
 
   async function loadAhead(from: number): Promise<Finding | undefined> {
-    const rows = await db.kysely.selectFrom('audit_checkpoints').select(['tree_size', 'note']).where('tree_size', '>', from).orderBy('tree_size').execute();
+    const rows = await repo.checkpointNotesAfter(db.kysely, from);
     for (const r of rows) {
       const size = Number(r.tree_size);
       let root: Buffer;
@@ -177,8 +177,7 @@ export function createLogScanner(opts: LogScannerOptions) {
         const principals = [...expectedPairs.keys()];
         for (let i = 0; i < principals.length; i += 500) {
           const batch = principals.slice(i, i + 500);
-          const rows = await db.kysely.selectFrom('audit_delegation').select(['principal_id', 'seq'])
-            .where('principal_id', 'in', batch).where('seq', '>=', from).where('seq', '<', t.size).execute();
+          const rows = await repo.delegationRowsOf(db.kysely, batch, from, t.size);
           for (const r of rows) {
             const seq = Number(r.seq);
             const want = expectedPairs.get(r.principal_id);
@@ -194,7 +193,7 @@ export function createLogScanner(opts: LogScannerOptions) {
         const list = storedNodesToCompare;
         storedNodesToCompare = [];
         for (const n of list) {
-          const row = await db.kysely.selectFrom('audit_nodes').select('hash').where('level', '=', n.level).where('idx', '=', n.idx).executeTakeFirst();
+          const row = await repo.nodeAt(db.kysely, n.level, n.idx);
           if (row && row.hash !== n.hash.toString('hex')) {
             const f = note(finding('nodes', n.idx * 2 ** n.level, `stored subtree hash (level ${n.level}, index ${n.idx}) differs from the one recomputed from the events`));
             if (!lenient) return f;

@@ -18,10 +18,11 @@
 import type { Actor } from '../platform/actor.js';
 import type { Database } from '../platform/store/db.js';
 import { AppError } from '../platform/http/errors.js';
+import { deleteMeta, putMeta } from '../platform/store/meta.repo.js';
 import * as repo from './audit.repo.js';
 import { canonicalBytes } from './canonical.js';
 import { signCheckpoint } from './checkpoint.js';
-import { INTEGRITY_KEY, readFailure, readNextSeq, upsertMeta, type IntegrityFailure } from './integrity.js';
+import { INTEGRITY_KEY, readFailure, readNextSeq, type IntegrityFailure } from './integrity.js';
 import type { LogKey } from './log-key.js';
 import { createLogScanner } from './log-scanner.js';
 import { hashLeaf, HASH_SIZE } from './merkle.js';
@@ -78,7 +79,7 @@ export async function recoverLog(deps: { db: Database; key: LogKey; audit: Audit
   const counts = await repo.storedNodeCounts(db.kysely);
 
   const out = await db.write(async (trx, batch) => {
-    await trx.deleteFrom('meta').where('key', '=', INTEGRITY_KEY).execute();
+    await deleteMeta(trx, INTEGRITY_KEY);
     const event = await deps.audit[RECORD_RECOVERY](trx, batch, {
       type: 'audit.recovered', action: 'audit.recover', actor, outcome: 'success',
       details: {
@@ -104,9 +105,9 @@ export async function recoverLog(deps: { db: Database; key: LogKey; audit: Audit
     const size = tree.size;
     const root = tree.root();
     const note = signCheckpoint({ origin: key.origin, size, rootHash: root }, key.signer);
-    for (let i = 0; i < nodes.length; i += 500) await trx.insertInto('audit_nodes').values(nodes.slice(i, i + 500)).onConflict((oc) => oc.columns(['level', 'idx']).doNothing()).execute();
-    await trx.insertInto('audit_checkpoints').values({ tree_size: size, root_hash: root.toString('hex'), time: event.time, note }).execute();
-    await upsertMeta(trx, VERIFIED_STATE_KEY, JSON.stringify(serializeState(tree.state())));
+    for (let i = 0; i < nodes.length; i += 500) await repo.insertNodesIfAbsent(trx, nodes.slice(i, i + 500));
+    await repo.insertCheckpoint(trx, { tree_size: size, root_hash: root.toString('hex'), time: event.time, note });
+    await putMeta(trx, VERIFIED_STATE_KEY, JSON.stringify(serializeState(tree.state())));
     return { event, note };
   });
   return {

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Actor } from '../platform/actor.js';
 import type { Database } from '../platform/store/db.js';
 import { AppError } from '../platform/http/errors.js';
+import { deleteMeta, insertMeta } from '../platform/store/meta.repo.js';
 import * as repo from './audit.repo.js';
 import { openCheckpoint, parseVerifierKey, signCheckpoint } from './checkpoint.js';
 import type { LogKey } from './log-key.js';
@@ -87,7 +88,7 @@ export function createRetention(deps: { db: Database; key: LogKey; audit: AuditW
       if (toSeq % ARCHIVE_ALIGNMENT !== 0) throw new AppError('archive_unaligned', `archives end on a multiple of ${ARCHIVE_ALIGNMENT} events; ${toSeq} is not`);
       if (toSeq <= start.size) throw new AppError('archive_empty', `events before ${start.size} are already pruned`);
       if (toSeq >= latest) throw new AppError('archive_too_recent', `archives must end before the latest signed checkpoint (size ${latest})`);
-      const rows = await db.kysely.selectFrom('audit_events').select(['seq', 'canonical']).where('seq', '>=', start.size).where('seq', '<', toSeq).orderBy('seq').execute();
+      const rows = await repo.eventsBetween(db.kysely, start.size, toSeq);
       const tree = createTreeBuilder(start.size > 0 ? { state: start } : {});
       for (const r of rows) tree.append(hashLeafText(r.canonical));
       const reader = repo.hashReader(db.kysely);
@@ -97,7 +98,7 @@ export function createRetention(deps: { db: Database; key: LogKey; audit: AuditW
       let cp = await repo.checkpointAt(db.kysely, toSeq);
       if (!cp) {
         const note = signCheckpoint({ origin: key.origin, size: toSeq, rootHash: storedRoot }, key.signer);
-        await db.write(async (trx) => { await trx.insertInto('audit_checkpoints').values({ tree_size: toSeq, root_hash: storedRoot.toString('hex'), time: new Date().toISOString(), note }).execute(); });
+        await db.write(async (trx) => { await repo.insertCheckpoint(trx, { tree_size: toSeq, root_hash: storedRoot.toString('hex'), time: new Date().toISOString(), note }); });
         cp = await repo.checkpointAt(db.kysely, toSeq);
       }
       const latestCp = (await repo.checkpointAt(db.kysely, latest))!;
@@ -115,11 +116,11 @@ export function createRetention(deps: { db: Database; key: LogKey; audit: AuditW
       const archive = await this.buildArchive(toSeq);
       if (archiveDigest(archive) !== digest) throw new AppError('archive_digest_mismatch', 'the archive digest does not match the stored range; archive again before pruning');
       await db.write(async (trx, batch) => {
-        await trx.insertInto('meta').values({ key: 'audit_prune_allowed', value: '1' }).execute();
-        await trx.deleteFrom('audit_delegation').where('seq', '<', toSeq).execute();
-        await trx.deleteFrom('audit_events').where('seq', '<', toSeq).execute();
-        await trx.deleteFrom('meta').where('key', 'in', ['audit_prune_allowed', 'audit_pruned_state']).execute();
-        await trx.insertInto('meta').values({ key: 'audit_pruned_state', value: JSON.stringify(archive.end_state) }).execute();
+        await insertMeta(trx, 'audit_prune_allowed', '1');
+        await repo.deleteDelegationBefore(trx, toSeq);
+        await repo.deleteEventsBefore(trx, toSeq);
+        await deleteMeta(trx, 'audit_prune_allowed', 'audit_pruned_state');
+        await insertMeta(trx, 'audit_pruned_state', JSON.stringify(archive.end_state));
         await deps.audit.record(trx, batch, {
           type: 'audit.pruned', action: 'audit.prune', actor, outcome: 'success',
           details: { from_seq: archive.from_seq, to_seq: toSeq, archive_digest: digest, checkpoint_root: openCheckpoint(archive.checkpoint, parseVerifierKey(key.vkey)).rootHash.toString('base64') },

@@ -4,6 +4,7 @@
 //   audit_verified_state  the tree state the server last verified and signed a checkpoint for (start-up
 //                         re-verifies only what came after it; see integrity.ts)
 import type { Database } from '../platform/store/db.js';
+import { getMeta } from '../platform/store/meta.repo.js';
 import { hashChildren, emptyRoot } from './merkle.js';
 import type { TreeState } from './tree-builder.js';
 
@@ -27,10 +28,10 @@ export function stateRoot(s: TreeState): Buffer {
 }
 
 async function readState(db: Database, key: string): Promise<TreeState | undefined> {
-  const row = await db.kysely.selectFrom('meta').select('value').where('key', '=', key).executeTakeFirst();
-  if (!row) return undefined;
+  const value = await getMeta(db.kysely, key);
+  if (value === undefined) return undefined;
   try {
-    const s = JSON.parse(row.value) as SerializedState;
+    const s = JSON.parse(value) as SerializedState;
     if (!Number.isSafeInteger(s.size) || !Array.isArray(s.frontier)) return undefined;
     return parseState(s);
   } catch {

@@ -75,6 +75,7 @@ export function withProblems(report: VerifyReport, extra: readonly VerifyProblem
   return acknowledge({ ...report, problems, firstBadSeq: seqs.length > 0 ? Math.min(...seqs) : null });
 }
 
+/** The SQLite fast path's raw statements (verify-sqlite-fast.ts); the query-builder twin is delegationReader in audit.repo.ts. */
 export const DELEGATION_SQL = {
   suspicious: `select d.seq, d.principal_id, e.canonical from audit_delegation d left join audit_events e on e.seq = d.seq
     where d.seq >= ? and (e.seq is null or e.actor_principal_id is null or d.principal_id <> e.actor_principal_id) order by d.seq, d.principal_id`,

@@ -1,3 +1,4 @@
+// SQL outside audit.repo.ts on purpose: the SQLite fast path reads with raw better-sqlite3 prepared statements, for speed.
 // Whole-store verification of a SQLite audit log: rows read with better-sqlite3 directly (read-only,
 // prepared statements, raw rows) instead of through the query builder, and the reading and leaf
 // hashing spread over worker threads. The main thread also hashes chunks, and integrates every leaf

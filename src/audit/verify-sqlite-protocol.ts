@@ -1,3 +1,4 @@
+// SQL outside audit.repo.ts on purpose: the SQLite fast path reads with raw better-sqlite3 prepared statements, for speed.
 // What the store verifier's main thread and its workers share (kept apart so a worker loads little).
 import BetterSqlite3 from 'better-sqlite3';
 import type { RowsResult } from './verify-leaves.js';

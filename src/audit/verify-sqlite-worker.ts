@@ -1,3 +1,4 @@
+// SQL outside audit.repo.ts on purpose: the SQLite fast path reads with raw better-sqlite3 prepared statements, for speed.
 // Verification worker: claims chunks of the log, reads their rows from the SQLite store (its own
 // read-only connection) and returns each chunk's leaf hashes to the main thread, which builds the tree.
 import { parentPort, workerData } from 'node:worker_threads';

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { openDatabase, sqlitePath, type Database } from '../platform/store/db.js';
-import { delegationReader, rowsFrom } from './audit.repo.js';
+import { getMeta } from '../platform/store/meta.repo.js';
+import { checkpointNotes, delegationReader, rowsFrom } from './audit.repo.js';
 import { prunedState } from './tree-state.js';
 import { checkDelegation, withProblems } from './verify-delegation.js';
 import { createLogChecker, type VerifyReport } from './verify-log.js';
@@ -35,8 +36,8 @@ export async function verifyStore(opts: VerifyStoreOptions): Promise<VerifyRepor
   }
   const db = openDatabase({ dataDir: opts.dataDir, databaseUrl: opts.databaseUrl });
   try {
-    const stored = await db.kysely.selectFrom('meta').select('value').where('key', '=', 'audit_vkey').executeTakeFirst();
-    const vkey = opts.vkey ?? stored?.value;
+    const stored = await getMeta(db.kysely, 'audit_vkey');
+    const vkey = opts.vkey ?? stored;
     if (!vkey) throw new Error('no audit public key: pass --public-key (the store has none recorded)');
     return { ...(await verifyDatabase(db, vkey, opts.against ?? [])), vkey };
   } finally {
@@ -49,7 +50,7 @@ export async function verifyStore(opts: VerifyStoreOptions): Promise<VerifyRepor
  * the pruned prefix's tree state. Used for PostgreSQL here and by the server's `POST /v1/audit/verify`.
  */
 export async function verifyDatabase(db: Database, vkey: string, against: string[]): Promise<VerifyReport> {
-  const notes = (await db.kysely.selectFrom('audit_checkpoints').select('note').orderBy('tree_size').execute()).map((r) => r.note);
+  const notes = (await checkpointNotes(db.kysely)).map((r) => r.note);
   const start = await prunedState(db);
   const checker = createLogChecker({ checkpoints: notes, vkey, against, seqField: 'seq', ...(start ? { start } : {}) });
   let next = 0;

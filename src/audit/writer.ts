@@ -6,10 +6,11 @@ import type { Trx, WriteBatch } from '../platform/store/db.js';
 import type { IdGenerator } from '../platform/ids.js';
 import type { KeyRing } from '../platform/keys.js';
 import { AppError } from '../platform/http/errors.js';
-import { sql } from 'kysely';
+import { putMeta } from '../platform/store/meta.repo.js';
+import * as repo from './audit.repo.js';
 import { canonicalBytes } from './canonical.js';
 import { hashLeaf } from './merkle.js';
-import { INTEGRITY_KEY, integrityError, NEXT_SEQ_KEY, parseFailure, upsertMeta, type IntegrityFailure } from './integrity.js';
+import { INTEGRITY_KEY, integrityError, NEXT_SEQ_KEY, parseFailure, type IntegrityFailure } from './integrity.js';
 
 // The one writer every module records through. An event is inserted inside the same group-committed
 // transaction as the change it describes, so a change is never durable without its record and the
@@ -92,14 +93,14 @@ export function createAuditWriter(deps: AuditWriterDeps) {
   async function flush(trx: Trx, pending: Staged): Promise<void> {
     try {
       for (let i = 0; i < pending.rows.length; i += FLUSH_CHUNK) {
-        await trx.insertInto('audit_events').values(pending.rows.slice(i, i + FLUSH_CHUNK)).execute();
+        await repo.insertEvents(trx, pending.rows.slice(i, i + FLUSH_CHUNK));
       }
       for (let i = 0; i < pending.delegation.length; i += FLUSH_CHUNK) {
-        await trx.insertInto('audit_delegation').values(pending.delegation.slice(i, i + FLUSH_CHUNK)).execute();
+        await repo.insertDelegation(trx, pending.delegation.slice(i, i + FLUSH_CHUNK));
       }
       const last = pending.rows[pending.rows.length - 1];
       // The high-water mark commits with the events, outside their table: a deleted tail is seen, never reused.
-      if (last) await upsertMeta(trx, NEXT_SEQ_KEY, String(last.seq + 1));
+      if (last) await putMeta(trx, NEXT_SEQ_KEY, String(last.seq + 1));
       lastFailure = undefined;
     } catch (error) {
       lastFailure = 'audit events could not be written';
@@ -115,11 +116,7 @@ export function createAuditWriter(deps: AuditWriterDeps) {
   async function firstSeq(trx: Trx, batch: WriteBatch): Promise<number> {
     const refused = batch.state.get(REFUSED) as AppError | undefined;
     if (refused && !batch.state.get(RECOVERING)) throw refused;
-    const r = await sql<{ max_seq: number | string | null; hwm: string | null; integrity: string | null }>`select
-      (select max(seq) from audit_events) as max_seq,
-      (select value from meta where key = ${NEXT_SEQ_KEY}) as hwm,
-      (select value from meta where key = ${INTEGRITY_KEY}) as integrity`.execute(trx);
-    const row = r.rows[0]!;
+    const row = await repo.maxSeqAndMeta(trx, NEXT_SEQ_KEY, INTEGRITY_KEY);
     const stored = row.max_seq === null ? 0 : Number(row.max_seq) + 1;
     const hwm = row.hwm === null ? 0 : Number(row.hwm);
     const next = Math.max(stored, Number.isSafeInteger(hwm) ? hwm : 0);

@@ -21,6 +21,11 @@ export async function insertMeta(db: Q, key: string, value: string): Promise<voi
   await db.insertInto('meta').values({ key, value }).execute();
 }
 
+/** Inserts several in one statement; fails if any key exists. */
+export async function insertMetaMany(db: Q, rows: Array<{ key: string; value: string }>): Promise<void> {
+  if (rows.length) await db.insertInto('meta').values(rows).execute();
+}
+
 /** Inserts unless the key exists; the first value wins. */
 export async function insertMetaIfAbsent(db: Q, key: string, value: string): Promise<void> {
   await db.insertInto('meta').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).execute();
@@ -32,5 +37,6 @@ export async function putMeta(db: Q, key: string, value: string): Promise<void> 
 }
 
 export async function deleteMeta(db: Q, ...keys: string[]): Promise<void> {
-  if (keys.length) await db.deleteFrom('meta').where('key', 'in', keys).execute();
+  if (keys.length === 1) await db.deleteFrom('meta').where('key', '=', keys[0]!).execute();
+  else if (keys.length) await db.deleteFrom('meta').where('key', 'in', keys).execute();
 }
