@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../platform/http/errors.js';
-import { nextLabels, sameLabels } from './labels.js';
+import { nextLabels, parseLabelFilter, sameLabels } from './labels.js';
 
 describe('nextLabels', () => {
   const current = { app: 'helpdesk', team: 'support', tier: 'gold' };
@@ -34,5 +34,14 @@ describe('sameLabels', () => {
     expect(sameLabels({ a: '1', b: '2' }, { b: '2', a: '1' })).toBe(true);
     expect(sameLabels({ a: '1' }, { a: '2' })).toBe(false);
     expect(sameLabels({ a: '1' }, { a: '1', b: '2' })).toBe(false);
+  });
+});
+
+describe('label list filter', () => {
+  it('splits at the first = only, and refuses a filter without one', () => {
+    expect(parseLabelFilter('team=ml=core')).toEqual({ key: 'team', value: 'ml=core' });
+    expect(parseLabelFilter('env=')).toEqual({ key: 'env', value: '' });
+    expect(parseLabelFilter('novalue')).toBeUndefined();
+    expect(parseLabelFilter(undefined)).toBeUndefined();
   });
 });

@@ -35,3 +35,10 @@ export function sameLabels(a: Record<string, string>, b: Record<string, string>)
   const ka = Object.keys(a);
   return ka.length === Object.keys(b).length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && b[k] === a[k]);
 }
+
+/** A `label=key=value` list filter: the first `=` splits key from value (values may contain `=`). */
+export function parseLabelFilter(filter: string | undefined): { key: string; value: string } | undefined {
+  if (!filter) return undefined;
+  const i = filter.indexOf('=');
+  return i < 0 ? undefined : { key: filter.slice(0, i), value: filter.slice(i + 1) };
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { anonymousActor, NO_PROVENANCE, operatorActor, type Actor, type OperatorRole } from '../platform/actor.js';
-import { canManageOwned, canSee, outranks, ownerMayPickTeam, ownerResourceWideningFields, ownerWideningFields, type GuardedFields } from './ownership.js';
+import { canManageOwned, canSee, type GuardedFields, listVisibility, outranks, ownerMayPickTeam, ownerResourceWideningFields, ownerWideningFields } from './ownership.js';
 
 const actor = (role: OperatorRole | null, principalId: string | null = 'me', teamIds: string[] = []): Actor =>
   principalId === null || role === null
@@ -93,5 +93,13 @@ describe('ownerResourceWideningFields', () => {
   it('names lowering the classification or risk tier, adding purposes and reassigning ownership', () => {
     expect(ownerResourceWideningFields(current, { owner: 'x', owner_team: 't', classification: 'public', risk_tier: 'low', purposes: ['eval', 'ads'] }))
       .toEqual(['owner', 'owner_team', 'classification', 'risk_tier', 'purposes']);
+  });
+});
+
+describe('list visibility', () => {
+  it('owners see only theirs (and nothing of others when no principal is known); other roles see everything', () => {
+    expect(listVisibility(actor('owner', 'me', ['t1']))).toEqual({ principalId: 'me', teamIds: ['t1'] });
+    expect(listVisibility({ ...actor('owner', 'me'), principal: null })).toEqual({ principalId: '-', teamIds: [] });
+    expect(listVisibility(actor('security'))).toBeUndefined();
   });
 });

@@ -9,6 +9,14 @@ export function isOwnerRole(actor: Actor): boolean {
 }
 
 /**
+ * What a list may show this actor: undefined (everything) for roles that read everything; for the owner role,
+ * what they or their teams own. Fails closed: an owner-role actor without a principal sees nothing of others'.
+ */
+export function listVisibility(actor: Actor): { principalId: string; teamIds: string[] } | undefined {
+  return isOwnerRole(actor) ? { principalId: actor.principal?.id ?? '-', teamIds: actor.teamIds } : undefined;
+}
+
+/**
  * Rungs of the operator roles, for "no role acts on a principal holding a higher role". Auditor and owner
  * share the lowest rung: neither is above the other (an auditor changes nothing; an owner manages only what it
  * owns, and humans, the only principals that hold roles, have no owners), so neither may act on security or

@@ -7,9 +7,9 @@ import type { IdGenerator } from '../platform/ids.js';
 import { decodeCursor, pageOf } from '../platform/http/pagination.js';
 import { isUniqueViolation } from '../platform/store/errors.js';
 import type { PrincipalsTable } from '../platform/store/schema.js';
-import { nextLabels, sameLabels } from './labels.js';
+import { nextLabels, parseLabelFilter, sameLabels } from './labels.js';
 import { article, resolveOwner, type Owner } from './owners.service.js';
-import { canManageOwned, canSee, isOwnerRole, outranks, ownerMayPickTeam, ownerWideningFields } from './ownership.js';
+import { canManageOwned, canSee, isOwnerRole, listVisibility, outranks, ownerMayPickTeam, ownerWideningFields } from './ownership.js';
 import type { RoleLookup } from './ports.js';
 import * as repo from './principals.repo.js';
 import type { CreatePrincipalInput, ListPrincipalsQuery, PrincipalView, UpdatePrincipalInput } from './principals.schemas.js';
@@ -171,7 +171,6 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
 
     async list(actor: Actor, query: ListPrincipalsQuery) {
       const after = decodeCursor(query.cursor);
-      const [key, ...rest] = query.label ? query.label.split('=') : [];
       const owner = query.owner ? await repo.findPrincipalCore(db.kysely, query.owner) : undefined;
       // An owner filtering by a human they may not see gets the same answer as for one that does not exist.
       if (query.owner && (!owner || !canSee(actor, owner.id, owner.owner_principal_id, null))) throw errors.notFound('principal', query.owner);
@@ -193,9 +192,9 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
         autonomy: query.autonomy,
         orphaned: query.orphaned,
         reviewDueBefore: query.review_overdue ? clock.now().toISOString() : undefined,
-        label: key !== undefined ? { key, value: rest.join('=') } : undefined,
+        label: parseLabelFilter(query.label),
         namePrefix: query.name_prefix,
-        visibleTo: isOwnerRole(actor) && actor.principal ? { principalId: actor.principal.id, teamIds: actor.teamIds } : undefined,
+        visibleTo: listVisibility(actor),
         afterId: after === undefined ? undefined : String(after),
         limit: query.limit + 1,
       });

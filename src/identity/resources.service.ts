@@ -7,9 +7,9 @@ import type { IdGenerator } from '../platform/ids.js';
 import { decodeCursor, pageOf } from '../platform/http/pagination.js';
 import type { ResourcesTable } from '../platform/store/schema.js';
 import { isUniqueViolation } from '../platform/store/errors.js';
-import { nextLabels, sameLabels } from './labels.js';
+import { nextLabels, parseLabelFilter, sameLabels } from './labels.js';
 import { resolveOwner, type Owner } from './owners.service.js';
-import { canManageOwned, canSee, isOwnerRole, ownerResourceWideningFields } from './ownership.js';
+import { canManageOwned, canSee, isOwnerRole, listVisibility, ownerResourceWideningFields } from './ownership.js';
 import { findPrincipalCore } from './principals.repo.js';
 import * as repo from './resources.repo.js';
 import type { CreateResourceInput, ListResourcesQuery, ResourceView, UpdateResourceInput } from './resources.schemas.js';
@@ -120,7 +120,6 @@ export function createResourceService(deps: { db: Database; audit: AuditWriter; 
 
     async list(actor: Actor, query: ListResourcesQuery) {
       const after = decodeCursor(query.cursor);
-      const [key, ...rest] = query.label ? query.label.split('=') : [];
       const rows = await repo.listResources(db.kysely, {
         kind: query.kind,
         classification: query.classification,
@@ -128,9 +127,9 @@ export function createResourceService(deps: { db: Database; audit: AuditWriter; 
         // An unknown owner matches nothing (an empty page), like an owner whose things the caller may not see.
         ownerId: query.owner ? (await findPrincipalCore(db.kysely, query.owner))?.id ?? '-' : undefined,
         ownerTeamId: query.owner_team ? (await findTeam(db.kysely, query.owner_team))?.id ?? '-' : undefined,
-        label: key !== undefined ? { key, value: rest.join('=') } : undefined,
+        label: parseLabelFilter(query.label),
         namePrefix: query.name_prefix,
-        visibleTo: isOwnerRole(actor) ? { principalId: actor.principal?.id ?? '-', teamIds: actor.teamIds } : undefined,
+        visibleTo: listVisibility(actor),
         afterId: after === undefined ? undefined : String(after),
         limit: query.limit + 1,
       });
