@@ -101,61 +101,59 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
 
   /** Registers a principal inside the caller's transaction (bootstrap creates its admin this way). */
   async function createIn(trx: Trx, batch: WriteBatch, actor: Actor, input: CreatePrincipalInput): Promise<PrincipalView> {
-      if (isOwnerRole(actor)) {
-        if (input.status === 'active') throw errors.forbidden('owners may only propose principals; an admin or security operator activates them');
-        if (input.kind === 'human') throw errors.forbidden('owners cannot register humans');
-      }
-      const now = clock.now();
-      const status: PrincipalStatus = input.status ?? (input.kind === 'human' ? 'active' : 'proposed');
-      const tier = (input.risk_tier ?? 'medium') as RiskTier;
-      {
-        const { ownerId, ownerTeamId, ownerName, ownerTeamName } = await resolveOwner(trx, subjectOf(input.kind), input, undefined, actor);
-        if (isOwnerRole(actor) && !canManageOwned(actor, ownerId, ownerTeamId)) {
-          throw errors.forbidden('owners may only register principals owned by themselves or their teams');
-        }
-        const team = await resolveTeamRef(trx, input.team);
-        if (!ownerMayPickTeam(actor, team?.id ?? null)) {
-          throw new AppError('forbidden', `owners may only choose a home team they belong to ('${team?.name}' is not one of yours)`, { fields: ['team'] });
-        }
-        const row: PrincipalsTable = {
-          id: deps.newId(),
-          name: input.name,
-          kind: input.kind,
-          display_name: input.display_name ?? null,
-          description: input.description ?? null,
-          status,
-          owner_principal_id: ownerId,
-          owner_team_id: ownerTeamId,
-          team_id: team?.id ?? null,
-          scopes: JSON.stringify(input.scopes ?? []),
-          purposes: JSON.stringify(input.purposes ?? []),
-          autonomy: input.autonomy ?? null,
-          platform: input.platform ?? null,
-          framework: input.framework ?? null,
-          environment: input.environment ?? null,
-          data_ceiling: input.data_ceiling ?? null,
-          risk_tier: tier,
-          external_ids: JSON.stringify(input.external_ids ?? {}),
-          labels: JSON.stringify(input.labels ?? {}),
-          orphaned: 0,
-          review_due_at: reviewDueAt(now, tier),
-          status_reason: input.reason ?? null,
-          created_at: now.toISOString(),
-          created_by: actor.principal?.id ?? null,
-          updated_at: now.toISOString(),
-          version: 1,
-        };
-        try {
-          await repo.insertPrincipal(trx, row);
-        } catch (error) {
-          if (isUniqueViolation(error)) throw new AppError('name_taken', `a principal named '${input.name}' already exists`);
-          throw error;
-        }
-        // Everything the view shows is known here; no need to read the row back.
-        const view = toView({ ...row, owner_name: ownerName, owner_team_name: ownerTeamName, team_name: team?.name ?? null });
-        await recordChange(trx, batch, actor, 'principal.created', row, { reason: input.reason ?? null, principal: view });
-        return view;
-      }
+    if (isOwnerRole(actor)) {
+      if (input.status === 'active') throw errors.forbidden('owners may only propose principals; an admin or security operator activates them');
+      if (input.kind === 'human') throw errors.forbidden('owners cannot register humans');
+    }
+    const now = clock.now();
+    const status: PrincipalStatus = input.status ?? (input.kind === 'human' ? 'active' : 'proposed');
+    const tier = (input.risk_tier ?? 'medium') as RiskTier;
+    const { ownerId, ownerTeamId, ownerName, ownerTeamName } = await resolveOwner(trx, subjectOf(input.kind), input, undefined, actor);
+    if (isOwnerRole(actor) && !canManageOwned(actor, ownerId, ownerTeamId)) {
+      throw errors.forbidden('owners may only register principals owned by themselves or their teams');
+    }
+    const team = await resolveTeamRef(trx, input.team);
+    if (!ownerMayPickTeam(actor, team?.id ?? null)) {
+      throw new AppError('forbidden', `owners may only choose a home team they belong to ('${team?.name}' is not one of yours)`, { fields: ['team'] });
+    }
+    const row: PrincipalsTable = {
+      id: deps.newId(),
+      name: input.name,
+      kind: input.kind,
+      display_name: input.display_name ?? null,
+      description: input.description ?? null,
+      status,
+      owner_principal_id: ownerId,
+      owner_team_id: ownerTeamId,
+      team_id: team?.id ?? null,
+      scopes: JSON.stringify(input.scopes ?? []),
+      purposes: JSON.stringify(input.purposes ?? []),
+      autonomy: input.autonomy ?? null,
+      platform: input.platform ?? null,
+      framework: input.framework ?? null,
+      environment: input.environment ?? null,
+      data_ceiling: input.data_ceiling ?? null,
+      risk_tier: tier,
+      external_ids: JSON.stringify(input.external_ids ?? {}),
+      labels: JSON.stringify(input.labels ?? {}),
+      orphaned: 0,
+      review_due_at: reviewDueAt(now, tier),
+      status_reason: input.reason ?? null,
+      created_at: now.toISOString(),
+      created_by: actor.principal?.id ?? null,
+      updated_at: now.toISOString(),
+      version: 1,
+    };
+    try {
+      await repo.insertPrincipal(trx, row);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AppError('name_taken', `a principal named '${input.name}' already exists`);
+      throw error;
+    }
+    // Everything the view shows is known here; no need to read the row back.
+    const view = toView({ ...row, owner_name: ownerName, owner_team_name: ownerTeamName, team_name: team?.name ?? null });
+    await recordChange(trx, batch, actor, 'principal.created', row, { reason: input.reason ?? null, principal: view });
+    return view;
   }
 
   return {
