@@ -43,7 +43,7 @@ export function registerAuditRoutes(app: HttpApp, audit: AuditService, retention
   }, async (req) => audit.get(req.params.seq));
 
   app.get('/v1/audit/events/:seq/proof', {
-    config: { permission: 'audit.read' },
+    config: { permission: 'audit.read', errors: ['seq_out_of_range', 'tree_size_too_large', 'no_checkpoint', 'event_archived'] },
     schema: {
       tags, summary: 'RFC 9162 inclusion proof of an event in the tree of tree_size (default: latest checkpoint)',
       params: z.strictObject({ seq: seqSchema }),
@@ -53,7 +53,7 @@ export function registerAuditRoutes(app: HttpApp, audit: AuditService, retention
   }, async (req) => audit.inclusionProof(req.params.seq, req.query.tree_size));
 
   app.get('/v1/audit/consistency', {
-    config: { permission: 'audit.read' },
+    config: { permission: 'audit.read', errors: ['bad_tree_sizes', 'tree_size_too_large', 'no_checkpoint', 'event_archived'] },
     schema: {
       tags, summary: 'RFC 9162 consistency proof between two tree sizes',
       querystring: z.strictObject({ from: seqSchema, to: seqSchema }),
@@ -155,7 +155,7 @@ export function registerAuditRoutes(app: HttpApp, audit: AuditService, retention
   }, async () => audit.retentionState());
 
   app.get('/v1/audit/archive', {
-    config: { permission: 'audit.admin' },
+    config: { permission: 'audit.admin', errors: ['archive_empty', 'archive_unaligned', 'archive_too_recent', 'no_checkpoint'] },
     schema: {
       tags, summary: 'Build a self-verifying archive of the stored events before to_seq (a multiple of 256), for retention',
       querystring: z.strictObject({ to_seq: seqSchema }),
@@ -163,7 +163,7 @@ export function registerAuditRoutes(app: HttpApp, audit: AuditService, retention
   }, async (req) => retention.buildArchive(req.query.to_seq));
 
   app.post('/v1/audit/prune', {
-    config: { permission: 'audit.admin' },
+    config: { permission: 'audit.admin', errors: ['archive_unaligned', 'archive_mismatch', 'archive_digest_mismatch', 'archive_too_recent'] },
     schema: {
       tags, summary: 'Delete the archived prefix; archive_digest proves the caller holds the archive of exactly that range',
       body: z.strictObject({ to_seq: seqSchema, archive_digest: z.string().regex(/^[0-9a-f]{64}$/) }),

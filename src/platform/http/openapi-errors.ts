@@ -20,7 +20,8 @@ export function sharedErrorCodes(route: Pick<RouteOptions, 'method' | 'schema' |
   if (schema.body) codes.push('malformed_json', 'body_too_large', 'unsupported_media_type');
   if (!config.public) codes.push('store_unavailable');
   const methods = Array.isArray(route.method) ? route.method : [route.method];
-  if (!config.public && methods.some((m) => m !== 'GET' && m !== 'HEAD')) codes.push('audit_unavailable');
+  // Every governed change is recorded first: it fails when the log cannot be written or failed its integrity check.
+  if (!config.public && methods.some((m) => m !== 'GET' && m !== 'HEAD')) codes.push('audit_unavailable', 'audit_integrity_failed');
   codes.push('internal_error');
   return codes;
 }
