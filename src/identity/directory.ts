@@ -21,7 +21,7 @@ export function createIdentityDirectory(deps: { db: Database }) {
 
     /** The principal and its team memberships: one store round trip per authenticated request. */
     async principalWithTeams(id: string): Promise<PrincipalWithTeams | undefined> {
-      const row = await principals.findPrincipalWithTeams(db.kysely, db.dialect, id);
+      const row = await principals.findPrincipalWithTeams(db.kysely, id);
       if (!row) return undefined;
       return {
         principal: { id: row.id, name: row.name, kind: row.kind, status: row.status, ownerId: row.owner_principal_id },

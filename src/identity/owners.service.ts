@@ -1,5 +1,6 @@
 import type { Actor } from '../platform/actor.js';
 import { AppError, errors } from '../platform/http/errors.js';
+import { article } from '../platform/text.js';
 import type { Trx } from '../platform/store/db.js';
 import { isOwnerRole } from './ownership.js';
 import { findPrincipalCore } from './principals.repo.js';
@@ -79,9 +80,4 @@ function assertOwnerMayName(actor: Actor, request: OwnerRequest): void {
   if (named !== null && (!me || (named !== me.id && named !== me.name))) {
     throw errors.forbidden('owners may only register things owned by themselves or their teams');
   }
-}
-
-/** "a" or "an" before a word, for messages that read well ("an agent", "a dataset"). */
-export function article(word: string): string {
-  return /^[aeiou]/i.test(word) ? 'an' : 'a';
 }

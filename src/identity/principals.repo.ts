@@ -125,18 +125,15 @@ export async function setOrphanedForOwner(db: Q, ownerId: string, orphaned: bool
   return affected.map((r) => r.id);
 }
 
+// A principal with its team memberships in one round trip: what a verifier needs to build an Actor.
+// string_agg is standard on PostgreSQL and in SQLite since 3.44 (better-sqlite3 12 bundles a newer one).
+const principalWithTeams = reusable(1, (db, id) => db.selectFrom('principals as p')
+  .select(['p.id', 'p.name', 'p.kind', 'p.status', 'p.owner_principal_id'])
+  .select(sql<string | null>`(select string_agg(m.team_id, ',') from team_members m where m.principal_id = p.id)`.as('team_ids'))
+  .where('p.id', '=', id));
 
-/** A principal with its team memberships in one round trip: what a verifier needs to build an Actor. */
-const principalWithTeams = (dialect: 'sqlite' | 'postgres') => reusable(1, (db, id) => db.selectFrom('principals as p')
-    .select(['p.id', 'p.name', 'p.kind', 'p.status', 'p.owner_principal_id'])
-    .select(dialect === 'postgres'
-      ? sql<string | null>`(select string_agg(m.team_id, ',') from team_members m where m.principal_id = p.id)`.as('team_ids')
-      : sql<string | null>`(select group_concat(m.team_id, ',') from team_members m where m.principal_id = p.id)`.as('team_ids'))
-    .where('p.id', '=', id));
-const principalWithTeamsOn = { sqlite: principalWithTeams('sqlite'), postgres: principalWithTeams('postgres') };
-
-export async function findPrincipalWithTeams(db: Q, dialect: 'sqlite' | 'postgres', id: string) {
-  return (await principalWithTeamsOn[dialect](db, id)).rows[0];
+export async function findPrincipalWithTeams(db: Q, id: string) {
+  return (await principalWithTeams(db, id)).rows[0];
 }
 
 /** Names of principals by id, for views that show who is referenced. */

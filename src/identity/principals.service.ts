@@ -3,12 +3,13 @@ import type { AuditWriter } from '../audit/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { Database, Trx, WriteBatch } from '../platform/store/db.js';
 import { AppError, errors } from '../platform/http/errors.js';
+import { article, kindPhrase } from '../platform/text.js';
 import type { IdGenerator } from '../platform/ids.js';
 import { decodeCursor, pageOf } from '../platform/http/pagination.js';
 import { isUniqueViolation } from '../platform/store/errors.js';
 import type { PrincipalsTable } from '../platform/store/schema.js';
 import { nextLabels, parseLabelFilter, sameLabels } from './labels.js';
-import { article, resolveOwner, type Owner } from './owners.service.js';
+import { resolveOwner, type Owner } from './owners.service.js';
 import { canManageOwned, canSee, isOwnerRole, listVisibility, outranks, ownerMayPickTeam, ownerWideningFields } from './ownership.js';
 import type { RoleLookup } from './ports.js';
 import * as repo from './principals.repo.js';
@@ -75,7 +76,7 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
     throw new AppError('last_admin', `'${row.name}' is the last active admin; mint an admin token for another active human first (or run \`custos admin recover\` on the host)`);
   }
 
-  const subjectOf = (kind: string) => ({ label: `${article(kind)} ${kind.replace(/_/g, ' ')}`, human: kind === 'human' });
+  const subjectOf = (kind: string) => ({ label: kindPhrase(kind), human: kind === 'human' });
   const ownerOf = (row: repo.PrincipalRow): Owner => ({
     ownerId: row.owner_principal_id, ownerName: row.owner_name, ownerTeamId: row.owner_team_id, ownerTeamName: row.owner_team_name,
   });

@@ -5,6 +5,7 @@ import {
   custosTokenMatches, generateCustosToken, hashCustosToken, parseCustosToken,
 } from '../platform/credential-format.js';
 import { AppError, errors } from '../platform/http/errors.js';
+import { kindPhrase } from '../platform/text.js';
 import { decodeCursor, pageOf } from '../platform/http/pagination.js';
 import type { Database, Trx, WriteBatch } from '../platform/store/db.js';
 import { ROLE_RANK } from '../identity/index.js';
@@ -124,7 +125,7 @@ export function createOperatorTokenService(deps: OperatorTokenDeps) {
       return db.write(async (trx, batch) => {
         const p = await identity.principalByRef(input.principal, trx);
         if (!p) throw new AppError('principal_not_found', `principal '${input.principal}' does not exist`);
-        if (p.kind !== 'human') throw new AppError('principal_not_human', `operator tokens are for humans; '${p.name}' is ${article(p.kind)} ${p.kind}`);
+        if (p.kind !== 'human') throw new AppError('principal_not_human', `operator tokens are for humans; '${p.name}' is ${kindPhrase(p.kind)}`);
         if (p.status !== 'active') throw new AppError('principal_not_active', `principal '${p.name}' is ${p.status}`);
         const { row, token } = await insert(trx, batch, actor, p, input.role, input.ttl_seconds, input.description ?? null);
         const [view] = await views([row], trx);
@@ -205,7 +206,4 @@ export function createOperatorTokenService(deps: OperatorTokenDeps) {
 }
 export type OperatorTokenService = ReturnType<typeof createOperatorTokenService>;
 
-function article(word: string): string {
-  return /^[aeiou]/i.test(word) ? 'an' : 'a';
-}
 

@@ -1,29 +1,20 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createControlPlane } from '../../src/app.js';
 import { loadConfig } from '../../src/platform/config.js';
 import { createLogger } from '../../src/platform/logger.js';
+import { runCustos, type CliResult } from '../support/cli-process.js';
 
 // The documented way out of an admin lockout: a host operator with the data dir and master key mints a fresh
 // admin token with `custos admin recover`; the recovery is audited, and nothing else can reach it.
 
-const BIN = path.resolve(import.meta.dirname, '../../bin/custos.js');
-const run = promisify(execFile);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'custos-recover-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-async function custos(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: tmp } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+async function custos(args: string[]): Promise<CliResult> {
+  return runCustos(args, { HOME: tmp });
 }
 
 async function open(dataDir: string) {

@@ -2,27 +2,17 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allCommands, buildProgram } from '../../src/cli/program.js';
 import { VERSION } from '../../src/version.js';
+import { CUSTOS_BIN, runCustos, type CliResult } from '../support/cli-process.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
 // What a user trips over at the terminal: versions, usage errors before any request, secrets kept out of
 // logs, pipes closed early, files written private.
 
-const BIN = path.resolve(import.meta.dirname, '../../bin/custos.js');
-const run = promisify(execFile);
-interface Result { code: number; stdout: string; stderr: string }
-
-async function custos(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', CUSTOS_DATA_DIR: '/nonexistent', ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+async function custos(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return runCustos(args, { CUSTOS_DATA_DIR: '/nonexistent', ...env });
 }
 
 let h: Harness;
@@ -71,7 +61,7 @@ describe('CLI hygiene', () => {
     for (let i = 0; i < 300; i++) await h.call('POST', '/v1/principals', { name: `pipe-${i}`, kind: 'human', description: 'x'.repeat(200) });
     const { execFile: ef } = await import('node:child_process');
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = ef('/bin/sh', ['-c', `"${process.execPath}" "${BIN}" --json principal list --all | head -c 10 > /dev/null; exit 0`], {
+      const child = ef('/bin/sh', ['-c', `"${process.execPath}" "${CUSTOS_BIN}" --json principal list --all | head -c 10 > /dev/null; exit 0`], {
         env: { PATH: process.env.PATH ?? '', CUSTOS_SERVER: url, CUSTOS_TOKEN: h.adminToken },
       }, (error, _stdout, stderr) => resolve({ code: error ? (error as { code?: number }).code ?? 1 : 0, stderr }));
       void child;

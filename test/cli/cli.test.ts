@@ -1,29 +1,15 @@
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCustos, type CliResult } from '../support/cli-process.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
 // The CLI as a user runs it: a separate process talking to a real server over HTTP.
 
-const BIN = path.resolve(import.meta.dirname, '../../bin/custos.js');
-const run = promisify(execFile);
-
-interface Result { code: number; stdout: string; stderr: string }
-
 let h: Harness;
 let url: string;
 
-async function custos(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', CUSTOS_SERVER: url, CUSTOS_TOKEN: h.adminToken, CUSTOS_DATA_DIR: '/nonexistent', ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+async function custos(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return runCustos(args, { CUSTOS_SERVER: url, CUSTOS_TOKEN: h.adminToken, CUSTOS_DATA_DIR: '/nonexistent', ...env });
 }
 
 beforeAll(async () => {

@@ -3,6 +3,7 @@ import {
   AUTONOMY_LEVELS, CLASSIFICATIONS, ENVIRONMENTS, PRINCIPAL_KINDS, PRINCIPAL_STATUSES, RISK_TIERS, toCsv, type PrincipalView,
 } from '../../identity/index.js';
 import { CliError } from '../client.js';
+import { kindPhrase } from '../../platform/text.js';
 import { collect, defined, examples, fetchPages, pageOptions, parseLabels, withClient, writeOutput } from '../common.js';
 import { printJson, printRecord, printTable, type CliIo } from '../output.js';
 
@@ -78,9 +79,6 @@ const LIFECYCLE_HELP = {
 } as const;
 const LIFECYCLE_REASON = { activate: 'security review passed', suspend: 'INC-42: unexpected tool calls', decommission: 'replaced by support-bot-v2' } as const;
 
-function article(word: string): string {
-  return /^[aeiou]/i.test(word) ? 'an' : 'a';
-}
 
 export function registerPrincipalCommands(program: Command, io: CliIo): void {
   const principal = program.command('principal').description('register and govern AI principals (agents, service accounts, humans, ...)');
@@ -99,7 +97,7 @@ export function registerPrincipalCommands(program: Command, io: CliIo): void {
         name, kind: o.kind, ...bodyFrom(o), ...defined({ labels: parseLabels(o.label) }), ...(o.active ? { status: 'active' } : {}),
       });
       if (g.json) printJson(io, created);
-      else io.stdout.write(`registered ${article(created.kind)} ${created.kind.replace(/_/g, ' ')} '${created.name}' (${created.id}), status ${created.status}\n`);
+      else io.stdout.write(`registered ${kindPhrase(created.kind)} '${created.name}' (${created.id}), status ${created.status}\n`);
     }));
 
   pageOptions(principal.command('list').description('list principals (owner-role operators see what they or their teams own, and themselves)')

@@ -218,13 +218,12 @@ function isStoreFailure(error: unknown): boolean {
 /** Problem+json for what Node's HTTP parser refuses before Fastify sees a request (RFC 9457 shape, then close). */
 function clientError(this: FastifyInstance, err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const problem = err.code === 'HPE_HEADER_OVERFLOW'
-    ? new AppError('headers_too_large', 'request headers exceed the size limit')
-    : new AppError('bad_request', err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request timed out' : 'the request could not be parsed');
-  const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : problem.status;
-  const body = JSON.stringify({ ...problem.toProblem(), status });
+  const problem = err.code === 'HPE_HEADER_OVERFLOW' ? new AppError('headers_too_large', 'request headers exceed the size limit')
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new AppError('request_timeout', 'the request was not received in time')
+      : new AppError('bad_request', 'the request could not be parsed');
+  const body = JSON.stringify(problem.toProblem());
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/problem+json\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(`HTTP/1.1 ${problem.status} ${http.STATUS_CODES[problem.status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/problem+json\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy(err);
 }

@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   body_too_large: { status: 413, title: 'Body too large', meaning: 'The body exceeds the 1 MiB limit.' },
   uri_too_long: { status: 414, title: 'URI too long', meaning: 'A path parameter is longer than the router accepts.' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type', meaning: 'Only `application/json` bodies are accepted.' },
+  request_timeout: { status: 408, title: 'Request timeout', meaning: 'The request was not received completely in time; the connection is closed.' },
   headers_too_large: { status: 431, title: 'Request headers too large', meaning: 'The request headers exceed the server limit.' },
   route_not_found: { status: 404, title: 'No such route', meaning: 'No route matches the method and path.' },
 

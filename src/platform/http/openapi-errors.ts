@@ -12,11 +12,11 @@ const key = (method: string, url: string) => `${method.toLowerCase()} ${url}`;
 /** The codes a route can answer with by its shape alone. */
 export function sharedErrorCodes(route: Pick<RouteOptions, 'method' | 'schema' | 'config'>): ErrorCode[] {
   const config = (route.config ?? {}) as { public?: boolean };
-  const schema = (route.schema ?? {}) as { params?: unknown; querystring?: unknown; body?: unknown };
+  const schema = (route.schema ?? {}) as { params?: unknown; querystring?: { shape?: Record<string, unknown> }; body?: unknown };
   const codes: ErrorCode[] = [];
   if (!config.public) codes.push('unauthenticated', 'forbidden', 'headers_too_large');
   if (schema.params || schema.querystring || schema.body) codes.push('validation_failed');
-  if (schema.querystring && JSON.stringify(schema.querystring).includes('cursor')) codes.push('invalid_cursor');
+  if (schema.querystring?.shape && 'cursor' in schema.querystring.shape) codes.push('invalid_cursor');
   if (schema.body) codes.push('malformed_json', 'body_too_large', 'unsupported_media_type');
   if (!config.public) codes.push('store_unavailable');
   const methods = Array.isArray(route.method) ? route.method : [route.method];
@@ -31,10 +31,7 @@ export function recordRouteErrors(table: RouteErrors) {
   return (route: RouteOptions) => {
     const own = ((route.config ?? {}) as { errors?: ErrorCode[] }).errors ?? [];
     const codes = [...new Set([...sharedErrorCodes(route), ...own])];
-    const urls = [route.url];
-    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
-      for (const url of urls) table.set(key(method, url), codes);
-    }
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) table.set(key(method, route.url), codes);
   };
 }
 
