@@ -15,11 +15,6 @@ export async function maxSeq(db: Q): Promise<number> {
   return row?.max === null || row?.max === undefined ? -1 : Number(row.max);
 }
 
-export async function eventsFrom(db: Q, fromSeq: number, limit: number) {
-  return db.selectFrom('audit_events').select(['seq', 'canonical', 'leaf_hash'])
-    .where('seq', '>=', fromSeq).orderBy('seq').limit(limit).execute();
-}
-
 /** Stored events with every column queries filter on, for verification. */
 export async function rowsFrom(db: Q, fromSeq: number, limit: number) {
   return db.selectFrom('audit_events').select(['seq', 'canonical', 'leaf_hash', ...INDEXED_COLUMNS])
@@ -47,12 +42,6 @@ export function delegationReader(db: Q): DelegationReader {
       return r.map((x) => [Number(x.seq), x.canonical] as const);
     },
   };
-}
-
-/** What the checkpointer integrates: sequence numbers and leaf hashes only, not the event bodies. */
-export async function leafHashesFrom(db: Q, fromSeq: number, limit: number) {
-  return db.selectFrom('audit_events').select(['seq', 'leaf_hash'])
-    .where('seq', '>=', fromSeq).orderBy('seq').limit(limit).execute();
 }
 
 export function hashReader(db: Q): TreeHashReader {

@@ -109,7 +109,9 @@ export function createLogScanner(opts: LogScannerOptions) {
           else storedNodesToCompare.push({ level, idx, hash: Buffer.from(hash) });
         },
       });
-      return loadAhead(start.size);
+      // The signed checkpoints ahead of `start` are read (and checked) by the first integrate(), which every
+      // caller runs next: reading them here too would open every note twice at start-up.
+      return undefined;
     },
 
     get tree(): TreeBuilder {

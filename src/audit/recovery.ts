@@ -43,6 +43,8 @@ export interface RecoveryResult {
 export async function recoverLog(deps: { db: Database; key: LogKey; audit: AuditWriter }, actor: Actor, reason: string): Promise<RecoveryResult> {
   const { db, key } = deps;
   let found: RecoveryResult['found'] | undefined = await readFailure(db);
+  // One full verification serves both the search for a finding and the list of problems recorded below.
+  let full: Awaited<ReturnType<typeof verifyDatabase>> | undefined;
   if (!found) {
     const strict = createLogScanner({ db, key });
     let f = (await strict.open()) ?? (await strict.integrate());
@@ -51,7 +53,7 @@ export async function recoverLog(deps: { db: Database; key: LogKey; audit: Audit
     }
     f ??= await strict.latestRootCheck();
     if (!f) {
-      const full = await verifyDatabase(db, key.vkey, []);
+      full = await verifyDatabase(db, key.vkey, []);
       const p = full.problems.find((x) => x.acknowledgedBy === undefined);
       if (p) f = { kind: p.kind === 'split-view' || p.kind === 'rollback' ? 'bad-checkpoint' : p.kind, first_bad_seq: p.seq, message: p.message };
     }
@@ -59,7 +61,7 @@ export async function recoverLog(deps: { db: Database; key: LogKey; audit: Audit
     found = f;
   }
 
-  const full = await verifyDatabase(db, key.vkey, []);
+  full ??= await verifyDatabase(db, key.vkey, []);
   const problems = full.problems.filter((p) => p.acknowledgedBy === undefined).map((p) => ({ kind: p.kind, seq: p.seq, ...(p.column ? { column: p.column } : {}), message: p.message }));
 
   const scanner = createLogScanner({ db, key, lenient: true });

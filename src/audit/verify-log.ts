@@ -391,11 +391,6 @@ export function createLogChecker(input: LogCheckerOptions) {
       }
     },
 
-    /** A stored column (or delegation row) found elsewhere to disagree with the canonical event at `seq`. */
-    columnEdited(seq: number, column: string, message?: string): void {
-      columnProblem(seq, column, message);
-    },
-
     /** audit_delegation rows the events checked so far must have (counted where columns were given). */
     get delegationRowsExpected() {
       return delegationRows;

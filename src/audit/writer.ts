@@ -114,8 +114,6 @@ export function createAuditWriter(deps: AuditWriterDeps) {
    * write: nothing governed proceeds over a log that does not match what was acknowledged.
    */
   async function firstSeq(trx: Trx, batch: WriteBatch): Promise<number> {
-    const refused = batch.state.get(REFUSED) as AppError | undefined;
-    if (refused && !batch.state.get(RECOVERING)) throw refused;
     const row = await repo.maxSeqAndMeta(trx, NEXT_SEQ_KEY, INTEGRITY_KEY);
     const stored = row.max_seq === null ? 0 : Number(row.max_seq) + 1;
     const hwm = row.hwm === null ? 0 : Number(row.hwm);
@@ -136,13 +134,9 @@ export function createAuditWriter(deps: AuditWriterDeps) {
   }
 
   async function nextSeq(trx: Trx, batch: WriteBatch): Promise<number> {
-    let next = batch.state.get(NEXT_SEQ) as number | undefined;
-    if (next === undefined) {
-      next = await firstSeq(trx, batch);
-    } else if (batch.state.get(REFUSED) && !batch.state.get(RECOVERING)) {
-      throw batch.state.get(REFUSED) as AppError;
-    }
-    const assigned = next;
+    // Once one job of the batch found the log refused, every later job is refused the same way.
+    if (batch.state.get(REFUSED) && !batch.state.get(RECOVERING)) throw batch.state.get(REFUSED) as AppError;
+    const assigned = (batch.state.get(NEXT_SEQ) as number | undefined) ?? await firstSeq(trx, batch);
     batch.state.set(NEXT_SEQ, assigned + 1);
     batch.onJobRollback(() => batch.state.set(NEXT_SEQ, assigned));
     return assigned;

@@ -6,10 +6,10 @@
 // exception is `secretHash`, a plain SHA-256 prefix sent with `--report` so the server can match a leaked
 // Custos token against the SHA-256 it stores: safe only because a Custos token carries 190 random bits,
 // so it is set for Custos tokens alone.
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { RawMatch } from './engine.js';
 import type { Finding, Location } from './types.js';
-import { parseCustosToken } from '../platform/credential-format.js';
+import { hashCustosToken, parseCustosToken } from '../platform/credential-format.js';
 
 export function createSecretHasher(key: Uint8Array) {
   const mac = (...parts: string[]) => {
@@ -67,7 +67,7 @@ export function toFinding(m: RawMatch, location: Location, hasher: SecretHasher)
     const parsed = parseCustosToken(secret);
     if (parsed) {
       f.credential = parsed;
-      f.secretHash = createHash('sha256').update(secret, 'utf8').digest('hex').slice(0, 16);
+      f.secretHash = hashCustosToken(secret).slice(0, 16);
     }
   }
   return f;

@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { base62, hasTrailingCrc32 } from './checksum.js';
+import { base62 } from '../../platform/credential-format.js';
+import { hasTrailingCrc32 } from './checksum.js';
 
 describe('offline checksums', () => {
   it('GitHub-style checksum helper accepts a correct and refuses a wrong checksum', () => {

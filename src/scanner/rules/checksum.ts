@@ -1,7 +1,6 @@
 // Offline checksum helpers shared by rules (GitHub, npm, Custos tokens all use CRC32 in base62).
 import { crc32Base62 } from '../../platform/credential-format.js';
 
-export { BASE62, base62, crc32Base62 } from '../../platform/credential-format.js';
 /** GitHub classic/fine-grained tokens and npm tokens: last 6 chars are base62(CRC32(prefix+random)). */
 export function hasTrailingCrc32(token: string, payloadStart: number): boolean {
   if (token.length < payloadStart + 7) return false;

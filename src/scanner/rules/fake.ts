@@ -1,6 +1,5 @@
 // Deterministic fake secrets for rule examples, tests and the benchmark (never real credentials).
-import { crc32Base62 } from './checksum.js';
-import { formatCustosToken } from '../../platform/credential-format.js';
+import { crc32Base62, formatCustosToken } from '../../platform/credential-format.js';
 
 export const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 export const HEX = '0123456789abcdef';
