@@ -10,7 +10,6 @@ export { formatCustosToken, parseCustosToken } from '../platform/credential-form
 export type { CustosTokenKind } from '../platform/credential-format.js';
 export { renderJson, statusOf } from './report/json.js';
 export { renderSarif } from './report/sarif.js';
-export { renderTable } from './report/table.js';
 export { redact, createSecretHasher, lengthBucket } from './finding.js';
 export type { SecretHasher } from './finding.js';
 export { loadScanKey, scanKeyPath } from './scan-key.js';
