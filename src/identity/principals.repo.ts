@@ -94,7 +94,7 @@ export async function listPrincipals(db: Q, f: PrincipalFilter): Promise<Princip
 const PRINCIPAL_COLUMNS = Object.keys({
   id: 1, name: 1, kind: 1, display_name: 1, description: 1, status: 1, owner_principal_id: 1, owner_team_id: 1, team_id: 1,
   scopes: 1, purposes: 1, autonomy: 1, platform: 1, framework: 1, environment: 1, data_ceiling: 1, risk_tier: 1, external_ids: 1,
-  labels: 1, orphaned: 1, review_due_at: 1, status_reason: 1, created_at: 1, created_by: 1, updated_at: 1, version: 1,
+  labels: 1, orphaned: 1, review_due_at: 1, status_reason: 1, may_delegate_to: 1, created_at: 1, created_by: 1, updated_at: 1, version: 1,
 } satisfies Record<keyof PrincipalsTable, 1>) as (keyof PrincipalsTable)[];
 const insertPrincipalRow = reusableInsert('principals', PRINCIPAL_COLUMNS);
 

@@ -140,6 +140,7 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
       orphaned: 0,
       review_due_at: reviewDueAt(now, tier),
       status_reason: input.reason ?? null,
+      may_delegate_to: '[]',
       created_at: now.toISOString(),
       created_by: actor.principal?.id ?? null,
       updated_at: now.toISOString(),

@@ -100,7 +100,7 @@ export function createResourceService(deps: { db: Database; audit: AuditWriter; 
           id: deps.newId(), name: input.name, kind: input.kind, display_name: input.display_name ?? null, description: input.description ?? null,
           owner_principal_id: owner.ownerId, owner_team_id: owner.ownerTeamId, classification: input.classification, risk_tier: input.risk_tier,
           purposes: JSON.stringify(input.purposes ?? []), labels: JSON.stringify(input.labels ?? {}),
-          parent_id: parent?.id ?? null, created_at: now, updated_at: now,
+          parent_id: parent?.id ?? null, uri: null, server_principal_id: null, created_at: now, updated_at: now,
         };
         try {
           await repo.insertResource(trx, row);

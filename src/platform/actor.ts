@@ -47,7 +47,7 @@ export interface Provenance {
 export interface Actor {
   /** The principal acting; null only for the system itself (startup, background jobs) and unauthenticated callers. */
   principal: ActorPrincipal | null;
-  credential: { id: string; kind: CredentialKind } | null;
+  credential: { id: string; kind: CredentialKind; issuedAt?: string; expiresAt?: string } | null;
   authMethod: AuthMethod;
   /** The operator role the credential carries; null for callers outside the management plane. */
   role: OperatorRole | null;
@@ -88,6 +88,32 @@ export function operatorActor(input: {
     credential: { id: input.credentialId, kind: 'operator_token' },
     role: input.role,
     teamIds: input.teamIds,
+  };
+}
+
+/** A principal holding an access token or an API key (credentials module): scoped, purpose-bound, maybe delegated. */
+export function credentialActor(input: {
+  principal: ActorPrincipal;
+  credential: NonNullable<Actor['credential']>;
+  authMethod: AuthMethod;
+  teamIds: string[];
+  scope: string[];
+  purpose: string | null;
+  audience: string[];
+  binding: Actor['binding'];
+  delegationChain: DelegationLink[];
+  provenance: Provenance;
+}): Actor {
+  return {
+    ...baseActor(input.authMethod, input.provenance),
+    principal: input.principal,
+    credential: input.credential,
+    teamIds: input.teamIds,
+    scope: input.scope,
+    purpose: input.purpose,
+    audience: input.audience,
+    binding: input.binding,
+    delegationChain: input.delegationChain,
   };
 }
 

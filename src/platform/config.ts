@@ -24,6 +24,13 @@ export interface Config {
   autoRevokeLeaked: boolean;
   /** Reverse proxies whose X-Forwarded-For is believed for the source address; empty: the socket peer. */
   trustedProxies: string[];
+  /** The server's public base URL (no trailing slash): the OAuth issuer and the management API's audience.
+   * undefined: derived from the listen address once it is known. */
+  publicUrl: string | undefined;
+  /** Algorithm of new token-signing keys. */
+  signingAlg: 'EdDSA' | 'ES256';
+  /** Days an active signing key signs before it is rotated automatically. */
+  keyRotationDays: number;
 }
 
 export interface SettingSpec {
@@ -44,6 +51,9 @@ export interface ConfigInput {
   checkpointSinks?: string;
   autoRevokeLeaked?: string;
   trustedProxies?: string;
+  publicUrl?: string;
+  signingAlg?: string;
+  keyRotationDays?: string;
 }
 
 /** Every setting, in one table: the README's settings table is generated from the same facts. */
@@ -56,6 +66,9 @@ export const SETTINGS: SettingSpec[] = [
   { key: 'checkpointSinks', flag: '--checkpoint-sink', env: 'CUSTOS_CHECKPOINT_SINKS', default: '(none)', description: 'Push each signed audit checkpoint to stdout, file:PATH or webhook:URL (comma-separated) for external witnessing' },
   { key: 'autoRevokeLeaked', flag: '--auto-revoke-leaked', env: 'CUSTOS_AUTO_REVOKE_LEAKED', default: 'true', description: 'Revoke a live Custos credential at once when a scan report shows it leaked (true or false)' },
   { key: 'trustedProxies', flag: '--trusted-proxies', env: 'CUSTOS_TRUSTED_PROXIES', default: '(none)', description: 'Reverse proxies (IP addresses or CIDRs, comma-separated) whose X-Forwarded-For gives the client address; without it the socket peer is the source' },
+  { key: 'publicUrl', flag: '--public-url', env: 'CUSTOS_PUBLIC_URL', default: '(http://<host>:<port>)', description: 'Public base URL clients reach the server at (https://custos.example.com): the OAuth issuer, and the audience of tokens for the management API' },
+  { key: 'signingAlg', flag: '--signing-alg', env: 'CUSTOS_SIGNING_ALG', default: 'EdDSA', description: 'Algorithm of new token-signing keys: EdDSA (Ed25519) or ES256 (P-256)' },
+  { key: 'keyRotationDays', flag: '--key-rotation-days', env: 'CUSTOS_KEY_ROTATION_DAYS', default: '30', description: 'Days a token-signing key signs before it is replaced automatically (1-365); the old key keeps verifying until its tokens expire' },
   { key: 'checkpointIntervalMs', flag: '--checkpoint-interval-ms', env: 'CUSTOS_CHECKPOINT_INTERVAL_MS', default: '1000', description: 'How often a signed audit checkpoint is made while events arrive (100-60000)' },
 ];
 
@@ -130,6 +143,28 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv, cwd = pro
     }
   }
 
+  const publicRaw = pick(spec('publicUrl'));
+  let publicUrl: string | undefined;
+  if (publicRaw !== undefined && publicRaw !== '') {
+    let url: URL;
+    try {
+      url = new URL(publicRaw);
+    } catch {
+      throw bad('publicUrl', publicRaw, 'not a URL; expected https://host[:port][/path]');
+    }
+    if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username || url.password) {
+      throw bad('publicUrl', publicRaw, 'expected an http(s) URL without query, fragment or credentials');
+    }
+    publicUrl = url.href.replace(/\/+$/, '');
+  }
+
+  const signingAlg = pick(spec('signingAlg')) ?? 'EdDSA';
+  if (signingAlg !== 'EdDSA' && signingAlg !== 'ES256') throw bad('signingAlg', signingAlg, 'expected EdDSA or ES256');
+
+  const rotationRaw = pick(spec('keyRotationDays')) ?? '30';
+  const keyRotationDays = Number(rotationRaw);
+  if (!/^\d+$/.test(rotationRaw) || keyRotationDays < 1 || keyRotationDays > 365) throw bad('keyRotationDays', rotationRaw, 'expected an integer from 1 to 365');
+
   const masterKey = env.CUSTOS_MASTER_KEY === '' ? undefined : env.CUSTOS_MASTER_KEY;
 
   return {
@@ -143,6 +178,9 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv, cwd = pro
     checkpointSinks: checkpointSinks || undefined,
     autoRevokeLeaked: autoRevokeRaw === 'true',
     trustedProxies,
+    publicUrl,
+    signingAlg,
+    keyRotationDays,
   };
 }
 

@@ -27,6 +27,9 @@ export const ERROR_CODES = {
   // Who is calling
   unauthenticated: { status: 401, title: 'Authentication required', meaning: 'No bearer token, or one that is malformed, unknown, expired or revoked, or whose principal is not active.' },
   forbidden: { status: 403, title: 'Forbidden', meaning: 'The caller is authenticated but its role or ownership does not allow this.' },
+  invalid_dpop_proof: { status: 401, title: 'Invalid DPoP proof', meaning: 'The access token is bound to a key (DPoP, RFC 9449) and the request carried no valid `DPoP` proof for it; `WWW-Authenticate: DPoP` names the problem. A bound token is never accepted as a plain Bearer token.' },
+  use_dpop_nonce: { status: 401, title: 'DPoP nonce required', meaning: 'Retry the request with a DPoP proof carrying the nonce from the `DPoP-Nonce` response header.' },
+  insufficient_scope: { status: 403, title: 'Insufficient scope', meaning: 'The access token or API key is valid but its scopes do not cover this call (RFC 6750 §3.1).' },
 
   // Things that do not exist
   not_found: { status: 404, title: 'Not found', meaning: 'The addressed object does not exist (or is not visible to the caller).' },
@@ -50,6 +53,20 @@ export const ERROR_CODES = {
   hierarchy_too_deep: { status: 422, title: 'Hierarchy too deep', meaning: 'The resource hierarchy would exceed its depth limit.' },
   human_has_no_owner: { status: 422, title: 'Humans have no owners', meaning: 'A human principal is accountable for itself; owners are for non-human principals and resources.' },
   last_admin: { status: 409, title: 'Last administrator', meaning: 'The last active admin, or its last valid admin token, cannot be suspended, decommissioned or revoked; mint another admin first (or use `custos admin recover` on the host).' },
+  resource_uri_taken: { status: 409, title: 'Resource URI taken', meaning: 'Another resource already uses this audience URI.' },
+
+  // Credentials (signing keys, API keys, client keys and secrets, federation)
+  ttl_too_long: { status: 422, title: 'Lifetime too long', meaning: 'The requested lifetime exceeds the maximum for the principal\'s kind and risk tier; `max_seconds` says what is allowed.' },
+  purpose_not_allowed: { status: 422, title: 'Purpose not allowed', meaning: 'The purpose is not one of the principal\'s allowed purposes (or, with several, none was given).' },
+  scope_not_allowed: { status: 422, title: 'Scope not allowed', meaning: 'A requested scope is not among the principal\'s approved scopes.' },
+  target_not_allowed: { status: 422, title: 'Audience not allowed', meaning: 'A requested audience is not a registered resource the principal may address.' },
+  principal_cannot_hold_credentials: { status: 422, title: 'Principal cannot hold this credential', meaning: 'The principal is not active, or of a kind that cannot hold this credential.' },
+  invalid_jwk: { status: 422, title: 'Invalid public key', meaning: 'The key is not a public asymmetric JWK (OKP Ed25519, EC P-256/P-384 or RSA of 2048 bits or more) with a usable algorithm; private members are refused.' },
+  key_already_registered: { status: 409, title: 'Key already registered', meaning: 'A key with this thumbprint is already registered for the principal.' },
+  invalid_federation: { status: 422, title: 'Invalid federation settings', meaning: 'The trusted issuer needs an https issuer, exactly one of a JWKS URL or an inline JWKS, an audience, asymmetric algorithms, and mappings to existing principals.' },
+  signing_key_unavailable: { status: 503, title: 'No signing key', meaning: 'The token-signing key could not be loaded or created; no token was issued.' },
+  credential_already_revoked: { status: 409, title: 'Already revoked', meaning: 'The credential was revoked before; nothing changed.' },
+
   resource_has_children: { status: 409, title: 'Resource has children', meaning: 'Delete or move the child resources first.' },
 
   // Audit log

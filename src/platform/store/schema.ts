@@ -30,6 +30,8 @@ export interface PrincipalsTable {
   orphaned: number;
   review_due_at: string | null;
   status_reason: string | null;
+  /** JSON list of principal ids and `kind:<kind>` entries this principal may delegate to (token exchange). */
+  may_delegate_to: string;
   created_at: string;
   created_by: string | null;
   updated_at: string;
@@ -71,6 +73,10 @@ export interface ResourcesTable {
   purposes: string;
   labels: string;
   parent_id: string | null;
+  /** The audience identifier (RFC 8707 resource indicator) tokens for this resource carry, when it has one. */
+  uri: string | null;
+  /** The principal that serves this resource: it may introspect tokens addressed to it. */
+  server_principal_id: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -150,6 +156,127 @@ export interface FindingsTable {
   updated_by: string | null;
 }
 
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_sealed: string;
+  status: 'active' | 'retiring' | 'retired';
+  created_at: string;
+  rotate_at: string;
+  deactivated_at: string | null;
+  verify_until: string | null;
+  retired_at: string | null;
+}
+
+export interface OAuthTokensTable {
+  jti: string;
+  principal_id: string;
+  client_id: string;
+  family_id: string;
+  parent_jti: string | null;
+  depth: number;
+  grant_type: string;
+  auth_method: string;
+  /** The client secret, client key or API key the token was obtained with (revoking it revokes the token). */
+  credential_id: string | null;
+  /** Space-separated scopes. */
+  scope: string;
+  /** JSON list of audiences. */
+  audience: string;
+  purpose: string | null;
+  jkt: string | null;
+  /** JSON list of the principal ids of the `act` chain, outermost first. */
+  act_chain: string;
+  kid: string;
+  issued_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+  revoked_reason: string | null;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  principal_id: string;
+  description: string | null;
+  secret_hash: string;
+  /** Space-separated scopes. */
+  scope: string;
+  /** JSON list of audiences. */
+  audience: string;
+  purpose: string | null;
+  created_at: string;
+  created_by: string | null;
+  expires_at: string;
+  revoked_at: string | null;
+  revoked_reason: string | null;
+  last_used_at: string | null;
+  replaced_by: string | null;
+}
+
+export interface ClientSecretsTable {
+  id: string;
+  principal_id: string;
+  secret_hash: string;
+  created_at: string;
+  created_by: string | null;
+  expires_at: string;
+  revoked_at: string | null;
+  revoked_reason: string | null;
+  last_used_at: string | null;
+  replaced_by: string | null;
+}
+
+export interface ClientKeysTable {
+  id: string;
+  principal_id: string;
+  kid: string | null;
+  alg: string;
+  /** Public JWK (JSON). */
+  jwk: string;
+  /** RFC 7638 thumbprint. */
+  thumbprint: string;
+  description: string | null;
+  created_at: string;
+  created_by: string | null;
+  expires_at: string | null;
+  removed_at: string | null;
+  last_used_at: string | null;
+}
+
+export interface FederationIssuersTable {
+  id: string;
+  name: string;
+  issuer: string;
+  jwks_url: string | null;
+  /** Inline JWKS (JSON) when no URL is configured. */
+  jwks: string | null;
+  audience: string;
+  /** JSON list of accepted JWS algorithms. */
+  algorithms: string;
+  /** JSON list of { principal_id, claims: { name: value | [values] } }. */
+  mappings: string;
+  max_token_age_seconds: number | null;
+  created_at: string;
+  created_by: string | null;
+  updated_at: string;
+}
+
+export interface ReplayCacheTable {
+  key_hash: string;
+  kind: string;
+  expires_at: string;
+}
+
+export interface RevocationsTable {
+  version: Generated<number>;
+  kind: 'token' | 'family' | 'credential' | 'principal';
+  target: string;
+  revoked_at: string;
+  not_before: string | null;
+  forget_after: string | null;
+}
+
 export interface DB {
   meta: MetaTable;
   principals: PrincipalsTable;
@@ -164,6 +291,14 @@ export interface DB {
   audit_checkpoints: AuditCheckpointsTable;
   audit_nodes: AuditNodesTable;
   findings: FindingsTable;
+  signing_keys: SigningKeysTable;
+  oauth_tokens: OAuthTokensTable;
+  api_keys: ApiKeysTable;
+  client_secrets: ClientSecretsTable;
+  client_keys: ClientKeysTable;
+  federation_issuers: FederationIssuersTable;
+  replay_cache: ReplayCacheTable;
+  revocations: RevocationsTable;
 }
 
 export type { Generated };
