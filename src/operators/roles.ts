@@ -11,18 +11,29 @@ export const PERMISSIONS = [
   'token.read', 'token.create', 'token.revoke',
   'audit.read', 'audit.verify', 'audit.admin',
   'finding.read', 'finding.write',
+  'key.read', 'key.rotate',
+  'credential.read', 'credential.create', 'credential.revoke',
+  'federation.read', 'federation.write',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
-const READ: Permission[] = ['self.read', 'principal.read', 'team.read', 'resource.read', 'token.read', 'audit.read', 'audit.verify', 'finding.read'];
+const READ: Permission[] = [
+  'self.read', 'principal.read', 'team.read', 'resource.read', 'token.read', 'audit.read', 'audit.verify', 'finding.read',
+  'key.read', 'credential.read', 'federation.read',
+];
 
 export const ROLE_PERMISSIONS: Record<OperatorRole, ReadonlySet<Permission>> = {
   admin: new Set(PERMISSIONS),
   security: new Set<Permission>([
     ...READ, 'principal.create', 'principal.update', 'principal.lifecycle', 'team.write', 'resource.write', 'token.revoke', 'finding.write',
+    'credential.create', 'credential.revoke',
   ]),
   auditor: new Set<Permission>(READ),
-  owner: new Set<Permission>(['self.read', 'principal.read', 'principal.create', 'principal.update', 'principal.lifecycle', 'team.read', 'resource.read', 'resource.write']),
+  // Owners manage the credentials of the principals they own (the services check ownership).
+  owner: new Set<Permission>([
+    'self.read', 'principal.read', 'principal.create', 'principal.update', 'principal.lifecycle', 'team.read', 'resource.read', 'resource.write',
+    'credential.read', 'credential.create', 'credential.revoke',
+  ]),
 };
 
 export function authorize(actor: Actor, permission: string): boolean {
