@@ -65,6 +65,8 @@ export interface AccessTokenClaims {
   auth_time: number;
   cnf?: { jkt: string };
   act?: ActClaim;
+  /** How the subject authenticated (RFC 8176 style; the first entry maps to Actor.authMethod). */
+  amr?: string[];
 }
 
 /** Why a presented credential was refused: the stable reasons auth.failed events and WWW-Authenticate carry. */
@@ -210,6 +212,8 @@ export interface CredentialPrincipal extends ActorPrincipal {
   mayDelegateTo: string[];
   dataCeiling: string | null;
   teamIds: string[];
+  /** The owning team, when a team owns the principal (owner-role operators of that team manage its credentials). */
+  ownerTeamId?: string | null;
 }
 
 /** A registered resource a token may be addressed to (RFC 8707). */
