@@ -4,6 +4,7 @@ import { ConfigError } from '../platform/config.js';
 import { SealedError } from '../platform/keys.js';
 import { CliError } from './client.js';
 import { registerAdminCommands } from './commands/admin.js';
+import { registerApiKeyCommands } from './commands/apikey.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerFindingCommands } from './commands/findings.js';
 import { registerPrincipalCommands } from './commands/principal.js';
@@ -39,6 +40,7 @@ export function buildProgram(io: CliIo): Command {
   registerTeamCommands(program, io);
   registerResourceCommands(program, io);
   registerTokenCommands(program, io);
+  registerApiKeyCommands(program, io);
   registerAuditCommands(program, io);
   registerFindingCommands(program, io);
   registerAdminCommands(program, io);

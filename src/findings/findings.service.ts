@@ -13,9 +13,13 @@ import { allowedStatusChanges, priorityLabel, priorityScore, type FindingStatus,
 // Findings reported by `custos scan --report`: one row per secret (fingerprint), a remediation status,
 // a priority, and automatic revocation when the secret is a live Custos credential.
 
-/** What findings needs from the operators module (declared here by the consumer): revoke a leaked token. */
+/**
+ * What findings needs from the credential issuers (declared here by the consumer): revoke a leaked Custos
+ * credential. `kind` is the credential format's kind the scanner parsed offline (`op`, `ak`, …); the provider
+ * dispatches by it and answers `unknown` for a kind or id it does not hold.
+ */
 export interface LeakRevoker {
-  revokeLeaked(trx: Trx, batch: WriteBatch, actor: Actor, leak: { id: string; sha256Prefix: string }, details: Record<string, unknown>):
+  revokeLeaked(trx: Trx, batch: WriteBatch, actor: Actor, leak: { kind: string; id: string; sha256Prefix: string }, details: Record<string, unknown>):
     Promise<{ liveness: Liveness; ownerId: string | null; revoked: boolean }>;
 }
 
@@ -46,8 +50,9 @@ export function createFindingService(deps: FindingServiceDeps) {
           let liveness: Liveness = (existing?.liveness as Liveness | undefined) ?? 'unknown';
           let status = (existing?.status as FindingStatus | undefined) ?? 'open';
           let ownerId = existing?.credential_owner_id ?? null;
-          if (f.credential?.kind === 'op' && f.secret_sha256_prefix && deps.autoRevoke) {
-            const r = await deps.credentials.revokeLeaked(trx, batch, actor, { id: f.credential.id, sha256Prefix: f.secret_sha256_prefix }, {
+          if (f.credential && f.secret_sha256_prefix && deps.autoRevoke) {
+            const leak = { kind: f.credential.kind, id: f.credential.id, sha256Prefix: f.secret_sha256_prefix };
+            const r = await deps.credentials.revokeLeaked(trx, batch, actor, leak, {
               finding_id: id, fingerprint: f.fingerprint, source: input.source, target: input.target,
             });
             liveness = r.liveness;

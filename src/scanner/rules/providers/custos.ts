@@ -1,9 +1,9 @@
-// Custos' own credentials (operator tokens, API keys): checksummed, parsed with the shared format module,
+// Custos' own credentials (operator tokens, API keys, OAuth client secrets): checksummed, parsed with the shared format module,
 // and the server revokes a live one that a report names.
 import type { Rule } from '../../types.js';
 import { B, E } from '../pattern-parts.js';
-import { parseCustosToken } from '../../../platform/credential-format.js';
-import { fakeCustosToken, seeded } from '../fake.js';
+import { formatCustosToken, parseCustosToken } from '../../../platform/credential-format.js';
+import { ALNUM, fakeCustosToken, LOWER32, randomString, seeded } from '../fake.js';
 
 /** Example secrets are drawn from this file's own seed, so editing one provider's examples leaves the others alone. */
 const rnd = seeded(424201);
@@ -25,7 +25,31 @@ export const custosApiKey: Rule = {
   pattern: `${B}custos_ak_[a-z2-7]{16}_[A-Za-z0-9]{32}_[A-Za-z0-9]{6}${E}`,
   validate: (s) => parseCustosToken(s)?.kind === 'ak',
   examples: {
-    truePositives: [`key: "${fakeCustosToken('ak', rnd)}"`],
-    falsePositives: [`custos_ak_${'b'.repeat(16)}_${'Z'.repeat(32)}_ABCDEF`],
+    truePositives: [
+      `key: "${fakeCustosToken('ak', rnd)}"`,
+      `Authorization: Bearer ${fakeCustosToken('ak', rnd)}`,
+      `export CUSTOS_API_KEY=${fakeCustosToken('ak', rnd)}`,
+      `{"api_key":"${fakeCustosToken('ak', rnd)}","region":"eu"}`,
+    ],
+    falsePositives: [
+      // Checksum wrong, a placeholder, the issue's spelling of the format, an operator token, a secret one short.
+      `custos_ak_${'b'.repeat(16)}_${'Z'.repeat(32)}_ABCDEF`,
+      'CUSTOS_API_KEY=custos_ak_<id>_<secret>_<crc>',
+      'format: cst_<id>_<secret>_<crc32>',
+      `CUSTOS_TOKEN=${fakeCustosToken('op', rnd)}`,
+      `key: ${fakeCustosToken('ak', rnd).replace(/_([A-Za-z0-9]{32})_/, (_m, sec: string) => `_${sec.slice(1)}_`)}`,
+    ],
+  },
+};
+
+/** An OAuth client secret (client_secret_basic / client_secret_post); drawn after the rules above, so their examples stay as they were. */
+export const custosClientSecret: Rule = {
+  id: 'custos-client-secret', description: 'Custos OAuth client secret', provider: 'Custos', severity: 'critical',
+  keywords: ['custos_cs_'], checksum: true,
+  pattern: `${B}custos_cs_[a-z2-7]{16}_[A-Za-z0-9]{32}_[A-Za-z0-9]{6}${E}`,
+  validate: (s) => parseCustosToken(s)?.kind === 'cs',
+  examples: {
+    truePositives: [`CLIENT_SECRET=${formatCustosToken('cs', randomString(LOWER32, 16, rnd), randomString(ALNUM, 32, rnd))}`],
+    falsePositives: [`custos_cs_${'c'.repeat(16)}_${'Y'.repeat(32)}_ABCDEF`, 'client_secret: custos_cs_<id>_<secret>_<crc>'],
   },
 };
