@@ -6,6 +6,7 @@ import { CliError } from './client.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { registerApiKeyCommands } from './commands/apikey.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerFederationCommands } from './commands/federation.js';
 import { registerFindingCommands } from './commands/findings.js';
 import { registerPrincipalCommands } from './commands/principal.js';
 import { registerResourceCommands } from './commands/resource.js';
@@ -41,6 +42,7 @@ export function buildProgram(io: CliIo): Command {
   registerResourceCommands(program, io);
   registerTokenCommands(program, io);
   registerApiKeyCommands(program, io);
+  registerFederationCommands(program, io);
   registerAuditCommands(program, io);
   registerFindingCommands(program, io);
   registerAdminCommands(program, io);
