@@ -1,0 +1,156 @@
+import { sql, type Kysely } from 'kysely';
+import type { Dialect } from '../platform/store/db.js';
+import type { DB, OAuthTokensTable } from '../platform/store/schema.js';
+
+// Thin queries over oauth_tokens: the record of every access token issued (who, for whom, with what, from
+// which parent, until when), never the token itself. The token endpoint inserts one row per issued token in
+// the transaction that issues it; revocation walks it (a token's descendants, a family, a credential, a
+// principal) and the credential inventory lists it. The only SQL over this table.
+//
+// Rules:
+// - Timestamps are ISO-8601 UTC text of one fixed width, so text order is time order on both stores.
+// - Descendants are found with one recursive CTE (standard SQL, the same text on SQLite and PostgreSQL);
+//   `union` (not `union all`) so even a corrupt parent cycle terminates.
+// - "In the act chain" matches the JSON list's quoted element (`"<id>"`), with LIKE's wildcards escaped.
+// - Inventory pages are keyset pages with a unique tie-breaker (jti). Id columns compare bytewise on both
+//   stores (idColumn), so the service can merge token pages with other kinds' items in memory.
+
+type Q = Kysely<DB>;
+
+/** Rows per `in (…)` list: well under both stores' bound-parameter limits. */
+const CHUNK = 500;
+
+export async function insertToken(db: Q, row: OAuthTokensTable): Promise<void> {
+  await db.insertInto('oauth_tokens').values(row).execute();
+}
+
+export async function findToken(db: Q, jti: string): Promise<OAuthTokensTable | undefined> {
+  return db.selectFrom('oauth_tokens').selectAll().where('jti', '=', jti).executeTakeFirst();
+}
+
+export async function findTokens(db: Q, jtis: string[]): Promise<OAuthTokensTable[]> {
+  const out: OAuthTokensTable[] = [];
+  for (let i = 0; i < jtis.length; i += CHUNK) {
+    out.push(...await db.selectFrom('oauth_tokens').selectAll().where('jti', 'in', jtis.slice(i, i + CHUNK)).execute());
+  }
+  return out;
+}
+
+/** Every token derived from `jti` (its children, their children, … at any depth), not `jti` itself. */
+export async function descendantsOf(db: Q, jti: string): Promise<OAuthTokensTable[]> {
+  const result = await sql<OAuthTokensTable>`
+    with recursive d(jti) as (
+      select jti from oauth_tokens where parent_jti = ${jti}
+      union
+      select t.jti from oauth_tokens t join d on t.parent_jti = d.jti
+    )
+    select t.* from oauth_tokens t where t.jti in (select jti from d) order by t.depth, t.jti`.execute(db);
+  return result.rows;
+}
+
+/** Every token obtained with a credential and every token derived from those, at any depth. */
+export async function tokensFromCredential(db: Q, credentialId: string): Promise<OAuthTokensTable[]> {
+  const result = await sql<OAuthTokensTable>`
+    with recursive d(jti) as (
+      select jti from oauth_tokens where credential_id = ${credentialId}
+      union
+      select t.jti from oauth_tokens t join d on t.parent_jti = d.jti
+    )
+    select t.* from oauth_tokens t where t.jti in (select jti from d) order by t.depth, t.jti`.execute(db);
+  return result.rows;
+}
+
+export async function tokensOfFamily(db: Q, familyId: string): Promise<OAuthTokensTable[]> {
+  return db.selectFrom('oauth_tokens').selectAll().where('family_id', '=', familyId).orderBy('depth').orderBy('jti').execute();
+}
+
+/** LIKE pattern for one principal id as an element of a JSON list of strings. */
+export function actChainPattern(principalId: string): string {
+  return `%${JSON.stringify(principalId).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** Tokens not revoked and not expired at `now` in which the principal takes part: as sub, as client, or in the act chain. */
+export async function liveTokensOf(db: Q, principalId: string, now: string): Promise<OAuthTokensTable[]> {
+  return db.selectFrom('oauth_tokens').selectAll()
+    .where((eb) => eb.or([
+      eb('principal_id', '=', principalId),
+      eb('client_id', '=', principalId),
+      sql<boolean>`act_chain like ${actChainPattern(principalId)} escape '\\'`,
+    ]))
+    .where('revoked_at', 'is', null).where('expires_at', '>', now)
+    .orderBy('jti').execute();
+}
+
+/** The latest expiry among every token (revoked or not) in which the principal takes part; null when none. */
+export async function latestExpiryOf(db: Q, principalId: string): Promise<string | null> {
+  const row = await db.selectFrom('oauth_tokens').select((eb) => eb.fn.max('expires_at').as('latest'))
+    .where((eb) => eb.or([
+      eb('principal_id', '=', principalId),
+      eb('client_id', '=', principalId),
+      sql<boolean>`act_chain like ${actChainPattern(principalId)} escape '\\'`,
+    ]))
+    .executeTakeFirst();
+  return (row?.latest as string | null | undefined) ?? null;
+}
+
+/** Every token obtained with a credential (client secret, client key or API key), revoked or not. */
+export async function tokensByCredential(db: Q, credentialId: string): Promise<OAuthTokensTable[]> {
+  return db.selectFrom('oauth_tokens').selectAll().where('credential_id', '=', credentialId).orderBy('jti').execute();
+}
+
+/** Marks the tokens revoked (those not revoked already); returns how many rows changed. */
+export async function markRevoked(db: Q, jtis: string[], at: string, reason: string | null): Promise<number> {
+  let changed = 0;
+  for (let i = 0; i < jtis.length; i += CHUNK) {
+    const r = await db.updateTable('oauth_tokens').set({ revoked_at: at, revoked_reason: reason })
+      .where('jti', 'in', jtis.slice(i, i + CHUNK)).where('revoked_at', 'is', null).executeTakeFirst();
+    changed += Number(r.numUpdatedRows);
+  }
+  return changed;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Inventory lists
+
+export type TokenSort = 'jti' | 'expires_at' | 'lifetime';
+
+/** Where the previous page ended, in the sort's own terms (lifetime in whole seconds, descending). */
+export type TokenListAfter =
+  | { sort: 'jti'; jti: string }
+  | { sort: 'expires_at'; expiresAt: string; jti: string }
+  | { sort: 'lifetime'; lifetime: number; jti: string };
+
+export interface TokenListFilter {
+  principalId?: string;
+  /** Only tokens live at this instant (not revoked, expires_at after it). */
+  liveAt?: string;
+  /** Only tokens expiring at or before this instant. */
+  expiresBy?: string;
+  sort: TokenSort;
+  after?: TokenListAfter;
+  limit: number;
+}
+
+/** Whole seconds between issue and expiry, on either store. */
+export function lifetimeExpression(dialect: Dialect) {
+  return dialect === 'postgres'
+    ? sql<number>`cast(round(extract(epoch from (cast(expires_at as timestamptz) - cast(issued_at as timestamptz)))) as bigint)`
+    : sql<number>`cast(round((julianday(expires_at) - julianday(issued_at)) * 86400) as integer)`;
+}
+
+export async function listTokens(db: Q, dialect: Dialect, f: TokenListFilter): Promise<Array<OAuthTokensTable & { lifetime: number }>> {
+  const lifetime = lifetimeExpression(dialect);
+  const jti = sql<string>`jti`;
+  let q = db.selectFrom('oauth_tokens').selectAll().select(lifetime.as('lifetime'));
+  if (f.principalId !== undefined) q = q.where('principal_id', '=', f.principalId);
+  if (f.liveAt !== undefined) q = q.where('revoked_at', 'is', null).where('expires_at', '>', f.liveAt);
+  if (f.expiresBy !== undefined) q = q.where('expires_at', '<=', f.expiresBy);
+  const a = f.after;
+  if (a?.sort === 'jti') q = q.where(sql<boolean>`${jti} > ${a.jti}`);
+  if (a?.sort === 'expires_at') q = q.where(sql<boolean>`(expires_at > ${a.expiresAt} or (expires_at = ${a.expiresAt} and ${jti} > ${a.jti}))`);
+  if (a?.sort === 'lifetime') q = q.where(sql<boolean>`(${lifetime} < ${a.lifetime} or (${lifetime} = ${a.lifetime} and ${jti} > ${a.jti}))`);
+  if (f.sort === 'expires_at') q = q.orderBy('expires_at');
+  if (f.sort === 'lifetime') q = q.orderBy(lifetime, 'desc');
+  const rows = await q.orderBy(jti).limit(f.limit).execute();
+  return rows.map((r) => ({ ...r, lifetime: Number(r.lifetime) }));
+}
