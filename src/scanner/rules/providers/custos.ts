@@ -1,10 +1,9 @@
-// Custos' own credentials (operator tokens, API keys): checksummed, parsed with the shared format module,
-// and the server revokes a live one that a report names. A finding of either carries the credential's kind and
-// id and the SHA-256 prefix the server matches against its stored hash (finding.ts, for every custos-* rule).
+// Custos' own credentials (operator tokens, API keys, OAuth client secrets): checksummed, parsed with the shared format module,
+// and the server revokes a live one that a report names.
 import type { Rule } from '../../types.js';
 import { B, E } from '../pattern-parts.js';
-import { parseCustosToken } from '../../../platform/credential-format.js';
-import { fakeCustosToken, seeded } from '../fake.js';
+import { formatCustosToken, parseCustosToken } from '../../../platform/credential-format.js';
+import { ALNUM, fakeCustosToken, LOWER32, randomString, seeded } from '../fake.js';
 
 /** Example secrets are drawn from this file's own seed, so editing one provider's examples leaves the others alone. */
 const rnd = seeded(424201);
@@ -40,5 +39,17 @@ export const custosApiKey: Rule = {
       `CUSTOS_TOKEN=${fakeCustosToken('op', rnd)}`,
       `key: ${fakeCustosToken('ak', rnd).replace(/_([A-Za-z0-9]{32})_/, (_m, sec: string) => `_${sec.slice(1)}_`)}`,
     ],
+  },
+};
+
+/** An OAuth client secret (client_secret_basic / client_secret_post); drawn after the rules above, so their examples stay as they were. */
+export const custosClientSecret: Rule = {
+  id: 'custos-client-secret', description: 'Custos OAuth client secret', provider: 'Custos', severity: 'critical',
+  keywords: ['custos_cs_'], checksum: true,
+  pattern: `${B}custos_cs_[a-z2-7]{16}_[A-Za-z0-9]{32}_[A-Za-z0-9]{6}${E}`,
+  validate: (s) => parseCustosToken(s)?.kind === 'cs',
+  examples: {
+    truePositives: [`CLIENT_SECRET=${formatCustosToken('cs', randomString(LOWER32, 16, rnd), randomString(ALNUM, 32, rnd))}`],
+    falsePositives: [`custos_cs_${'c'.repeat(16)}_${'Y'.repeat(32)}_ABCDEF`, 'client_secret: custos_cs_<id>_<secret>_<crc>'],
   },
 };
