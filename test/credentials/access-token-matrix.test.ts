@@ -13,7 +13,7 @@ import {
 } from '../../src/credentials/contracts.js';
 import { createSigningKeyStore, type SigningKeyService } from '../../src/credentials/signing-keys.service.js';
 import { createVerifiedCache } from '../../src/credentials/verified-cache.js';
-import { createAccessTokenVerifier, type PrincipalRecord } from '../../src/credentials/verify/index.js';
+import { createAccessTokenVerifier, createIssuedTokenInspector, type PrincipalRecord } from '../../src/credentials/verify/index.js';
 import { NO_PROVENANCE, systemActor } from '../../src/platform/actor.js';
 import { manualClock } from '../../src/platform/clock.js';
 import { newId } from '../../src/platform/ids.js';
@@ -439,6 +439,32 @@ for (const backend of BACKENDS) {
       clock.set(new Date((start + 120 + LEEWAY) * 1000));
       expect((await refusal(token, {}, AUD, cached)).reason).toBe('expired');
       expect(cache.get(token)).toBeUndefined();
+    });
+
+    it.runIf(enabled)('the issued-token inspector (token exchange, introspection) checks all but audience and binding', async () => {
+      const inspect = createIssuedTokenInspector({ keys: store, issuer: () => ISSUER, clock, revocations, dpop, principals });
+      const now = nowSec();
+      const bound = await mint({ aud: ['https://elsewhere.test/'], cnf: { jkt: 'jkt-1' }, jti: 'jti-inspected' });
+      expect((await inspect(bound)).jti).toBe('jti-inspected');
+      expect(dpopCalls).toEqual([]);
+      const reason = async (token: string) => {
+        try { await inspect(token); } catch (error) { if (error instanceof CredentialRejected) return error.reason; throw error; }
+        return 'accepted';
+      };
+      expect(await reason(await mint({ iat: now - 700, exp: now - LEEWAY }))).toBe('expired');
+      expect(await reason(await mint({ sub: 'agent-s' }))).toBe('principal_not_active');
+      expect(await reason(await mint({ iss: 'https://evil.test' }))).toBe('wrong_issuer');
+      expect(await reason(await mint({}, { typ: 'JWT' }))).toBe('wrong_typ');
+      expect(await reason(`${bound}x`)).toBe('bad_signature');
+      revokedJtis.add('jti-inspected');
+      expect(await reason(bound)).toBe('revoked');
+      // The issuer may be read at each verification.
+      let issuer = ISSUER;
+      const moving = createAccessTokenVerifier({ keys: store, issuer: () => issuer, clock, revocations, dpop, principals, cache: createVerifiedCache() });
+      const token = await mint();
+      await expect(moving.verify(request(token), AUD)).resolves.toBeTruthy();
+      issuer = 'https://moved.test';
+      expect((await refusal(token, {}, AUD, moving)).reason).toBe('wrong_issuer');
     });
 
     // Last: it rotates the store's key.
