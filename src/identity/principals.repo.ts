@@ -136,6 +136,31 @@ export async function findPrincipalWithTeams(db: Q, id: string) {
   return (await principalWithTeams(db, id)).rows[0];
 }
 
+// What token issuance decides on, with the team memberships, in one round trip (by id or by name).
+const credentialPrincipalBy = (column: 'id' | 'name') => reusable(1, (db, ref) => db.selectFrom('principals as p')
+  .select([
+    'p.id', 'p.name', 'p.kind', 'p.status', 'p.owner_principal_id', 'p.owner_team_id', 'p.scopes', 'p.purposes', 'p.risk_tier', 'p.may_delegate_to', 'p.data_ceiling',
+  ])
+  .select(sql<string | null>`(select string_agg(m.team_id, ',') from team_members m where m.principal_id = p.id)`.as('team_ids'))
+  .where(`p.${column}`, '=', ref));
+const credentialPrincipalById = credentialPrincipalBy('id');
+const credentialPrincipalByName = credentialPrincipalBy('name');
+
+export async function findCredentialPrincipal(db: Q, ref: string) {
+  return (await (isUuid(ref) ? credentialPrincipalById : credentialPrincipalByName)(db, ref)).rows[0];
+}
+
+/** Principals by id or name, with what a visibility check needs; refs that match nothing are simply absent. */
+export async function findPrincipalsByRefs(db: Q, refs: string[]) {
+  const ids = [...new Set(refs.filter(isUuid))];
+  const names = [...new Set(refs.filter((r) => !isUuid(r)))];
+  if (ids.length === 0 && names.length === 0) return [];
+  return db.selectFrom('principals')
+    .select(['id', 'name', 'kind', 'status', 'owner_principal_id', 'owner_team_id'])
+    .where((eb) => eb.or([...(ids.length ? [eb('id', 'in', ids)] : []), ...(names.length ? [eb('name', 'in', names)] : [])]))
+    .execute();
+}
+
 /** Names of principals by id, for views that show who is referenced. */
 export async function principalNames(db: Q, ids: string[]): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { paginationQuery, pageSchema } from '../platform/http/pagination.js';
+import { isKindEntry, kindOfEntry, MAX_DELEGATES } from './delegation.js';
 import {
   boolQuery, labelFilter, labelPatchFields, labelsSchema, namePrefix, nameSchema, nullable, reasonSchema, refSchema, refView, text, tokenList,
 } from './fields.schemas.js';
@@ -17,6 +18,12 @@ export const externalIdsSchema = z.strictObject({
   })).max(20).optional(),
 });
 
+/** Who may act for the principal through token exchange: principals (id or name) and `kind:<kind>` entries. */
+export const mayDelegateToSchema = z.array(
+  refSchema.refine((e) => !isKindEntry(e) || kindOfEntry(e) !== undefined, `a kind: entry names a principal kind: ${PRINCIPAL_KINDS.map((k) => `kind:${k}`).join(', ')}`),
+).max(MAX_DELEGATES)
+  .describe('Who may act for this principal through token exchange (RFC 8693): principals by id or name, and kind:<kind> entries (e.g. kind:agent) admitting every principal of that kind; on PATCH replaces the list, [] clears it');
+
 const taxonomy = {
   display_name: text(200).optional(),
   description: text(4000).optional(),
@@ -31,6 +38,7 @@ const taxonomy = {
   risk_tier: z.enum(RISK_TIERS).optional(),
   external_ids: externalIdsSchema.optional(),
   labels: labelsSchema.optional(),
+  may_delegate_to: mayDelegateToSchema.optional(),
 };
 
 export const createPrincipalBody = z.strictObject({
@@ -59,6 +67,7 @@ export const updatePrincipalBody = z.strictObject({
   data_ceiling: nullable(z.enum(CLASSIFICATIONS)),
   risk_tier: z.enum(RISK_TIERS).optional(),
   external_ids: externalIdsSchema.optional(),
+  may_delegate_to: mayDelegateToSchema.optional(),
   ...labelPatchFields,
   review_due_at: z.iso.datetime().optional(),
   expected_version: z.number().int().min(1).optional().describe('Optimistic concurrency: reject if the principal changed since'),
@@ -107,6 +116,7 @@ export const principalSchema = z.object({
   risk_tier: z.string(),
   external_ids: z.record(z.string(), z.unknown()),
   labels: z.record(z.string(), z.string()),
+  may_delegate_to: z.array(z.string()).describe('Who may act for it through token exchange: principal names and kind:<kind> entries'),
   orphaned: z.boolean(),
   review_due_at: z.string().nullable(),
   status_reason: z.string().nullable(),

@@ -8,10 +8,11 @@ import type { IdGenerator } from '../platform/ids.js';
 import { decodeCursor, pageOf } from '../platform/http/pagination.js';
 import { isUniqueViolation } from '../platform/store/errors.js';
 import type { PrincipalsTable } from '../platform/store/schema.js';
+import { delegateIds, delegateLabels, isKindEntry, withoutRepeats } from './delegation.js';
 import { nextLabels, parseLabelFilter, sameLabels } from './labels.js';
 import { resolveOwner, type Owner } from './owners.service.js';
 import { canManageOwned, canSee, isOwnerRole, listVisibility, outranks, ownerMayPickTeam, ownerWideningFields } from './ownership.js';
-import type { RoleLookup } from './ports.js';
+import type { PrincipalCredentialRevoker, RoleLookup } from './ports.js';
 import * as repo from './principals.repo.js';
 import type { CreatePrincipalInput, ListPrincipalsQuery, PrincipalView, UpdatePrincipalInput } from './principals.schemas.js';
 import { findTeam } from './teams.repo.js';
@@ -30,6 +31,11 @@ export interface PrincipalServiceDeps {
    * decommissioned.
    */
   roles: RoleLookup;
+  /**
+   * Revokes what a principal holds (the credentials module implements it): called when a principal is suspended
+   * or decommissioned, inside the transaction that changes its status, so the two commit or fail together.
+   */
+  credentials?: PrincipalCredentialRevoker;
 }
 
 export function createPrincipalService(deps: PrincipalServiceDeps) {
@@ -88,8 +94,40 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
     return { id: t.id, name: t.name };
   }
 
+  /** Views of rows, with the principals their may_delegate_to names looked up in one query. */
+  async function viewsOf(q: Trx | Database['kysely'], rows: repo.PrincipalRow[]): Promise<PrincipalView[]> {
+    const ids = rows.flatMap((r) => delegateIds(JSON.parse(r.may_delegate_to) as string[]));
+    const names = await repo.principalNames(q, ids);
+    return rows.map((r) => toView(r, names));
+  }
+
+  async function viewOf(q: Trx | Database['kysely'], row: repo.PrincipalRow): Promise<PrincipalView> {
+    return (await viewsOf(q, [row]))[0]!;
+  }
+
   async function reload(trx: Trx, id: string): Promise<PrincipalView> {
-    return toView(await load(trx, id));
+    return viewOf(trx, await load(trx, id));
+  }
+
+  /**
+   * The entries to store for a requested may_delegate_to: principals resolved to ids, `kind:` entries as given (the
+   * schema checked them), in the order given without repeats. A principal that does not exist answers
+   * principal_not_found; so does, for an owner-role operator, one they may not see and that is not on the list
+   * already (existence is information). Naming a principal only lets it act for this one within this one's own
+   * rights, so any principal an operator may see will do.
+   */
+  async function resolveDelegates(trx: Trx, actor: Actor, refs: string[], current: readonly string[]): Promise<{ entries: string[]; names: Map<string, string> }> {
+    const principalRefs = refs.filter((r) => !isKindEntry(r));
+    const found = await repo.findPrincipalsByRefs(trx, principalRefs);
+    const names = new Map(found.map((p) => [p.id, p.name]));
+    const entries = refs.map((ref) => {
+      if (isKindEntry(ref)) return ref;
+      const p = found.find((x) => x.id === ref || x.name === ref);
+      const hidden = p && isOwnerRole(actor) && !current.includes(p.id) && !canSee(actor, p.id, p.owner_principal_id, p.owner_team_id);
+      if (!p || hidden) throw new AppError('principal_not_found', `may_delegate_to: principal '${ref}' does not exist`);
+      return p.id;
+    });
+    return { entries: withoutRepeats(entries), names };
   }
 
   function auditTarget(row: { id: string; name: string }) {
@@ -117,6 +155,7 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
     if (!ownerMayPickTeam(actor, team?.id ?? null)) {
       throw new AppError('forbidden', `owners may only choose a home team they belong to ('${team?.name}' is not one of yours)`, { fields: ['team'] });
     }
+    const delegates = await resolveDelegates(trx, actor, input.may_delegate_to ?? [], []);
     const row: PrincipalsTable = {
       id: deps.newId(),
       name: input.name,
@@ -140,7 +179,7 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
       orphaned: 0,
       review_due_at: reviewDueAt(now, tier),
       status_reason: input.reason ?? null,
-      may_delegate_to: '[]',
+      may_delegate_to: JSON.stringify(delegates.entries),
       created_at: now.toISOString(),
       created_by: actor.principal?.id ?? null,
       updated_at: now.toISOString(),
@@ -153,7 +192,7 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
       throw error;
     }
     // Everything the view shows is known here; no need to read the row back.
-    const view = toView({ ...row, owner_name: ownerName, owner_team_name: ownerTeamName, team_name: team?.name ?? null });
+    const view = toView({ ...row, owner_name: ownerName, owner_team_name: ownerTeamName, team_name: team?.name ?? null }, delegates.names);
     await recordChange(trx, batch, actor, 'principal.created', row, { reason: input.reason ?? null, principal: view });
     return view;
   }
@@ -166,7 +205,7 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
     },
 
     async get(actor: Actor, ref: string): Promise<PrincipalView> {
-      return toView(await loadVisible(db.kysely, actor, ref));
+      return viewOf(db.kysely, await loadVisible(db.kysely, actor, ref));
     },
 
     async list(actor: Actor, query: ListPrincipalsQuery) {
@@ -199,7 +238,7 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
         limit: query.limit + 1,
       });
       const page = pageOf(rows, query.limit, (r) => r.id);
-      return { items: page.items.map(toView), next_cursor: page.next_cursor };
+      return { items: await viewsOf(db.kysely, page.items), next_cursor: page.next_cursor };
     },
 
     async update(actor: Actor, ref: string, input: UpdatePrincipalInput): Promise<PrincipalView> {
@@ -212,8 +251,9 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
           throw new AppError('version_mismatch', `principal '${row.name}' is at version ${row.version}, not ${input.expected_version}`);
         }
         const team = await resolveTeamRef(trx, input.team);
+        const before = await viewOf(trx, row);
         if (isOwnerRole(actor)) {
-          const bad = ownerWideningFields(toView(row), input);
+          const bad = ownerWideningFields(before, input);
           if (team && !ownerMayPickTeam(actor, team.id)) bad.push('team');
           if (bad.length) {
             throw new AppError('forbidden', `owners cannot reassign ownership, postpone reviews, pick a home team they do not belong to or widen what a principal may do (${bad.join(', ')}); ask an admin or security operator`, { fields: bad });
@@ -252,12 +292,15 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
         if (input.scopes) set('scopes', JSON.stringify(input.scopes));
         if (input.purposes) set('purposes', JSON.stringify(input.purposes));
         if (input.external_ids) set('external_ids', JSON.stringify(input.external_ids));
+        if (input.may_delegate_to) {
+          const current = JSON.parse(row.may_delegate_to) as string[];
+          set('may_delegate_to', JSON.stringify((await resolveDelegates(trx, actor, input.may_delegate_to, current)).entries));
+        }
         const labels = nextLabels(JSON.parse(row.labels) as Record<string, string>, input);
         if (labels && !sameLabels(labels, JSON.parse(row.labels) as Record<string, string>)) set('labels', JSON.stringify(labels));
-        if (changed.length === 0) return toView(row);
+        if (changed.length === 0) return before;
         const now = clock.now().toISOString();
         await repo.updatePrincipal(trx, row.id, { ...patch, updated_at: now, version: row.version + 1 });
-        const before = toView(row);
         const after = await reload(trx, row.id);
         await recordChange(trx, batch, actor, 'principal.updated', row, {
           reason: input.reason ?? null,
@@ -295,6 +338,8 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
         await recordChange(trx, batch, actor, `principal.${action === 'activate' ? 'activated' : action === 'suspend' ? 'suspended' : 'decommissioned'}`, row, {
           reason: reason ?? null, from: row.status, to,
         });
+        // A principal that can no longer act loses what it holds, in this transaction: tokens, keys, secrets.
+        if (to !== 'active') await deps.credentials?.revokeAllOf(trx, batch, actor, row.id, `principal ${to}${reason ? `: ${reason}` : ''}`);
         if (row.kind === 'human') {
           // A human who can no longer act leaves what they own without an accountable owner.
           const orphan = to !== 'active';
@@ -336,7 +381,8 @@ function pick(view: PrincipalView, keys: string[]): Record<string, unknown> {
   }));
 }
 
-export function toView(row: repo.PrincipalRow): PrincipalView {
+/** `names` holds the names of the principals its may_delegate_to lists (ids without a name are shown as ids). */
+export function toView(row: repo.PrincipalRow, names: ReadonlyMap<string, string> = new Map()): PrincipalView {
   return {
     id: row.id,
     name: row.name,
@@ -357,6 +403,7 @@ export function toView(row: repo.PrincipalRow): PrincipalView {
     risk_tier: row.risk_tier,
     external_ids: JSON.parse(row.external_ids) as Record<string, unknown>,
     labels: JSON.parse(row.labels) as Record<string, string>,
+    may_delegate_to: delegateLabels(JSON.parse(row.may_delegate_to) as string[], names),
     orphaned: row.orphaned === 1,
     review_due_at: row.review_due_at,
     status_reason: row.status_reason,

@@ -7,10 +7,11 @@ import type { IdGenerator } from '../platform/ids.js';
 import { decodeCursor, pageOf } from '../platform/http/pagination.js';
 import type { ResourcesTable } from '../platform/store/schema.js';
 import { isUniqueViolation } from '../platform/store/errors.js';
+import { audienceOf } from './audience.js';
 import { nextLabels, parseLabelFilter, sameLabels } from './labels.js';
 import { resolveOwner, type Owner } from './owners.service.js';
 import { canManageOwned, canSee, isOwnerRole, listVisibility, ownerResourceWideningFields } from './ownership.js';
-import { findPrincipalCore } from './principals.repo.js';
+import { findPrincipalCore, findPrincipalsByRefs } from './principals.repo.js';
 import * as repo from './resources.repo.js';
 import type { CreateResourceInput, ListResourcesQuery, ResourceView, UpdateResourceInput } from './resources.schemas.js';
 import { findTeam } from './teams.repo.js';
@@ -18,6 +19,9 @@ import { findTeam } from './teams.repo.js';
 // The catalog of AI assets access is governed on: models, datasets, pipelines, endpoints, tools, vector indexes.
 // Owner-role operators see and manage only what they or their teams own, and may only narrow it: no new
 // owner, no lower classification or risk tier, no new purposes, no parent they do not own.
+// A resource may carry an audience `uri` (RFC 8707; unique: a second claim is resource_uri_taken) and the
+// non-human principal that serves it (`server`, which may introspect tokens addressed to it). Owners may set
+// both on what they own; a server they may not see answers principal_not_found, as one that does not exist.
 
 export const MAX_DEPTH = 8;
 
@@ -87,6 +91,37 @@ export function createResourceService(deps: { db: Database; audit: AuditWriter; 
     await audit.record(trx, batch, { type, action: type, actor, target: { type: 'resource', id: row.id, name: row.name }, outcome: 'success', details });
   }
 
+  /** The principal a `server` reference names: it exists (and, for an owner-role operator, is visible), is not human and not decommissioned. */
+  async function resolveServer(q: Q, actor: Actor, ref: string, current: string | null): Promise<{ id: string; name: string }> {
+    const [p] = await findPrincipalsByRefs(q, [ref]);
+    const hidden = p && isOwnerRole(actor) && p.id !== current && !canSee(actor, p.id, p.owner_principal_id, p.owner_team_id);
+    if (!p || hidden) throw new AppError('principal_not_found', `server: principal '${ref}' does not exist`);
+    if (p.kind === 'human') {
+      const message = `'${p.name}' is a human; a resource is served by a non-human principal (a service account, workload, agent, ...)`;
+      throw errors.validation(`body/server: ${message}`, [{ location: 'body', path: '/server', message }]);
+    }
+    if (p.status === 'decommissioned') throw new AppError('principal_decommissioned', `server: principal '${p.name}' is decommissioned and cannot serve a resource`);
+    return { id: p.id, name: p.name };
+  }
+
+  /** Refuses a uri another resource already uses (checked first so PostgreSQL's transaction stays usable). */
+  async function assertUriFree(q: Q, actor: Actor, uri: string, selfId?: string): Promise<void> {
+    const other = await repo.findResourceByUri(q, uri, selfId);
+    if (!other) return;
+    const named = canSee(actor, other.id, other.owner_principal_id, other.owner_team_id) ? ` ('${other.name}')` : '';
+    throw new AppError('resource_uri_taken', `another resource${named} already uses the audience URI '${uri}'`);
+  }
+
+  /** A unique violation on insert or update: the uri (a concurrent claim), else the name. */
+  function uniqueViolation(error: unknown, name: string, uri: string | null | undefined): AppError | undefined {
+    if (!isUniqueViolation(error)) return undefined;
+    const e = error as { constraint?: string; message?: string };
+    if (uri && (e.constraint === 'resources_uri_idx' || /resources\.uri/.test(e.message ?? ''))) {
+      return new AppError('resource_uri_taken', `another resource already uses the audience URI '${uri}'`);
+    }
+    return new AppError('name_taken', `a resource named '${name}' already exists`);
+  }
+
   const ownerOf = (r: repo.ResourceRow): Owner => ({ ownerId: r.owner_principal_id, ownerName: r.owner_name, ownerTeamId: r.owner_team_id, ownerTeamName: r.owner_team_name });
 
   return {
@@ -95,20 +130,23 @@ export function createResourceService(deps: { db: Database; audit: AuditWriter; 
         const owner = await resolveOwner(trx, SUBJECT, input, undefined, actor);
         if (!canManageOwned(actor, owner.ownerId, owner.ownerTeamId)) throw errors.forbidden('owners may only register resources they or their teams own');
         const parent = input.parent ? await resolveParent(trx, actor, input.parent) : undefined;
+        const server = input.server ? await resolveServer(trx, actor, input.server, null) : undefined;
+        if (input.uri) await assertUriFree(trx, actor, input.uri);
         const now = clock.now().toISOString();
         const row: ResourcesTable = {
           id: deps.newId(), name: input.name, kind: input.kind, display_name: input.display_name ?? null, description: input.description ?? null,
           owner_principal_id: owner.ownerId, owner_team_id: owner.ownerTeamId, classification: input.classification, risk_tier: input.risk_tier,
           purposes: JSON.stringify(input.purposes ?? []), labels: JSON.stringify(input.labels ?? {}),
-          parent_id: parent?.id ?? null, uri: null, server_principal_id: null, created_at: now, updated_at: now,
+          parent_id: parent?.id ?? null, uri: input.uri ?? null, server_principal_id: server?.id ?? null, created_at: now, updated_at: now,
         };
         try {
           await repo.insertResource(trx, row);
         } catch (error) {
-          if (isUniqueViolation(error)) throw new AppError('name_taken', `a resource named '${input.name}' already exists`);
-          throw error;
+          throw uniqueViolation(error, input.name, input.uri) ?? error;
         }
-        const view = toView({ ...row, owner_name: owner.ownerName, owner_team_name: owner.ownerTeamName, parent_name: parent?.name ?? null });
+        const view = toView({
+          ...row, owner_name: owner.ownerName, owner_team_name: owner.ownerTeamName, parent_name: parent?.name ?? null, server_name: server?.name ?? null,
+        });
         await record(trx, batch, actor, 'resource.created', row, { reason: input.reason ?? null, resource: view });
         return view;
       });
@@ -171,9 +209,18 @@ export function createResourceService(deps: { db: Database; audit: AuditWriter; 
         const labels = nextLabels(current, input);
         if (labels && !sameLabels(labels, current)) set('labels', JSON.stringify(labels));
         if (input.parent !== undefined) set('parent_id', input.parent === null ? null : (await resolveParent(trx, actor, input.parent, row.id)).id);
+        if (input.server !== undefined) set('server_principal_id', input.server === null ? null : (await resolveServer(trx, actor, input.server, row.server_principal_id)).id);
+        if (input.uri !== undefined && input.uri !== row.uri) {
+          if (input.uri !== null) await assertUriFree(trx, actor, input.uri, row.id);
+          set('uri', input.uri);
+        }
         const changed = Object.keys(patch);
         if (changed.length === 0) return before;
-        await repo.updateResource(trx, row.id, { ...patch, updated_at: clock.now().toISOString() });
+        try {
+          await repo.updateResource(trx, row.id, { ...patch, updated_at: clock.now().toISOString() });
+        } catch (error) {
+          throw uniqueViolation(error, row.name, patch.uri) ?? error;
+        }
         const view = toView(await load(trx, row.id));
         await record(trx, batch, actor, 'resource.updated', row, { reason: input.reason ?? null, changed, before, after: view });
         return view;
@@ -206,6 +253,9 @@ export function toView(r: repo.ResourceRow): ResourceView {
     classification: r.classification, risk_tier: r.risk_tier,
     purposes: JSON.parse(r.purposes) as string[], labels: JSON.parse(r.labels) as Record<string, string>,
     parent: r.parent_id ? { id: r.parent_id, name: r.parent_name ?? '' } : null,
+    uri: r.uri,
+    audience: audienceOf(r),
+    server: r.server_principal_id ? { id: r.server_principal_id, name: r.server_name ?? '' } : null,
     created_at: r.created_at, updated_at: r.updated_at,
   };
 }
