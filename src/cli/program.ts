@@ -6,6 +6,7 @@ import { CliError } from './client.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { registerApiKeyCommands } from './commands/apikey.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerCredentialCommands } from './commands/credential.js';
 import { registerFederationCommands } from './commands/federation.js';
 import { registerFindingCommands } from './commands/findings.js';
 import { registerPrincipalCommands } from './commands/principal.js';
@@ -41,6 +42,7 @@ export function buildProgram(io: CliIo): Command {
   registerTeamCommands(program, io);
   registerResourceCommands(program, io);
   registerTokenCommands(program, io);
+  registerCredentialCommands(program, io);
   registerApiKeyCommands(program, io);
   registerFederationCommands(program, io);
   registerAuditCommands(program, io);
