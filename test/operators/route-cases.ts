@@ -1,6 +1,7 @@
 import type { Harness } from '../support/harness.js';
 import { ROLES, type Req, type Role, type RouteCase, type World } from './cases/shared.js';
 import { AUDIT_ROUTE_CASES } from './cases/audit.cases.js';
+import { CREDENTIALS_INVENTORY_ROUTE_CASES } from './cases/credentials-inventory.cases.js';
 import { FINDINGS_ROUTE_CASES } from './cases/findings.cases.js';
 import { IDENTITY_ROUTE_CASES } from './cases/identity.cases.js';
 import { OPERATORS_ROUTE_CASES } from './cases/operators.cases.js';
@@ -17,6 +18,7 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   ...OPERATORS_ROUTE_CASES,
   ...AUDIT_ROUTE_CASES,
   ...FINDINGS_ROUTE_CASES,
+  ...CREDENTIALS_INVENTORY_ROUTE_CASES,
 };
 
 /** Routes that are public on purpose (no token needed); anything else under /v1 must demand one. */
