@@ -87,4 +87,27 @@ describe('registry CLI', () => {
     expect(JSON.parse((await custos(['--json', 'resource', 'update', 'ivy-data', '--no-parent'])).stdout).parent).toBeNull();
     expect((await custos(['resource', 'delete', 'ivy-data', '--reason', 'retired'])).stdout).toBe("deleted 'ivy-data'\n");
   });
+
+  it('--may-delegate-to takes a comma-separated list of principals and kind: entries; "" clears it', async () => {
+    const show = async (name: string) => JSON.parse((await custos(['--json', 'principal', 'show', name])).stdout);
+    expect((await custos(['principal', 'add', 'ivy-planner', '--kind', 'agent', '--owner', 'ivy', '--may-delegate-to', 'ivy-bot, kind:workload'])).code).toBe(0);
+    expect((await show('ivy-planner')).may_delegate_to).toEqual(['ivy-bot', 'kind:workload']);
+    expect((await custos(['principal', 'update', 'ivy-planner', '--may-delegate-to', 'ivy-svc,kind:agent'])).code).toBe(0);
+    expect((await show('ivy-planner')).may_delegate_to).toEqual(['ivy-svc', 'kind:agent']);
+    const unknown = await custos(['principal', 'update', 'ivy-planner', '--may-delegate-to', 'nobody']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('nobody');
+    expect((await custos(['principal', 'update', 'ivy-planner', '--may-delegate-to', ''])).code).toBe(0);
+    expect((await show('ivy-planner')).may_delegate_to).toEqual([]);
+  });
+
+  it('--uri and --served-by set a resource\'s audience and serving principal; --no-uri and --no-served-by clear them', async () => {
+    const added = JSON.parse((await custos(['--json', 'resource', 'add', 'ivy-gw', '--kind', 'endpoint', '--owner', 'ivy', '--uri', 'https://gw.example.com', '--served-by', 'ivy-svc'])).stdout);
+    expect(added).toMatchObject({ uri: 'https://gw.example.com', audience: 'https://gw.example.com', server: { name: 'ivy-svc' } });
+    expect((await custos(['resource', 'show', 'ivy-gw'])).stdout).toMatch(/^server +ivy-svc$/m);
+    const moved = JSON.parse((await custos(['--json', 'resource', 'update', 'ivy-gw', '--uri', 'urn:example:ivy-gw'])).stdout);
+    expect(moved).toMatchObject({ uri: 'urn:example:ivy-gw', server: { name: 'ivy-svc' } });
+    const cleared = JSON.parse((await custos(['--json', 'resource', 'update', 'ivy-gw', '--no-uri', '--no-served-by'])).stdout);
+    expect(cleared).toMatchObject({ uri: null, audience: 'urn:custos:resource:ivy-gw', server: null });
+  });
 });

@@ -25,6 +25,7 @@ function taxonomyOptions(cmd: Command, mode: 'add' | 'update'): Command {
     .addOption(new Option('--data-ceiling <classification>', 'highest data classification it may touch').choices(CLASSIFICATIONS))
     .addOption(new Option('--risk <tier>', 'risk tier (sets the access-review period)').choices(RISK_TIERS))
     .option('--spiffe-id <id>', 'its SPIFFE ID, spiffe://trust-domain/path')
+    .option('--may-delegate-to <list>', `who may act for it through token exchange: principals (id or name) and kind:<kind> entries, comma-separated, e.g. planner,kind:agent${mode === 'update' ? ' (replaces the list; "" clears it)' : ''}`, commaList)
     .option('--label <key=value>', mode === 'add' ? 'label (repeatable)' : 'label (repeatable); replaces ALL labels with the ones given', collect);
   if (mode === 'update') {
     cmd
@@ -34,6 +35,9 @@ function taxonomyOptions(cmd: Command, mode: 'add' | 'update'): Command {
   }
   return cmd.option('--reason <text>', 'why (recorded in the audit log)');
 }
+
+/** `a, b,kind:agent` → ['a', 'b', 'kind:agent']; an empty string is the empty list. */
+export const commaList = (value: string) => value.split(',').map((s) => s.trim()).filter(Boolean);
 
 /** The label fields of a PATCH body from --label / --add-label / --remove-label / --clear-labels. */
 export function labelPatch(o: Record<string, any>) {
@@ -62,6 +66,7 @@ function bodyFrom(o: Record<string, any>) {
     data_ceiling: o.dataCeiling,
     risk_tier: o.risk,
     external_ids: o.spiffeId ? { spiffe_id: o.spiffeId } : undefined,
+    may_delegate_to: o.mayDelegateTo,
     reason: o.reason,
   });
 }
@@ -91,6 +96,7 @@ export function registerPrincipalCommands(program: Command, io: CliIo): void {
     .addHelpText('after', examples(
       'custos principal add alice --kind human',
       'custos principal add support-bot --kind agent --owner alice --env prod --scope model:invoke --label app=helpdesk --reason "JIRA-123"',
+      'custos principal add planner --kind agent --owner alice --may-delegate-to retriever,kind:workload',
     ))
     .action(withClient(io, async (client, g, name: string, o) => {
       const created = await client.request<PrincipalView>('POST', '/v1/principals', {
@@ -136,6 +142,7 @@ export function registerPrincipalCommands(program: Command, io: CliIo): void {
     .addHelpText('after', examples(
       'custos principal update support-bot --data-ceiling internal --reason "DPIA approved"',
       'custos principal update support-bot --add-label cost-center=42 --remove-label legacy',
+      'custos principal update planner --may-delegate-to retriever,kind:agent --reason "sub-agents act for it"',
     ))
     .action(withClient(io, async (client, g, name: string, o) => {
       const p = await client.request<PrincipalView>('PATCH', `/v1/principals/${encodeURIComponent(name)}`, { ...bodyFrom(o), ...labelPatch(o) });

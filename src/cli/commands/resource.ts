@@ -14,6 +14,9 @@ function fields(cmd: Command, mode: 'add' | 'update'): Command {
     .addOption(new Option('--classification <level>', 'data classification (owners may only raise it)').choices(CLASSIFICATIONS))
     .addOption(new Option('--risk <tier>', 'risk tier (owners may only raise it)').choices(RISK_TIERS))
     .option('--purpose <purpose>', `allowed purpose (repeatable${mode === 'update' ? '; replaces the list; owners may only remove' : ''})`, collect)
+    .option('--uri <uri>', 'audience URI tokens for it carry (RFC 8707 resource indicator): absolute http(s) or urn:, unique; default urn:custos:resource:<name>')
+    // Not --server: that global option names the control plane's URL.
+    .option('--served-by <principal>', 'the non-human principal serving it, id or name (may introspect tokens addressed to it)')
     .option('--label <key=value>', mode === 'add' ? 'label (repeatable)' : 'label (repeatable); replaces ALL labels with the ones given', collect);
   if (mode === 'update') {
     cmd
@@ -21,7 +24,9 @@ function fields(cmd: Command, mode: 'add' | 'update'): Command {
       .option('--remove-label <key>', 'remove one label by key, keeping the others (repeatable)', collect)
       .option('--clear-labels', 'remove every label')
       .option('--parent <resource>', 'move under this resource (owners: only one they own)')
-      .option('--no-parent', 'detach from its parent');
+      .option('--no-parent', 'detach from its parent')
+      .option('--no-uri', 'clear the audience URI (tokens then carry urn:custos:resource:<name>)')
+      .option('--no-served-by', 'clear the serving principal');
   } else {
     cmd.option('--parent <resource>', 'parent resource, id or name (owners: only one they own)');
   }
@@ -31,8 +36,11 @@ function fields(cmd: Command, mode: 'add' | 'update'): Command {
 const body = (o: Record<string, any>) => defined({
   display_name: o.displayName, description: o.description, owner: o.owner, owner_team: o.ownerTeam,
   classification: o.classification, risk_tier: o.risk, purposes: o.purpose,
-  // commander sets parent to false for --no-parent.
-  parent: o.parent === false ? null : o.parent, reason: o.reason,
+  // commander sets parent, uri and servedBy to false for --no-parent, --no-uri and --no-served-by.
+  parent: o.parent === false ? null : o.parent,
+  uri: o.uri === false ? null : o.uri,
+  server: o.servedBy === false ? null : o.servedBy,
+  reason: o.reason,
 });
 
 export function registerResourceCommands(program: Command, io: CliIo): void {
@@ -44,6 +52,7 @@ export function registerResourceCommands(program: Command, io: CliIo): void {
     .addHelpText('after', examples(
       'custos resource add fraud-project --kind dataset --owner-team ml-platform --classification confidential',
       'custos resource add fraud-2025 --kind dataset --owner-team ml-platform --parent fraud-project --label year=2025',
+      'custos resource add llm-gateway --kind endpoint --owner-team ml-platform --uri https://gw.example.com --served-by gateway-svc',
     ))
     .action(withClient(io, async (client, g, name: string, o) => {
       const r = await client.request<ResourceView>('POST', '/v1/resources', { name, kind: o.kind, ...body(o), ...defined({ labels: parseLabels(o.label) }) });
@@ -77,13 +86,14 @@ export function registerResourceCommands(program: Command, io: CliIo): void {
     .action(withClient(io, async (client, g, name: string) => {
       const r = await client.request<ResourceView>('GET', `/v1/resources/${encodeURIComponent(name)}`);
       if (g.json) return printJson(io, r);
-      printRecord(io, { ...r, owner: r.owner?.name, owner_team: r.owner_team?.name, parent: r.parent?.name });
+      printRecord(io, { ...r, owner: r.owner?.name, owner_team: r.owner_team?.name, parent: r.parent?.name, server: r.server?.name });
     }));
 
   fields(resource.command('update <name>').description('change a resource (only the options given change)'), 'update')
     .addHelpText('after', examples(
       'custos resource update fraud-2025 --classification restricted --reason "contains PII"',
       'custos resource update fraud-2025 --add-label owner-ticket=DATA-9 --remove-label draft',
+      'custos resource update llm-gateway --uri https://gw.example.com --served-by gateway-svc',
     ))
     .action(withClient(io, async (client, g, name: string, o) => {
       const r = await client.request<ResourceView>('PATCH', `/v1/resources/${encodeURIComponent(name)}`, { ...body(o), ...labelPatch(o) });
