@@ -2,6 +2,7 @@ import type { Harness } from '../support/harness.js';
 import { ROLES, type Req, type Role, type RouteCase, type World } from './cases/shared.js';
 import { AUDIT_ROUTE_CASES } from './cases/audit.cases.js';
 import { CREDENTIALS_INVENTORY_ROUTE_CASES } from './cases/credentials-inventory.cases.js';
+import { FEDERATION_ROUTE_CASES } from './cases/federation.cases.js';
 import { FINDINGS_ROUTE_CASES } from './cases/findings.cases.js';
 import { IDENTITY_ROUTE_CASES } from './cases/identity.cases.js';
 import { OPERATORS_ROUTE_CASES } from './cases/operators.cases.js';
@@ -18,6 +19,7 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   ...OPERATORS_ROUTE_CASES,
   ...AUDIT_ROUTE_CASES,
   ...FINDINGS_ROUTE_CASES,
+  ...FEDERATION_ROUTE_CASES,
   ...CREDENTIALS_INVENTORY_ROUTE_CASES,
 };
 
