@@ -75,7 +75,7 @@ describe('who manages whose API keys', () => {
     expect(mayManageKeysOf(op('owner', 'me', ['team-1']), teamOwned)).toBe(true);
     expect(mayManageKeysOf(op('owner', 'me', ['team-1']), foreign)).toBe(false);
     expect(mayManageKeysOf(op('owner'), teamOwned)).toBe(false);
-    expect(mayManageKeysOf(op('owner'), { id: 'agent', ownerId: 'me' })).toBe(true);
+    expect(mayManageKeysOf(op('owner'), { ownerId: 'me' })).toBe(true);
   });
 
   it('a principal acting with its own key reads and revokes its own keys only, and manages none', () => {

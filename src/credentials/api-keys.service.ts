@@ -269,7 +269,7 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
     },
 
     /** A successor with the same binding; the old key keeps working for the overlap window at most. */
-    async rotate(actor: Actor, id: string, input: RotateApiKeyInput) {
+    async rotate(actor: Actor, id: string, input?: { overlap_seconds?: number } | RotateApiKeyInput) {
       const overlap = input?.overlap_seconds ?? DEFAULT_OVERLAP_SECONDS;
       return db.write(async (trx, batch) => {
         const { row: old } = await visibleKey(trx, actor, id, (p) => mayManageKeysOf(actor, p));

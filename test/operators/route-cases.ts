@@ -1,5 +1,6 @@
 import type { Harness } from '../support/harness.js';
 import { ROLES, type Req, type Role, type RouteCase, type World } from './cases/shared.js';
+import { API_KEYS_ROUTE_CASES } from './cases/api-keys.cases.js';
 import { AUDIT_ROUTE_CASES } from './cases/audit.cases.js';
 import { CREDENTIALS_INVENTORY_ROUTE_CASES } from './cases/credentials-inventory.cases.js';
 import { FEDERATION_ROUTE_CASES } from './cases/federation.cases.js';
@@ -21,6 +22,7 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   ...FINDINGS_ROUTE_CASES,
   ...FEDERATION_ROUTE_CASES,
   ...CREDENTIALS_INVENTORY_ROUTE_CASES,
+  ...API_KEYS_ROUTE_CASES,
 };
 
 /** Routes that are public on purpose (no token needed); anything else under /v1 must demand one. */
