@@ -396,6 +396,7 @@ export function createRevocationService(deps: RevocationServiceDeps) {
     /** Waits for revocations made inside callers' transactions to be applied (tests, shutdown). */
     async idle(): Promise<void> {
       while (pending.size > 0) await Promise.allSettled([...pending]);
+      await refreshing;
     },
     /** Readiness: whether the last read of the list worked. */
     health(): { ok: boolean; detail?: string } {

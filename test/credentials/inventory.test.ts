@@ -32,7 +32,7 @@ for (const backend of BACKENDS) {
     const alice: InventoryPrincipal = { id: newId(), name: 'alice-agent', ownerId: owner.principal!.id, ownerTeamId: null };
     const bob: InventoryPrincipal = { id: newId(), name: 'bob-agent', ownerId: newId(), ownerTeamId: null };
     const carol: InventoryPrincipal = { id: newId(), name: 'carol-agent', ownerId: null, ownerTeamId: 'team-owners' };
-    const t: Record<string, string> = {};
+    const t = {} as Record<'a15' | 'a60' | 'a5' | 'aRevoked' | 'aExpired' | 'b' | 'c' | 'bForA', string>;
 
     function selfActor(p: InventoryPrincipal, kind: 'access_token' | 'api_key'): Actor {
       return credentialActor({
