@@ -35,7 +35,7 @@ export type SigningKeyView = z.infer<typeof signingKeySchema>;
 
 export const signingKeyListSchema = z.object({ items: z.array(signingKeySchema) });
 
-export const rotateKeysBody = z.strictObject({ reason: z.string().max(1000).optional().describe('Why (recorded in the audit log)') }).optional();
+export const rotateKeysBody = z.strictObject({ reason: z.string().max(1000).optional().describe('Why (recorded in the audit log)') }).nullish();
 
 export const rotatedKeysSchema = z.object({
   kid: z.string().describe('The new active key'),

@@ -259,10 +259,11 @@ export function createSigningKeyStore(deps: SigningKeyStoreDeps) {
       if (!active || isDue(active)) await rotateIfDue();
     },
 
-    /** Every key, newest first, for operators (never private material). */
+    /** Every key, newest first (the active one first among keys created at the same instant), for operators (never private material). */
     async list(): Promise<SigningKeyView[]> {
-      const rows = await repo.listKeys(db.kysely);
-      return rows.reverse().map((r) => ({
+      const rank = { active: 0, retiring: 1, retired: 2 } as const;
+      const rows = (await repo.listKeys(db.kysely)).sort((a, b) => (a.created_at !== b.created_at ? (a.created_at < b.created_at ? 1 : -1) : rank[a.status] - rank[b.status]));
+      return rows.map((r) => ({
         kid: r.kid, alg: r.alg as SigningAlg, status: r.status, created_at: r.created_at, rotate_at: r.rotate_at,
         deactivated_at: r.deactivated_at, verify_until: r.verify_until, retired_at: r.retired_at,
       }));
