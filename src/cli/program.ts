@@ -9,6 +9,7 @@ import { registerAuditCommands } from './commands/audit.js';
 import { registerCredentialCommands } from './commands/credential.js';
 import { registerFederationCommands } from './commands/federation.js';
 import { registerFindingCommands } from './commands/findings.js';
+import { registerKeyCommands } from './commands/keys.js';
 import { registerPrincipalCommands } from './commands/principal.js';
 import { registerResourceCommands } from './commands/resource.js';
 import { registerServerCommands } from './commands/server.js';
@@ -42,6 +43,7 @@ export function buildProgram(io: CliIo): Command {
   registerTeamCommands(program, io);
   registerResourceCommands(program, io);
   registerTokenCommands(program, io);
+  registerKeyCommands(program, io);
   registerCredentialCommands(program, io);
   registerApiKeyCommands(program, io);
   registerFederationCommands(program, io);
