@@ -12,7 +12,7 @@ const ownerErrors = ['human_has_no_owner', 'owner_ambiguous', 'owner_not_found',
 
 export function registerPrincipalRoutes(app: HttpApp, principals: PrincipalService): void {
   app.post('/v1/principals', {
-    config: { permission: 'principal.create', errors: [...ownerErrors, 'name_taken'] },
+    config: { permission: 'principal.create', errors: [...ownerErrors, 'name_taken', 'principal_not_found'] },
     schema: { tags, summary: 'Register a principal', body: createPrincipalBody, response: { 201: principalSchema } },
   }, async (req, reply) => reply.code(201).send(await principals.create(req.actor, req.body)));
 
@@ -39,7 +39,7 @@ export function registerPrincipalRoutes(app: HttpApp, principals: PrincipalServi
   }, async (req) => principals.get(req.actor, req.params.ref));
 
   app.patch('/v1/principals/:ref', {
-    config: { permission: 'principal.update', errors: ['not_found', 'principal_decommissioned', 'version_mismatch', ...ownerErrors] },
+    config: { permission: 'principal.update', errors: ['not_found', 'principal_decommissioned', 'version_mismatch', 'principal_not_found', ...ownerErrors] },
     schema: { tags, summary: 'Update a principal (labels replaces the set; labels_add / labels_remove change single keys)', params: refParams, body: updatePrincipalBody, response: { 200: principalSchema } },
   }, async (req) => principals.update(req.actor, req.params.ref, req.body));
 

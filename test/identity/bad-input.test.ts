@@ -138,6 +138,9 @@ for (const backend of BACKENDS) {
         risk_tier: some(fc.constantFrom('low', 'medium', 'high', 'critical', 'extreme')),
         reason: some(fc.string({ maxLength: 30 })),
       };
+      const delegates = some(fc.array(fc.constantFrom('fz-agent', 'fz-owner', 'ghost', 'kind:agent', 'kind:robot', 'kind:'), { maxLength: 3 }));
+      const uri = fc.constantFrom('https://fz.example.com', 'https://fz.example.com/#x', 'urn:fz:one', 'urn:custos:resource:fz-root', 'ftp://fz.example.com', '');
+      const server = fc.constantFrom('fz-agent', 'fz-owner', 'ghost');
       const principalCreate = fc.record({
         name: some(label), kind: some(fc.constantFrom('human', 'agent', 'service_account', 'workload', 'training_job', 'pipeline', 'robot')),
         owner: some(fc.constantFrom('fz-owner', 'ghost', 'op-admin', 'fz-agent')), owner_team: some(fc.constantFrom('fz-team', 'nope')),
@@ -145,23 +148,27 @@ for (const backend of BACKENDS) {
         scopes: some(fc.array(word, { maxLength: 3 })), autonomy: some(fc.constantFrom('assistive', 'supervised', 'autonomous', 'rogue')),
         environment: some(fc.constantFrom('dev', 'staging', 'prod', 'moon')), data_ceiling: some(fc.constantFrom('public', 'restricted', 'secret')),
         external_ids: some(fc.record({ spiffe_id: some(fc.constantFrom('spiffe://example.org/a', 'http://x')) })),
+        may_delegate_to: delegates,
         ...common,
       }, { requiredKeys: [] });
       const principalUpdate = fc.record({
         owner: some(fc.constantFrom('fz-owner', 'ghost', null)), owner_team: some(fc.constantFrom('fz-team', null)), team: some(fc.constantFrom('fz-team', null)),
         scopes: some(fc.array(word, { maxLength: 3 })), review_due_at: some(fc.constantFrom('2030-01-01T00:00:00Z', 'tomorrow')),
         expected_version: some(fc.integer({ min: -1, max: 3 })), data_ceiling: some(fc.constantFrom('public', null, 'secret')),
+        may_delegate_to: delegates,
         ...common,
       }, { requiredKeys: [] });
       const resourceCreate = fc.record({
         name: some(label), kind: some(fc.constantFrom('model', 'dataset', 'training_pipeline', 'endpoint', 'tool', 'vector_index', 'spaceship')),
         owner: some(fc.constantFrom('fz-owner', 'ghost')), owner_team: some(fc.constantFrom('fz-team', 'nope')),
         classification: some(fc.constantFrom('public', 'internal', 'top-secret')), parent: some(fc.constantFrom('fz-root', 'nope')),
+        uri: some(uri), server: some(server),
         ...common,
       }, { requiredKeys: [] });
       const resourceUpdate = fc.record({
         owner: some(fc.constantFrom('fz-owner', 'ghost')), owner_team: some(fc.constantFrom('fz-team')), parent: some(fc.constantFrom('fz-root', 'fz-child', null, 'nope')),
-        classification: some(fc.constantFrom('public', 'restricted', 'top-secret')), ...common,
+        classification: some(fc.constantFrom('public', 'restricted', 'top-secret')), uri: some(fc.oneof(uri, fc.constant(null))),
+        server: some(fc.oneof(server, fc.constant(null))), ...common,
       }, { requiredKeys: [] });
 
       beforeAll(async () => {

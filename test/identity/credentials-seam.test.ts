@@ -218,6 +218,15 @@ for (const backend of BACKENDS) {
       });
     });
 
+    it.runIf(enabled)('the OpenAPI document lists the codes these fields answer with', async () => {
+      const doc = (await h.call('GET', '/openapi.json', undefined, null)).body;
+      for (const method of ['post', 'patch'] as const) {
+        expect(doc.paths[method === 'post' ? '/v1/principals' : '/v1/principals/{ref}'][method]['x-error-codes']).toContain('principal_not_found');
+        expect(doc.paths[method === 'post' ? '/v1/resources' : '/v1/resources/{ref}'][method]['x-error-codes'])
+          .toEqual(expect.arrayContaining(['resource_uri_taken', 'principal_not_found', 'principal_decommissioned', 'validation_failed']));
+      }
+    });
+
     describe('the credential directory', () => {
       it.runIf(enabled)('reads a principal by id or name with what issuance decides on, teams included', async () => {
         await admin('POST', '/v1/teams', { name: 'agents-team' });
