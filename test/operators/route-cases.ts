@@ -7,6 +7,7 @@ import { FEDERATION_ROUTE_CASES } from './cases/federation.cases.js';
 import { FINDINGS_ROUTE_CASES } from './cases/findings.cases.js';
 import { IDENTITY_ROUTE_CASES } from './cases/identity.cases.js';
 import { OPERATORS_ROUTE_CASES } from './cases/operators.cases.js';
+import { SIGNING_KEYS_ROUTE_CASES } from './cases/signing-keys.cases.js';
 
 // One request per registered route, with what each operator role must get back. The role-matrix and
 // "no token" tests walk the routes the running app publishes in /openapi.json and fail on any route that
@@ -23,6 +24,7 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   ...FEDERATION_ROUTE_CASES,
   ...CREDENTIALS_INVENTORY_ROUTE_CASES,
   ...API_KEYS_ROUTE_CASES,
+  ...SIGNING_KEYS_ROUTE_CASES,
 };
 
 /** Routes that are public on purpose (no token needed); anything else under /v1 must demand one. */
