@@ -5,14 +5,14 @@ import {
 } from './audit/index.js';
 import fs from 'node:fs';
 import { ensureDataDir, initialiseStore, isInitialised, unseal, type BootstrapResult } from './bootstrap.js';
-import { createCredentialVerifier } from './credentials/index.js';
+import { createCredentialsModule } from './credentials/index.js';
 import {
   authorize, createAdminRecovery, createDenialRecorder, createOperatorTokenService, registerOperatorTokenRoutes,
   type AdminRecoveryInput, type AdminRecoveryResult,
 } from './operators/index.js';
 import { createFindingService, registerFindingRoutes } from './findings/index.js';
 import {
-  createIdentityDirectory, createPrincipalService, createResourceService, createTeamService,
+  createCredentialDirectory, createIdentityDirectory, createPrincipalService, createResourceService, createTeamService,
   registerPrincipalRoutes, registerResourceRoutes, registerTeamRoutes,
 } from './identity/index.js';
 import { systemActor } from './platform/actor.js';
@@ -48,6 +48,8 @@ export interface ControlPlane {
   checkpointer: Checkpointer;
   /** Present only on the start that initialised the store: the bootstrap admin token, shown once. */
   bootstrap: BootstrapResult | undefined;
+  /** The OAuth issuer: the public URL, or the listener's address. */
+  issuer(): string;
   /** `custos admin recover`: a host operator holding the master key mints a fresh admin token (audited). */
   recoverAdmin(input: AdminRecoveryInput): Promise<AdminRecoveryResult>;
   listen(): Promise<string>;
@@ -71,12 +73,20 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     const audit = createAuditWriter({ keys, clock, newId });
     const identity = createIdentityDirectory({ db });
     const tokens = createOperatorTokenService({ db, audit, clock, identity });
-    // Operator roles are held through tokens: identity asks for them through its RoleLookup port.
-    const principals = createPrincipalService({ db, audit, clock, newId, roles: tokens });
+    // The OAuth issuer and the management API's audience: the public URL, else the listener's address (known
+    // once listening when the port is 0).
+    const site = { url: config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}` };
+    const credentials = createCredentialsModule({
+      db, audit, clock, newId, keys, directory: createCredentialDirectory({ db }), principalWithTeams: (id) => identity.principalWithTeams(id),
+      operatorTokens: tokens, issuer: () => site.url, signingAlg: config.signingAlg, keyRotationDays: config.keyRotationDays,
+    });
+    // Operator roles are held through tokens: identity asks for them through its RoleLookup port. Suspending or
+    // decommissioning a principal revokes what it holds through the credentials module's revoker.
+    const principals = createPrincipalService({ db, audit, clock, newId, roles: tokens, credentials: credentials.revocation });
     const adminRecovery = createAdminRecovery({ db, audit, identity, principals, tokens });
     const teams = createTeamService({ db, audit, clock, newId });
     const resources = createResourceService({ db, audit, clock, newId });
-    const findings = createFindingService({ db, audit, clock, newId, credentials: tokens, autoRevoke: config.autoRevokeLeaked });
+    const findings = createFindingService({ db, audit, clock, newId, credentials: credentials.leakRevoker, autoRevoke: config.autoRevokeLeaked });
 
     const bootstrap = fresh ? await initialiseStore({ db, keys, audit, principals, tokens, dataDir: config.dataDir }) : undefined;
     const logKey = await loadOrCreateLogKey(db, keys);
@@ -93,9 +103,10 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
       version: VERSION,
       trustProxy: config.trustedProxies,
       pipeline: createManagementPipeline({
-        verify: createCredentialVerifier({ op: tokens }),
+        verify: credentials.verify,
         authorize,
         recordDenial: createDenialRecorder({ db, audit }),
+        publicUrl: () => site.url,
       }),
     });
     registerHealthRoutes(http, {
@@ -110,6 +121,8 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     registerResourceRoutes(http, resources);
     registerOperatorTokenRoutes(http, tokens);
     registerFindingRoutes(http, findings);
+    credentials.registerRoutes(http);
+    await credentials.init();
 
     return {
       config,
@@ -119,16 +132,21 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
       audit,
       checkpointer,
       bootstrap,
+      issuer: () => site.url,
       recoverAdmin: (input) => adminRecovery.recover(systemActor('cli_local'), input),
       async listen() {
         // Sign the first checkpoint before serving, then keep signing while events arrive.
         await checkpointer.checkpointNow();
         checkpointer.start();
         await statsKeeper.start();
-        return http.listen({ host: config.host, port: config.port });
+        const url = await http.listen({ host: config.host, port: config.port });
+        if (!config.publicUrl) site.url = url;
+        credentials.start();
+        return url;
       },
       async close() {
         statsKeeper.stop();
+        credentials.stop();
         await http.close();
         // A last checkpoint on shutdown covers every acknowledged event.
         await checkpointer.stop();

@@ -46,7 +46,7 @@ export interface ApiKeyServiceDeps {
   clock: Clock;
   directory: CredentialDirectory;
   /** The management API's own audience (the server's public base URL): a key may be addressed to it. */
-  issuer: string;
+  issuer: string | (() => string);
   onCredentialRevoked: CredentialRevokedHook;
 }
 
@@ -137,7 +137,7 @@ function audienceOf(row: ApiKeysTable): string[] {
 
 export function createApiKeyService(deps: ApiKeyServiceDeps) {
   const { db, audit, clock, directory, onCredentialRevoked } = deps;
-  const issuer = stripSlash(deps.issuer);
+  const issuerNow = () => stripSlash(typeof deps.issuer === 'function' ? deps.issuer() : deps.issuer);
 
   async function views(rows: ApiKeysTable[], trx?: Trx): Promise<ApiKeyView[]> {
     const names = await directory.principalNames([...new Set(rows.map((r) => r.principal_id))], trx);
@@ -156,6 +156,7 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
   /** Each audience is the management API or a registered resource whose purposes (if any) include the key's. */
   async function resolveAudience(trx: Trx, requested: readonly string[] | undefined, purpose: string | null): Promise<string[]> {
     const out: string[] = [];
+    const issuer = issuerNow();
     for (const indicator of requested ?? [issuer]) {
       let audience: string;
       if (stripSlash(indicator) === issuer) {

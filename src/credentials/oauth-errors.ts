@@ -22,10 +22,13 @@ export type OAuthErrorCode = keyof typeof OAUTH_ERROR_STATUS;
 
 export class OAuthError extends Error {
   readonly status: number;
-  constructor(readonly code: OAuthErrorCode, description: string) {
+  /** Response headers the error needs (WWW-Authenticate for Basic clients, DPoP-Nonce). */
+  readonly headers: Record<string, string>;
+  constructor(readonly code: OAuthErrorCode, description: string, headers: Record<string, string> = {}) {
     super(description);
     this.name = 'OAuthError';
     this.status = OAUTH_ERROR_STATUS[code];
+    this.headers = headers;
   }
 
   toJSON(): { error: OAuthErrorCode; error_description: string } {

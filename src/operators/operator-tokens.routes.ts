@@ -25,9 +25,12 @@ export function registerOperatorTokenRoutes(app: HttpApp, tokens: OperatorTokenS
 
   app.get('/v1/whoami', {
     config: { permission: 'self.read' },
-    schema: { tags, summary: 'The authenticated operator', response: { 200: whoamiSchema } },
+    schema: { tags, summary: 'The authenticated caller: an operator, or a principal holding an access token or API key', response: { 200: whoamiSchema } },
   }, async (req) => ({
     principal_id: req.actor.principal?.id ?? null, principal_name: req.actor.principal?.name ?? null, role: req.actor.role,
     credential_id: req.actor.credential?.id ?? null, teams: req.actor.teamIds,
+    credential_kind: req.actor.credential?.kind ?? null, auth_method: req.actor.authMethod, scope: req.actor.scope, purpose: req.actor.purpose,
+    audience: req.actor.audience, dpop_jkt: req.actor.binding?.thumbprint ?? null,
+    acting_for: req.actor.delegationChain.map((l) => l.principalName ?? l.principalId), expires_at: req.actor.credential?.expiresAt ?? null,
   }));
 }

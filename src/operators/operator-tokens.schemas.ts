@@ -50,4 +50,12 @@ export const whoamiSchema = z.object({
   role: z.string().nullable(),
   credential_id: z.string().nullable(),
   teams: z.array(z.string()),
+  credential_kind: z.string().nullable().describe('operator_token, access_token or api_key'),
+  auth_method: z.string(),
+  scope: z.array(z.string()).nullable().describe('Granted scopes (access tokens and API keys)'),
+  purpose: z.string().nullable().describe('The purpose bound at issuance'),
+  audience: z.array(z.string()).nullable(),
+  dpop_jkt: z.string().nullable().describe('Thumbprint of the key the token is bound to (DPoP)'),
+  acting_for: z.array(z.string()).describe('Delegation chain, outermost first: the principals this caller acts for'),
+  expires_at: z.string().nullable(),
 });

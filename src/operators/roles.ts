@@ -36,9 +36,19 @@ export const ROLE_PERMISSIONS: Record<OperatorRole, ReadonlySet<Permission>> = {
   ]),
 };
 
+/**
+ * What a principal holding an access token or an API key (an agent, a service account) may do on the management
+ * API, whatever its scopes: look at itself, list its own credentials and revoke its own tokens. The services
+ * keep such callers to their own principal. Nothing else of the management plane is reachable with them:
+ * management is for operators.
+ */
+export const SELF_SERVICE_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>(['self.read', 'credential.read', 'credential.revoke']);
+
 export function authorize(actor: Actor, permission: string): boolean {
-  if (!actor.role) return false;
-  return ROLE_PERMISSIONS[actor.role].has(permission as Permission);
+  if (actor.role) return ROLE_PERMISSIONS[actor.role].has(permission as Permission);
+  const kind = actor.credential?.kind;
+  if (actor.principal && (kind === 'access_token' || kind === 'api_key')) return SELF_SERVICE_PERMISSIONS.has(permission as Permission);
+  return false;
 }
 
 /** Only admins mint operator tokens, so no role can hand out more than it holds. */

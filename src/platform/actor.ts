@@ -17,7 +17,11 @@ export type AuthMethod =
   | 'cli_local';       // a host operator holding the master key, acting on the store directly
 
 /** What the request carried. */
-export type CredentialKind = 'operator_token' | 'api_key' | 'access_token' | 'refresh_token';
+export type CredentialKind =
+  | 'operator_token' | 'api_key' | 'access_token' | 'refresh_token'
+  | 'client_key'      // a registered public key (private_key_jwt) at the token endpoint
+  | 'client_secret'   // client_secret_basic / client_secret_post
+  | 'federated_jwt';  // a workload's JWT from a trusted issuer (jwt-bearer grant)
 
 export interface ActorPrincipal {
   id: string;

@@ -129,7 +129,7 @@ for (const backend of BACKENDS) {
     it.runIf(enabled)('401 carries a Bearer challenge; a refused token says invalid_token', async () => {
       const none = await h.call('GET', '/v1/principals', undefined, null);
       expect(none.status).toBe(401);
-      expect(none.headers['www-authenticate']).toBe('Bearer realm="custos"');
+      expect(none.headers['www-authenticate']).toMatch(/^Bearer realm="custos", DPoP algs="[A-Za-z0-9 ]+"$/);
       const bad = await h.call('GET', '/v1/principals', undefined, 'custos_op_aaaaaaaaaaaaaaaa_' + 'A'.repeat(32) + '_000000');
       expect(bad.status).toBe(401);
       expect(bad.headers['www-authenticate']).toBe('Bearer realm="custos", error="invalid_token"');

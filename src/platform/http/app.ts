@@ -154,16 +154,36 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
   app.setErrorHandler((error, req, reply) => {
     const problem = toAppError(error, req);
     if (problem.status >= 500) req.log.error({ err: error }, 'request failed');
-    // RFC 6750 §3: a 401 names the scheme it wants; a presented but refused token is `invalid_token`.
-    if (problem.code === 'unauthenticated') {
-      reply.header('www-authenticate', req.headers.authorization ? 'Bearer realm="custos", error="invalid_token"' : 'Bearer realm="custos"');
-    }
+    // RFC 6750 §3 / RFC 9449 §7.1: a 401 names the scheme it wants; a presented but refused token is
+    // `invalid_token`, a bad or missing DPoP proof `invalid_dpop_proof`, a missing nonce `use_dpop_nonce`.
+    const challenge = wwwAuthenticate(problem, req.headers.authorization);
+    if (challenge) reply.header('www-authenticate', challenge);
+    reply.headers(problem.headers);
     void reply.code(problem.status).type('application/problem+json').send(problem.toProblem(req.url.split('?')[0]));
   });
 
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
   return app;
+}
+
+const DPOP_ALGS = 'EdDSA ES256 ES384 PS256 RS256';
+
+function wwwAuthenticate(problem: AppError, authorization: string | undefined): string | undefined {
+  const usedDpop = /^dpop /i.test(authorization ?? '');
+  switch (problem.code) {
+    case 'unauthenticated':
+      if (!authorization) return `Bearer realm="custos", DPoP algs="${DPOP_ALGS}"`;
+      return usedDpop ? `DPoP error="invalid_token", algs="${DPOP_ALGS}"` : 'Bearer realm="custos", error="invalid_token"';
+    case 'invalid_dpop_proof':
+      return `DPoP error="invalid_dpop_proof", algs="${DPOP_ALGS}"`;
+    case 'use_dpop_nonce':
+      return `DPoP error="use_dpop_nonce", algs="${DPOP_ALGS}"`;
+    case 'insufficient_scope':
+      return `${usedDpop ? 'DPoP' : 'Bearer'} error="insufficient_scope"`;
+    default:
+      return undefined;
+  }
 }
 
 function toAppError(error: unknown, req: FastifyRequest): AppError {

@@ -107,6 +107,8 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly title: string;
   readonly extensions: Record<string, unknown>;
+  /** Response headers the error needs beyond the body (a DPoP-Nonce, a WWW-Authenticate challenge). */
+  headers: Record<string, string> = {};
 
   constructor(code: ErrorCode, detail: string, extensions: Record<string, unknown> = {}) {
     super(detail);

@@ -37,6 +37,11 @@ export interface WriteBatch {
    * staged). If it throws, the whole batch fails: nothing is committed.
    */
   beforeCommit(key: symbol, flush: (trx: Trx) => Promise<void>): void;
+  /**
+   * Runs `fn` after the transaction committed and before the job's promise resolves (e.g. applying a revocation
+   * to in-memory state, so it is in force the moment the caller hears of it). Dropped when the job rolls back.
+   */
+  afterCommit(fn: () => void): void;
 }
 
 export interface OpenOptions {
@@ -144,19 +149,24 @@ function wrap(kysely: Kysely<DB>, dialect: Dialect, maxBatch = 512, rawExec?: (s
         await sql`select pg_advisory_xact_lock(7424011)`.execute(trx);
       }
       const flushes = new Map<symbol, (trx: Trx) => Promise<void>>();
-      const batch: WriteBatch & { undo: Array<() => void> } = {
+      const committed: Array<() => void> = [];
+      const batch: WriteBatch & { undo: Array<() => void>; after: Array<() => void> } = {
         state: new Map(),
         undo: [],
+        after: [],
         onJobRollback(undo) { this.undo.push(undo); },
         beforeCommit(key, flush) { if (!flushes.has(key)) flushes.set(key, flush); },
+        afterCommit(fn) { this.after.push(fn); },
       };
       for (const job of jobs) {
         batch.undo = [];
+        batch.after = [];
         if (isolate) await savepoint('savepoint');
         try {
           const value = await job.fn(trx, batch);
           if (isolate) await savepoint('release');
           outcomes.push({ ok: true, value });
+          committed.push(...batch.after);
         } catch (error) {
           if (!isolate) {
             await trx.rollback().execute();
@@ -171,6 +181,9 @@ function wrap(kysely: Kysely<DB>, dialect: Dialect, maxBatch = 512, rawExec?: (s
       for (const flush of flushes.values()) await flush(trx);
       await trx.commit().execute();
       lastError = undefined;
+      for (const fn of committed) {
+        try { fn(); } catch { /* an after-commit hook must not undo a commit */ }
+      }
     } catch (error) {
       lastError = error as Error;
       try { await trx.rollback().execute(); } catch { /* connection may be gone */ }

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { Actor } from '../../actor.js';
-import { readBearerCredential } from './read-credential.js';
+import { readCredential } from './read-credential.js';
 import { requestProvenance } from './provenance.js';
 import { requirePermission, type PermissionCheck, type DenialRecorder } from './require-permission.js';
 import type { CredentialVerifier } from './verify-credential.js';
@@ -10,7 +10,7 @@ import type { CredentialVerifier } from './verify-credential.js';
 // Each step is one small file whose header states its rules. The token endpoint and the gateway build their
 // own tables from the same steps (one verifier, one permission step, one denial record).
 //
-//   requestProvenance → readBearerCredential → verifyCredential → requirePermission (denial recorded first)
+//   requestProvenance → readCredential → verifyCredential → requirePermission (denial recorded first)
 
 export interface PipelineDeps {
   /** The one verifier: dispatches by credential kind (credentials module). */
@@ -19,6 +19,8 @@ export interface PipelineDeps {
   authorize: PermissionCheck;
   /** Records a refused call before the 403 is sent (operators module, through the audit writer). */
   recordDenial: DenialRecorder;
+  /** The server's public base URL (a DPoP proof names the URL the client addressed). */
+  publicUrl: () => string;
 }
 
 export interface RouteRequirement {
@@ -33,7 +35,7 @@ export type ManagementPipeline = (req: FastifyRequest, requirement: RouteRequire
 export function createManagementPipeline(deps: PipelineDeps): ManagementPipeline {
   return async (req, requirement) => {
     const provenance = requestProvenance(req);
-    const presented = readBearerCredential(req.headers);
+    const presented = readCredential(req, deps.publicUrl());
     const actor = await deps.verify(presented, provenance);
     await requirePermission(actor, requirement, deps.authorize, deps.recordDenial);
     return actor;

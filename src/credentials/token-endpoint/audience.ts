@@ -1,0 +1,36 @@
+import { CLASSIFICATIONS } from '../../identity/index.js';
+import type { CredentialDirectory, CredentialPrincipal } from '../contracts.js';
+import { OAuthError } from '../oauth-errors.js';
+
+// Step: the audiences a token will carry, from RFC 8707 `resource` indicators (and RFC 8693 `audience` names).
+// Rules:
+// - Each indicator is the server's own issuer URL (the management and decision API), or a registered resource:
+//   by its URI, by `urn:custos:resource:<name>`, or by its bare name. Anything else is invalid_target.
+// - The principal may address a resource only for a purpose the resource allows (when it lists purposes) and
+//   only when its classification is within the principal's data ceiling (when it has one): else invalid_target.
+// - No indicator: the token is for the management API alone (aud = issuer).
+
+const RANK = new Map<string, number>(CLASSIFICATIONS.map((c, i) => [c, i]));
+
+export async function resolveAudiences(
+  indicators: string[], ctx: { directory: CredentialDirectory; issuer: string; principal: CredentialPrincipal; purpose: string | null },
+): Promise<string[]> {
+  const out: string[] = [];
+  for (const indicator of indicators) {
+    if (indicator.includes('#')) throw new OAuthError('invalid_target', 'a resource indicator must not contain a fragment');
+    if (indicator.replace(/\/+$/, '') === ctx.issuer) {
+      out.push(ctx.issuer);
+      continue;
+    }
+    const resource = await ctx.directory.resourceByIndicator(indicator);
+    if (!resource) throw new OAuthError('invalid_target', `resource '${indicator.slice(0, 200)}' is not registered`);
+    if (resource.purposes.length > 0 && (ctx.purpose === null || !resource.purposes.includes(ctx.purpose))) {
+      throw new OAuthError('invalid_target', `resource '${resource.name}' may not be addressed for ${ctx.purpose === null ? 'an unstated purpose' : `purpose '${ctx.purpose}'`}`);
+    }
+    if (ctx.principal.dataCeiling && (RANK.get(resource.classification) ?? 99) > (RANK.get(ctx.principal.dataCeiling) ?? -1)) {
+      throw new OAuthError('invalid_target', `resource '${resource.name}' is ${resource.classification}, above the client's data ceiling (${ctx.principal.dataCeiling})`);
+    }
+    out.push(resource.audience);
+  }
+  return out.length ? [...new Set(out)] : [ctx.issuer];
+}

@@ -1,0 +1,98 @@
+import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, type CryptoKey, type KeyObject } from 'jose';
+import type { Clock } from '../../platform/clock.js';
+import type { ClientMaterial, CredentialDirectory, CredentialPrincipal, RegisteredClientKey, ReplayStore } from '../contracts.js';
+import { OAuthError } from '../oauth-errors.js';
+
+// Step: a private_key_jwt client assertion (RFC 7523 §2.2, §3), used to authenticate a client at the token
+// endpoint and as a token exchange's actor token.
+// Rules:
+// - `iss` = `sub` = the client id (the principal's id, or its name); a `client_id` parameter, when sent, names
+//   the same principal.
+// - Signed by one of the keys registered for that principal. With a `kid`, only the key with that kid is tried;
+//   without one (the MCP SDK sends none) each registered key is tried. The algorithm is the key's, never the
+//   header's choice: a header alg other than the key's does not verify.
+// - `aud` is the issuer or the token endpoint URL; `exp` required and at most 5 minutes ahead; `jti` required
+//   and single use (the replay store, shared by every node on the database); clock leeway 30 s.
+// - Every refusal is invalid_client, and says why without echoing the assertion.
+
+export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+const LEEWAY_SECONDS = 30;
+const MAX_AHEAD_SECONDS = 300;
+
+export interface AssertionDeps {
+  directory: CredentialDirectory;
+  clientMaterial: ClientMaterial;
+  replay: ReplayStore;
+  clock: Clock;
+  /** The issuer and the token endpoint URL: the audiences an assertion may name. */
+  audiences: () => string[];
+}
+
+export interface AssertedClient {
+  principal: CredentialPrincipal;
+  keyId: string;
+}
+
+type ImportedKey = CryptoKey | KeyObject | Uint8Array;
+
+export function createClientAssertionVerifier(deps: AssertionDeps) {
+  // Imported keys by registered key id (a registered key never changes; removal drops it from clientKeys()).
+  const imported = new Map<string, ImportedKey>();
+  async function keyFor(k: RegisteredClientKey): Promise<ImportedKey> {
+    let key = imported.get(k.id);
+    if (!key) {
+      key = await importJWK(k.jwk, k.alg);
+      if (imported.size >= 10_000) imported.delete(imported.keys().next().value!);
+      imported.set(k.id, key);
+    }
+    return key;
+  }
+
+  return async function verifyClientAssertion(assertion: string, expectedClientId: string | undefined): Promise<AssertedClient> {
+    const refuse = (why: string): never => { throw new OAuthError('invalid_client', `client assertion refused: ${why}`); };
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    let claims: ReturnType<typeof decodeJwt>;
+    try {
+      header = decodeProtectedHeader(assertion);
+      claims = decodeJwt(assertion);
+    } catch {
+      return refuse('not a signed JWT');
+    }
+    if (typeof claims.iss !== 'string' || claims.iss !== claims.sub) return refuse('iss and sub must both be the client id');
+    const principal = await deps.directory.principal(claims.iss);
+    if (!principal) return refuse('unknown client');
+    if (expectedClientId !== undefined) {
+      const named = expectedClientId === principal.id || expectedClientId === principal.name;
+      if (!named) return refuse('client_id does not match the assertion');
+    }
+    const registered = await deps.clientMaterial.clientKeys(principal.id);
+    const candidates = registered.filter((k) => (header.kid === undefined || k.kid === header.kid) && k.alg === header.alg);
+    if (candidates.length === 0) return refuse(header.kid === undefined ? 'no registered key for this algorithm' : 'unknown kid');
+    const now = deps.clock.now();
+    let used: RegisteredClientKey | undefined;
+    for (const candidate of candidates) {
+      try {
+        await jwtVerify(assertion, await keyFor(candidate), {
+          algorithms: [candidate.alg], issuer: claims.iss, subject: claims.iss,
+          audience: deps.audiences(), clockTolerance: LEEWAY_SECONDS, currentDate: now, requiredClaims: ['exp', 'jti', 'aud'],
+        });
+        used = candidate;
+        break;
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code === 'ERR_JWT_EXPIRED') return refuse('expired');
+        if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') return refuse(`claim ${(error as { claim?: string }).claim ?? ''} is not valid`.trim());
+        // A signature that does not verify with this key: try the next one.
+      }
+    }
+    if (!used) return refuse('signature does not verify with any registered key');
+    const exp = claims.exp!;
+    if (exp > now.getTime() / 1000 + MAX_AHEAD_SECONDS + LEEWAY_SECONDS) return refuse('exp is more than 5 minutes ahead');
+    const jti = claims.jti;
+    if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) return refuse('jti must be a string of 1-256 characters');
+    const fresh = await deps.replay.claimOnce('client_assertion', `${principal.id}:${jti}`, new Date((exp + LEEWAY_SECONDS) * 1000));
+    if (!fresh) return refuse('jti was used before (replay)');
+    return { principal, keyId: used.id };
+  };
+}
+export type ClientAssertionVerifier = ReturnType<typeof createClientAssertionVerifier>;

@@ -1,0 +1,87 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Provenance } from '../../platform/actor.js';
+import type { Clock } from '../../platform/clock.js';
+import type { IdGenerator } from '../../platform/ids.js';
+import type { Database } from '../../platform/store/db.js';
+import type { AuditWriter } from '../../audit/index.js';
+import type { ClientMaterial, CredentialDirectory, DpopVerifier, FederationVerifier, ReplayStore, SigningKeyStore, AccessTokenClaims } from '../contracts.js';
+import { OAuthError } from '../oauth-errors.js';
+import { createClientAssertionVerifier, type ClientAssertionVerifier } from './client-assertion.js';
+import { createClientAuthenticator } from './client-auth.js';
+import { bindingFromProof } from './dpop-proof.js';
+import { clientCredentialsGrant } from './grants/client-credentials.js';
+import type { GrantDeps, GrantHandler } from './grants/context.js';
+import { JWT_BEARER, jwtBearerGrant } from './grants/jwt-bearer.js';
+import { TOKEN_EXCHANGE, tokenExchangeGrant } from './grants/token-exchange.js';
+import { createTokenIssuer, type IssuedToken } from './issue.js';
+import { readParams, required } from './params.js';
+
+// The token endpoint (POST /oauth/token) as an ordered table of small steps, each a file whose header lists its
+// rules (node-oidc-provider's style):
+//
+//   readParams → grant type supported → bindingFromProof (DPoP) → authenticateClient → grant handler → issue
+//
+// The grant handlers decide what the token may carry (grants/*.ts, narrowing.ts); `issue` signs it and commits
+// its record and audit event before the response is sent. Errors are OAuthErrors (RFC 6749 §5.2 shape).
+
+export const GRANT_TYPES: Record<string, GrantHandler> = {
+  client_credentials: clientCredentialsGrant,
+  [JWT_BEARER]: jwtBearerGrant,
+  [TOKEN_EXCHANGE]: tokenExchangeGrant,
+};
+
+export interface TokenEndpointDeps {
+  db: Database;
+  audit: AuditWriter;
+  clock: Clock;
+  newId: IdGenerator;
+  issuer: () => string;
+  directory: CredentialDirectory;
+  keys: SigningKeyStore;
+  clientMaterial: ClientMaterial;
+  replay: ReplayStore;
+  dpop: DpopVerifier;
+  federation: FederationVerifier;
+  verifyIssuedToken: (token: string) => Promise<AccessTokenClaims>;
+  issuedToken: GrantDeps['issuedToken'];
+  maxDelegationDepth: number;
+}
+
+export interface TokenRequest {
+  headers: IncomingHttpHeaders;
+  body: unknown;
+  provenance: Provenance;
+}
+
+export const tokenEndpointUrl = (issuer: string) => `${issuer}/oauth/token`;
+
+export function createTokenEndpoint(deps: TokenEndpointDeps) {
+  const verifyAssertion: ClientAssertionVerifier = createClientAssertionVerifier({
+    directory: deps.directory, clientMaterial: deps.clientMaterial, replay: deps.replay, clock: deps.clock,
+    audiences: () => [deps.issuer(), tokenEndpointUrl(deps.issuer())],
+  });
+  const authenticateClient = createClientAuthenticator({ directory: deps.directory, clientMaterial: deps.clientMaterial, verifyAssertion });
+  const issue = createTokenIssuer(deps);
+  const grantDeps: GrantDeps = {
+    directory: deps.directory, clock: deps.clock, issuer: deps.issuer, replay: deps.replay, federation: deps.federation, verifyAssertion,
+    verifyIssuedToken: deps.verifyIssuedToken, issuedToken: deps.issuedToken, maxDelegationDepth: deps.maxDelegationDepth,
+  };
+
+  return {
+    verifyAssertion,
+    authenticateClient,
+    async token(req: TokenRequest): Promise<IssuedToken> {
+      const params = readParams(req.body);
+      const grantType = required(params, 'grant_type');
+      const grant = GRANT_TYPES[grantType];
+      if (!grant) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType.slice(0, 100)} is not supported; supported: ${Object.keys(GRANT_TYPES).join(', ')}`);
+      const jkt = await bindingFromProof(deps.dpop, req.headers, tokenEndpointUrl(deps.issuer()));
+      const client = await authenticateClient(req.headers, params);
+      const request = await grant(grantDeps, { params, headers: req.headers, client, jkt, provenance: req.provenance });
+      const issued = await issue(request);
+      if (client) void deps.clientMaterial.markUsed(client.credentialId).catch(() => undefined);
+      return issued;
+    },
+  };
+}
+export type TokenEndpoint = ReturnType<typeof createTokenEndpoint>;

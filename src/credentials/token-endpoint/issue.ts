@@ -1,0 +1,89 @@
+import type { Actor } from '../../platform/actor.js';
+import type { Clock } from '../../platform/clock.js';
+import type { IdGenerator } from '../../platform/ids.js';
+import type { Database } from '../../platform/store/db.js';
+import type { AuditWriter } from '../../audit/index.js';
+import { signAccessToken } from '../access-token.js';
+import type { AccessTokenClaims, SigningKeyStore } from '../contracts.js';
+import { actClaim } from '../narrowing.js';
+import { OAuthError } from '../oauth-errors.js';
+import * as tokens from '../tokens.repo.js';
+
+// Step: sign the access token and record it — the row (what was issued, never the token) and the audit event
+// commit in one transaction, and the token is returned only after that commit (audit before response).
+// Rules:
+// - RFC 9068 claims: iss, sub, aud, client_id, scope, purpose, jti, iat, exp, auth_time; cnf.jkt when DPoP-bound;
+//   act when delegated; amr names how the client authenticated.
+// - An exchange re-reads its subject token's row inside the transaction: a subject revoked a moment ago
+//   cannot parent a new token (revocation and exchange serialise on the store's writer).
+
+export interface IssueRequest {
+  /** Who asked, as the audit log names them. */
+  actor: Actor;
+  sub: { id: string; name: string };
+  clientId: string;
+  scope: string[];
+  audience: string[];
+  purpose: string | null;
+  /** Seconds since the epoch. */
+  exp: number;
+  authTime: number;
+  jkt: string | null;
+  /** Current actor first (RFC 8693 act), empty when not delegated. */
+  actors: string[];
+  parent: { jti: string; familyId: string; depth: number } | null;
+  grantType: string;
+  authMethod: string;
+  credentialId: string | null;
+}
+
+export interface IssuedToken {
+  access_token: string;
+  token_type: 'Bearer' | 'DPoP';
+  expires_in: number;
+  scope: string;
+  issued_token_type?: string;
+  jti: string;
+}
+
+export function createTokenIssuer(deps: { db: Database; audit: AuditWriter; keys: SigningKeyStore; clock: Clock; newId: IdGenerator; issuer: () => string }) {
+  return async function issue(req: IssueRequest): Promise<IssuedToken> {
+    const key = await deps.keys.current().catch(() => { throw new OAuthError('temporarily_unavailable', 'no signing key is available'); });
+    const jti = deps.newId();
+    const iat = Math.floor(deps.clock.now().getTime() / 1000);
+    const act = actClaim(req.actors);
+    const claims: AccessTokenClaims = {
+      iss: deps.issuer(), sub: req.sub.id, aud: req.audience.length === 1 ? req.audience[0]! : req.audience, client_id: req.clientId,
+      scope: req.scope.join(' '), ...(req.purpose ? { purpose: req.purpose } : {}), jti, iat, exp: req.exp, auth_time: req.authTime,
+      ...(req.jkt ? { cnf: { jkt: req.jkt } } : {}), ...(act ? { act } : {}), amr: [req.authMethod],
+    };
+    const token = await signAccessToken(key, claims);
+    const exchange = req.parent !== null;
+    await deps.db.write(async (trx, batch) => {
+      if (req.parent) {
+        const parent = await tokens.findToken(trx, req.parent.jti);
+        if (!parent || parent.revoked_at) throw new OAuthError('invalid_grant', 'the subject token has been revoked');
+      }
+      await tokens.insertToken(trx, {
+        jti, principal_id: req.sub.id, client_id: req.clientId, family_id: req.parent?.familyId ?? jti, parent_jti: req.parent?.jti ?? null,
+        depth: req.parent ? req.parent.depth + 1 : 0, grant_type: req.grantType, auth_method: req.authMethod, credential_id: req.credentialId,
+        scope: claims.scope, audience: JSON.stringify(req.audience), purpose: req.purpose, jkt: req.jkt, act_chain: JSON.stringify(req.actors),
+        kid: key.kid, issued_at: new Date(iat * 1000).toISOString(), expires_at: new Date(req.exp * 1000).toISOString(), revoked_at: null, revoked_reason: null,
+      });
+      await deps.audit.record(trx, batch, {
+        type: exchange ? 'credential.token.exchanged' : 'credential.token.issued', action: 'credential.issue', actor: req.actor,
+        target: { type: 'access_token', id: jti, name: req.sub.name }, outcome: 'success',
+        details: {
+          grant_type: req.grantType, auth_method: req.authMethod, sub: req.sub.id, client_id: req.clientId, scope: req.scope, audience: req.audience,
+          purpose: req.purpose, expires_at: new Date(req.exp * 1000).toISOString(), dpop_jkt: req.jkt, act_chain: req.actors,
+          parent_jti: req.parent?.jti ?? null, family_id: req.parent?.familyId ?? jti, credential_id: req.credentialId, kid: key.kid,
+        },
+      });
+    });
+    return {
+      access_token: token, token_type: req.jkt ? 'DPoP' : 'Bearer', expires_in: req.exp - iat, scope: claims.scope, jti,
+      ...(exchange ? { issued_token_type: 'urn:ietf:params:oauth:token-type:access_token' } : {}),
+    };
+  };
+}
+export type TokenIssuer = ReturnType<typeof createTokenIssuer>;
