@@ -169,9 +169,12 @@ export function createSigningKeyStore(deps: SigningKeyStoreDeps) {
         details: { replaced_by: row.kid, verify_until: verifyUntil, forced: opts.force, reason: opts.reason },
       });
     }
-    const retiring = (await repo.keysWithStatus(trx, 'retiring'))
-      .filter((r) => r.verify_until !== null && Date.parse(r.verify_until) > now.getTime())
+    // The keys this rotation replaced first, then those still retiring from earlier rotations, newest first.
+    const replaced = active.map((r) => r.kid);
+    const earlier = (await repo.keysWithStatus(trx, 'retiring'))
+      .filter((r) => !replaced.includes(r.kid) && r.verify_until !== null && Date.parse(r.verify_until) > now.getTime())
       .sort((a, b) => (a.created_at < b.created_at ? 1 : -1)).map((r) => r.kid);
+    const retiring = [...replaced, ...earlier];
     return { rotated: true as const, kid: row.kid, retiring };
   }
 
