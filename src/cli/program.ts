@@ -6,6 +6,8 @@ import { CliError } from './client.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { registerApiKeyCommands } from './commands/apikey.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerClientKeyCommands } from './commands/client-key.js';
+import { registerClientSecretCommands } from './commands/client-secret.js';
 import { registerCredentialCommands } from './commands/credential.js';
 import { registerFederationCommands } from './commands/federation.js';
 import { registerFindingCommands } from './commands/findings.js';
@@ -45,6 +47,8 @@ export function buildProgram(io: CliIo): Command {
   registerTokenCommands(program, io);
   registerKeyCommands(program, io);
   registerCredentialCommands(program, io);
+  registerClientKeyCommands(program, io);
+  registerClientSecretCommands(program, io);
   registerApiKeyCommands(program, io);
   registerFederationCommands(program, io);
   registerAuditCommands(program, io);

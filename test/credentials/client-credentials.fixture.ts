@@ -74,7 +74,7 @@ export async function startClientCredentials(backend: Backend) {
 
   /** A new agent (active unless told otherwise) owned by `owner` (a principal name) or by `team`. */
   async function agent(opts: { owner?: string; team?: string; status?: string } = {}): Promise<{ id: string; name: string }> {
-    const name = `agent-${++n}`;
+    const name = `client-agent-${++n}`;
     const p = await admin('POST', '/v1/principals', {
       name, kind: 'agent', ...(opts.team ? { owner_team: opts.team } : { owner: opts.owner ?? 'bootstrap-admin' }),
       ...(opts.status === 'proposed' ? {} : { status: 'active' }),
