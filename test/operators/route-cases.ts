@@ -2,6 +2,7 @@ import type { Harness } from '../support/harness.js';
 import { ROLES, type Req, type Role, type RouteCase, type World } from './cases/shared.js';
 import { API_KEYS_ROUTE_CASES } from './cases/api-keys.cases.js';
 import { AUDIT_ROUTE_CASES } from './cases/audit.cases.js';
+import { CLIENT_CREDENTIALS_ROUTE_CASES } from './cases/client-credentials.cases.js';
 import { CREDENTIALS_INVENTORY_ROUTE_CASES } from './cases/credentials-inventory.cases.js';
 import { FEDERATION_ROUTE_CASES } from './cases/federation.cases.js';
 import { FINDINGS_ROUTE_CASES } from './cases/findings.cases.js';
@@ -25,6 +26,7 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   ...CREDENTIALS_INVENTORY_ROUTE_CASES,
   ...API_KEYS_ROUTE_CASES,
   ...SIGNING_KEYS_ROUTE_CASES,
+  ...CLIENT_CREDENTIALS_ROUTE_CASES,
 };
 
 /** Routes that are public on purpose (no token needed); anything else under /v1 must demand one. */
