@@ -82,6 +82,11 @@ function directoryOf(h: Harness): Pick<CredentialDirectory, 'principal' | 'princ
   };
 }
 
+/** The management API's federation routes: the app's own once the composition root registers them, else these. */
+function withRoutes(h: Harness, federation: FederationService): void {
+  if (!h.cp.http.hasRoute({ method: 'POST', url: '/v1/federation/issuers' })) registerFederationRoutes(h.cp.http, federation);
+}
+
 /** The OAuth refusal a verification ends in (fails the test if it was accepted or failed otherwise). */
 async function refusal(federation: FederationService, assertion: string): Promise<OAuthError> {
   const error = await federation.verifyAssertion(assertion).then(() => undefined, (e: unknown) => e);
@@ -119,8 +124,9 @@ for (const backend of BACKENDS) {
       if (!enabled) return;
       h = await startHarness(backend);
       jwks = createRemoteJwksCache({ clock: h.clock, maxAgeMs: 60_000, failureHoldMs: 0 });
+      // The service under test has its own JWKS cache (so fetches can be counted); the routes are the app's.
       federation = createFederationService({ db: h.cp.db, audit: h.cp.audit, clock: h.clock, directory: directoryOf(h), jwks });
-      registerFederationRoutes(h.cp.http, federation);
+      withRoutes(h, federation);
       await h.call('POST', '/v1/principals', { name: 'olive', kind: 'human' });
       for (const name of ['ci-deployer', 'ci-tester', 'k8s-builder']) {
         const p = await h.call('POST', '/v1/principals', { name, kind: 'service_account', owner: 'olive', status: 'active' });
@@ -416,7 +422,7 @@ describe('custos federation (CLI) against a running server', () => {
   let url: string;
   beforeAll(async () => {
     h = await startHarness('sqlite');
-    registerFederationRoutes(h.cp.http, createFederationService({ db: h.cp.db, audit: h.cp.audit, clock: h.clock, directory: directoryOf(h) }));
+    withRoutes(h, createFederationService({ db: h.cp.db, audit: h.cp.audit, clock: h.clock, directory: directoryOf(h) }));
     url = await h.cp.listen();
     await h.call('POST', '/v1/principals', { name: 'olive', kind: 'human' });
     for (const name of ['ci-deployer', 'ci-tester']) await h.call('POST', '/v1/principals', { name, kind: 'service_account', owner: 'olive', status: 'active' });
