@@ -107,7 +107,7 @@ describe('remote JWKS cache', () => {
     for (const m of ['oversized-declared', 'oversized-chunked'] as const) {
       mode = m;
       const cache = createRemoteJwksCache({ clock: manualClock() });
-      const err = await cache.resolver(`${base}/jwks`)(header, noToken).catch((e: unknown) => e);
+      const err = await Promise.resolve(cache.resolver(`${base}/jwks`)(header, noToken)).catch((e: unknown) => e);
       expect(err, m).toBeInstanceOf(JwksUnavailable);
       expect((err as Error).message, m).toMatch(/larger than 65536 bytes/);
     }
