@@ -1,18 +1,17 @@
 import { createIdentityDirectory } from '../../src/identity/index.js';
 import { createClientKeyService } from '../../src/credentials/client-keys.service.js';
-import { registerClientKeyRoutes } from '../../src/credentials/client-keys.routes.js';
 import { createClientMaterial } from '../../src/credentials/client-material.js';
 import { createClientSecretService } from '../../src/credentials/client-secrets.service.js';
-import { registerClientSecretRoutes } from '../../src/credentials/client-secrets.routes.js';
 import type { CredentialDirectory, CredentialPrincipal } from '../../src/credentials/contracts.js';
 import { NO_PROVENANCE, operatorActor, type Actor, type OperatorRole } from '../../src/platform/actor.js';
 import { isUuid, newId } from '../../src/platform/ids.js';
 import type { Backend } from '../support/backends.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
-// A real control plane with the client-key and client-secret services and routes added (the composition root
-// wires them in app.ts), a small CredentialDirectory over the principals table, and a spy for the revocation
-// hook. Principals are created through the API, as an operator would.
+// A real control plane (its /v1/client-keys and /v1/client-secrets routes are the composition root's) and, beside
+// it on the same store, the two services built from a small CredentialDirectory over the principals table with a
+// spy for the revocation hook, so tests see what the services hand the revocation service. Principals are
+// created through the API, as an operator would.
 
 export interface RevokedCall { credentialId: string; reason: string; actor: string | null; inTransaction: boolean }
 
@@ -50,9 +49,6 @@ export async function startClientCredentials(backend: Backend) {
   const keys = createClientKeyService(deps);
   const secrets = createClientSecretService(deps);
   const material = createClientMaterial({ keys, secrets });
-  // Before the first request: Fastify takes no routes once it is ready.
-  registerClientKeyRoutes(h.cp.http, keys);
-  registerClientSecretRoutes(h.cp.http, secrets);
 
   let n = 0;
   const admin = async (method: string, url: string, body?: unknown) => {
