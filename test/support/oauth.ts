@@ -77,3 +77,18 @@ export async function tokenFor(h: Harness, agent: TestAgent, params: Record<stri
     ...params,
   }, headers);
 }
+
+/** Another registered client key for an agent (e.g. ES256, for clients that sign assertions with it); both halves. */
+export async function addClientKey(h: Harness, agent: TestAgent, alg: 'ES256' | 'EdDSA', kid: string): Promise<{ privateKey: CryptoKey; publicKey: CryptoKey; kid: string }> {
+  const { privateKey, publicKey } = alg === 'EdDSA' ? await generateKeyPair('EdDSA', { crv: 'Ed25519' }) : await generateKeyPair(alg);
+  const k = await h.call('POST', '/v1/client-keys', { principal: agent.name, jwk: { ...(await exportJWK(publicKey)), kid, alg } });
+  if (k.status !== 201) throw new Error(`client key ${kid} for ${agent.name}: ${k.text}`);
+  return { privateKey, publicKey, kid };
+}
+
+/** A client secret for a principal (`custos_cs_…`, shown once). */
+export async function clientSecretFor(h: Harness, principal: string): Promise<string> {
+  const s = await h.call('POST', '/v1/client-secrets', { principal });
+  if (s.status !== 201) throw new Error(`client secret for ${principal}: ${s.text}`);
+  return s.body.secret as string;
+}
