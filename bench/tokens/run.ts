@@ -1,0 +1,240 @@
+// Token figures (issue 9):
+//   1. in-process: access tokens signed/s, verified/s through the real verifier cold and cached, beside jose's
+//      jwtVerify and node:crypto's bare signature check (inprocess.ts);
+//   2. HTTP: client_credentials tokens/s with private_key_jwt at 64 connections, p50/p99, Custos beside
+//      oidc-provider in the same run, and the ratio (http.ts, oidc-server.js).
+// Each figure is the median over --runs. Results go to bench/tokens/results.json.
+//
+//   npm run bench -- tokens [--runs 3] [--seconds 2] [--duration 5] [--concurrency 64] [--backends sqlite,postgres]
+//
+// Needs a built dist/ (`npm run build`, or --build) for `node bin/custos.js serve`.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import Table from 'cli-table3';
+import type { SigningAlg } from '../../src/credentials/contracts.js';
+import { median, round } from '../registry/stats.js';
+import { assertions, checkOne, startCustos, startOidcProvider, window, type TokenServer, type WindowResult } from './http.js';
+import { openInProcessBench, type InProcessRun, type Rate } from './inprocess.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..', '..');
+
+const { values: opt } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    parts: { type: 'string', default: 'inprocess,http' },
+    algs: { type: 'string', default: 'EdDSA,ES256' },
+    seconds: { type: 'string', default: '2' },
+    inflight: { type: 'string', default: '8' },
+    duration: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '1' },
+    concurrency: { type: 'string', default: '64' },
+    backends: { type: 'string', default: 'sqlite' },
+    'log-level': { type: 'string', default: 'info' },
+    'postgres-url': { type: 'string', default: process.env.CUSTOS_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
+    out: { type: 'string', default: path.join(here, 'results.json') },
+    build: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+
+if (opt.help) {
+  process.stdout.write(`usage: npm run bench -- tokens [options]
+  --runs N              repetitions; every table shows medians over runs (default 3)
+  --parts LIST          inprocess,http (default both)
+  --algs LIST           signing algorithms for the in-process figures: EdDSA,ES256 (default both)
+  --seconds S           in-process: seconds per figure per run (default 2)
+  --inflight N          in-process: operations in flight (default 8)
+  --duration S          HTTP: timed window per server per run (default 5)
+  --warmup S            HTTP: warm-up per server per run, also sizes the assertion pool (default 1)
+  --concurrency N       HTTP: connections and requests in flight (default 64)
+  --backends LIST       HTTP: Custos stores, sqlite,postgres (default sqlite)
+  --log-level L         Custos server log level (default info, as a user runs it; the log goes to /dev/null)
+  --postgres-url URL    admin URL; a fresh database is created and dropped
+  --out FILE            results JSON (default bench/tokens/results.json)
+  --build               run 'npm run build' first (bin/custos.js runs dist/)
+`);
+  process.exit(0);
+}
+
+function num(name: string, value: string | undefined, min: number, max: number, integer = true): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) throw new Error(`--${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
+  return n;
+}
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+
+const runs = num('runs', opt.runs, 1, 20);
+const seconds = num('seconds', opt.seconds, 0.2, 60, false);
+const inflight = num('inflight', opt.inflight, 1, 256);
+const duration = num('duration', opt.duration, 0.5, 120, false);
+const warmup = num('warmup', opt.warmup, 0.2, 30, false);
+const concurrency = num('concurrency', opt.concurrency, 1, 512);
+const parts = list(opt.parts);
+for (const p of parts) if (p !== 'inprocess' && p !== 'http') throw new Error(`unknown part '${p}'`);
+const algs = list(opt.algs) as SigningAlg[];
+for (const a of algs) if (a !== 'EdDSA' && a !== 'ES256') throw new Error(`unknown alg '${a}'`);
+const backends = list(opt.backends) as Array<'sqlite' | 'postgres'>;
+for (const b of backends) if (b !== 'sqlite' && b !== 'postgres') throw new Error(`unknown backend '${b}'`);
+
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
+const load = () => os.loadavg().map((l) => round(l, 2));
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function gitCommit(): { commit: string; dirty: boolean } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repoRoot, encoding: 'utf8' }).trim() !== '';
+    return { commit, dirty };
+  } catch {
+    return { commit: 'unknown', dirty: false };
+  }
+}
+
+/** The newest mtime under a directory (files matching `ext`), for the stale-dist warning. */
+function newest(dir: string, ext: string): number {
+  let max = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith(ext) && !entry.name.endsWith(`.test${ext}`)) max = Math.max(max, fs.statSync(path.join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return max;
+}
+
+const results: Record<string, unknown> = {
+  when: new Date().toISOString(),
+  ...gitCommit(),
+  machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cpus: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.release()}`, loadavg_start: load() },
+  options: { runs, parts, algs, seconds, inflight, duration, warmup, concurrency, backends, log_level: opt['log-level'] },
+  aims: {
+    verify_cold_per_core: 10_000, verify_cached_per_core: 100_000,
+    http: 'more client_credentials tokens/s than oidc-provider, audit on',
+  },
+};
+
+// ---- 1. In-process sign and verify ----
+
+const INPROCESS_FIGURES: Array<[keyof InProcessRun, string]> = [
+  ['sign', 'signAccessToken (current key from the store)'],
+  ['verify_cold', 'verifier, cold (no cache; every check, principal query)'],
+  ['verify_cached', 'verifier, token seen before (verified cache)'],
+  ['jose_jwt_verify', 'reference: jose jwtVerify, local key'],
+  ['node_crypto_verify', 'floor: node:crypto verify, same key type, 1 thread'],
+];
+
+if (parts.includes('inprocess')) {
+  const byAlg: Record<string, unknown> = {};
+  for (const alg of algs) {
+    log(`in-process (${alg}): opening a store…`);
+    const bench = await openInProcessBench(alg);
+    const all: InProcessRun[] = [];
+    try {
+      for (let r = 0; r < runs; r++) {
+        const run = await bench.run(seconds, inflight);
+        all.push(run);
+        log(`  run ${r + 1}/${runs}: sign ${fmt(run.sign.per_second)}/s, cold ${fmt(run.verify_cold.per_second)}/s, cached ${fmt(run.verify_cached.per_second)}/s, jose ${fmt(run.jose_jwt_verify.per_second)}/s (load ${load().join(' ')})`);
+      }
+    } finally {
+      await bench.close();
+    }
+    const med = Object.fromEntries(INPROCESS_FIGURES.map(([k]) => [k, {
+      per_second: round(median(all.map((x) => x[k].per_second)), 0),
+      per_cpu_second: round(median(all.map((x) => x[k].per_cpu_second)), 0),
+      runs_per_second: all.map((x) => round(x[k].per_second, 0)),
+    }]));
+    byAlg[alg] = { median: med, runs: all.map((run) => Object.fromEntries(Object.entries(run).map(([k, v]) => [k, roundRate(v)]))) };
+
+    const table = new Table({ head: [`${alg}, median of ${runs}`, 'ops/s (wall)', 'ops per CPU-second', 'runs (ops/s)'] });
+    for (const [k, label] of INPROCESS_FIGURES) {
+      const m = med[k]!;
+      table.push([label, fmt(m.per_second), fmt(m.per_cpu_second), m.runs_per_second.map((v) => fmt(v)).join(' / ')]);
+    }
+    process.stdout.write(`\nIn-process, ${alg} (${inflight} in flight, ${seconds} s per figure; CPU-seconds are this process's, all threads)\n${table.toString()}\n`);
+  }
+  results.inprocess = byAlg;
+}
+
+function roundRate(r: Rate): Rate {
+  return { count: r.count, seconds: round(r.seconds, 3), per_second: round(r.per_second, 0), cpu_seconds: round(r.cpu_seconds, 3), per_cpu_second: round(r.per_cpu_second, 0) };
+}
+
+// ---- 2. HTTP client_credentials, Custos beside oidc-provider ----
+
+if (parts.includes('http')) {
+  const main = path.join(repoRoot, 'dist', 'cli', 'main.js');
+  if (opt.build) {
+    log('building (npm run build)…');
+    const b = spawnSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'inherit' });
+    if (b.status !== 0) throw new Error('npm run build failed');
+  }
+  if (!fs.existsSync(main)) throw new Error('dist/cli/main.js is missing: run `npm run build` (or pass --build)');
+  const stale = newest(path.join(repoRoot, 'src'), '.ts') > newest(path.join(repoRoot, 'dist'), '.js');
+  if (stale) log('warning: some src/ file is newer than dist/: the server runs the last build (pass --build to rebuild)');
+
+  const servers: TokenServer[] = [];
+  try {
+    for (const backend of backends) {
+      log(`starting custos (${backend})…`);
+      servers.push(await startCustos({ repoRoot, backend, logLevel: opt['log-level'], postgresUrl: opt['postgres-url'] }));
+    }
+    log('starting oidc-provider (default in-memory adapter)…');
+    servers.push(await startOidcProvider());
+    const checks: Record<string, unknown> = {};
+    for (const s of servers) checks[s.name] = await checkOne(s);
+
+    const perServer = new Map<string, WindowResult[]>(servers.map((s) => [s.name, []]));
+    const signing: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      // Alternate the order each run so a drift in the machine's load does not favour one server.
+      const order = r % 2 === 0 ? servers : [...servers].reverse();
+      for (const s of order) {
+        const warm = await assertions(s, Math.max(concurrency * 4, 500));
+        const w = await window(s, warm.bodies, concurrency, warmup);
+        const size = Math.min(500_000, Math.ceil(w.tokens_per_second * duration * 1.6) + concurrency * 8);
+        const pool = await assertions(s, size);
+        signing.push(pool.perSecond);
+        const res = await window(s, pool.bodies, concurrency, duration);
+        perServer.get(s.name)!.push(res);
+        log(`  run ${r + 1}/${runs} ${s.name}: ${fmt(res.tokens_per_second)} tokens/s, p50 ${res.p50_ms} ms, p99 ${res.p99_ms} ms, server ${res.server_cpu_ms_per_token} ms CPU/token${res.pool_exhausted ? ' (assertion pool ran out: window shortened)' : ''} (load ${load().join(' ')})`);
+      }
+    }
+
+    const medians = Object.fromEntries([...perServer].map(([name, rs]) => [name, {
+      tokens_per_second: round(median(rs.map((x) => x.tokens_per_second)), 1),
+      p50_ms: round(median(rs.map((x) => x.p50_ms)), 2),
+      p99_ms: round(median(rs.map((x) => x.p99_ms)), 2),
+      server_cpu_ms_per_token: round(median(rs.map((x) => x.server_cpu_ms_per_token)), 3),
+      client_cpu_ms_per_token: round(median(rs.map((x) => x.client_cpu_ms_per_token)), 3),
+      runs_tokens_per_second: rs.map((x) => x.tokens_per_second),
+    }]));
+    const peer = medians['oidc-provider']!;
+    const ratios: Record<string, unknown> = {};
+    const table = new Table({ head: [`median of ${runs}, ${concurrency} connections`, 'tokens/s', 'p50 ms', 'p99 ms', 'server CPU ms/token', 'runs (tokens/s)', 'Custos / oidc-provider'] });
+    for (const [name, m] of Object.entries(medians)) {
+      let ratio = '';
+      if (name !== 'oidc-provider') {
+        const rs = perServer.get(name)!;
+        const peers = perServer.get('oidc-provider')!;
+        const perRun = rs.map((x, i) => round(x.tokens_per_second / peers[i]!.tokens_per_second, 2));
+        ratios[name] = { ratio_of_medians: round(m.tokens_per_second / peer.tokens_per_second, 2), per_run: perRun, cpu_ratio_peer_over_custos: round(peer.server_cpu_ms_per_token / m.server_cpu_ms_per_token, 2) };
+        ratio = `${round(m.tokens_per_second / peer.tokens_per_second, 2)}× (runs ${perRun.join(' / ')})`;
+      }
+      table.push([name, fmt(m.tokens_per_second), fmt(m.p50_ms, 1), fmt(m.p99_ms, 1), fmt(m.server_cpu_ms_per_token, 3), m.runs_tokens_per_second.map((v) => fmt(v)).join(' / '), ratio]);
+    }
+    process.stdout.write(`\nHTTP client_credentials + private_key_jwt (EdDSA), ${duration} s windows, assertions signed before each window (client signing ${fmt(median(signing))}/s, not in the window)\n${table.toString()}\n`);
+    process.stdout.write('Custos commits each token\'s record and its audit event durably (SQLite synchronous=FULL / PostgreSQL) before answering.\n'
+      + 'oidc-provider runs with its default in-memory adapter: client-assertion jti replay state lives in its process memory, and its JWT\n'
+      + 'client-credentials access tokens are not persisted at all (nothing is written to disk).\n');
+    results.http = { checks, medians, ratios, runs: Object.fromEntries(perServer), client_signing_per_second: round(median(signing), 0) };
+  } finally {
+    for (const s of servers) await s.stop().catch(() => undefined);
+  }
+}
+
+(results.machine as Record<string, unknown>).loadavg_end = load();
+fs.writeFileSync(opt.out, `${JSON.stringify(results, null, 2)}\n`);
+log(`\nresults: ${path.relative(process.cwd(), opt.out)}`);
