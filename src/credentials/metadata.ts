@@ -7,7 +7,7 @@ import { GRANT_TYPES, tokenEndpointUrl } from './token-endpoint/index.js';
 // advertising `code` before then would send clients to an endpoint that is not there.
 
 const CLIENT_AUTH = ['private_key_jwt', 'client_secret_basic', 'client_secret_post'];
-const ASSERTION_ALGS = ['EdDSA', 'ES256', 'ES384', 'RS256', 'PS256'];
+const ASSERTION_ALGS = ['EdDSA', 'Ed25519', 'ES256', 'ES384', 'RS256', 'PS256'];
 
 export function authorizationServerMetadata(issuer: string): Record<string, unknown> {
   return {

@@ -93,6 +93,8 @@ describe('ownerResourceWideningFields', () => {
   it('names lowering the classification or risk tier, adding purposes and reassigning ownership', () => {
     expect(ownerResourceWideningFields(current, { owner: 'x', owner_team: 't', classification: 'public', risk_tier: 'low', purposes: ['eval', 'ads'] }))
       .toEqual(['owner', 'owner_team', 'classification', 'risk_tier', 'purposes']);
+    expect(ownerResourceWideningFields(current, { uri: 'https://gateway.example' })).toEqual(['uri']);
+    expect(ownerResourceWideningFields(current, { uri: null })).toEqual(['uri']);
   });
 });
 

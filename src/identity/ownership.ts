@@ -88,6 +88,7 @@ function rank(order: readonly string[], value: string | null): number {
  */
 export function ownerWideningFields(current: GuardedFields, patch: GuardedPatch): string[] {
   const bad: string[] = [];
+  if (patch.uri !== undefined) bad.push('uri');
   if (patch.owner !== undefined) bad.push('owner');
   if (patch.owner_team !== undefined) bad.push('owner_team');
   if (patch.review_due_at !== undefined) bad.push('review_due_at');
@@ -112,6 +113,9 @@ export interface GuardedResourceFields {
 }
 
 export interface GuardedResourcePatch {
+  /** The audience URI: tokens addressed to it are accepted by the service that answers to it, so only admin and
+   * security set it (an owner claiming a real service's URL would mint that service's audience). */
+  uri?: string | null;
   owner?: string | null;
   owner_team?: string | null;
   classification?: string;
@@ -126,6 +130,7 @@ export interface GuardedResourcePatch {
  */
 export function ownerResourceWideningFields(current: GuardedResourceFields, patch: GuardedResourcePatch): string[] {
   const bad: string[] = [];
+  if (patch.uri !== undefined) bad.push('uri');
   if (patch.owner !== undefined) bad.push('owner');
   if (patch.owner_team !== undefined) bad.push('owner_team');
   if (patch.classification !== undefined && rank(CLASSIFICATIONS, patch.classification) < rank(CLASSIFICATIONS, current.classification)) bad.push('classification');

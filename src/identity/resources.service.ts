@@ -129,6 +129,9 @@ export function createResourceService(deps: { db: Database; audit: AuditWriter; 
       return db.write(async (trx, batch) => {
         const owner = await resolveOwner(trx, SUBJECT, input, undefined, actor);
         if (!canManageOwned(actor, owner.ownerId, owner.ownerTeamId)) throw errors.forbidden('owners may only register resources they or their teams own');
+        if (isOwnerRole(actor) && input.uri) {
+          throw new AppError('forbidden', 'only admin and security operators set a resource\'s audience URI (tokens addressed to it are accepted by the service at that URI)', { fields: ['uri'] });
+        }
         const parent = input.parent ? await resolveParent(trx, actor, input.parent) : undefined;
         const server = input.server ? await resolveServer(trx, actor, input.server, null) : undefined;
         if (input.uri) await assertUriFree(trx, actor, input.uri);
@@ -188,7 +191,7 @@ export function createResourceService(deps: { db: Database; audit: AuditWriter; 
             if (current && !canManageOwned(actor, current.owner_principal_id, current.owner_team_id)) bad.push('parent');
           }
           if (bad.length) {
-            throw new AppError('forbidden', `owners cannot reassign ownership, lower the classification or risk tier, add purposes or move a resource away from a parent they do not own (${bad.join(', ')}); ask an admin or security operator`, { fields: bad });
+            throw new AppError('forbidden', `owners cannot set the audience URI, reassign ownership, lower the classification or risk tier, add purposes or move a resource away from a parent they do not own (${bad.join(', ')}); ask an admin or security operator`, { fields: bad });
           }
         }
         const patch: Partial<ResourcesTable> = {};

@@ -24,7 +24,7 @@ export const ASYMMETRIC_ALGORITHMS: Readonly<Record<string, KeyShape>> = {
 };
 
 /** What the verifier allows unless configured otherwise (and what the metadata's dpop_signing_alg_values_supported lists). */
-export const DEFAULT_DPOP_ALGORITHMS: readonly string[] = ['EdDSA', 'ES256', 'ES384', 'PS256', 'RS256'];
+export const DEFAULT_DPOP_ALGORITHMS: readonly string[] = ['EdDSA', 'Ed25519', 'ES256', 'ES384', 'PS256', 'RS256'];
 
 /** Throws when a configured list is empty or names an algorithm that is not an asymmetric signature we know. */
 export function checkAlgorithmList(algorithms: readonly string[]): readonly string[] {

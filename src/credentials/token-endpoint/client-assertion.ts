@@ -19,6 +19,12 @@ export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-b
 const LEEWAY_SECONDS = 30;
 const MAX_AHEAD_SECONDS = 300;
 
+/** RFC 9864 names Ed25519 signatures `Ed25519`; older clients say `EdDSA`. Both verify with an Ed25519 key. */
+function fitsKey(headerAlg: unknown, keyAlg: string): boolean {
+  if (headerAlg === keyAlg) return true;
+  return (keyAlg === 'EdDSA' || keyAlg === 'Ed25519') && (headerAlg === 'EdDSA' || headerAlg === 'Ed25519');
+}
+
 export interface AssertionDeps {
   directory: CredentialDirectory;
   clientMaterial: ClientMaterial;
@@ -66,14 +72,16 @@ export function createClientAssertionVerifier(deps: AssertionDeps) {
       if (!named) return refuse('client_id does not match the assertion');
     }
     const registered = await deps.clientMaterial.clientKeys(principal.id);
-    const candidates = registered.filter((k) => (header.kid === undefined || k.kid === header.kid) && k.alg === header.alg);
-    if (candidates.length === 0) return refuse(header.kid === undefined ? 'no registered key for this algorithm' : 'unknown kid');
+    const byKid = registered.filter((k) => header.kid === undefined || k.kid === header.kid);
+    if (byKid.length === 0) return refuse(header.kid === undefined ? 'no registered key' : 'unknown kid');
+    const candidates = byKid.filter((k) => fitsKey(header.alg, k.alg));
+    if (candidates.length === 0) return refuse(`no registered key for algorithm ${String(header.alg).slice(0, 20)}`);
     const now = deps.clock.now();
     let used: RegisteredClientKey | undefined;
     for (const candidate of candidates) {
       try {
         await jwtVerify(assertion, await keyFor(candidate), {
-          algorithms: [candidate.alg], issuer: claims.iss, subject: claims.iss,
+          algorithms: [header.alg as string], issuer: claims.iss, subject: claims.iss,
           audience: deps.audiences(), clockTolerance: LEEWAY_SECONDS, currentDate: now, requiredClaims: ['exp', 'jti', 'aud'],
         });
         used = candidate;

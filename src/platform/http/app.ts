@@ -167,7 +167,7 @@ export async function createHttpApp(deps: HttpDeps): Promise<HttpApp> {
   return app;
 }
 
-const DPOP_ALGS = 'EdDSA ES256 ES384 PS256 RS256';
+const DPOP_ALGS = 'EdDSA Ed25519 ES256 ES384 PS256 RS256';
 
 function wwwAuthenticate(problem: AppError, authorization: string | undefined): string | undefined {
   const usedDpop = /^dpop /i.test(authorization ?? '');
