@@ -88,7 +88,6 @@ function rank(order: readonly string[], value: string | null): number {
  */
 export function ownerWideningFields(current: GuardedFields, patch: GuardedPatch): string[] {
   const bad: string[] = [];
-  if (patch.uri !== undefined) bad.push('uri');
   if (patch.owner !== undefined) bad.push('owner');
   if (patch.owner_team !== undefined) bad.push('owner_team');
   if (patch.review_due_at !== undefined) bad.push('review_due_at');
