@@ -48,11 +48,11 @@ async function clientKey(kid: string): Promise<{ privateKey: CryptoKey; publicJw
 }
 
 /** Custos as a user runs it, with an active agent, its registered Ed25519 key and one registered resource. */
-export async function startCustos(opts: { repoRoot: string; backend: 'sqlite' | 'postgres'; logLevel: string; postgresUrl: string }): Promise<TokenServer> {
+export async function startCustos(opts: { repoRoot: string; backend: 'sqlite' | 'postgres'; logLevel: string; postgresUrl: string; nodeArgs?: string[] }): Promise<TokenServer> {
   const pg = opts.backend === 'postgres' ? await freshPostgres(opts.postgresUrl) : undefined;
   let server: RunningServer | undefined;
   try {
-    server = await startServer({ repoRoot: opts.repoRoot, logLevel: opts.logLevel, databaseUrl: pg?.url });
+    server = await startServer({ repoRoot: opts.repoRoot, logLevel: opts.logLevel, databaseUrl: pg?.url, nodeArgs: opts.nodeArgs });
     const admin = new Pool(server.url, { connections: 1 });
     const post = async (p: string, body: unknown) => {
       const res = await admin.request({ method: 'POST', path: p, headers: { authorization: `Bearer ${server!.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -7,7 +7,8 @@
 //
 //   npm run bench -- tokens [--runs 3] [--seconds 2] [--duration 5] [--concurrency 64] [--backends sqlite,postgres]
 //
-// Needs a built dist/ (`npm run build`, or --build) for `node bin/custos.js serve`.
+// The server is the committed HEAD, compiled into bench/.work/tokens-build (git archive + tsc, a few seconds) and
+// started as `node bin/custos.js serve` from there; --no-build serves the working tree's dist/ instead.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
 import type { SigningAlg } from '../../src/credentials/contracts.js';
+import { summarizeProfile } from '../registry/profile.js';
 import { median, round } from '../registry/stats.js';
 import { assertions, checkOne, startCustos, startOidcProvider, window, type TokenServer, type WindowResult } from './http.js';
 import { openInProcessBench, type InProcessRun, type Rate } from './inprocess.js';
@@ -31,13 +33,14 @@ const { values: opt } = parseArgs({
     seconds: { type: 'string', default: '2' },
     inflight: { type: 'string', default: '8' },
     duration: { type: 'string', default: '5' },
-    warmup: { type: 'string', default: '1' },
+    warmup: { type: 'string', default: '2' },
     concurrency: { type: 'string', default: '64' },
     backends: { type: 'string', default: 'sqlite' },
     'log-level': { type: 'string', default: 'info' },
     'postgres-url': { type: 'string', default: process.env.CUSTOS_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
     out: { type: 'string', default: path.join(here, 'results.json') },
-    build: { type: 'boolean', default: false },
+    'no-build': { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
   strict: true,
@@ -51,13 +54,15 @@ if (opt.help) {
   --seconds S           in-process: seconds per figure per run (default 2)
   --inflight N          in-process: operations in flight (default 8)
   --duration S          HTTP: timed window per server per run (default 5)
-  --warmup S            HTTP: warm-up per server per run, also sizes the assertion pool (default 1)
+  --warmup S            HTTP: warm-up per server per run, also sizes the assertion pool (default 2)
   --concurrency N       HTTP: connections and requests in flight (default 64)
   --backends LIST       HTTP: Custos stores, sqlite,postgres (default sqlite)
   --log-level L         Custos server log level (default info, as a user runs it; the log goes to /dev/null)
   --postgres-url URL    admin URL; a fresh database is created and dropped
   --out FILE            results JSON (default bench/tokens/results.json)
-  --build               run 'npm run build' first (bin/custos.js runs dist/)
+  --no-build            serve the working tree's dist/ as it is (default: build the committed HEAD into
+                        bench/.work/tokens-build, so others' uncommitted edits are not measured)
+  --profile             only: one Custos (SQLite) window under --cpu-prof; prints where the server's time goes
 `);
   process.exit(0);
 }
@@ -96,6 +101,22 @@ function gitCommit(): { commit: string; dirty: boolean } {
   }
 }
 
+/** Compiles the committed HEAD (src, bin, package.json, tsconfig.json) into bench/.work/tokens-build; returns that root. */
+function buildHead(): string {
+  const root = path.join(repoRoot, 'bench', '.work', 'tokens-build');
+  fs.rmSync(root, { recursive: true, force: true });
+  fs.mkdirSync(root, { recursive: true });
+  log('building HEAD into bench/.work/tokens-build…');
+  const archive = spawnSync('git', ['archive', 'HEAD', 'src', 'bin', 'package.json', 'tsconfig.json'], { cwd: repoRoot, maxBuffer: 1 << 30 });
+  if (archive.status !== 0) throw new Error(`git archive failed: ${archive.stderr.toString()}`);
+  const untar = spawnSync('tar', ['-x', '-C', root], { input: archive.stdout });
+  if (untar.status !== 0) throw new Error(`tar failed: ${untar.stderr.toString()}`);
+  const tsc = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], { cwd: root, encoding: 'utf8' });
+  // Type errors still emit JavaScript (no noEmitOnError); say so and go on, as `npm run build` output would run too.
+  if (tsc.status !== 0) log(`warning: tsc reported errors in HEAD (JavaScript emitted anyway):\n${(tsc.stdout + tsc.stderr).trim().split('\n').slice(0, 5).join('\n')}`);
+  return root;
+}
+
 /** The newest mtime under a directory (files matching `ext`), for the stale-dist warning. */
 function newest(dir: string, ext: string): number {
   let max = 0;
@@ -115,6 +136,26 @@ const results: Record<string, unknown> = {
     http: 'more client_credentials tokens/s than oidc-provider, audit on',
   },
 };
+
+// ---- --profile: where a Custos token costs its CPU ----
+
+if (opt.profile) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'custos-tokens-prof-'));
+  const server = await startCustos({ repoRoot: opt['no-build'] ? repoRoot : buildHead(), backend: 'sqlite', logLevel: opt['log-level'], postgresUrl: opt['postgres-url'], nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  try {
+    const warm = await assertions(server, 2000);
+    await window(server, warm.bodies, concurrency, warmup);
+    const pool = await assertions(server, Math.ceil(3000 * duration));
+    const res = await window(server, pool.bodies, concurrency, duration);
+    log(`profiled ${res.tokens} tokens at ${fmt(res.tokens_per_second)}/s (the profiler slows the server)`);
+  } finally {
+    await server.stop();
+  }
+  const file = fs.readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error(`no profile written in ${dir}`);
+  process.stdout.write(`profile: ${path.join(dir, file)}\n\n${summarizeProfile(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')), 40)}\n`);
+  process.exit(0);
+}
 
 // ---- 1. In-process sign and verify ----
 
@@ -165,21 +206,18 @@ function roundRate(r: Rate): Rate {
 // ---- 2. HTTP client_credentials, Custos beside oidc-provider ----
 
 if (parts.includes('http')) {
-  const main = path.join(repoRoot, 'dist', 'cli', 'main.js');
-  if (opt.build) {
-    log('building (npm run build)…');
-    const b = spawnSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'inherit' });
-    if (b.status !== 0) throw new Error('npm run build failed');
+  const serverRoot = opt['no-build'] ? repoRoot : buildHead();
+  if (!fs.existsSync(path.join(serverRoot, 'dist', 'cli', 'main.js'))) throw new Error(`${serverRoot}/dist/cli/main.js is missing: run \`npm run build\``);
+  if (opt['no-build'] && newest(path.join(repoRoot, 'src'), '.ts') > newest(path.join(repoRoot, 'dist'), '.js')) {
+    log('warning: some src/ file is newer than dist/: the server runs the last build');
   }
-  if (!fs.existsSync(main)) throw new Error('dist/cli/main.js is missing: run `npm run build` (or pass --build)');
-  const stale = newest(path.join(repoRoot, 'src'), '.ts') > newest(path.join(repoRoot, 'dist'), '.js');
-  if (stale) log('warning: some src/ file is newer than dist/: the server runs the last build (pass --build to rebuild)');
+  (results.options as Record<string, unknown>).server_build = opt['no-build'] ? 'dist/ of the working tree' : `HEAD (${(results as { commit: string }).commit}) built into bench/.work/tokens-build`;
 
   const servers: TokenServer[] = [];
   try {
     for (const backend of backends) {
       log(`starting custos (${backend})…`);
-      servers.push(await startCustos({ repoRoot, backend, logLevel: opt['log-level'], postgresUrl: opt['postgres-url'] }));
+      servers.push(await startCustos({ repoRoot: serverRoot, backend, logLevel: opt['log-level'], postgresUrl: opt['postgres-url'] }));
     }
     log('starting oidc-provider (default in-memory adapter)…');
     servers.push(await startOidcProvider());
@@ -194,7 +232,7 @@ if (parts.includes('http')) {
       for (const s of order) {
         const warm = await assertions(s, Math.max(concurrency * 4, 500));
         const w = await window(s, warm.bodies, concurrency, warmup);
-        const size = Math.min(500_000, Math.ceil(w.tokens_per_second * duration * 1.6) + concurrency * 8);
+        const size = Math.min(500_000, Math.ceil(w.tokens_per_second * duration * 2.5) + concurrency * 16);
         const pool = await assertions(s, size);
         signing.push(pool.perSecond);
         const res = await window(s, pool.bodies, concurrency, duration);
