@@ -1,13 +1,128 @@
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { OPERATOR_ROLES } from '../../platform/actor.js';
 import { DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS, MIN_TTL_SECONDS, type TokenView } from '../../operators/index.js';
 import { CREDENTIAL_ID_PATTERN } from '../../platform/credential-format.js';
-import { CliError } from '../client.js';
-import { defined, fetchPages, integerIn, pageOptions, withClient } from '../common.js';
-import { printJson, printTable, type CliIo } from '../output.js';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { CliError, createClient, resolveToken } from '../client.js';
+import { collect, defined, examples, fetchPages, integerIn, pageOptions, withClient, type GlobalOptions } from '../common.js';
+import { clientAuthParams, discover, dpopProof, postForm, readPrivateKey, type ClientAuth } from '../oauth-client.js';
+import { printJson, printRecord, printTable, type CliIo } from '../output.js';
+
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const AT = 'urn:ietf:params:oauth:token-type:access_token';
+const JWT = 'urn:ietf:params:oauth:token-type:jwt';
+
+function serverOf(g: GlobalOptions, io: CliIo): string {
+  return createClient({ ...g, token: g.token ?? 'unused' }, io.env).server;
+}
+
+/** How an OAuth client authenticates: --private-key (private_key_jwt) or CUSTOS_CLIENT_SECRET (client_secret_post). */
+async function clientAuthOf(o: { principal: string; privateKey?: string; kid?: string }, io: CliIo): Promise<ClientAuth> {
+  const secret = io.env.CUSTOS_CLIENT_SECRET;
+  if (!o.privateKey && !secret) throw new CliError('give --private-key FILE (private_key_jwt) or set CUSTOS_CLIENT_SECRET (client_secret_post)', 2);
+  return { clientId: o.principal, kid: o.kid, ...(o.privateKey ? { privateKey: await readPrivateKey(o.privateKey) } : { clientSecret: secret }) };
+}
+
+function readTokenArg(value: string): string {
+  const token = value === '-' ? require_stdin() : value.trim();
+  if (!JWT_SHAPE.test(token)) throw new CliError('not an access token (a JWT: three base64url parts)', 2);
+  return token;
+}
+
+function require_stdin(): string {
+  return readFileSync(0, 'utf8').trim();
+}
+
+/** Prints a token response: the token alone on stdout (for scripts), the rest on stderr; everything with --json. */
+function printIssued(io: CliIo, g: GlobalOptions, body: Record<string, unknown>): void {
+  if (g.json) return printJson(io, body);
+  io.stdout.write(`${String(body.access_token)}\n`);
+  const claims = decodeJwt(String(body.access_token));
+  io.stderr.write(`${String(body.token_type)} token for ${String(claims.sub)}${claims.act ? ` acting as ${String((claims.act as { sub: string }).sub)}` : ''}, scope '${String(body.scope ?? '')}', purpose ${String(claims.purpose ?? '(none)')}, expires in ${String(body.expires_in)} s\n`);
+}
+
+const issueOptions = (cmd: Command) => cmd
+  .requiredOption('--principal <id-or-name>', 'the client: the principal the key or secret belongs to')
+  .option('--private-key <file>', 'PKCS#8 PEM private key registered for the principal (custos client-key add); else CUSTOS_CLIENT_SECRET is used')
+  .option('--kid <kid>', 'key id to name in the client assertion (default: none, every registered key is tried)')
+  .option('--scope <scope>', 'space-separated scopes (default: all approved)')
+  .option('--purpose <purpose>', 'one of the principal\'s allowed purposes (may be omitted when it has one)')
+  .option('--resource <indicator>', 'audience: a registered resource (name, uri or urn:custos:resource:name); repeatable', collect)
+  .addOption(new Option('--expires-in <seconds>', 'requested lifetime, 60 at least; capped by the principal\'s risk tier').argParser(integerIn('--expires-in', 60, 86_400)))
+  .option('--dpop-key <file>', 'bind the token to this PKCS#8 PEM key (DPoP); it must sign a proof on every use');
 
 export function registerTokenCommands(program: Command, io: CliIo): void {
-  const token = program.command('token').description('operator API tokens for humans who run Custos');
+  const token = program.command('token').description('operator tokens for people who run Custos, and OAuth access tokens for agents');
+
+  issueOptions(token.command('issue').description('get an access token for an agent or service (client_credentials); needs no operator token'))
+    .addHelpText('after', examples(
+      'custos token issue --principal support-bot --private-key agent.pem --purpose support --resource https://gw.example.com',
+      'TOKEN=$(custos token issue --principal support-bot --private-key agent.pem --dpop-key dpop.pem)',
+    ))
+    .action(async (o, cmd: Command) => {
+      const g = cmd.optsWithGlobals() as GlobalOptions;
+      const meta = await discover(serverOf(g, io));
+      const auth = await clientAuthParams(await clientAuthOf(o, io), meta.issuer);
+      const headers = o.dpopKey ? { dpop: await dpopProof(await readPrivateKey(o.dpopKey), 'POST', meta.token_endpoint) } : undefined;
+      const { body } = await postForm(meta.token_endpoint, {
+        grant_type: 'client_credentials', ...auth, scope: o.scope, purpose: o.purpose, resource: o.resource, expires_in: o.expiresIn?.toString(),
+      }, headers);
+      printIssued(io, g, body);
+    });
+
+  issueOptions(token.command('exchange').description('act for another principal: exchange its access token for a delegated one (RFC 8693); the client is the actor')
+    .requiredOption('--subject-token <token>', 'the delegator\'s access token (- reads it from stdin)'))
+    .addHelpText('after', examples('custos token exchange --subject-token "$PLANNER_TOKEN" --principal worker-bot --private-key worker.pem --scope models:invoke'))
+    .action(async (o, cmd: Command) => {
+      const g = cmd.optsWithGlobals() as GlobalOptions;
+      const subject = readTokenArg(o.subjectToken);
+      const meta = await discover(serverOf(g, io));
+      const client = await clientAuthOf(o, io);
+      const auth = await clientAuthParams(client, meta.issuer);
+      // The actor proves itself with a second assertion of its own (or, with a secret, its own fresh token).
+      const actor = client.privateKey
+        ? { actor_token: (await clientAuthParams(client, meta.issuer)).client_assertion!, actor_token_type: JWT }
+        : { actor_token: (await postForm(meta.token_endpoint, { grant_type: 'client_credentials', ...auth })).body.access_token as string, actor_token_type: AT };
+      const headers = o.dpopKey ? { dpop: await dpopProof(await readPrivateKey(o.dpopKey), 'POST', meta.token_endpoint) } : undefined;
+      const { body } = await postForm(meta.token_endpoint, {
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', ...auth, subject_token: subject, subject_token_type: AT, ...actor,
+        scope: o.scope, resource: o.resource, expires_in: o.expiresIn?.toString(),
+      }, headers);
+      printIssued(io, g, body);
+    });
+
+  token.command('inspect <token>').description('decode an access token (no secret needed) and, with an admin or security operator token, ask the server whether it is active')
+    .option('--offline', 'only decode; do not ask the server (RFC 7662 introspection)')
+    .addHelpText('after', examples('custos token inspect "$TOKEN"', 'echo "$TOKEN" | custos token inspect - --offline --json'))
+    .action(async (value: string, o, cmd: Command) => {
+      const g = cmd.optsWithGlobals() as GlobalOptions;
+      const tokenValue = readTokenArg(value);
+      let header: Record<string, unknown>;
+      let claims: Record<string, unknown>;
+      try {
+        header = decodeProtectedHeader(tokenValue) as Record<string, unknown>;
+        claims = decodeJwt(tokenValue) as Record<string, unknown>;
+      } catch {
+        throw new CliError('not a decodable JWT', 2);
+      }
+      let introspection: Record<string, unknown> | undefined;
+      const operator = resolveToken(g, io.env);
+      if (!o.offline && operator) {
+        const meta = await discover(serverOf(g, io));
+        introspection = (await postForm(meta.introspection_endpoint, { token: tokenValue }, { authorization: `Bearer ${operator}` })).body;
+      }
+      if (g.json) return printJson(io, { header, claims, ...(introspection ? { introspection } : {}) });
+      const when = (n: unknown) => (typeof n === 'number' ? new Date(n * 1000).toISOString() : '');
+      printRecord(io, {
+        active: introspection ? String(introspection.active) : '(not asked)', typ: header.typ, alg: header.alg, kid: header.kid,
+        iss: claims.iss, sub: claims.sub, client_id: claims.client_id, aud: Array.isArray(claims.aud) ? claims.aud.join(' ') : claims.aud,
+        scope: claims.scope, purpose: claims.purpose, jti: claims.jti, issued: when(claims.iat), expires: when(claims.exp),
+        dpop_jkt: (claims.cnf as { jkt?: string } | undefined)?.jkt, acting_for: claims.act ? `${String(claims.sub)} (act: ${JSON.stringify(claims.act)})` : '',
+        amr: Array.isArray(claims.amr) ? claims.amr.join(' ') : '',
+      });
+    });
 
   token.command('create <principal>').description('mint an operator token for a human principal (printed once)')
     .addOption(new Option('--role <role>', 'the role the token carries').choices(OPERATOR_ROLES).makeOptionMandatory())
@@ -34,11 +149,19 @@ export function registerTokenCommands(program: Command, io: CliIo): void {
       printTable(io, ['ID', 'PRINCIPAL', 'ROLE', 'EXPIRES', 'REVOKED', 'LAST USED'], page.items.map((t) => [t.id, t.principal.name, t.role, t.expires_at, t.revoked_at ?? '', t.last_used_at ?? '']));
     }));
 
-  token.command('revoke <id>').description('revoke an operator token at once')
+  token.command('revoke <id>').description('revoke at once: an operator token (by id), or an access token and every token derived from it (the token itself, or its jti)')
     .option('--reason <text>', 'why (recorded in the audit log)')
-    .addHelpText('after', '\nExample:\n  custos token revoke abcdefghijklmnop --reason "laptop lost"\n')
+    .addHelpText('after', examples('custos token revoke abcdefghijklmnop --reason "laptop lost"', 'custos token revoke "$LEAKED_ACCESS_TOKEN"', 'custos token revoke 019a3b1c-…-jti --reason "agent misbehaved"'))
     .action(withClient(io, async (client, g, id: string, o) => {
-      if (!CREDENTIAL_ID_PATTERN.test(id)) throw new CliError(`'${id}' is not a token id (16 characters a-z, 2-7; see custos token list)`, 2);
+      if (JWT_SHAPE.test(id) || UUID.test(id)) {
+        const jti = UUID.test(id) ? id : String(decodeJwt(id).jti ?? '');
+        if (!UUID.test(jti)) throw new CliError('the access token carries no jti issued here', 2);
+        const r = await client.request<{ already_revoked: boolean; cascade: unknown[] }>('POST', '/v1/credentials/revoke', defined({ jti, reason: o.reason }));
+        if (g.json) return printJson(io, r);
+        io.stdout.write(r.already_revoked ? `access token ${jti} was already revoked; nothing changed\n` : `revoked access token ${jti} and ${r.cascade?.length ?? 0} derived from it\n`);
+        return;
+      }
+      if (!CREDENTIAL_ID_PATTERN.test(id)) throw new CliError(`'${id}' is not a token id (16 characters a-z, 2-7; see custos token list), an access token or a jti`, 2);
       const t = await client.request<TokenView & { already_revoked?: boolean }>('POST', `/v1/operator-tokens/${encodeURIComponent(id)}/revoke`, defined({ reason: o.reason }));
       if (g.json) printJson(io, t);
       else io.stdout.write(t.already_revoked ? `token ${t.id} was already revoked at ${t.revoked_at}; nothing changed\n` : `revoked ${t.id}\n`);
