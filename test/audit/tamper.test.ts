@@ -20,6 +20,14 @@ async function buildLog(h: Harness, humans: number, checkpointEach = false): Pro
   await h.cp.checkpointer.checkpointNow();
 }
 
+/** The event that created the named principal (its position depends on what start-up recorded before it). */
+async function eventNaming(h: Harness, name: string): Promise<{ seq: number; canonical: string }> {
+  const rows = await h.cp.db.kysely.selectFrom('audit_events').select(['seq', 'canonical']).where('type', '=', 'principal.created').orderBy('seq').execute();
+  const row = rows.find((r) => r.canonical.includes(`"${name}"`));
+  if (!row) throw new Error(`no principal.created event for ${name}`);
+  return { seq: Number(row.seq), canonical: row.canonical };
+}
+
 async function size(h: Harness): Promise<number> {
   const rows = await h.cp.db.kysely.selectFrom('audit_events').select('seq').execute();
   return rows.length;
@@ -57,11 +65,11 @@ for (const backend of BACKENDS) {
     it.runIf(enabled)('detects an edited event at its sequence number', async () => {
       h = await startHarness(backend);
       await buildLog(h, 6);
-      const row = await h.cp.db.kysely.selectFrom('audit_events').select('canonical').where('seq', '=', 4).executeTakeFirstOrThrow();
-      await asAttacker(h.cp.db, (q) => q.updateTable('audit_events').set({ canonical: row.canonical.replace('person-', 'persom-') }).where('seq', '=', 4).execute().then(() => undefined));
+      const row = await eventNaming(h, 'person-2');
+      await asAttacker(h.cp.db, (q) => q.updateTable('audit_events').set({ canonical: row.canonical.replace('person-', 'persom-') }).where('seq', '=', row.seq).execute().then(() => undefined));
       const r = await verify(h);
       expect(r.ok).toBe(false);
-      expect(r.firstBadSeq).toBe(4);
+      expect(r.firstBadSeq).toBe(row.seq);
       expect(r.problems[0]!.kind).toBe('edited');
     });
 
@@ -69,13 +77,14 @@ for (const backend of BACKENDS) {
       h = await startHarness(backend);
       await buildLog(h, 6, true);
       const { hashLeafText } = await import('../../src/audit/merkle.js');
-      const row = await h.cp.db.kysely.selectFrom('audit_events').select('canonical').where('seq', '=', 5).executeTakeFirstOrThrow();
+      const row = await eventNaming(h, 'person-3');
       const forged = row.canonical.replace('"success"', '"failure"');
-      await asAttacker(h.cp.db, (q) => q.updateTable('audit_events').set({ canonical: forged, leaf_hash: hashLeafText(forged).toString('hex') }).where('seq', '=', 5).execute().then(() => undefined));
+      expect(forged).not.toBe(row.canonical);
+      await asAttacker(h.cp.db, (q) => q.updateTable('audit_events').set({ canonical: forged, leaf_hash: hashLeafText(forged).toString('hex') }).where('seq', '=', row.seq).execute().then(() => undefined));
       const r = await verify(h);
       expect(r.ok).toBe(false);
       // With a checkpoint after every event the signed roots pin the edit to exactly one position.
-      expect(r.firstBadSeq).toBe(5);
+      expect(r.firstBadSeq).toBe(row.seq);
     });
 
     it.runIf(enabled)('detects a deleted event at its sequence number', async () => {
