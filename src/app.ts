@@ -114,6 +114,8 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
       ...storeHealthChecks(db),
       audit_writes: audit.health,
       audit_checkpoints: checkpointer.health,
+      // A node that cannot follow the revocation list could accept a token revoked elsewhere: not ready.
+      credential_revocations: () => credentials.revocation.health(),
     });
     registerAuditRoutes(http, auditService, retention);
     registerPrincipalRoutes(http, principals);
