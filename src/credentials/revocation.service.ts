@@ -304,10 +304,10 @@ export function createRevocationService(deps: RevocationServiceDeps) {
     const existing = await revocations.findRevocation(trx, 'credential', credentialId);
     const covered = await tokens.tokensFromCredential(trx, credentialId);
     const targets = covered.filter((r) => liveAt(r, nowMs));
-    // Tokens carrying the credential id are covered by the 'credential' entry; only their descendants need their own.
+    // Every covered token gets its own entry: an access token does not carry the credential it was obtained with,
+    // so verifiers can only find it dead by its jti (the 'credential' entry serves callers that know the credential).
     await tokens.markRevoked(trx, targets.map((r) => r.jti), at, reason);
-    const derived = targets.filter((r) => r.credential_id !== credentialId);
-    const entries = await revocations.insertRevocations(trx, derived
+    const entries = await revocations.insertRevocations(trx, targets
       .filter((r) => Date.parse(r.expires_at) + leewayMs > nowMs)
       .map((r) => ({ kind: 'token' as const, target: r.jti, revoked_at: at, not_before: null, forget_after: plusLeeway(r.expires_at) })));
     const alreadyRevoked = existing !== undefined && targets.length === 0;

@@ -106,6 +106,13 @@ describe.each(BACKENDS)('token endpoint (%s)', (backend) => {
     expect(both.body.error).toBe('invalid_request');
     const none = await form(h, '/oauth/token', { grant_type: 'client_credentials', client_id: agent.id });
     expect([none.status, none.body.error]).toEqual([401, 'invalid_client']);
+    // Revoking the secret revokes the tokens obtained with it, at once.
+    expect((await bearer(h, viaPost.body.access_token)).statusCode).toBe(200);
+    const revoked = await h.call('POST', `/v1/client-secrets/${created.body.id}/revoke`, { reason: 'leaked' });
+    expect(revoked.status, revoked.text).toBe(200);
+    expect((await bearer(h, viaPost.body.access_token)).statusCode).toBe(401);
+    expect((await bearer(h, viaBasic.body.access_token)).statusCode).toBe(401);
+    expect((await form(h, '/oauth/token', { grant_type: 'client_credentials', client_id: agent.name, client_secret: secret })).body.error).toBe('invalid_client');
   });
 
   it('binds purpose, scope and audience as registered and refuses what is not', async () => {
