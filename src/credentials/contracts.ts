@@ -158,6 +158,8 @@ export interface RevocationState {
   version(): number;
   /** Reads revocations other nodes made since the last version (called on a timer). */
   refresh(): Promise<void>;
+  /** Not ok when the list could not be read lately: verification then fails closed (503), never trusting a stale list. */
+  health?(): { ok: boolean; detail?: string };
 }
 
 // ---------------------------------------------------------------------------------------------------------

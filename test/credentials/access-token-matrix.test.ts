@@ -401,6 +401,20 @@ for (const backend of BACKENDS) {
       }
     });
 
+    it.runIf(enabled)('a revocation list that cannot be read fails closed: 503, cached or not, never an accepted token', async () => {
+      const cache = createVerifiedCache();
+      let readable = true;
+      const flaky = { ...revocations, health: () => (readable ? { ok: true } : { ok: false, detail: 'down' }) };
+      const guarded = createAccessTokenVerifier({ keys: store, issuer: ISSUER, clock, revocations: flaky, dpop, principals, cache });
+      const token = await mint();
+      await expect(guarded.verify(request(token), AUD)).resolves.toBeTruthy();
+      readable = false;
+      await expect(guarded.verify(request(token), AUD)).rejects.toMatchObject({ code: 'store_unavailable', status: 503 });
+      await expect(guarded.verify(request(await mint()), AUD)).rejects.toMatchObject({ code: 'store_unavailable' });
+      readable = true;
+      await expect(guarded.verify(request(token), AUD)).resolves.toBeTruthy();
+    });
+
     it.runIf(enabled)('the verified-token cache skips the signature but never revocation, lifetime, audience, binding or a retired key', async () => {
       const cache = createVerifiedCache();
       let swapped: VerificationKey | undefined;
