@@ -1,4 +1,5 @@
 import type { Actor } from '../platform/actor.js';
+import { judgeLeak } from '../platform/leaked-credential.js';
 import { custosTokenMatches, generateCustosToken, hashCustosToken, parseCustosToken } from '../platform/credential-format.js';
 import { AppError, errors } from '../platform/http/errors.js';
 import { decodeCursor, pageOf } from '../platform/http/pagination.js';
@@ -194,13 +195,10 @@ export function createClientSecretService(deps: ClientCredentialDeps) {
      */
     async revokeLeaked(trx: Trx, batch: WriteBatch, actor: Actor, leak: { id: string; sha256Prefix: string }, details: Record<string, unknown>) {
       const row = await repo.findSecret(trx, leak.id);
-      if (!row || leak.sha256Prefix.length < 16 || !row.secret_hash.startsWith(leak.sha256Prefix.toLowerCase())) {
-        return { liveness: 'unknown' as const, ownerId: null, revoked: false };
-      }
-      if (row.revoked_at) return { liveness: 'revoked' as const, ownerId: row.principal_id, revoked: false };
-      if (new Date(row.expires_at) <= clock.now()) return { liveness: 'expired' as const, ownerId: row.principal_id, revoked: false };
-      await revokeRow(trx, batch, actor, row, 'leaked: found by a secret scan', details);
-      return { liveness: 'revoked' as const, ownerId: row.principal_id, revoked: true };
+      const judged = judgeLeak(row, leak, clock.now());
+      if (judged.liveness !== 'live') return { liveness: judged.liveness, ownerId: judged.ownerId, revoked: false };
+      await revokeRow(trx, batch, actor, row!, 'leaked: found by a secret scan', details);
+      return { liveness: 'revoked' as const, ownerId: judged.ownerId, revoked: true };
     },
   };
 }

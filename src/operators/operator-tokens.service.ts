@@ -1,4 +1,5 @@
 import type { Actor, OperatorRole, Provenance } from '../platform/actor.js';
+import { judgeLeak } from '../platform/leaked-credential.js';
 import { anonymousActor, operatorActor } from '../platform/actor.js';
 import type { Clock } from '../platform/clock.js';
 import {
@@ -163,13 +164,10 @@ export function createOperatorTokenService(deps: OperatorTokenDeps) {
      */
     async revokeLeaked(trx: Trx, batch: WriteBatch, actor: Actor, leak: { id: string; sha256Prefix: string }, details: Record<string, unknown>) {
       const row = await repo.findToken(trx, leak.id);
-      if (!row || leak.sha256Prefix.length < 16 || !row.secret_hash.startsWith(leak.sha256Prefix.toLowerCase())) {
-        return { liveness: 'unknown' as const, ownerId: null, revoked: false };
-      }
-      if (row.revoked_at) return { liveness: 'revoked' as const, ownerId: row.principal_id, revoked: false };
-      if (new Date(row.expires_at) <= clock.now()) return { liveness: 'expired' as const, ownerId: row.principal_id, revoked: false };
-      await revokeRow(trx, batch, actor, row, 'leaked: found by a secret scan', details);
-      return { liveness: 'revoked' as const, ownerId: row.principal_id, revoked: true };
+      const judged = judgeLeak(row, leak, clock.now());
+      if (judged.liveness !== 'live') return { liveness: judged.liveness, ownerId: judged.ownerId, revoked: false };
+      await revokeRow(trx, batch, actor, row!, 'leaked: found by a secret scan', details);
+      return { liveness: 'revoked' as const, ownerId: judged.ownerId, revoked: true };
     },
 
     /** Resolves an operator token to an Actor, or throws 401. Checks format, hash, revocation, expiry and the principal. */
