@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CREDENTIAL_ID_PATTERN } from '../platform/credential-format.js';
-import { paginationQuery } from '../platform/http/pagination.js';
+import { heldCredentialFields, listHeldQuery, replacedBy } from './held.schemas.js';
 
 // Request and response shapes of /v1/api-keys; the OpenAPI document is generated from them.
 // The request bounds here are only the shape: the lifetime a principal may have is decided by the service
@@ -31,19 +31,12 @@ export const createApiKeyBody = z.strictObject({
 export type CreateApiKeyInput = z.infer<typeof createApiKeyBody>;
 
 export const apiKeySchema = z.object({
-  id: z.string(),
-  principal: z.object({ id: z.string(), name: z.string() }),
+  ...heldCredentialFields,
   scope: z.array(z.string()),
   purpose: z.string().nullable(),
   audience: z.array(z.string()),
   description: z.string().nullable(),
-  created_at: z.string(),
-  created_by: z.string().nullable(),
-  expires_at: z.string(),
-  revoked_at: z.string().nullable(),
-  revoked_reason: z.string().nullable(),
-  last_used_at: z.string().nullable(),
-  replaced_by: z.string().nullable().describe('The key that replaced this one by rotation'),
+  replaced_by: replacedBy('key'),
 });
 export type ApiKeyView = z.infer<typeof apiKeySchema>;
 export const createdApiKeySchema = apiKeySchema.extend({ key: z.string().describe('Shown once; store it now') });
@@ -51,11 +44,7 @@ export const rotatedApiKeySchema = createdApiKeySchema.extend({
   replaces: apiKeySchema.describe('The old key, valid until its (shortened) expires_at'),
 });
 
-export const listApiKeysQuery = z.strictObject({
-  ...paginationQuery,
-  principal: z.string().max(200).optional().describe('Only the keys of this principal (id or name); owner-role operators must name one they own'),
-  include_revoked: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
-});
+export const listApiKeysQuery = listHeldQuery('keys');
 export type ListApiKeysQuery = z.infer<typeof listApiKeysQuery>;
 
 export const apiKeyIdParams = z.strictObject({ id: z.string().regex(CREDENTIAL_ID_PATTERN) });

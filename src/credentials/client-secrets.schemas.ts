@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CREDENTIAL_ID_PATTERN } from '../platform/credential-format.js';
-import { paginationQuery } from '../platform/http/pagination.js';
+import { heldCredentialFields, listHeldQuery, replacedBy } from './held.schemas.js';
 
 // Request and response shapes of /v1/client-secrets (client_secret_basic / client_secret_post); the OpenAPI
 // document is generated from them. A secret appears in a response only when it is created or rotated.
@@ -22,15 +22,8 @@ export const createClientSecretBody = z.strictObject({
 export type CreateClientSecretInput = z.infer<typeof createClientSecretBody>;
 
 export const clientSecretSchema = z.object({
-  id: z.string(),
-  principal: z.object({ id: z.string(), name: z.string() }),
-  created_at: z.string(),
-  created_by: z.string().nullable(),
-  expires_at: z.string(),
-  revoked_at: z.string().nullable(),
-  revoked_reason: z.string().nullable(),
-  last_used_at: z.string().nullable(),
-  replaced_by: z.string().nullable().describe('The secret that replaced this one by rotation'),
+  ...heldCredentialFields,
+  replaced_by: replacedBy('secret'),
 });
 export type ClientSecretView = z.infer<typeof clientSecretSchema>;
 export const createdClientSecretSchema = clientSecretSchema.extend({ secret: z.string().describe('Shown once; store it now') });
@@ -38,11 +31,7 @@ export const rotatedClientSecretSchema = createdClientSecretSchema.extend({
   replaces: clientSecretSchema.describe('The old secret, accepted until its (shortened) expires_at'),
 });
 
-export const listClientSecretsQuery = z.strictObject({
-  ...paginationQuery,
-  principal: z.string().max(200).optional().describe('Only the secrets of this principal (id or name); owner-role operators must name one they own'),
-  include_revoked: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
-});
+export const listClientSecretsQuery = listHeldQuery('secrets');
 export type ListClientSecretsQuery = z.infer<typeof listClientSecretsQuery>;
 
 export const clientSecretIdParams = z.strictObject({ id: z.string().regex(CREDENTIAL_ID_PATTERN) });
