@@ -79,6 +79,7 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     const credentials = createCredentialsModule({
       db, audit, clock, newId, keys, directory: createCredentialDirectory({ db }), principalWithTeams: (id) => identity.principalWithTeams(id),
       operatorTokens: tokens, issuer: () => site.url, signingAlg: config.signingAlg, keyRotationDays: config.keyRotationDays,
+      requireDpopNonce: config.requireDpopNonce,
     });
     // Operator roles are held through tokens: identity asks for them through its RoleLookup port. Suspending or
     // decommissioning a principal revokes what it holds through the credentials module's revoker.

@@ -60,6 +60,8 @@ export interface CredentialsModuleDeps {
   issuer: () => string;
   signingAlg: SigningAlg;
   keyRotationDays: number;
+  /** Every DPoP proof must carry a current server nonce. */
+  requireDpopNonce?: boolean;
 }
 
 export function createCredentialsModule(deps: CredentialsModuleDeps) {
@@ -69,7 +71,7 @@ export function createCredentialsModule(deps: CredentialsModuleDeps) {
     db, keys: deps.keys, audit, clock, alg: deps.signingAlg, rotationDays: deps.keyRotationDays, maxTokenLifetimeSeconds: LONGEST_TOKEN_SECONDS,
   });
   const replay = createReplayStore({ db, clock });
-  const dpop = createDpopVerifier({ replay, clock, nonceKey: deps.keys.deriveKey('dpop-nonce') });
+  const dpop = createDpopVerifier({ replay, clock, nonceKey: deps.keys.deriveKey('dpop-nonce'), requireNonce: deps.requireDpopNonce ?? false });
 
   // Revocation sits between the holders of credentials and the tokens obtained with them: holders call
   // onCredentialRevoked, revocation calls the holders' revokeAllOf. The holders are attached once built.

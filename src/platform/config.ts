@@ -31,6 +31,8 @@ export interface Config {
   signingAlg: 'EdDSA' | 'ES256';
   /** Days an active signing key signs before it is rotated automatically. */
   keyRotationDays: number;
+  /** Every DPoP proof must carry a fresh server nonce (RFC 9449 §8, §9). */
+  requireDpopNonce: boolean;
 }
 
 export interface SettingSpec {
@@ -54,6 +56,7 @@ export interface ConfigInput {
   publicUrl?: string;
   signingAlg?: string;
   keyRotationDays?: string;
+  requireDpopNonce?: string;
 }
 
 /** Every setting, in one table: the README's settings table is generated from the same facts. */
@@ -69,6 +72,7 @@ export const SETTINGS: SettingSpec[] = [
   { key: 'publicUrl', flag: '--public-url', env: 'CUSTOS_PUBLIC_URL', default: '(http://<host>:<port>)', description: 'Public base URL clients reach the server at (https://custos.example.com): the OAuth issuer, and the audience of tokens for the management API' },
   { key: 'signingAlg', flag: '--signing-alg', env: 'CUSTOS_SIGNING_ALG', default: 'EdDSA', description: 'Algorithm of new token-signing keys: EdDSA (Ed25519) or ES256 (P-256)' },
   { key: 'keyRotationDays', flag: '--key-rotation-days', env: 'CUSTOS_KEY_ROTATION_DAYS', default: '30', description: 'Days a token-signing key signs before it is replaced automatically (1-365); the old key keeps verifying until its tokens expire' },
+  { key: 'requireDpopNonce', flag: '--require-dpop-nonce', env: 'CUSTOS_REQUIRE_DPOP_NONCE', default: 'false', description: 'Require a server nonce in every DPoP proof (true or false): clients get use_dpop_nonce and a DPoP-Nonce header, then retry; limits how long a stolen proof is usable' },
   { key: 'checkpointIntervalMs', flag: '--checkpoint-interval-ms', env: 'CUSTOS_CHECKPOINT_INTERVAL_MS', default: '1000', description: 'How often a signed audit checkpoint is made while events arrive (100-60000)' },
 ];
 
@@ -165,6 +169,9 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv, cwd = pro
   const keyRotationDays = Number(rotationRaw);
   if (!/^\d+$/.test(rotationRaw) || keyRotationDays < 1 || keyRotationDays > 365) throw bad('keyRotationDays', rotationRaw, 'expected an integer from 1 to 365');
 
+  const nonceRaw = pick(spec('requireDpopNonce')) ?? 'false';
+  if (nonceRaw !== 'true' && nonceRaw !== 'false') throw bad('requireDpopNonce', nonceRaw, 'expected true or false');
+
   const masterKey = env.CUSTOS_MASTER_KEY === '' ? undefined : env.CUSTOS_MASTER_KEY;
 
   return {
@@ -181,6 +188,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv, cwd = pro
     publicUrl,
     signingAlg,
     keyRotationDays,
+    requireDpopNonce: nonceRaw === 'true',
   };
 }
 

@@ -314,3 +314,34 @@ describe.each(BACKENDS)('token endpoint (%s)', (backend) => {
     expect(otherBranch.body.error).toBe('invalid_grant');
   });
 });
+
+describe('DPoP server nonces (--require-dpop-nonce true)', () => {
+  let h: Harness;
+  beforeAll(async () => { h = await startHarness('sqlite', { settings: { requireDpopNonce: 'true' } }); });
+  afterAll(async () => h?.close());
+
+  it('asks for a nonce with use_dpop_nonce and a DPoP-Nonce header, at the token endpoint and on every use', async () => {
+    const agent = await createAgent(h, 'nonce-bot');
+    const key = await dpopKey();
+    const issuer = issuerOf(h);
+    const first = await tokenFor(h, agent, {}, { dpop: await dpopProof(key, 'POST', `${issuer}/oauth/token`, nowOf(h)) });
+    expect([first.status, first.body.error]).toEqual([400, 'use_dpop_nonce']);
+    const nonce = first.headers['dpop-nonce'] as string;
+    expect(nonce).toMatch(/^\d+\.[A-Za-z0-9_-]+$/);
+    const second = await tokenFor(h, agent, {}, { dpop: await dpopProof(key, 'POST', `${issuer}/oauth/token`, nowOf(h), { nonce }) });
+    expect(second.status, second.text).toBe(200);
+    const token = second.body.access_token;
+    const ath = crypto.createHash('sha256').update(token).digest('base64url');
+    const use = (extra: Record<string, unknown>) => dpopProof(key, 'GET', `${issuer}/v1/whoami`, nowOf(h), { ath, ...extra });
+    const noNonce = await h.cp.http.inject({ method: 'GET', url: '/v1/whoami', headers: { authorization: `DPoP ${token}`, dpop: await use({}) } });
+    expect(noNonce.statusCode).toBe(401);
+    expect(noNonce.headers['www-authenticate']).toContain('use_dpop_nonce');
+    const fresh = noNonce.headers['dpop-nonce'] as string;
+    expect(fresh).toBeTruthy();
+    const ok = await h.cp.http.inject({ method: 'GET', url: '/v1/whoami', headers: { authorization: `DPoP ${token}`, dpop: await use({ nonce: fresh }) } });
+    expect(ok.statusCode, ok.body).toBe(200);
+    h.clock.advance(120_000);
+    const stale = await tokenFor(h, agent, {}, { dpop: await dpopProof(key, 'POST', `${issuer}/oauth/token`, nowOf(h), { nonce }) });
+    expect(stale.body.error).toBe('use_dpop_nonce');
+  });
+});

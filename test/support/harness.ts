@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createControlPlane, type ControlPlane } from '../../src/app.js';
 import { manualClock } from '../../src/platform/clock.js';
-import { loadConfig } from '../../src/platform/config.js';
+import { loadConfig, type ConfigInput } from '../../src/platform/config.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { freshPostgresDatabase, type Backend } from './backends.js';
 
@@ -22,10 +22,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(backend: Backend, opts: { masterKey?: string; dataDir?: string } = {}): Promise<Harness> {
+export async function startHarness(backend: Backend, opts: { masterKey?: string; dataDir?: string; settings?: ConfigInput } = {}): Promise<Harness> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'custos-test-'));
   const pgdb = backend === 'postgres' ? await freshPostgresDatabase() : undefined;
-  const config = loadConfig({ dataDir, databaseUrl: pgdb?.url, port: '0', logLevel: 'silent' }, opts.masterKey ? { CUSTOS_MASTER_KEY: opts.masterKey } : {});
+  const config = loadConfig({ ...opts.settings, dataDir, databaseUrl: pgdb?.url, port: '0', logLevel: 'silent' }, opts.masterKey ? { CUSTOS_MASTER_KEY: opts.masterKey } : {});
   const clock = manualClock(new Date());
   const cp = await createControlPlane(config, { clock, logger: createLogger('silent') });
   const adminToken = cp.bootstrap!.token;

@@ -11,7 +11,7 @@ function flagsOf(o: Record<string, string | undefined>): ConfigInput {
   return {
     host: o.host, port: o.port, dataDir: o.dataDir, databaseUrl: o.databaseUrl, logLevel: o.logLevel, checkpointIntervalMs: o.checkpointIntervalMs,
     checkpointSinks: o.checkpointSink, autoRevokeLeaked: o.autoRevokeLeaked, trustedProxies: o.trustedProxies,
-    publicUrl: o.publicUrl, signingAlg: o.signingAlg, keyRotationDays: o.keyRotationDays,
+    publicUrl: o.publicUrl, signingAlg: o.signingAlg, keyRotationDays: o.keyRotationDays, requireDpopNonce: o.requireDpopNonce,
   };
 }
 
