@@ -36,11 +36,11 @@ function require_stdin(): string {
 }
 
 /** Prints a token response: the token alone on stdout (for scripts), the rest on stderr; everything with --json. */
-function printIssued(io: CliIo, g: GlobalOptions, body: Record<string, unknown>): void {
+function printIssued(io: CliIo, g: GlobalOptions, body: Record<string, unknown>, client: string): void {
   if (g.json) return printJson(io, body);
   io.stdout.write(`${String(body.access_token)}\n`);
   const claims = decodeJwt(String(body.access_token));
-  io.stderr.write(`${String(body.token_type)} token for ${String(claims.sub)}${claims.act ? ` acting as ${String((claims.act as { sub: string }).sub)}` : ''}, scope '${String(body.scope ?? '')}', purpose ${String(claims.purpose ?? '(none)')}, expires in ${String(body.expires_in)} s\n`);
+  io.stderr.write(`${String(body.token_type)} token ${claims.act ? `for ${String(claims.sub)}, held by ${client} acting for it` : `for ${client}`}, scope '${String(body.scope ?? '')}', purpose ${String(claims.purpose ?? '(none)')}, expires in ${String(body.expires_in)} s\n`);
 }
 
 const issueOptions = (cmd: Command) => cmd
@@ -69,7 +69,7 @@ export function registerTokenCommands(program: Command, io: CliIo): void {
       const { body } = await postForm(meta.token_endpoint, {
         grant_type: 'client_credentials', ...auth, scope: o.scope, purpose: o.purpose, resource: o.resource, expires_in: o.expiresIn?.toString(),
       }, headers);
-      printIssued(io, g, body);
+      printIssued(io, g, body, o.principal);
     });
 
   issueOptions(token.command('exchange').description('act for another principal: exchange its access token for a delegated one (RFC 8693); the client is the actor')
@@ -90,7 +90,7 @@ export function registerTokenCommands(program: Command, io: CliIo): void {
         grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', ...auth, subject_token: subject, subject_token_type: AT, ...actor,
         scope: o.scope, resource: o.resource, expires_in: o.expiresIn?.toString(),
       }, headers);
-      printIssued(io, g, body);
+      printIssued(io, g, body, o.principal);
     });
 
   token.command('inspect <token>').description('decode an access token (no secret needed) and, with an admin or security operator token, ask the server whether it is active')
