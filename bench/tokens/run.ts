@@ -40,6 +40,7 @@ const { values: opt } = parseArgs({
     'postgres-url': { type: 'string', default: process.env.CUSTOS_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
     out: { type: 'string', default: path.join(here, 'results.json') },
     'no-build': { type: 'boolean', default: false },
+    rev: { type: 'string', default: 'HEAD' },
     profile: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -62,6 +63,7 @@ if (opt.help) {
   --out FILE            results JSON (default bench/tokens/results.json)
   --no-build            serve the working tree's dist/ as it is (default: build the committed HEAD into
                         bench/.work/tokens-build, so others' uncommitted edits are not measured)
+  --rev REV             build this commit instead of HEAD (e.g. to compare two commits on the same machine)
   --profile             only: one Custos (SQLite) window under --cpu-prof; prints where the server's time goes
 `);
   process.exit(0);
@@ -101,13 +103,13 @@ function gitCommit(): { commit: string; dirty: boolean } {
   }
 }
 
-/** Compiles the committed HEAD (src, bin, package.json, tsconfig.json) into bench/.work/tokens-build; returns that root. */
+/** Compiles the committed HEAD, or --rev, (src, bin, package.json, tsconfig.json) into bench/.work/tokens-build; returns that root. */
 function buildHead(): string {
   const root = path.join(repoRoot, 'bench', '.work', 'tokens-build');
   fs.rmSync(root, { recursive: true, force: true });
   fs.mkdirSync(root, { recursive: true });
-  log('building HEAD into bench/.work/tokens-build…');
-  const archive = spawnSync('git', ['archive', 'HEAD', 'src', 'bin', 'package.json', 'tsconfig.json'], { cwd: repoRoot, maxBuffer: 1 << 30 });
+  log(`building ${opt.rev} into bench/.work/tokens-build…`);
+  const archive = spawnSync('git', ['archive', opt.rev, 'src', 'bin', 'package.json', 'tsconfig.json'], { cwd: repoRoot, maxBuffer: 1 << 30 });
   if (archive.status !== 0) throw new Error(`git archive failed: ${archive.stderr.toString()}`);
   const untar = spawnSync('tar', ['-x', '-C', root], { input: archive.stdout });
   if (untar.status !== 0) throw new Error(`tar failed: ${untar.stderr.toString()}`);
@@ -211,7 +213,7 @@ if (parts.includes('http')) {
   if (opt['no-build'] && newest(path.join(repoRoot, 'src'), '.ts') > newest(path.join(repoRoot, 'dist'), '.js')) {
     log('warning: some src/ file is newer than dist/: the server runs the last build');
   }
-  (results.options as Record<string, unknown>).server_build = opt['no-build'] ? 'dist/ of the working tree' : `HEAD (${(results as { commit: string }).commit}) built into bench/.work/tokens-build`;
+  (results.options as Record<string, unknown>).server_build = opt['no-build'] ? 'dist/ of the working tree' : `${opt.rev === 'HEAD' ? `HEAD (${(results as { commit: string }).commit})` : opt.rev} built into bench/.work/tokens-build`;
 
   const servers: TokenServer[] = [];
   try {
