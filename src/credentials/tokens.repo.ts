@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from '../platform/store/db.js';
+import { reusableInsert } from '../platform/store/reusable.js';
 import type { DB, OAuthTokensTable } from '../platform/store/schema.js';
 
 // Thin queries over oauth_tokens: the record of every access token issued (who, for whom, with what, from
@@ -20,8 +21,16 @@ type Q = Kysely<DB>;
 /** Rows per `in (…)` list: well under both stores' bound-parameter limits. */
 const CHUNK = 500;
 
+// Every issued token runs this one: every column listed once, compiled once and re-bound after (reusable.ts);
+// the type makes a missing column a compile error.
+const TOKEN_COLUMNS = Object.keys({
+  jti: 1, principal_id: 1, client_id: 1, family_id: 1, parent_jti: 1, depth: 1, grant_type: 1, auth_method: 1, credential_id: 1, scope: 1,
+  audience: 1, purpose: 1, jkt: 1, act_chain: 1, kid: 1, issued_at: 1, expires_at: 1, revoked_at: 1, revoked_reason: 1,
+} satisfies Record<keyof OAuthTokensTable, 1>) as (keyof OAuthTokensTable)[];
+const insertTokenRow = reusableInsert('oauth_tokens', TOKEN_COLUMNS);
+
 export async function insertToken(db: Q, row: OAuthTokensTable): Promise<void> {
-  await db.insertInto('oauth_tokens').values(row).execute();
+  await insertTokenRow(db, row);
 }
 
 export async function findToken(db: Q, jti: string): Promise<OAuthTokensTable | undefined> {
