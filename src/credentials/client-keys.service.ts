@@ -21,12 +21,20 @@ import type { AddClientKeysInput, ClientKeyView, ListClientKeysQuery, PublicJwk 
 // - a key must import (jose importJWK: on the curve, a usable modulus), and one thumbprint (RFC 7638) or one
 //   kid is registered once per principal among its active keys;
 // - every addition and removal is audited in its transaction; removing a key kills the tokens obtained with it.
+// - the token endpoint reads a principal's active keys from memory (activeKeys): the rows are loaded once and
+//   kept for KEY_CACHE_MS. An addition or removal on this node drops the principal's entry when its transaction
+//   commits, so it counts at once here; a removal on another node sharing the store counts here within
+//   KEY_CACHE_MS (the entry is read again after that). Expiry is checked against the clock on every read, so a
+//   key stops working at its expires_at to the millisecond whatever the cache holds.
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv'] as const;
 const RSA_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
 const EC_CURVES: Record<string, { alg: string; bytes: number }> = { 'P-256': { alg: 'ES256', bytes: 32 }, 'P-384': { alg: 'ES384', bytes: 48 } };
 export const MIN_RSA_BITS = 2048;
 export const MAX_RSA_BITS = 8192;
+/** How long this node trusts its in-memory copy of a principal's keys (other nodes' removals count within it). */
+export const KEY_CACHE_MS = 1_000;
+const KEY_CACHE_MAX = 10_000;
 const B64URL = /^[A-Za-z0-9_-]+$/;
 
 function invalid(reason: string): AppError {
@@ -106,6 +114,16 @@ export function createClientKeyService(deps: ClientCredentialDeps) {
   const { db, audit, clock, newId, directory, onCredentialRevoked } = deps;
   const usage = usageThrottle(clock);
 
+  // Active keys by principal: loaded at `loadedAt` (clock ms), each with its expiry (ms, or Infinity).
+  type CachedKey = { key: RegisteredClientKey; expiresAt: number };
+  const cached = new Map<string, { loadedAt: number; keys: CachedKey[] }>();
+  // Bumped by every invalidation: a load that started before one must not store what it read.
+  let generation = 0;
+  function invalidate(principalId: string): void {
+    generation++;
+    cached.delete(principalId);
+  }
+
   async function views(rows: ClientKeysTable[], trx?: Trx): Promise<ClientKeyView[]> {
     const names = await directory.principalNames([...new Set(rows.map((r) => r.principal_id))], trx);
     return rows.map((row) => ({
@@ -119,6 +137,7 @@ export function createClientKeyService(deps: ClientCredentialDeps) {
   async function removeRow(trx: Trx, batch: WriteBatch, actor: Actor, row: ClientKeysTable, reason: string, details: Record<string, unknown> = {}): Promise<boolean> {
     if (row.removed_at) return false;
     await repo.markRemoved(trx, row.id, clock.now().toISOString());
+    batch.afterCommit(() => invalidate(row.principal_id));
     await audit.record(trx, batch, {
       type: 'credential.client_key.removed', action: 'credential.revoke', actor,
       target: { type: 'client_key', id: row.id, name: null }, outcome: 'success',
@@ -174,6 +193,7 @@ export function createClientKeyService(deps: ClientCredentialDeps) {
             expires_at: expiresAt, removed_at: null, last_used_at: null,
           });
         }
+        batch.afterCommit(() => invalidate(p.id));
         for (const row of rows) {
           await repo.insertKey(trx, row);
           await audit.record(trx, batch, {
@@ -212,8 +232,26 @@ export function createClientKeyService(deps: ClientCredentialDeps) {
 
     /** The principal's keys private_key_jwt assertions are checked against (not removed, not expired). */
     async activeKeys(principalId: string): Promise<RegisteredClientKey[]> {
-      const rows = await repo.activeKeysOf(db.kysely, principalId, clock.now().toISOString());
-      return rows.map((r) => ({ id: r.id, kid: r.kid, alg: r.alg, jwk: JSON.parse(r.jwk) as JWK }));
+      const now = clock.now().getTime();
+      let entry = cached.get(principalId);
+      if (!entry || now - entry.loadedAt >= KEY_CACHE_MS || now < entry.loadedAt) {
+        const started = generation;
+        const rows = await repo.activeKeysOf(db.kysely, principalId, new Date(now).toISOString());
+        entry = {
+          loadedAt: now,
+          keys: rows.map((r) => ({
+            key: { id: r.id, kid: r.kid, alg: r.alg, jwk: JSON.parse(r.jwk) as JWK },
+            expiresAt: r.expires_at === null ? Infinity : Date.parse(r.expires_at),
+          })),
+        };
+        if (started === generation) {
+          if (cached.size >= KEY_CACHE_MAX) cached.delete(cached.keys().next().value!);
+          cached.delete(principalId);
+          cached.set(principalId, entry);
+        }
+      }
+      // Expiry to the millisecond, whatever the entry's age (the query's `expires_at > now`).
+      return entry.keys.filter((k) => k.expiresAt > now).map((k) => k.key);
     },
 
     /** Records that a key was used, at most once a minute per key (per node, and in the store across nodes). */

@@ -6,6 +6,8 @@ import { generateCustosToken, hashCustosToken, parseCustosToken } from '../../sr
 import { AppError } from '../../src/platform/http/errors.js';
 import { BACKENDS, postgresReachable } from '../support/backends.js';
 import { eventsSince, lastSeq } from '../identity/store-probe.js';
+import { createClientKeyService, KEY_CACHE_MS } from '../../src/credentials/client-keys.service.js';
+import { newId } from '../../src/platform/ids.js';
 import { startClientCredentials, type ClientCredentials } from './client-credentials.fixture.js';
 
 // Client keys and client secrets on both stores, through the services and the ClientMaterial port the token
@@ -103,6 +105,31 @@ for (const backend of BACKENDS) {
         expect((await eventsSince(c.h, before)).map((e) => [e.type, e.target?.id])).toEqual([['credential.client_key.removed', live!.id]]);
         expect(await refused(c.keys.remove(admin, live!.id))).toBe('credential_already_revoked');
         expect(await refused(c.keys.remove(admin, crypto.randomUUID()))).toBe('not_found');
+      });
+
+      it.runIf(enabled)('a removal counts at once on the node that made it, and within KEY_CACHE_MS on another node on the store', async () => {
+        const other = createClientKeyService({
+          db: c.h.cp.db, audit: c.h.cp.audit, clock: c.h.clock, newId, directory: c.directory, onCredentialRevoked: async () => undefined,
+        });
+        const agent = await c.agent();
+        const { keys: [key] } = await c.keys.add(admin, { principal: agent.name, jwk: await publicJwk('EdDSA') });
+        expect((await other.activeKeys(agent.id)).map((k) => k.id)).toEqual([key!.id]);
+        expect((await c.material.clientKeys(agent.id)).map((k) => k.id)).toEqual([key!.id]);
+        await c.keys.remove(admin, key!.id);
+        expect(await c.material.clientKeys(agent.id)).toEqual([]);
+        // The other node's copy is at most KEY_CACHE_MS old: it still holds the key just before, and not at, the bound.
+        c.h.clock.advance(KEY_CACHE_MS - 1);
+        expect((await other.activeKeys(agent.id)).map((k) => k.id)).toEqual([key!.id]);
+        c.h.clock.advance(1);
+        expect(await other.activeKeys(agent.id)).toEqual([]);
+        // An addition made on the other node counts here within the bound too, and at once there.
+        const { keys: [added] } = await other.add(admin, { principal: agent.name, jwk: await publicJwk('ES256') });
+        expect((await other.activeKeys(agent.id)).map((k) => k.id)).toEqual([added!.id]);
+        c.h.clock.advance(KEY_CACHE_MS);
+        expect((await c.material.clientKeys(agent.id)).map((k) => k.id)).toEqual([added!.id]);
+        // Revoking everything a principal holds drops its keys at once on the revoking node.
+        await c.h.cp.db.write((trx, batch) => other.revokeAllOf(trx, batch, admin, agent.id, 'principal suspended'));
+        expect(await other.activeKeys(agent.id)).toEqual([]);
       });
 
       it.runIf(enabled)('refuses humans and principals that are not active', async () => {
