@@ -53,6 +53,27 @@ for (const backend of BACKENDS) {
       if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
+    it.runIf(enabled)('claimIn claims inside the caller\'s transaction: it commits with it, rolls back with it, and decides there', async () => {
+      const clock = manualClock('2026-03-01T10:00:00.000Z');
+      const store = createReplayStore({ db, clock });
+      const until = at('2026-03-01T10:01:00.000Z');
+      // Rolled back with the job that made it: the id is still free.
+      await expect(db.write(async (trx) => {
+        expect(await store.claimIn(trx, 'client_assertion', 'in-trx-1', until)).toBe(true);
+        throw new Error('the rest of the job failed');
+      })).rejects.toThrow('the rest of the job failed');
+      expect(await findKey(db.kysely, replayKeyHash('client_assertion', 'in-trx-1'))).toBeUndefined();
+      // Committed with it: refused afterwards by either way of claiming, and twice in one transaction.
+      expect(await db.write(async (trx) => [
+        await store.claimIn(trx, 'client_assertion', 'in-trx-1', until), await store.claimIn(trx, 'client_assertion', 'in-trx-1', until),
+      ])).toEqual([true, false]);
+      expect(await store.claimOnce('client_assertion', 'in-trx-1', until)).toBe(false);
+      expect(await db.write((trx) => store.claimIn(trx, 'client_assertion', 'in-trx-1', until))).toBe(false);
+      // Jobs of one group-committed batch: exactly one wins.
+      const all = await Promise.all(Array.from({ length: 6 }, () => db.write((trx) => store.claimIn(trx, 'client_assertion', 'in-trx-2', until))));
+      expect(all.filter(Boolean)).toHaveLength(1);
+    });
+
     it.runIf(enabled)('accepts an id once and refuses it again while the entry lives, per kind', async () => {
       const clock = manualClock('2026-03-01T10:00:00.000Z');
       const store = createReplayStore({ db, clock });

@@ -88,6 +88,36 @@ describe.each(BACKENDS)('token endpoint (%s)', (backend) => {
     expect(forged.body.error).toBe('invalid_client');
   });
 
+  it('spends an assertion once when it is presented many times at once: one token, one record, one audit event', async () => {
+    const issuer = issuerOf(h);
+    const assertion = await clientAssertion(agent, `${issuer}/oauth/token`, nowOf(h));
+    const rows = () => h.cp.db.kysely.selectFrom('oauth_tokens').select('jti').where('principal_id', '=', agent.id).execute();
+    const before = new Set((await rows()).map((r) => r.jti));
+    const answers = await Promise.all(Array.from({ length: 8 }, () =>
+      form(h, '/oauth/token', { grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: assertion })));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 401, 401, 401, 401, 401, 401, 401]);
+    for (const refused of answers.filter((a) => a.status === 401)) {
+      expect(refused.body).toEqual({ error: 'invalid_client', error_description: 'client assertion refused: jti was used before (replay)' });
+    }
+    const issued = answers.find((a) => a.status === 200)!;
+    const added = (await rows()).map((r) => r.jti).filter((jti) => !before.has(jti));
+    expect(added).toEqual([decodeJwt(issued.body.access_token).jti]);
+    const events = await h.call('GET', `/v1/audit/events?type=credential.token.issued&target=${added[0]}`);
+    expect(events.body.items).toHaveLength(1);
+  });
+
+  it('spends an assertion whose request its grant refused: presented again with a good request, it is a replay', async () => {
+    const issuer = issuerOf(h);
+    const assertion = await clientAssertion(agent, `${issuer}/oauth/token`, nowOf(h));
+    const params = { grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: assertion };
+    const refused = await form(h, '/oauth/token', { ...params, scope: 'not:granted' });
+    expect([refused.status, refused.body.error], refused.text).toEqual([400, 'invalid_scope']);
+    const again = await form(h, '/oauth/token', params);
+    expect([again.status, again.body.error_description]).toEqual([401, 'client assertion refused: jti was used before (replay)']);
+    // A fresh assertion still works, so the refusal was the replay and nothing else.
+    expect((await tokenFor(h, agent)).status).toBe(200);
+  });
+
   it('authenticates client_secret_basic and client_secret_post, and challenges a refused Basic client', async () => {
     const created = await h.call('POST', '/v1/client-secrets', { principal: agent.name });
     expect(created.status, created.text).toBe(201);

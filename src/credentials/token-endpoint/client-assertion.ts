@@ -2,6 +2,7 @@ import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify, type CryptoKey,
 import type { Clock } from '../../platform/clock.js';
 import type { ClientMaterial, CredentialDirectory, CredentialPrincipal, RegisteredClientKey, ReplayStore } from '../contracts.js';
 import { OAuthError } from '../oauth-errors.js';
+import type { PendingClaim } from '../replay-store.js';
 
 // Step: a private_key_jwt client assertion (RFC 7523 §2.2, §3), used to authenticate a client at the token
 // endpoint and as a token exchange's actor token.
@@ -14,6 +15,9 @@ import { OAuthError } from '../oauth-errors.js';
 // - `aud` is the issuer or the token endpoint URL; `exp` required and at most 5 minutes ahead; `jti` required
 //   and single use (the replay store, shared by every node on the database); clock leeway 30 s.
 // - Every refusal is invalid_client, and says why without echoing the assertion.
+// - With `{ deferClaim: true }` the jti is not claimed here: the answer carries the claim, and the caller must
+//   make it (replay.claimIn) in the transaction that records what the assertion obtains, refusing with
+//   REPLAY_REFUSAL and writing nothing when it was seen (the token endpoint: one durable write per token).
 
 export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const LEEWAY_SECONDS = 30;
@@ -37,7 +41,17 @@ export interface AssertionDeps {
 export interface AssertedClient {
   principal: CredentialPrincipal;
   keyId: string;
+  /** Set with `deferClaim`: the jti claim the caller still has to make. */
+  pendingClaim?: PendingClaim;
 }
+
+/** The refusal of an assertion whose jti was seen before (an OAuthError invalid_client, told apart by its class). */
+export class ReplayRefused extends OAuthError {
+  constructor() {
+    super('invalid_client', 'client assertion refused: jti was used before (replay)');
+  }
+}
+export const replayRefusal = () => new ReplayRefused();
 
 type ImportedKey = CryptoKey | KeyObject | Uint8Array;
 
@@ -54,7 +68,7 @@ export function createClientAssertionVerifier(deps: AssertionDeps) {
     return key;
   }
 
-  return async function verifyClientAssertion(assertion: string, expectedClientId: string | undefined): Promise<AssertedClient> {
+  return async function verifyClientAssertion(assertion: string, expectedClientId: string | undefined, opts: { deferClaim?: boolean } = {}): Promise<AssertedClient> {
     const refuse = (why: string): never => { throw new OAuthError('invalid_client', `client assertion refused: ${why}`); };
     let header: ReturnType<typeof decodeProtectedHeader>;
     let claims: ReturnType<typeof decodeJwt>;
@@ -98,8 +112,10 @@ export function createClientAssertionVerifier(deps: AssertionDeps) {
     if (exp > now.getTime() / 1000 + MAX_AHEAD_SECONDS + LEEWAY_SECONDS) return refuse('exp is more than 5 minutes ahead');
     const jti = claims.jti;
     if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) return refuse('jti must be a string of 1-256 characters');
-    const fresh = await deps.replay.claimOnce('client_assertion', `${principal.id}:${jti}`, new Date((exp + LEEWAY_SECONDS) * 1000));
-    if (!fresh) return refuse('jti was used before (replay)');
+    const claim: PendingClaim = { kind: 'client_assertion', id: `${principal.id}:${jti}`, expiresAt: new Date((exp + LEEWAY_SECONDS) * 1000) };
+    if (opts.deferClaim) return { principal, keyId: used.id, pendingClaim: claim };
+    const fresh = await deps.replay.claimOnce(claim.kind, claim.id, claim.expiresAt);
+    if (!fresh) throw replayRefusal();
     return { principal, keyId: used.id };
   };
 }

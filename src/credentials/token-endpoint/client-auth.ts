@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { AuthMethod } from '../../platform/actor.js';
 import type { ClientMaterial, CredentialDirectory, CredentialPrincipal } from '../contracts.js';
 import { OAuthError } from '../oauth-errors.js';
+import type { PendingClaim } from '../replay-store.js';
 import { ASSERTION_TYPE, type ClientAssertionVerifier } from './client-assertion.js';
 import type { OAuthParams } from './params.js';
 
@@ -13,12 +14,16 @@ import type { OAuthParams } from './params.js';
 // - Basic credentials are form-urlencoded inside the base64 (RFC 6749 §2.3.1); a refused Basic client gets 401
 //   with `WWW-Authenticate: Basic`.
 // - The client id is the principal's id or its name; unknown clients and wrong secrets are both invalid_client.
+// - With `{ deferClaim: true }` a private_key_jwt client comes back with the assertion's jti claim still to make
+//   (client-assertion.ts); only the token endpoint asks for that, and makes it in the issuing transaction.
 
 export interface AuthenticatedClient {
   principal: CredentialPrincipal;
   method: Extract<AuthMethod, 'private_key_jwt' | 'client_secret'>;
   /** The client key or client secret it authenticated with. */
   credentialId: string;
+  /** With `deferClaim`: the client assertion's jti claim, still to make. */
+  pendingClaim?: PendingClaim;
 }
 
 export interface ClientAuthDeps {
@@ -58,7 +63,7 @@ export function createClientAuthenticator(deps: ClientAuthDeps) {
     return { principal, method: 'client_secret', credentialId: secretId };
   }
 
-  return async function authenticateClient(headers: IncomingHttpHeaders, params: OAuthParams): Promise<AuthenticatedClient | undefined> {
+  return async function authenticateClient(headers: IncomingHttpHeaders, params: OAuthParams, opts: { deferClaim?: boolean } = {}): Promise<AuthenticatedClient | undefined> {
     const basic = readBasic(headers.authorization);
     const postSecret = params.one('client_secret');
     const assertion = params.one('client_assertion');
@@ -68,8 +73,8 @@ export function createClientAuthenticator(deps: ClientAuthDeps) {
 
     if (assertion !== undefined) {
       if (params.one('client_assertion_type') !== ASSERTION_TYPE) throw new OAuthError('invalid_client', `client_assertion_type must be ${ASSERTION_TYPE}`);
-      const { principal, keyId } = await deps.verifyAssertion(assertion, clientId);
-      return { principal, method: 'private_key_jwt', credentialId: keyId };
+      const { principal, keyId, pendingClaim } = await deps.verifyAssertion(assertion, clientId, opts);
+      return { principal, method: 'private_key_jwt', credentialId: keyId, ...(pendingClaim ? { pendingClaim } : {}) };
     }
     if (basic) {
       if (clientId !== undefined && clientId !== basic.id) throw new OAuthError('invalid_request', 'client_id does not match the Basic credentials');

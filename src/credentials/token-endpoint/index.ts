@@ -4,9 +4,10 @@ import type { Clock } from '../../platform/clock.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import type { Database } from '../../platform/store/db.js';
 import type { AuditWriter } from '../../audit/index.js';
-import type { ClientMaterial, CredentialDirectory, DpopVerifier, FederationVerifier, ReplayStore, SigningKeyStore, AccessTokenClaims } from '../contracts.js';
+import type { ClientMaterial, CredentialDirectory, DpopVerifier, FederationVerifier, SigningKeyStore, AccessTokenClaims } from '../contracts.js';
 import { OAuthError } from '../oauth-errors.js';
-import { createClientAssertionVerifier, type ClientAssertionVerifier } from './client-assertion.js';
+import type { TransactionalReplayStore } from '../replay-store.js';
+import { createClientAssertionVerifier, ReplayRefused, replayRefusal, type ClientAssertionVerifier } from './client-assertion.js';
 import { createClientAuthenticator } from './client-auth.js';
 import { bindingFromProof } from './dpop-proof.js';
 import { clientCredentialsGrant } from './grants/client-credentials.js';
@@ -23,6 +24,10 @@ import { readParams, required } from './params.js';
 //
 // The grant handlers decide what the token may carry (grants/*.ts, narrowing.ts); `issue` signs it and commits
 // its record and audit event before the response is sent. Errors are OAuthErrors (RFC 6749 §5.2 shape).
+// A client assertion's jti is claimed by `issue`, in the transaction that records the token (client-auth.ts
+// defers it). A request refused after authentication (by its grant, or before its record commits) claims it on
+// its own before the refusal is answered, so every assertion that verified is spent, as when it was claimed
+// at authentication; a replay refused that way answers as a replay.
 
 export const GRANT_TYPES: Record<string, GrantHandler> = {
   client_credentials: clientCredentialsGrant,
@@ -39,7 +44,7 @@ export interface TokenEndpointDeps {
   directory: CredentialDirectory;
   keys: SigningKeyStore;
   clientMaterial: ClientMaterial;
-  replay: ReplayStore;
+  replay: TransactionalReplayStore;
   dpop: DpopVerifier;
   federation: FederationVerifier;
   verifyIssuedToken: (token: string) => Promise<AccessTokenClaims>;
@@ -76,9 +81,19 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
       const grant = GRANT_TYPES[grantType];
       if (!grant) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType.slice(0, 100)} is not supported; supported: ${Object.keys(GRANT_TYPES).join(', ')}`);
       const jkt = await bindingFromProof(deps.dpop, req.headers, tokenEndpointUrl(deps.issuer()));
-      const client = await authenticateClient(req.headers, params);
-      const request = await grant(grantDeps, { params, headers: req.headers, client, jkt, provenance: req.provenance });
-      const issued = await issue(request);
+      const client = await authenticateClient(req.headers, params, { deferClaim: true });
+      const pending = client?.pendingClaim;
+      let issued: IssuedToken;
+      try {
+        const request = await grant(grantDeps, { params, headers: req.headers, client, jkt, provenance: req.provenance });
+        issued = await issue(request, pending);
+      } catch (error) {
+        if (pending && !(error instanceof ReplayRefused)) {
+          const fresh = await deps.replay.claimOnce(pending.kind, pending.id, pending.expiresAt);
+          if (!fresh) throw replayRefusal();
+        }
+        throw error;
+      }
       if (client) void deps.clientMaterial.markUsed(client.credentialId).catch(() => undefined);
       return issued;
     },

@@ -7,7 +7,9 @@ import { signAccessToken } from '../access-token.js';
 import type { AccessTokenClaims, SigningKeyStore } from '../contracts.js';
 import { actClaim } from '../narrowing.js';
 import { OAuthError } from '../oauth-errors.js';
+import type { PendingClaim, TransactionalReplayStore } from '../replay-store.js';
 import * as tokens from '../tokens.repo.js';
+import { replayRefusal } from './client-assertion.js';
 
 // Step: sign the access token and record it — the row (what was issued, never the token) and the audit event
 // commit in one transaction, and the token is returned only after that commit (audit before response).
@@ -16,6 +18,9 @@ import * as tokens from '../tokens.repo.js';
 //   act when delegated; amr names how the client authenticated.
 // - An exchange re-reads its subject token's row inside the transaction: a subject revoked a moment ago
 //   cannot parent a new token (revocation and exchange serialise on the store's writer).
+// - A client assertion's jti, when the caller deferred its claim (client-auth.ts), is claimed first in that same
+//   transaction: seen before → invalid_client, nothing written and no token returned. So single use holds across
+//   nodes and restarts as with claimOnce, and a token costs one durable write, not two.
 
 export interface IssueRequest {
   /** Who asked, as the audit log names them. */
@@ -46,8 +51,10 @@ export interface IssuedToken {
   jti: string;
 }
 
-export function createTokenIssuer(deps: { db: Database; audit: AuditWriter; keys: SigningKeyStore; clock: Clock; newId: IdGenerator; issuer: () => string }) {
-  return async function issue(req: IssueRequest): Promise<IssuedToken> {
+export function createTokenIssuer(deps: {
+  db: Database; audit: AuditWriter; keys: SigningKeyStore; clock: Clock; newId: IdGenerator; issuer: () => string; replay: TransactionalReplayStore;
+}) {
+  return async function issue(req: IssueRequest, pendingClaim?: PendingClaim): Promise<IssuedToken> {
     const key = await deps.keys.current().catch(() => { throw new OAuthError('temporarily_unavailable', 'no signing key is available'); });
     const jti = deps.newId();
     const iat = Math.floor(deps.clock.now().getTime() / 1000);
@@ -59,7 +66,10 @@ export function createTokenIssuer(deps: { db: Database; audit: AuditWriter; keys
     };
     const token = await signAccessToken(key, claims);
     const exchange = req.parent !== null;
-    await deps.db.write(async (trx, batch) => {
+    const recorded = await deps.db.write(async (trx, batch) => {
+      // The claim decides before anything is written: a refused claim inserted nothing, so returning (not
+      // throwing) leaves the transaction clean and the other jobs of the batch unaffected.
+      if (pendingClaim && !await deps.replay.claimIn(trx, pendingClaim.kind, pendingClaim.id, pendingClaim.expiresAt)) return false;
       if (req.parent) {
         const parent = await tokens.findToken(trx, req.parent.jti);
         if (!parent || parent.revoked_at) throw new OAuthError('invalid_grant', 'the subject token has been revoked');
@@ -79,7 +89,9 @@ export function createTokenIssuer(deps: { db: Database; audit: AuditWriter; keys
           parent_jti: req.parent?.jti ?? null, family_id: req.parent?.familyId ?? jti, credential_id: req.credentialId, kid: key.kid,
         },
       });
+      return true;
     });
+    if (!recorded) throw replayRefusal();
     return {
       access_token: token, token_type: req.jkt ? 'DPoP' : 'Bearer', expires_in: req.exp - iat, scope: claims.scope, jti,
       ...(exchange ? { issued_token_type: 'urn:ietf:params:oauth:token-type:access_token' } : {}),
