@@ -1,4 +1,5 @@
 import type { AuditWriter } from '../audit/index.js';
+import { audienceRefusal } from './audience-rules.js';
 import { judgeLeak } from '../platform/leaked-credential.js';
 import type { RiskTier } from '../identity/index.js';
 import type { Actor } from '../platform/actor.js';
@@ -154,8 +155,8 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
     return (await views([row], trx))[0]!;
   }
 
-  /** Each audience is the management API or a registered resource whose purposes (if any) include the key's. */
-  async function resolveAudience(trx: Trx, requested: readonly string[] | undefined, purpose: string | null): Promise<string[]> {
+  /** Each audience is the management API or a registered resource the principal may address for the key's purpose. */
+  async function resolveAudience(trx: Trx, p: CredentialPrincipal, requested: readonly string[] | undefined, purpose: string | null): Promise<string[]> {
     const out: string[] = [];
     const issuer = issuerNow();
     for (const indicator of requested ?? [issuer]) {
@@ -165,9 +166,8 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
       } else {
         const resource = await directory.resourceByIndicator(indicator, trx);
         if (!resource) throw new AppError('target_not_allowed', `'${indicator}' is neither a registered resource nor this management API (${issuer})`);
-        if (purpose !== null && resource.purposes.length > 0 && !resource.purposes.includes(purpose)) {
-          throw new AppError('target_not_allowed', `resource '${resource.name}' does not serve the purpose '${purpose}' (it serves ${resource.purposes.join(', ')})`);
-        }
+        const refusal = audienceRefusal(resource, p, purpose);
+        if (refusal) throw new AppError('target_not_allowed', refusal);
         audience = resource.audience;
       }
       if (!out.includes(audience)) out.push(audience);
@@ -179,7 +179,7 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
   async function decideGrant(trx: Trx, p: CredentialPrincipal, req: { scope?: readonly string[]; purpose?: string; audience?: readonly string[] }): Promise<ApiKeyGrant> {
     const scope = chooseApiKeyScope(req.scope, p.scopes);
     const purpose = chooseApiKeyPurpose(req.purpose, p.purposes);
-    const audience = await resolveAudience(trx, req.audience, purpose);
+    const audience = await resolveAudience(trx, p, req.audience, purpose);
     return { scope, purpose, audience };
   }
 

@@ -24,6 +24,7 @@ export interface IntrospectionDeps {
   verifyOperator: (headers: IncomingHttpHeaders, provenance: Provenance) => Promise<Actor | undefined>;
   verifyIssuedToken: (token: string) => Promise<AccessTokenClaims>;
   directory: CredentialDirectory;
+  issuer: () => string;
   revokeToken: (actor: Actor, jti: string, reason: string) => Promise<unknown>;
   clientActor: (client: AuthenticatedClient, provenance: Provenance) => Actor;
 }
@@ -54,6 +55,8 @@ export function createIntrospection(deps: IntrospectionDeps) {
     if (who.principalId === null) return true;
     if (claims.sub === who.principalId || claims.client_id === who.principalId) return true;
     for (const aud of audiences(claims)) {
+      // The management API is nobody's resource: a registered resource claiming its URL serves nothing here.
+      if (aud === deps.issuer()) continue;
       const resource = await deps.directory.resourceByIndicator(aud);
       if (resource?.serverPrincipalId === who.principalId) return true;
     }

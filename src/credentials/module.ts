@@ -122,7 +122,7 @@ export function createCredentialsModule(deps: CredentialsModuleDeps) {
   const introspection = createIntrospection({
     authenticateClient: tokenEndpoint.authenticateClient,
     verifyOperator: async (headers, provenance) => verify(readCredential({ headers, method: 'POST', url: '/oauth/introspect' }, issuer()), provenance),
-    verifyIssuedToken, directory,
+    verifyIssuedToken, directory, issuer,
     revokeToken: (actor, jti, reason) => revocation.revokeToken(actor, jti, reason),
     clientActor: (client, provenance) => clientActor(client.principal, { id: client.credentialId, kind: client.method === 'private_key_jwt' ? 'client_key' : 'client_secret' }, client.method, provenance),
   });

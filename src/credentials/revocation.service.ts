@@ -40,6 +40,8 @@ import * as tokens from './tokens.repo.js';
 //   announced to subscribers (a verified-token cache clears on it).
 
 export const DEFAULT_POLL_INTERVAL_MS = 1000;
+/** Polls without a successful read after which the node is unready and verification fails closed. */
+export const STALE_AFTER_POLLS = 5;
 export const DEFAULT_MAX_TOKEN_LIFETIME_MS = 24 * 3600_000;
 export const DEFAULT_LEEWAY_MS = 60_000;
 const PRUNE_EVERY_MS = 3600_000;
@@ -178,6 +180,9 @@ export function createRevocationService(deps: RevocationServiceDeps) {
   let timer: NodeJS.Timeout | undefined;
   let lastPrune = 0;
   let lastRefreshError: string | undefined;
+  // Wall-clock (monotonic) time of the last successful read: a read that hangs (a dead connection) must turn the
+  // node unready, not leave it serving on a list it no longer follows.
+  let lastRefreshedAt = performance.now();
   const pending = new Set<Promise<void>>();
 
   const nowIso = () => clock.now().toISOString();
@@ -208,6 +213,7 @@ export function createRevocationService(deps: RevocationServiceDeps) {
         if (rows.length < REFRESH_PAGE) break;
       }
       lastRefreshError = undefined;
+      lastRefreshedAt = performance.now();
       if (changed) notify();
     });
     const settled = run.catch((error: unknown) => {
@@ -398,9 +404,12 @@ export function createRevocationService(deps: RevocationServiceDeps) {
       while (pending.size > 0) await Promise.allSettled([...pending]);
       await refreshing;
     },
-    /** Readiness: whether the last read of the list worked. */
+    /** Readiness: the last read of the list worked and, while polling, one succeeded within five poll intervals. */
     health(): { ok: boolean; detail?: string } {
-      return lastRefreshError === undefined ? { ok: true } : { ok: false, detail: 'revocation list could not be read' };
+      if (lastRefreshError !== undefined) return { ok: false, detail: 'revocation list could not be read' };
+      const stale = performance.now() - lastRefreshedAt;
+      if (timer && stale > STALE_AFTER_POLLS * pollIntervalMs) return { ok: false, detail: `revocation list not read for ${Math.round(stale / 1000)} s` };
+      return { ok: true };
     },
 
     /** Deletes entries past forget_after, in the store and in memory; returns how many rows went. */

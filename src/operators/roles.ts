@@ -38,17 +38,22 @@ export const ROLE_PERMISSIONS: Record<OperatorRole, ReadonlySet<Permission>> = {
 
 /**
  * What a principal holding an access token or an API key (an agent, a service account) may do on the management
- * API, whatever its scopes: look at itself, list its own credentials and revoke its own tokens. The services
- * keep such callers to their own principal. Nothing else of the management plane is reachable with them:
- * management is for operators.
+ * API: look at itself (`GET /v1/whoami`) with any credential addressed to it, and more only as its scopes say —
+ * `custos:self` lists its own credentials and revokes its own tokens and material, `custos:credentials.read`
+ * only lists them. The services keep such callers to their own principal. Nothing else of the management plane
+ * is reachable with them, whatever the scope: management is for operators.
  */
-export const SELF_SERVICE_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>(['self.read', 'credential.read', 'credential.revoke']);
+export const SELF_SERVICE_SCOPES: ReadonlyMap<string, readonly Permission[]> = new Map<string, readonly Permission[]>([
+  ['custos:self', ['self.read', 'credential.read', 'credential.revoke']],
+  ['custos:credentials.read', ['self.read', 'credential.read']],
+]);
 
 export function authorize(actor: Actor, permission: string): boolean {
   if (actor.role) return ROLE_PERMISSIONS[actor.role].has(permission as Permission);
   const kind = actor.credential?.kind;
-  if (actor.principal && (kind === 'access_token' || kind === 'api_key')) return SELF_SERVICE_PERMISSIONS.has(permission as Permission);
-  return false;
+  if (!actor.principal || (kind !== 'access_token' && kind !== 'api_key')) return false;
+  if (permission === 'self.read') return true;
+  return (actor.scope ?? []).some((s) => SELF_SERVICE_SCOPES.get(s)?.includes(permission as Permission) ?? false);
 }
 
 /** Only admins mint operator tokens, so no role can hand out more than it holds. */

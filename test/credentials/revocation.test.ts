@@ -192,6 +192,26 @@ for (const backend of BACKENDS) {
       expect((await tokens.findToken(f.db.kysely, t.root.jti))!.revoked_at).toBeNull();
     });
 
+    it.runIf(enabled)('a node whose reads of the list hang turns unready within five poll intervals ', async () => {
+      let stall = false;
+      // Any query builder chain whose execute never settles: a dead connection.
+      const hanging: unknown = new Proxy(() => hanging, { get: (_t, name) => (name === 'execute' ? () => new Promise(() => undefined) : name === 'then' ? undefined : hanging), apply: () => hanging });
+      const stalled = { selectFrom: () => hanging };
+      const db = Object.create(f.db, { kysely: { get: () => (stall ? stalled : f.db.kysely) } }) as typeof f.db;
+      const node = createRevocationService({ db, audit: f.audit, clock: f.clock, pollIntervalMs: 20 });
+      await node.load();
+      node.start();
+      try {
+        await new Promise((r) => setTimeout(r, 60));
+        expect(node.health().ok).toBe(true);
+        stall = true;
+        await new Promise((r) => setTimeout(r, 250));
+        expect(node.health()).toMatchObject({ ok: false, detail: expect.stringMatching(/not read for/) });
+      } finally {
+        node.stop();
+      }
+    });
+
     it.runIf(enabled)('another node over the same store follows by version after refresh(); load() on a fresh node sees everything live', async () => {
       const otherDb = f.openAnother();
       const other = createRevocationService({ db: otherDb, audit: f.audit, clock: f.clock });

@@ -191,6 +191,16 @@ describe.each(BACKENDS)('token endpoint (%s)', (backend) => {
     expect(me.statusCode, me.body).toBe(200);
     expect(JSON.parse(me.body)).toMatchObject({ principal_id: agent.id, role: null, credential_kind: 'access_token', purpose: 'support' });
     expect((await bearer(h, token, '/v1/principals')).statusCode).toBe(403);
+    // Listing its own credentials takes the custos:self (or custos:credentials.read) scope; nothing opens management.
+    expect((await bearer(h, token, '/v1/credentials')).statusCode).toBe(403);
+    const selfish = await createAgent(h, 'selfish-bot', { scopes: ['models:invoke', 'custos:self', 'constructor'] });
+    const selfToken = (await tokenFor(h, selfish, { scope: 'custos:self' })).body.access_token;
+    const mine = await bearer(h, selfToken, '/v1/credentials');
+    expect(mine.statusCode, mine.body).toBe(200);
+    expect(JSON.parse(mine.body).items.every((i: { principal: { id: string } }) => i.principal.id === selfish.id)).toBe(true);
+    expect((await bearer(h, selfToken, '/v1/principals')).statusCode).toBe(403);
+    const odd = (await tokenFor(h, selfish, { scope: 'constructor' })).body.access_token;
+    expect((await bearer(h, odd, '/v1/credentials')).statusCode).toBe(403);
     const gatewayOnly = (await tokenFor(h, agent, { resource: 'https://gw.example.com' })).body.access_token;
     const refused = await bearer(h, gatewayOnly);
     expect(refused.statusCode).toBe(401);
@@ -270,6 +280,43 @@ describe.each(BACKENDS)('token endpoint (%s)', (backend) => {
       expect(otherActor.body.error).toBe('invalid_grant');
       const tampered = subject.slice(0, subject.lastIndexOf('.') + 1) + 'AAAA';
       expect((await exchange(worker, tampered)).body.error).toBe('invalid_grant');
+    });
+
+    it('keeps proof of possession through delegation: a bound subject token needs a proof by its key, and the result stays bound to it', async () => {
+      const key = await dpopKey();
+      const tokenUrl = `${issuerOf(h)}/oauth/token`;
+      const bound = (await tokenFor(h, planner, {}, { dpop: await dpopProof(key, 'POST', tokenUrl, nowOf(h)) })).body.access_token;
+      const jkt = (decodeJwt(bound).cnf as { jkt: string }).jkt;
+      const naked = await exchange(worker, bound);
+      expect([naked.status, naked.body.error]).toEqual([400, 'invalid_dpop_proof']);
+      const now = nowOf(h);
+      const viaOtherKey = await form(h, '/oauth/token', {
+        grant_type: EXCHANGE, client_assertion_type: ASSERTION_TYPE, client_assertion: await clientAssertion(worker, issuerOf(h), now),
+        subject_token: bound, subject_token_type: AT, actor_token: await clientAssertion(worker, issuerOf(h), now), actor_token_type: JWT,
+      }, { dpop: await dpopProof(await dpopKey(), 'POST', tokenUrl, now) });
+      expect(viaOtherKey.body.error).toBe('invalid_dpop_proof');
+      const proven = await form(h, '/oauth/token', {
+        grant_type: EXCHANGE, client_assertion_type: ASSERTION_TYPE, client_assertion: await clientAssertion(worker, issuerOf(h), now),
+        subject_token: bound, subject_token_type: AT, actor_token: await clientAssertion(worker, issuerOf(h), now), actor_token_type: JWT,
+      }, { dpop: await dpopProof(key, 'POST', tokenUrl, now) });
+      expect(proven.status, proven.text).toBe(200);
+      expect(proven.body.token_type).toBe('DPoP');
+      expect(decodeJwt(proven.body.access_token).cnf).toEqual({ jkt });
+    });
+
+    it('holds the actor to its own limits: its purposes and data ceiling apply to what it inherits', async () => {
+      await h.call('POST', '/v1/resources', { name: 'secret-ds', kind: 'dataset', owner: 'agent-owner', classification: 'restricted', risk_tier: 'high' });
+      const boss = await createAgent(h, 'boss-bot', { may_delegate_to: ['kind:agent'] });
+      const low = await createAgent(h, 'low-bot', { data_ceiling: 'internal' });
+      const elsewhere = await createAgent(h, 'elsewhere-bot', { purposes: ['billing'] });
+      const restricted = (await tokenFor(h, boss, { resource: 'secret-ds' })).body.access_token;
+      expect(decodeJwt(restricted).aud).toBe('urn:custos:resource:secret-ds');
+      const ceiling = await exchange(low, restricted);
+      expect([ceiling.body.error, ceiling.body.error_description]).toEqual(['invalid_target', expect.stringMatching(/data ceiling/)]);
+      const plain = (await tokenFor(h, boss)).body.access_token;
+      expect((await exchange(low, plain)).status).toBe(200);
+      const purpose = await exchange(elsewhere, plain);
+      expect([purpose.body.error, purpose.body.error_description]).toEqual(['invalid_request', expect.stringMatching(/purpose 'support'/)]);
     });
 
     it('refuses cycles and chains deeper than the limit', async () => {

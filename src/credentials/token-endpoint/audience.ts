@@ -1,4 +1,4 @@
-import { CLASSIFICATIONS } from '../../identity/index.js';
+import { audienceRefusal } from '../audience-rules.js';
 import type { CredentialDirectory, CredentialPrincipal } from '../contracts.js';
 import { OAuthError } from '../oauth-errors.js';
 
@@ -9,8 +9,6 @@ import { OAuthError } from '../oauth-errors.js';
 // - The principal may address a resource only for a purpose the resource allows (when it lists purposes) and
 //   only when its classification is within the principal's data ceiling (when it has one): else invalid_target.
 // - No indicator: the token is for the management API alone (aud = issuer).
-
-const RANK = new Map<string, number>(CLASSIFICATIONS.map((c, i) => [c, i]));
 
 export async function resolveAudiences(
   indicators: string[], ctx: { directory: CredentialDirectory; issuer: string; principal: CredentialPrincipal; purpose: string | null },
@@ -24,12 +22,8 @@ export async function resolveAudiences(
     }
     const resource = await ctx.directory.resourceByIndicator(indicator);
     if (!resource) throw new OAuthError('invalid_target', `resource '${indicator.slice(0, 200)}' is not registered`);
-    if (resource.purposes.length > 0 && (ctx.purpose === null || !resource.purposes.includes(ctx.purpose))) {
-      throw new OAuthError('invalid_target', `resource '${resource.name}' may not be addressed for ${ctx.purpose === null ? 'an unstated purpose' : `purpose '${ctx.purpose}'`}`);
-    }
-    if (ctx.principal.dataCeiling && (RANK.get(resource.classification) ?? 99) > (RANK.get(ctx.principal.dataCeiling) ?? -1)) {
-      throw new OAuthError('invalid_target', `resource '${resource.name}' is ${resource.classification}, above the client's data ceiling (${ctx.principal.dataCeiling})`);
-    }
+    const refusal = audienceRefusal(resource, ctx.principal, ctx.purpose);
+    if (refusal) throw new OAuthError('invalid_target', refusal);
     out.push(resource.audience);
   }
   return out.length ? [...new Set(out)] : [ctx.issuer];

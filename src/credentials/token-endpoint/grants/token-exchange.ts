@@ -16,6 +16,11 @@ import type { GrantDeps, GrantHandler } from './context.js';
 //   chain equals the recorded one (an `act` stripped or altered is invalid_grant).
 // - The delegator (the subject token's current actor, or its subject when not delegated) must allow the actor
 //   in its registration (`may_delegate_to`: the actor's id or `kind:<its kind>`): else unauthorized_client.
+// - Proof of possession survives delegation: a DPoP-bound subject (or actor) token is exchanged only with a DPoP
+//   proof by the key it is bound to, and the new token is bound to that same key — a stolen bound token cannot
+//   be laundered into a Bearer one. Tokens bound to two different keys cannot be combined (invalid_request).
+// - The actor must itself be allowed what the result carries: the subject's purpose among its allowed purposes,
+//   and every audience one it may address (a resource's purposes and its data ceiling), as if it asked directly.
 // - Narrowing (narrowing.ts): scope ⊆ subject ∩ actor's approved scopes ∩ requested, audience ⊆ subject's,
 //   purpose unchanged, exp ≤ subject's, depth ≤ the limit, no cycles. The result: sub = the subject's sub,
 //   act = { sub: actor, act: the subject's act } (RFC 8693 §4.1).
@@ -49,8 +54,10 @@ export const tokenExchangeGrant: GrantHandler = async (deps, req) => {
   const actorToken = req.params.one('actor_token');
   if (actorToken === undefined) throw new OAuthError('invalid_request', 'actor_token is required: the actor proves who it is');
   const actorType = required(req.params, 'actor_token_type');
+  const boundTo = new Set<string>();
   if (actorType === ACCESS_TOKEN_TYPE) {
     const actorClaims = await verified(deps, actorToken, 'actor token');
+    if (actorClaims.cnf?.jkt) boundTo.add(actorClaims.cnf.jkt);
     if (actorClaims.act !== undefined) throw new OAuthError('invalid_grant', 'the actor token must be the actor\'s own token, not a delegated one');
     if (actorClaims.sub !== actorPrincipal.id) throw new OAuthError('invalid_grant', 'the actor token names another principal than the authenticated client');
   } else if (actorType === JWT_TYPE) {
@@ -63,6 +70,14 @@ export const tokenExchangeGrant: GrantHandler = async (deps, req) => {
   }
 
   const subject = await verified(deps, subjectToken, 'subject token');
+  if (subject.cnf?.jkt) boundTo.add(subject.cnf.jkt);
+  if (boundTo.size > 1) throw new OAuthError('invalid_request', 'the subject and actor tokens are bound to different DPoP keys');
+  const [requiredJkt] = [...boundTo];
+  if (requiredJkt !== undefined && req.jkt !== requiredJkt) {
+    throw new OAuthError('invalid_dpop_proof', req.jkt === null
+      ? 'a DPoP-bound token is exchanged only with a DPoP proof by the key it is bound to'
+      : 'the DPoP proof is not by the key the exchanged token is bound to');
+  }
   const actors = actorsOf(subject.act);
   const record = await deps.issuedToken(subject.jti);
   if (!record) throw new OAuthError('invalid_grant', 'the subject token was not issued here');
@@ -77,10 +92,12 @@ export const tokenExchangeGrant: GrantHandler = async (deps, req) => {
   }
 
   const purpose = subject.purpose ?? null;
+  if (purpose !== null && !actorPrincipal.purposes.includes(purpose)) {
+    throw new OAuthError('invalid_request', `'${actorPrincipal.name}' may not act for purpose '${purpose}' (not among its allowed purposes)`);
+  }
   const indicators = [...req.params.many('resource'), ...req.params.many('audience')];
-  const requestedAudience = indicators.length
-    ? await resolveAudiences(indicators, { directory: deps.directory, issuer: deps.issuer(), principal: actorPrincipal, purpose })
-    : undefined;
+  const audienceRules = { directory: deps.directory, issuer: deps.issuer(), principal: actorPrincipal, purpose };
+  const requestedAudience = indicators.length ? await resolveAudiences(indicators, audienceRules) : undefined;
   const now = Math.floor(deps.clock.now().getTime() / 1000);
   const grant = narrowExchange(
     { sub: subject.sub, scope: parseScope(subject.scope) ?? [], audience: Array.isArray(subject.aud) ? subject.aud : [subject.aud], purpose, exp: subject.exp, actors },
@@ -89,6 +106,8 @@ export const tokenExchangeGrant: GrantHandler = async (deps, req) => {
       requestedAudience, requestedPurpose: req.params.one('purpose'), requestedLifetime: requestedLifetime(req.params), now, maxDepth: deps.maxDelegationDepth,
     },
   );
+  // What the subject carries must be addressable by the actor too (its data ceiling, the resources' purposes).
+  if (requestedAudience === undefined) await resolveAudiences(grant.audience, audienceRules);
   const subName = (await deps.directory.principalNames([subject.sub])).get(subject.sub) ?? subject.sub;
   return {
     actor: clientActor(actorPrincipal, { id: client.credentialId, kind: client.method === 'private_key_jwt' ? 'client_key' : 'client_secret' }, client.method, req.provenance),
