@@ -45,7 +45,9 @@ import { JwksUnavailable, createRemoteJwksCache, remoteUrlProblem, type RemoteJw
 // - A JWKS that cannot be fetched refuses the assertion (fail closed; see remote-jwks.ts).
 // - Exactly one principal: zero matching mappings → "no mapping", two principals → "ambiguous".
 // - Whether the principal may get a token now (its status, scopes, purposes) is the token endpoint's check,
-//   as for every other grant; replay of `jti` likewise (jti is returned).
+//   as for every other grant; replay of `jti` likewise (jti is returned, and single use there).
+// - An assertion without `jti` could be replayed for its whole life: it is refused unless the trusted issuer sets
+//   max_token_age_seconds, which bounds that window (some issuers mint no jti).
 
 export const ASSERTION_CLOCK_TOLERANCE_SECONDS = 30;
 const MAX_ASSERTION_LENGTH = 16 * 1024;
@@ -232,6 +234,10 @@ export function createFederationService(deps: FederationDeps) {
       throw named(describeFailure(error));
     }
     if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw named('the assertion has no sub claim');
+    const hasJti = typeof payload.jti === 'string' && payload.jti.length > 0 && payload.jti.length <= 256;
+    if (!hasJti && row.max_token_age_seconds === null) {
+      throw named('the assertion has no jti, so it could be replayed; set max_token_age_seconds on this issuer if it issues none');
+    }
 
     const mappings: ClaimMapping[] = parseMappings(row).map((m) => ({ principalId: m.principal_id, claims: m.claims }));
     const result = resolveMappings(payload, mappings);
@@ -242,7 +248,7 @@ export function createFederationService(deps: FederationDeps) {
       issuerName: row.name,
       issuer: row.issuer,
       subject: payload.sub,
-      jti: typeof payload.jti === 'string' ? payload.jti : null,
+      jti: hasJti ? payload.jti as string : null,
       expiresAt: payload.exp!,
     };
   }

@@ -313,6 +313,11 @@ for (const backend of BACKENDS) {
         expect((await refusal(federation, await gh.sign(ghClaims(), { iat: now - 200, lifetime: 3600 }))).message).toMatch(/older than this issuer's max_token_age_seconds/);
         expect((await h.call('PATCH', '/v1/federation/issuers/github', { max_token_age_seconds: null })).status).toBe(200);
         expect((await federation.verifyAssertion(await gh.sign(ghClaims(), { iat: now - 200, lifetime: 3600 }))).principalId).toBe(deployerId);
+        // No jti means no single use: refused unless the issuer bounds the replay window with max_token_age_seconds.
+        expect((await refusal(federation, await gh.sign(ghClaims(), { omit: ['jti'] }))).message).toMatch(/no jti/);
+        expect((await h.call('PATCH', '/v1/federation/issuers/github', { max_token_age_seconds: 120 })).status).toBe(200);
+        expect(await federation.verifyAssertion(await gh.sign(ghClaims(), { omit: ['jti'] }))).toMatchObject({ principalId: deployerId, jti: null });
+        expect((await h.call('PATCH', '/v1/federation/issuers/github', { max_token_age_seconds: null })).status).toBe(200);
       });
 
       it.runIf(enabled)('refuses alg none in any case, HS256 signed with the issuer\'s public key, a disallowed algorithm, and garbage', async () => {
