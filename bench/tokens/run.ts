@@ -41,6 +41,7 @@ const { values: opt } = parseArgs({
     out: { type: 'string', default: path.join(here, 'results.json') },
     'no-build': { type: 'boolean', default: false },
     rev: { type: 'string', default: 'HEAD' },
+    baseline: { type: 'string' },
     profile: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -64,6 +65,8 @@ if (opt.help) {
   --no-build            serve the working tree's dist/ as it is (default: build the committed HEAD into
                         bench/.work/tokens-build, so others' uncommitted edits are not measured)
   --rev REV             build this commit instead of HEAD (e.g. to compare two commits on the same machine)
+  --baseline REV        HTTP: also serve REV (built into bench/.work/tokens-baseline) beside the build under test, in
+                        the same alternating runs, so a change is measured against its parent under the same load
   --profile             only: one Custos (SQLite) window under --cpu-prof; prints where the server's time goes
 `);
   process.exit(0);
@@ -104,12 +107,12 @@ function gitCommit(): { commit: string; dirty: boolean } {
 }
 
 /** Compiles the committed HEAD, or --rev, (src, bin, package.json, tsconfig.json) into bench/.work/tokens-build; returns that root. */
-function buildHead(): string {
-  const root = path.join(repoRoot, 'bench', '.work', 'tokens-build');
+function buildHead(rev = opt.rev, dir = 'tokens-build'): string {
+  const root = path.join(repoRoot, 'bench', '.work', dir);
   fs.rmSync(root, { recursive: true, force: true });
   fs.mkdirSync(root, { recursive: true });
-  log(`building ${opt.rev} into bench/.work/tokens-build…`);
-  const archive = spawnSync('git', ['archive', opt.rev, 'src', 'bin', 'package.json', 'tsconfig.json'], { cwd: repoRoot, maxBuffer: 1 << 30 });
+  log(`building ${rev} into bench/.work/${dir}…`);
+  const archive = spawnSync('git', ['archive', rev, 'src', 'bin', 'package.json', 'tsconfig.json'], { cwd: repoRoot, maxBuffer: 1 << 30 });
   if (archive.status !== 0) throw new Error(`git archive failed: ${archive.stderr.toString()}`);
   const untar = spawnSync('tar', ['-x', '-C', root], { input: archive.stdout });
   if (untar.status !== 0) throw new Error(`tar failed: ${untar.stderr.toString()}`);
@@ -215,11 +218,19 @@ if (parts.includes('http')) {
   }
   (results.options as Record<string, unknown>).server_build = opt['no-build'] ? 'dist/ of the working tree' : `${opt.rev === 'HEAD' ? `HEAD (${(results as { commit: string }).commit})` : opt.rev} built into bench/.work/tokens-build`;
 
+  const baselineRoot = opt.baseline === undefined ? undefined : buildHead(opt.baseline, 'tokens-baseline');
+  if (opt.baseline !== undefined) (results.options as Record<string, unknown>).baseline_build = `${opt.baseline} built into bench/.work/tokens-baseline`;
+
   const servers: TokenServer[] = [];
   try {
     for (const backend of backends) {
       log(`starting custos (${backend})…`);
       servers.push(await startCustos({ repoRoot: serverRoot, backend, logLevel: opt['log-level'], postgresUrl: opt['postgres-url'] }));
+      if (baselineRoot) {
+        log(`starting custos (${backend}) @ ${opt.baseline}…`);
+        const base = await startCustos({ repoRoot: baselineRoot, backend, logLevel: opt['log-level'], postgresUrl: opt['postgres-url'] });
+        servers.push({ ...base, name: `${base.name} @ ${opt.baseline}` });
+      }
     }
     log('starting oidc-provider (default in-memory adapter)…');
     servers.push(await startOidcProvider());
