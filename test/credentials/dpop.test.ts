@@ -84,7 +84,7 @@ for (const backend of BACKENDS) {
       });
 
       it.runIf(enabled)('a resource proof with ath for its token, bound to the token\'s cnf.jkt', async () => {
-        const token = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhZ2VudCJ9.c2lnbmF0dXJl';
+        const token = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhZ2VudCJ9.c2lnbmF0dXJl'; // custos:allow (a made-up token)
         for (const key of [ed, es]) {
           const p = await proof(key, { htm: 'GET', htu: RESOURCE, ath: accessTokenHash(token) });
           expect(await verifier.verify({ proofs: [p], method: 'GET', url: RESOURCE, accessToken: token, expectedJkt: key.jkt })).toEqual({ jkt: key.jkt });
@@ -211,7 +211,7 @@ for (const backend of BACKENDS) {
       });
 
       it.runIf(enabled)('an ath mismatch, an ath missing when a token is given, and an ath sent without a token', async () => {
-        const token = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhZ2VudCJ9.c2lnbmF0dXJl';
+        const token = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhZ2VudCJ9.c2lnbmF0dXJl'; // custos:allow (a made-up token)
         const base = { method: 'GET', url: RESOURCE, accessToken: token, expectedJkt: ed.jkt } as const;
         await expectRefused(verifier, { ...base, proofs: [await proof(ed, { htm: 'GET', htu: RESOURCE, ath: accessTokenHash(`${token}x`) })] }, 'dpop_invalid', 'DPoP proof ath does not match the access token');
         await expectRefused(verifier, { ...base, proofs: [await proof(ed, { htm: 'GET', htu: RESOURCE })] }, 'dpop_invalid', 'DPoP proof has no ath for the access token');
@@ -219,7 +219,7 @@ for (const backend of BACKENDS) {
       });
 
       it.runIf(enabled)('a key other than the token\'s cnf.jkt', async () => {
-        const token = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhZ2VudCJ9.c2lnbmF0dXJl';
+        const token = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhZ2VudCJ9.c2lnbmF0dXJl'; // custos:allow (a made-up token)
         const p = await proof(es, { htm: 'GET', htu: RESOURCE, ath: accessTokenHash(token) });
         await expectRefused(verifier, { proofs: [p], method: 'GET', url: RESOURCE, accessToken: token, expectedJkt: ed.jkt }, 'dpop_invalid', 'DPoP proof key is not the key the token is bound to');
       });

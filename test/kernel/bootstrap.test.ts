@@ -81,8 +81,8 @@ describe('configuration', () => {
   });
 
   it('never echoes a database password in an error', () => {
-    expect(() => loadConfig({ databaseUrl: 'mysql://admin:hunter2@db/x' }, {})).toThrow(/admin:\*\*\*@/);
-    expect(() => loadConfig({ databaseUrl: 'mysql://admin:hunter2@db/x' }, {})).not.toThrow(/hunter2/);
+    expect(() => loadConfig({ databaseUrl: 'mysql://admin:hunter2@db/x' }, {})).toThrow(/admin:\*\*\*@/); // custos:allow (a made-up password the redaction test hides)
+    expect(() => loadConfig({ databaseUrl: 'mysql://admin:hunter2@db/x' }, {})).not.toThrow(/hunter2/); // custos:allow
   });
 
   it('lets flags win over the environment', () => {
