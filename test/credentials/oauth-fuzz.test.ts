@@ -45,7 +45,7 @@ describe('OAuth endpoints under hostile forms', () => {
       async (url, pairs, raw) => {
         const body = raw
           ? pairs.map(([k, v]) => `${k}=${v.replaceAll('AGENT', agent.id)}`).join('&')
-          : new URLSearchParams(pairs.map(([k, v]) => [k, v.replaceAll('AGENT', agent.id)])).toString();
+          : new URLSearchParams(pairs.map(([k, v]): [string, string] => [k, v.replaceAll('AGENT', agent.id)])).toString();
         const res = await h.cp.http.inject({ method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: body });
         expect(res.statusCode, `${url} ${body.slice(0, 200)}`).toBeGreaterThanOrEqual(400);
         expect(res.statusCode, `${url} ${body.slice(0, 200)}`).toBeLessThan(500);
