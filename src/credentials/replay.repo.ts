@@ -4,8 +4,9 @@ import type { DB, ReplayCacheTable } from '../platform/store/schema.js';
 
 // Thin queries over replay_cache, the single-use record of jti values (replay-store.ts holds the rules).
 // The claim is one statement on both dialects: an insert that, on a key already present, replaces the row only
-// when it has expired (`expires_at < now`), and returns the key when it inserted or replaced. No row back means a
-// live row holds the key: a replay. Timestamps are ISO-8601 strings of one width, so text order is time order.
+// when it has expired (`expires_at < now`). It affects one row when it inserted or replaced, none when a live row
+// holds the key: a replay. (The affected-row count, not RETURNING: the same answer on both stores, and on SQLite
+// the statement costs less than half as much.) Timestamps are ISO-8601 strings of one width, so text order is time order.
 
 type Q = Kysely<DB>;
 
@@ -14,13 +15,12 @@ const claim = reusable(4, (db, keyHash, kind, expiresAt, now) => db.insertInto('
   .values({ key_hash: keyHash, kind, expires_at: expiresAt })
   .onConflict((oc) => oc.column('key_hash')
     .doUpdateSet((eb) => ({ kind: eb.ref('excluded.kind'), expires_at: eb.ref('excluded.expires_at') }))
-    .where('replay_cache.expires_at', '<', now))
-  .returning('key_hash'));
+    .where('replay_cache.expires_at', '<', now)));
 
 /** Inserts `row`, or replaces a row of the same key that expired before `now`; false when a live row holds the key. */
 export async function claimKey(db: Q, row: ReplayCacheTable, now: string): Promise<boolean> {
   const result = await claim(db, row.key_hash, row.kind, row.expires_at, now);
-  return result.rows.length === 1;
+  return result.numAffectedRows === 1n;
 }
 
 /** Deletes the rows that expired before `now`; returns how many. */
