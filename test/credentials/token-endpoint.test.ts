@@ -192,7 +192,10 @@ describe.each(BACKENDS)('token endpoint (%s)', (backend) => {
     expect(JSON.parse(me.body)).toMatchObject({ principal_id: agent.id, role: null, credential_kind: 'access_token', purpose: 'support' });
     expect((await bearer(h, token, '/v1/principals')).statusCode).toBe(403);
     // Listing its own credentials takes the custos:self (or custos:credentials.read) scope; nothing opens management.
-    expect((await bearer(h, token, '/v1/credentials')).statusCode).toBe(403);
+    const noScope = await bearer(h, token, '/v1/credentials');
+    expect([noScope.statusCode, JSON.parse(noScope.body).code]).toEqual([403, 'insufficient_scope']);
+    expect(noScope.headers['www-authenticate']).toBe('Bearer error="insufficient_scope"');
+    expect(JSON.parse(noScope.body).detail).toContain('custos:self');
     const selfish = await createAgent(h, 'selfish-bot', { scopes: ['models:invoke', 'custos:self', 'constructor'] });
     const selfToken = (await tokenFor(h, selfish, { scope: 'custos:self' })).body.access_token;
     const mine = await bearer(h, selfToken, '/v1/credentials');

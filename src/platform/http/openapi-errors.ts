@@ -14,7 +14,7 @@ export function sharedErrorCodes(route: Pick<RouteOptions, 'method' | 'schema' |
   const config = (route.config ?? {}) as { public?: boolean };
   const schema = (route.schema ?? {}) as { params?: unknown; querystring?: { shape?: Record<string, unknown> }; body?: unknown };
   const codes: ErrorCode[] = [];
-  if (!config.public) codes.push('unauthenticated', 'forbidden', 'headers_too_large');
+  if (!config.public) codes.push('unauthenticated', 'invalid_dpop_proof', 'use_dpop_nonce', 'forbidden', 'insufficient_scope', 'headers_too_large');
   if (schema.params || schema.querystring || schema.body) codes.push('validation_failed');
   if (schema.querystring?.shape && 'cursor' in schema.querystring.shape) codes.push('invalid_cursor');
   if (schema.body) codes.push('malformed_json', 'body_too_large', 'unsupported_media_type');

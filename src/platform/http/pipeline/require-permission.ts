@@ -1,5 +1,5 @@
 import type { Actor } from '../../actor.js';
-import { errors } from '../errors.js';
+import { AppError, errors } from '../errors.js';
 import type { RouteRequirement } from './index.js';
 
 // Step: the route's declared permission against the actor's role.
@@ -16,5 +16,10 @@ export async function requirePermission(actor: Actor, requirement: RouteRequirem
   if (!requirement.permission) throw errors.forbidden('route has no declared permission');
   if (authorize(actor, requirement.permission)) return;
   await recordDenial(actor, requirement.permission, requirement.route);
+  // A principal with an access token or API key has no role: what it lacks is scope (RFC 6750 §3.1).
+  const kind = actor.credential?.kind;
+  if (actor.role === null && (kind === 'access_token' || kind === 'api_key')) {
+    throw new AppError('insufficient_scope', `this ${kind === 'api_key' ? 'API key' : 'access token'} does not allow '${requirement.permission}': the management API is for operators; a principal manages its own credentials with the custos:self scope (listing with custos:credentials.read)`);
+  }
   throw errors.forbidden(`role '${actor.role}' lacks permission '${requirement.permission}'`);
 }
