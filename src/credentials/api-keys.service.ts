@@ -1,4 +1,5 @@
 import type { AuditWriter } from '../audit/index.js';
+import { FLEET_INVENTORY_LIMIT } from './client-material.js';
 import { audienceRefusal } from './audience-rules.js';
 import { judgeLeak } from '../platform/leaked-credential.js';
 import type { RiskTier } from '../identity/index.js';
@@ -313,8 +314,12 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
     },
 
     /** The keys a principal holds now (not revoked, not expired), for the credential inventory. */
-    async heldBy(principalId: string, trx?: Trx): Promise<ApiKeyView[]> {
-      const rows = await repo.liveKeysOf(trx ?? db.kysely, principalId, clock.now().toISOString());
+    /** Live keys of a principal; `null`: every principal's (the newest FLEET_INVENTORY_LIMIT), for fleet-wide audits. */
+    async heldBy(principalId: string | null, trx?: Trx): Promise<ApiKeyView[]> {
+      const q = trx ?? db.kysely;
+      const rows = principalId === null
+        ? (await repo.listKeys(q, { includeRevoked: false, limit: FLEET_INVENTORY_LIMIT })).filter((r) => r.expires_at > clock.now().toISOString())
+        : await repo.liveKeysOf(q, principalId, clock.now().toISOString());
       return views(rows, trx);
     },
 

@@ -7,7 +7,7 @@ import type { ClientKeysTable } from '../platform/store/schema.js';
 import type { CredentialPrincipal, RegisteredClientKey } from './contracts.js';
 import {
   assertMayHoldMaterial, listSubject, mayIssueMaterialTo, mayReadMaterialOf, mayRevokeMaterialOf, principalNotFound, usageThrottle,
-  type ClientCredentialDeps, type HeldCredential,
+  type ClientCredentialDeps, type HeldCredential, FLEET_INVENTORY_LIMIT,
 } from './client-material.js';
 import * as repo from './client-keys.repo.js';
 import type { AddClientKeysInput, ClientKeyView, ListClientKeysQuery, PublicJwk } from './client-keys.schemas.js';
@@ -276,8 +276,11 @@ export function createClientKeyService(deps: ClientCredentialDeps) {
     },
 
     /** For the inventory: every key the principal has registered, removed ones too. */
-    async heldBy(principalId: string, trx?: Trx): Promise<HeldCredential[]> {
-      return (await repo.keysOf(trx ?? db.kysely, principalId)).map((r) => ({
+    /** What a principal holds; `null`: every principal's (the newest FLEET_INVENTORY_LIMIT), for fleet-wide audits. */
+    async heldBy(principalId: string | null, trx?: Trx): Promise<HeldCredential[]> {
+      const q = trx ?? db.kysely;
+      const rows = principalId === null ? await repo.listKeys(q, { includeRemoved: true, limit: FLEET_INVENTORY_LIMIT }) : await repo.keysOf(q, principalId);
+      return rows.map((r) => ({
         id: r.id, kind: 'client_key' as const, principal_id: r.principal_id, created_at: r.created_at, expires_at: r.expires_at,
         last_used_at: r.last_used_at, revoked_at: r.removed_at, revoked_reason: null,
       }));

@@ -46,6 +46,9 @@ export interface HeldCredential {
   revoked_reason: string | null;
 }
 
+/** A fleet-wide inventory (no principal named) lists at most this many credentials of each kind. */
+export const FLEET_INVENTORY_LIMIT = 10_000;
+
 /** Last-used times are kept to this resolution: a busy client does not write on every token request. */
 export const LAST_USED_RESOLUTION_MS = 60_000;
 

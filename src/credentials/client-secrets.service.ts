@@ -8,7 +8,7 @@ import type { ClientSecretsTable } from '../platform/store/schema.js';
 import type { CredentialPrincipal } from './contracts.js';
 import {
   assertMayHoldMaterial, listSubject, mayIssueMaterialTo, mayReadMaterialOf, mayRevokeMaterialOf, principalNotFound, usageThrottle,
-  type ClientCredentialDeps, type HeldCredential,
+  type ClientCredentialDeps, type HeldCredential, FLEET_INVENTORY_LIMIT,
 } from './client-material.js';
 import * as repo from './client-secrets.repo.js';
 import {
@@ -182,8 +182,11 @@ export function createClientSecretService(deps: ClientCredentialDeps) {
     },
 
     /** For the inventory: every secret the principal has held, revoked and expired ones too. */
-    async heldBy(principalId: string, trx?: Trx): Promise<HeldCredential[]> {
-      return (await repo.secretsOf(trx ?? db.kysely, principalId)).map((r) => ({
+    /** What a principal holds; `null`: every principal's (the newest FLEET_INVENTORY_LIMIT), for fleet-wide audits. */
+    async heldBy(principalId: string | null, trx?: Trx): Promise<HeldCredential[]> {
+      const q = trx ?? db.kysely;
+      const rows = principalId === null ? await repo.listSecrets(q, { includeRevoked: true, limit: FLEET_INVENTORY_LIMIT }) : await repo.secretsOf(q, principalId);
+      return rows.map((r) => ({
         id: r.id, kind: 'client_secret' as const, principal_id: r.principal_id, created_at: r.created_at, expires_at: r.expires_at,
         last_used_at: r.last_used_at, revoked_at: r.revoked_at, revoked_reason: r.revoked_reason,
       }));

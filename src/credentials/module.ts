@@ -128,24 +128,27 @@ export function createCredentialsModule(deps: CredentialsModuleDeps) {
   });
 
   // What each holder keeps, in the inventory's one shape (never a secret).
-  const named = async (principalId: string, trx?: Trx) => ({ id: principalId, name: (await directory.principalNames([principalId], trx)).get(principalId) ?? principalId });
-  const materialInventory = (source: { heldBy(principalId: string, trx?: Trx): Promise<HeldCredential[]> }): InventorySource => ({
-    async heldBy(principalId, trx) {
-      const principal = await named(principalId, trx);
-      return (await source.heldBy(principalId, trx)).map((c) => ({
-        id: c.id, kind: c.kind, principal, created_at: c.created_at, expires_at: c.expires_at, last_used_at: c.last_used_at, revoked_at: c.revoked_at,
-        details: c.revoked_reason ? { revoked_reason: c.revoked_reason } : {},
+  // A principal's, or (no principal named: a fleet-wide audit) everyone's.
+  const materialInventory = (source: { heldBy(principalId: string | null, trx?: Trx): Promise<HeldCredential[]> }): InventorySource => {
+    async function items(principalId: string | null, trx?: Trx) {
+      const held = await source.heldBy(principalId, trx);
+      const names = await directory.principalNames([...new Set(held.map((c) => c.principal_id))], trx);
+      return held.map((c) => ({
+        id: c.id, kind: c.kind, principal: { id: c.principal_id, name: names.get(c.principal_id) ?? c.principal_id }, created_at: c.created_at,
+        expires_at: c.expires_at, last_used_at: c.last_used_at, revoked_at: c.revoked_at, details: c.revoked_reason ? { revoked_reason: c.revoked_reason } : {},
       }));
-    },
-  });
-  const apiKeyInventory: InventorySource = {
-    async heldBy(principalId, trx) {
+    }
+    return { heldBy: (principalId, trx) => items(principalId, trx), all: (trx) => items(null, trx) };
+  };
+  const apiKeyInventory: InventorySource = (() => {
+    async function items(principalId: string | null, trx?: Trx) {
       return (await apiKeys.heldBy(principalId, trx)).map((k) => ({
         id: k.id, kind: 'api_key' as const, principal: k.principal, created_at: k.created_at, expires_at: k.expires_at, last_used_at: k.last_used_at,
         revoked_at: k.revoked_at, details: { scope: k.scope, purpose: k.purpose, audience: k.audience, description: k.description, replaced_by: k.replaced_by },
       }));
-    },
-  };
+    }
+    return { heldBy: (principalId, trx) => items(principalId, trx), all: (trx) => items(null, trx) };
+  })();
   const inventory = createInventoryService({
     db, clock, directory, revocation, inventories: [materialInventory(clientKeys), materialInventory(clientSecrets), apiKeyInventory],
   });

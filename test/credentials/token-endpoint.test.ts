@@ -355,6 +355,20 @@ describe.each(BACKENDS)('token endpoint (%s)', (backend) => {
     });
   });
 
+  it('a fleet-wide inventory (no principal named) lists every kind, not only tokens', async () => {
+    const key = await h.call('POST', '/v1/api-keys', { principal: agent.name });
+    expect(key.status, key.text).toBe(201);
+    for (const kind of ['client_key', 'api_key', 'access_token']) {
+      const res = await h.call('GET', `/v1/credentials?kind=${kind}&limit=200`);
+      expect(res.status, res.text).toBe(200);
+      expect(res.body.items.length, kind).toBeGreaterThan(0);
+      expect(res.body.items.every((i: { kind: string }) => i.kind === kind)).toBe(true);
+    }
+    const keys = await h.call('GET', '/v1/credentials?kind=api_key&limit=200');
+    expect(keys.body.items.map((i: { id: string }) => i.id)).toContain(key.body.id);
+    expect(keys.body.items.find((i: { id: string }) => i.id === key.body.id).principal.name).toBe('support-bot');
+  });
+
   it('introspects for the token\'s own client and for admin operators only', async () => {
     const token = (await tokenFor(h, agent)).body.access_token;
     const own = await form(h, '/oauth/introspect', { token, client_assertion_type: ASSERTION_TYPE, client_assertion: await clientAssertion(agent, issuerOf(h), nowOf(h)) });
