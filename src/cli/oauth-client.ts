@@ -48,8 +48,8 @@ export async function clientAssertion(clientId: string, signer: SigningKeyFile, 
     .sign(signer.key);
 }
 
-export async function dpopProof(signer: SigningKeyFile, htm: string, htu: string): Promise<string> {
-  return new SignJWT({ htm, htu, jti: crypto.randomUUID() })
+export async function dpopProof(signer: SigningKeyFile, htm: string, htu: string, extra: Record<string, unknown> = {}): Promise<string> {
+  return new SignJWT({ htm, htu, jti: crypto.randomUUID(), ...extra })
     .setProtectedHeader({ alg: signer.alg, typ: 'dpop+jwt', jwk: signer.publicJwk })
     .setIssuedAt()
     .sign(signer.key);

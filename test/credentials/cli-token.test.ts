@@ -53,11 +53,25 @@ describe('custos token for agents', () => {
     expect(decodeJwt(token).exp! - decodeJwt(token).iat!).toBe(600);
     expect(r.stderr).toMatch(/Bearer token for .* expires in 600 s/);
 
-    const bound = await runCustos(['token', 'issue', '--principal', 'cli-bot', '--private-key', key, '--dpop-key', keyFile('dpop').file, '--json'], agentEnv());
+    const dpop = keyFile('dpop').file;
+    const bound = await runCustos(['token', 'issue', '--principal', 'cli-bot', '--private-key', key, '--dpop-key', dpop, '--json'], agentEnv());
     expect(bound.code, bound.stderr).toBe(0);
     const body = JSON.parse(bound.stdout);
     expect(body.token_type).toBe('DPoP');
     expect(decodeJwt(body.access_token).cnf).toHaveProperty('jkt');
+
+    // whoami with the agent's own token, and a bound token used with a proof the CLI made (as with curl).
+    const me = await runCustos(['whoami'], { ...agentEnv(), CUSTOS_TOKEN: token });
+    expect(me.code, me.stderr).toBe(0);
+    expect(me.stdout).toMatch(/^cli-bot via access token \S+ \(private_key_jwt, purpose support\), expires \d{4}-/);
+    const proof = await runCustos(['token', 'proof', '--dpop-key', dpop, '--url', `${url}/v1/whoami`, '--access-token', body.access_token], agentEnv());
+    expect(proof.code, proof.stderr).toBe(0);
+    h.clock.set(new Date()); // the CLI signs with the real clock; the harness's stands still otherwise
+    const res = await fetch(`${url}/v1/whoami`, { headers: { authorization: `DPoP ${body.access_token}`, dpop: proof.stdout.trim() } });
+    expect(res.status, `${res.headers.get('www-authenticate')} ${await res.clone().text()}`).toBe(200);
+    expect((await res.json()).dpop_jkt).toBe((decodeJwt(body.access_token).cnf as { jkt: string }).jkt);
+    const replayed = await fetch(`${url}/v1/whoami`, { headers: { authorization: `DPoP ${body.access_token}`, dpop: proof.stdout.trim() } });
+    expect(replayed.status).toBe(401);
   });
 
   it('issue: a wrong key or an unapproved scope is a one-line error and a non-zero exit', async () => {
@@ -82,6 +96,8 @@ describe('custos token for agents', () => {
     const ex = await runCustos(['token', 'exchange', '--subject-token', parent, '--principal', 'cli-worker', '--private-key', workerKey], agentEnv());
     expect(ex.code, ex.stderr).toBe(0);
     const child = ex.stdout.trim();
+    const otherPurpose = await runCustos(['token', 'exchange', '--subject-token', parent, '--principal', 'cli-worker', '--private-key', workerKey, '--purpose', 'research'], agentEnv());
+    expect([otherPurpose.code, otherPurpose.stderr.includes('invalid_request')]).toEqual([1, true]);
     expect(decodeJwt(child)).toMatchObject({ sub: decodeJwt(parent).sub, act: { sub: expect.any(String) }, scope: 'models:invoke' });
 
     const operator = { ...agentEnv(), CUSTOS_TOKEN: h.adminToken };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { OPERATOR_ROLES } from '../../platform/actor.js';
@@ -88,7 +89,7 @@ export function registerTokenCommands(program: Command, io: CliIo): void {
       const headers = o.dpopKey ? { dpop: await dpopProof(await readPrivateKey(o.dpopKey), 'POST', meta.token_endpoint) } : undefined;
       const { body } = await postForm(meta.token_endpoint, {
         grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', ...auth, subject_token: subject, subject_token_type: AT, ...actor,
-        scope: o.scope, resource: o.resource, expires_in: o.expiresIn?.toString(),
+        scope: o.scope, purpose: o.purpose, resource: o.resource, expires_in: o.expiresIn?.toString(),
       }, headers);
       printIssued(io, g, body, o.principal);
     });
@@ -167,10 +168,28 @@ export function registerTokenCommands(program: Command, io: CliIo): void {
       else io.stdout.write(t.already_revoked ? `token ${t.id} was already revoked at ${t.revoked_at}; nothing changed\n` : `revoked ${t.id}\n`);
     }));
 
-  program.command('whoami').description('show the operator the current token acts as')
+  token.command('proof').description('make a DPoP proof (RFC 9449) for one request with a bound token, e.g. for curl')
+    .requiredOption('--dpop-key <file>', 'the PKCS#8 PEM key the token is bound to')
+    .requiredOption('--url <url>', 'the full URL of the request (scheme, host, path; no query)')
+    .option('--method <method>', 'the request method', 'GET')
+    .option('--access-token <token>', 'the access token the proof goes with (its hash becomes ath); - reads it from stdin')
+    .option('--nonce <nonce>', 'the server nonce from a DPoP-Nonce header, when the server asks for one')
+    .addHelpText('after', examples('curl -H "Authorization: DPoP $T" -H "DPoP: $(custos token proof --dpop-key dpop.pem --url http://127.0.0.1:8080/v1/whoami --access-token "$T")" http://127.0.0.1:8080/v1/whoami'))
+    .action(async (o) => {
+      const signer = await readPrivateKey(o.dpopKey);
+      const extra: Record<string, unknown> = {};
+      if (o.accessToken) extra.ath = createHash('sha256').update(readTokenArg(o.accessToken)).digest('base64url');
+      if (o.nonce) extra.nonce = o.nonce;
+      io.stdout.write(`${await dpopProof(signer, String(o.method).toUpperCase(), o.url, extra)}\n`);
+    });
+
+  program.command('whoami').description('show who the current credential acts as: an operator and its role, or a principal with its token or API key')
     .addHelpText('after', '\nExample:\n  CUSTOS_TOKEN=custos_op_... custos whoami\n')
     .action(withClient(io, async (client, g) => {
       const me = await client.request<Record<string, unknown>>('GET', '/v1/whoami');
-      if (g.json) printJson(io, me); else io.stdout.write(`${me.principal_name} (${me.role}) via token ${me.credential_id}\n`);
+      if (g.json) return printJson(io, me);
+      if (me.role) return void io.stdout.write(`${me.principal_name} (${me.role}) via token ${me.credential_id}\n`);
+      const acting = Array.isArray(me.acting_for) && me.acting_for.length ? `, acting for ${me.acting_for.join(' → ')}` : '';
+      io.stdout.write(`${me.principal_name} via ${String(me.credential_kind).replace('_', ' ')} ${me.credential_id} (${me.auth_method}${me.purpose ? `, purpose ${me.purpose}` : ''}${me.dpop_jkt ? ', DPoP-bound' : ''}${acting}), expires ${me.expires_at ?? 'never'}\n`);
     }));
 }
