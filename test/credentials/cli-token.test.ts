@@ -69,7 +69,7 @@ describe('custos token for agents', () => {
     h.clock.set(new Date()); // the CLI signs with the real clock; the harness's stands still otherwise
     const res = await fetch(`${url}/v1/whoami`, { headers: { authorization: `DPoP ${body.access_token}`, dpop: proof.stdout.trim() } });
     expect(res.status, `${res.headers.get('www-authenticate')} ${await res.clone().text()}`).toBe(200);
-    expect((await res.json()).dpop_jkt).toBe((decodeJwt(body.access_token).cnf as { jkt: string }).jkt);
+    expect(((await res.json()) as { dpop_jkt: string }).dpop_jkt).toBe((decodeJwt(body.access_token).cnf as { jkt: string }).jkt);
     const replayed = await fetch(`${url}/v1/whoami`, { headers: { authorization: `DPoP ${body.access_token}`, dpop: proof.stdout.trim() } });
     expect(replayed.status).toBe(401);
   });

@@ -8,6 +8,7 @@ import type { AccessTokenClaims, SigningKeyStore } from '../contracts.js';
 import { actClaim } from '../narrowing.js';
 import { OAuthError } from '../oauth-errors.js';
 import type { PendingClaim, TransactionalReplayStore } from '../replay-store.js';
+import * as revocations from '../revocations.repo.js';
 import * as tokens from '../tokens.repo.js';
 import { replayRefusal } from './client-assertion.js';
 
@@ -17,7 +18,8 @@ import { replayRefusal } from './client-assertion.js';
 // - RFC 9068 claims: iss, sub, aud, client_id, scope, purpose, jti, iat, exp, auth_time; cnf.jkt when DPoP-bound;
 //   act when delegated; amr names how the client authenticated.
 // - An exchange re-reads its subject token's row inside the transaction: a subject revoked a moment ago
-//   cannot parent a new token (revocation and exchange serialise on the store's writer).
+//   cannot parent a new token (revocation and exchange serialise on the store's writer). Likewise the client key
+//   or secret the client authenticated with: revoked in between, no token.
 // - A client assertion's jti, when the caller deferred its claim (client-auth.ts), is claimed first in that same
 //   transaction: seen before → invalid_client, nothing written and no token returned. So single use holds across
 //   nodes and restarts as with claimOnce, and a token costs one durable write, not two.
@@ -73,6 +75,11 @@ export function createTokenIssuer(deps: {
       if (req.parent) {
         const parent = await tokens.findToken(trx, req.parent.jti);
         if (!parent || parent.revoked_at) throw new OAuthError('invalid_grant', 'the subject token has been revoked');
+      }
+      // The client was authenticated before this transaction: a revocation of its key or secret that committed in
+      // between must not leave a token no revocation covers (tokens obtained with it are revoked by jti).
+      if (req.credentialId && await revocations.findRevocation(trx, 'credential', req.credentialId)) {
+        throw new OAuthError('invalid_client', 'the credential the client authenticated with has just been revoked');
       }
       await tokens.insertToken(trx, {
         jti, principal_id: req.sub.id, client_id: req.clientId, family_id: req.parent?.familyId ?? jti, parent_jti: req.parent?.jti ?? null,
