@@ -256,14 +256,7 @@ export function createClientKeyService(deps: ClientCredentialDeps) {
 
     /** Records that a key was used, at most once a minute per key (per node, and in the store across nodes). */
     async markUsed(id: string): Promise<void> {
-      const due = usage.due(id);
-      if (!due) return;
-      try {
-        await db.write((trx) => repo.markUsed(trx, id, due.now.toISOString(), due.cutoff.toISOString()));
-      } catch (error) {
-        usage.forget(id);
-        throw error;
-      }
+      await usage.record(id, (now, cutoff) => db.write((trx) => repo.markUsed(trx, id, now, cutoff)));
     },
 
     /** For the revocation service: removes every active key the principal holds, one audit event each. Returns their ids. */

@@ -118,18 +118,30 @@ export async function listSubject(directory: CredentialDirectory, actor: Actor, 
 /** Bounded memory of when each credential was last marked used on this node. */
 export function usageThrottle(clock: Clock, max = 10_000) {
   const marked = new Map<string, number>();
+  /** The cutoff to write with, or undefined when this credential was marked less than a minute ago. */
+  function due(id: string): { now: Date; cutoff: Date } | undefined {
+    const now = clock.now();
+    const prev = marked.get(id);
+    if (prev !== undefined && now.getTime() - prev < LAST_USED_RESOLUTION_MS) return undefined;
+    if (marked.size >= max) marked.clear();
+    marked.set(id, now.getTime());
+    return { now, cutoff: new Date(now.getTime() - LAST_USED_RESOLUTION_MS) };
+  }
   return {
-    /** The cutoff to write with, or undefined when this credential was marked less than a minute ago. */
-    due(id: string): { now: Date; cutoff: Date } | undefined {
-      const now = clock.now();
-      const prev = marked.get(id);
-      if (prev !== undefined && now.getTime() - prev < LAST_USED_RESOLUTION_MS) return undefined;
-      if (marked.size >= max) marked.clear();
-      marked.set(id, now.getTime());
-      return { now, cutoff: new Date(now.getTime() - LAST_USED_RESOLUTION_MS) };
-    },
+    due,
     forget(id: string): void {
       marked.delete(id);
+    },
+    /** Writes last-used for `id` when due (`write` gets the time and the cutoff); a failed write is retried next use. */
+    async record(id: string, write: (now: string, cutoff: string) => Promise<void>): Promise<void> {
+      const when = due(id);
+      if (!when) return;
+      try {
+        await write(when.now.toISOString(), when.cutoff.toISOString());
+      } catch (error) {
+        marked.delete(id);
+        throw error;
+      }
     },
   };
 }

@@ -159,14 +159,7 @@ export function createClientSecretService(deps: ClientCredentialDeps) {
 
     /** Records that a secret was used, at most once a minute per secret (per node, and in the store across nodes). */
     async markUsed(id: string): Promise<void> {
-      const due = usage.due(id);
-      if (!due) return;
-      try {
-        await db.write((trx) => repo.markUsed(trx, id, due.now.toISOString(), due.cutoff.toISOString()));
-      } catch (error) {
-        usage.forget(id);
-        throw error;
-      }
+      await usage.record(id, (now, cutoff) => db.write((trx) => repo.markUsed(trx, id, now, cutoff)));
     },
 
     /** For the revocation service: revokes every live secret the principal holds, one audit event each. Returns their ids. */
