@@ -1,7 +1,11 @@
 import { credentialActor, type Actor, type Provenance } from '../../../platform/actor.js';
 import type { CredentialKind } from '../../../platform/actor.js';
 import type { CredentialPrincipal } from '../../contracts.js';
+import { choosePurpose, chooseScope, grantedLifetime, parseScope } from '../../narrowing.js';
 import { OAuthError } from '../../oauth-errors.js';
+import { resolveAudiences } from '../audience.js';
+import { requestedLifetime } from '../params.js';
+import type { GrantDeps, GrantRequest } from './context.js';
 
 // Rules shared by the grants: who may receive a token at all, and how the audit log names the client.
 
@@ -18,4 +22,15 @@ export function clientActor(principal: CredentialPrincipal, credential: { id: st
     binding: null, delegationChain: [], provenance,
   });
   return credential ? actor : { ...actor, credential: null };
+}
+
+/** What a principal asking for itself (client_credentials, jwt-bearer) gets: its approved scopes (or the asked-for
+ * subset), one allowed purpose, audiences it may address, a lifetime capped by its tier. */
+export async function ownGrant(deps: GrantDeps, req: GrantRequest, p: CredentialPrincipal) {
+  const scope = chooseScope(parseScope(req.params.one('scope')), p.scopes);
+  const purpose = choosePurpose(req.params.one('purpose'), p.purposes);
+  const audience = await resolveAudiences(req.params.many('resource'), { directory: deps.directory, issuer: deps.issuer(), principal: p, purpose });
+  const now = Math.floor(deps.clock.now().getTime() / 1000);
+  const exp = now + grantedLifetime(requestedLifetime(req.params), p.riskTier);
+  return { sub: { id: p.id, name: p.name }, clientId: p.id, scope, audience, purpose, exp, authTime: now, jkt: req.jkt, actors: [], parent: null };
 }

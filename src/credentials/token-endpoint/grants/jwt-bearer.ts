@@ -1,9 +1,7 @@
-import { choosePurpose, chooseScope, grantedLifetime, parseScope } from '../../narrowing.js';
 import { OAuthError } from '../../oauth-errors.js';
 import { CredentialRejected } from '../../contracts.js';
-import { resolveAudiences } from '../audience.js';
-import { required, requestedLifetime } from '../params.js';
-import { assertMayReceive, clientActor } from './common.js';
+import { required } from '../params.js';
+import { assertMayReceive, clientActor, ownGrant } from './common.js';
 import type { GrantHandler } from './context.js';
 
 // Grant: urn:ietf:params:oauth:grant-type:jwt-bearer (RFC 7523 §2.1) — workload identity federation. A CI job or a
@@ -36,14 +34,9 @@ export const jwtBearerGrant: GrantHandler = async (deps, req) => {
   assertMayReceive(p, 'invalid_grant');
   if (p.kind === 'human') throw new OAuthError('invalid_grant', 'federated workload identities map to non-human principals only');
   if (req.client && req.client.principal.id !== p.id) throw new OAuthError('invalid_grant', 'the authenticated client is not the principal the assertion maps to');
-  const scope = chooseScope(parseScope(req.params.one('scope')), p.scopes);
-  const purpose = choosePurpose(req.params.one('purpose'), p.purposes);
-  const audience = await resolveAudiences(req.params.many('resource'), { directory: deps.directory, issuer: deps.issuer(), principal: p, purpose });
-  const now = Math.floor(deps.clock.now().getTime() / 1000);
-  const lifetime = grantedLifetime(requestedLifetime(req.params), p.riskTier);
   return {
+    ...await ownGrant(deps, req, p),
     actor: clientActor(p, { id: `${identity.issuerName}:${identity.subject}`.slice(0, 200), kind: 'federated_jwt' }, 'federated', req.provenance),
-    sub: { id: p.id, name: p.name }, clientId: p.id, scope, audience, purpose, exp: now + lifetime, authTime: now, jkt: req.jkt, actors: [], parent: null,
     grantType: JWT_BEARER, authMethod: 'federated', credentialId: null,
   };
 };
