@@ -1,5 +1,10 @@
 import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { toReportBody } from '../../src/findings/index.js';
+import { scanDirectory } from '../../src/scanner/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from '../support/backends.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -143,6 +148,25 @@ describe.each(BACKENDS)('token endpoint (%s)', (backend) => {
     expect((await bearer(h, viaPost.body.access_token)).statusCode).toBe(401);
     expect((await bearer(h, viaBasic.body.access_token)).statusCode).toBe(401);
     expect((await form(h, '/oauth/token', { grant_type: 'client_credentials', client_id: agent.name, client_secret: secret })).body.error).toBe('invalid_client');
+  });
+
+  it('a client secret leaked into a scanned file and reported is revoked at once, with the tokens obtained with it', async () => {
+    const created = await h.call('POST', '/v1/client-secrets', { principal: agent.name });
+    const secret: string = created.body.secret;
+    const issued = await form(h, '/oauth/token', { grant_type: 'client_credentials', client_id: agent.id, client_secret: secret });
+    expect(issued.status, issued.text).toBe(200);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'custos-cs-leak-'));
+    fs.writeFileSync(path.join(dir, '.env'), `CLIENT_SECRET=${secret}\n`);
+    const scanned = await scanDirectory(dir, { gitignore: false });
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(scanned.findings.map((f) => f.ruleId)).toContain('custos-client-secret');
+    const body = toReportBody(scanned, {}, 'test');
+    expect(JSON.stringify(body)).not.toContain(secret);
+    const report = await h.call('POST', '/v1/findings/report', body);
+    expect(report.status, report.text).toBe(200);
+    expect(report.body.revoked.map((r: { credential_id: string }) => r.credential_id)).toEqual([created.body.id]);
+    expect((await form(h, '/oauth/token', { grant_type: 'client_credentials', client_id: agent.id, client_secret: secret })).body.error).toBe('invalid_client');
+    expect((await bearer(h, issued.body.access_token)).statusCode).toBe(401);
   });
 
   it('binds purpose, scope and audience as registered and refuses what is not', async () => {
