@@ -52,6 +52,8 @@ describe('custos token for agents', () => {
     expect(decodeJwt(token)).toMatchObject({ scope: 'models:invoke', purpose: 'support', client_id: expect.any(String) });
     expect(decodeJwt(token).exp! - decodeJwt(token).iat!).toBe(600);
     expect(r.stderr).toMatch(/Bearer token for .* expires in 600 s/);
+    const both = await runCustos(['token', 'issue', '--principal', 'cli-bot', '--private-key', key, '--scope', 'models:invoke,tools:call'], agentEnv());
+    expect(decodeJwt(both.stdout.trim()).scope).toBe('models:invoke tools:call');
 
     const dpop = keyFile('dpop').file;
     const bound = await runCustos(['token', 'issue', '--principal', 'cli-bot', '--private-key', key, '--dpop-key', dpop, '--json'], agentEnv());

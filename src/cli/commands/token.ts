@@ -26,6 +26,9 @@ async function clientAuthOf(o: { principal: string; privateKey?: string; kid?: s
   return { clientId: o.principal, kid: o.kid, ...(o.privateKey ? { privateKey: await readPrivateKey(o.privateKey) } : { clientSecret: secret }) };
 }
 
+/** The OAuth `scope` parameter (space-separated) from what the user typed: spaces or commas. */
+const scopeParam = (value: string | undefined) => (value === undefined ? undefined : value.split(/[\s,]+/).filter(Boolean).join(' '));
+
 function readTokenArg(value: string): string {
   const token = value === '-' ? require_stdin() : value.trim();
   if (!JWT_SHAPE.test(token)) throw new CliError('not an access token (a JWT: three base64url parts)', 2);
@@ -48,7 +51,7 @@ const issueOptions = (cmd: Command) => cmd
   .requiredOption('--principal <id-or-name>', 'the client: the principal the key or secret belongs to')
   .option('--private-key <file>', 'PKCS#8 PEM private key registered for the principal (custos client-key add); else CUSTOS_CLIENT_SECRET is used')
   .option('--kid <kid>', 'key id to name in the client assertion (default: none, every registered key is tried)')
-  .option('--scope <scope>', 'space-separated scopes (default: all approved)')
+  .option('--scope <scopes>', 'scopes, space- or comma-separated (default: all approved)')
   .option('--purpose <purpose>', 'one of the principal\'s allowed purposes (may be omitted when it has one)')
   .option('--resource <indicator>', 'audience: a registered resource (name, uri or urn:custos:resource:name); repeatable', collect)
   .addOption(new Option('--expires-in <seconds>', 'requested lifetime, 60 at least; capped by the principal\'s risk tier').argParser(integerIn('--expires-in', 60, 86_400)))
@@ -68,7 +71,7 @@ export function registerTokenCommands(program: Command, io: CliIo): void {
       const auth = await clientAuthParams(await clientAuthOf(o, io), meta.issuer);
       const headers = o.dpopKey ? { dpop: await dpopProof(await readPrivateKey(o.dpopKey), 'POST', meta.token_endpoint) } : undefined;
       const { body } = await postForm(meta.token_endpoint, {
-        grant_type: 'client_credentials', ...auth, scope: o.scope, purpose: o.purpose, resource: o.resource, expires_in: o.expiresIn?.toString(),
+        grant_type: 'client_credentials', ...auth, scope: scopeParam(o.scope), purpose: o.purpose, resource: o.resource, expires_in: o.expiresIn?.toString(),
       }, headers);
       printIssued(io, g, body, o.principal);
     });
@@ -89,7 +92,7 @@ export function registerTokenCommands(program: Command, io: CliIo): void {
       const headers = o.dpopKey ? { dpop: await dpopProof(await readPrivateKey(o.dpopKey), 'POST', meta.token_endpoint) } : undefined;
       const { body } = await postForm(meta.token_endpoint, {
         grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange', ...auth, subject_token: subject, subject_token_type: AT, ...actor,
-        scope: o.scope, purpose: o.purpose, resource: o.resource, expires_in: o.expiresIn?.toString(),
+        scope: scopeParam(o.scope), purpose: o.purpose, resource: o.resource, expires_in: o.expiresIn?.toString(),
       }, headers);
       printIssued(io, g, body, o.principal);
     });
