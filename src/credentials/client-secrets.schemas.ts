@@ -17,12 +17,13 @@ export const createClientSecretBody = z.strictObject({
   principal: z.string().min(1).max(200).describe('Non-human principal the secret authenticates (id or name)'),
   ttl_seconds: ttl.default(DEFAULT_SECRET_TTL_SECONDS)
     .describe(`Lifetime in seconds, ${MIN_SECRET_TTL_SECONDS} to ${MAX_SECRET_TTL_SECONDS} (365 days); default ${DEFAULT_SECRET_TTL_SECONDS} (90 days)`),
-  description: z.string().max(500).optional().describe('What the secret is for (recorded in the audit log)'),
+  description: z.string().max(500).optional().describe('What the secret is for (shown in lists and recorded in the audit log)'),
 });
 export type CreateClientSecretInput = z.infer<typeof createClientSecretBody>;
 
 export const clientSecretSchema = z.object({
   ...heldCredentialFields,
+  description: z.string().nullable(),
   replaced_by: replacedBy('secret'),
 });
 export type ClientSecretView = z.infer<typeof clientSecretSchema>;

@@ -35,7 +35,7 @@ export function createClientSecretService(deps: ClientCredentialDeps) {
     return rows.map((row) => ({
       id: row.id, principal: { id: row.principal_id, name: names.get(row.principal_id) ?? row.principal_id },
       created_at: row.created_at, created_by: row.created_by, expires_at: row.expires_at, revoked_at: row.revoked_at,
-      revoked_reason: row.revoked_reason, last_used_at: row.last_used_at, replaced_by: row.replaced_by,
+      revoked_reason: row.revoked_reason, last_used_at: row.last_used_at, replaced_by: row.replaced_by, description: row.description,
     }));
   }
 
@@ -43,13 +43,13 @@ export function createClientSecretService(deps: ClientCredentialDeps) {
     return (await views([row], trx))[0]!;
   }
 
-  function newRow(actor: Actor, principalId: string, ttlSeconds: number): { row: ClientSecretsTable; secret: string } {
+  function newRow(actor: Actor, principalId: string, ttlSeconds: number, description: string | null): { row: ClientSecretsTable; secret: string } {
     const { id, token } = generateCustosToken('cs');
     const now = clock.now();
     return {
       secret: token,
       row: {
-        id, principal_id: principalId, secret_hash: hashCustosToken(token), created_at: now.toISOString(), created_by: actor.principal?.id ?? null,
+        id, principal_id: principalId, secret_hash: hashCustosToken(token), description, created_at: now.toISOString(), created_by: actor.principal?.id ?? null,
         expires_at: new Date(now.getTime() + ttlSeconds * 1000).toISOString(), revoked_at: null, revoked_reason: null, last_used_at: null, replaced_by: null,
       },
     };
@@ -84,7 +84,7 @@ export function createClientSecretService(deps: ClientCredentialDeps) {
         if (!p || !mayReadMaterialOf(actor, p)) throw principalNotFound(input.principal);
         if (!mayIssueMaterialTo(actor, p)) throw errors.forbidden(`you may not create client secrets for '${p.name}'`);
         assertMayHoldMaterial(p, 'client secrets');
-        const { row, secret } = newRow(actor, p.id, input.ttl_seconds);
+        const { row, secret } = newRow(actor, p.id, input.ttl_seconds, input.description ?? null);
         await repo.insertSecret(trx, row);
         await audit.record(trx, batch, {
           type: 'credential.client_secret.created', action: 'credential.issue', actor,
@@ -124,7 +124,7 @@ export function createClientSecretService(deps: ClientCredentialDeps) {
         const now = clock.now();
         const lifetime = Math.round((new Date(old.expires_at).getTime() - new Date(old.created_at).getTime()) / 1000);
         const ttl = input?.ttl_seconds ?? Math.min(MAX_SECRET_TTL_SECONDS, Math.max(MIN_SECRET_TTL_SECONDS, lifetime));
-        const { row, secret } = newRow(actor, principal.id, ttl);
+        const { row, secret } = newRow(actor, principal.id, ttl, old.description);
         const oldExpiresAt = new Date(Math.min(new Date(old.expires_at).getTime(), now.getTime() + overlap * 1000)).toISOString();
         await repo.insertSecret(trx, row);
         await repo.markReplaced(trx, old.id, row.id, oldExpiresAt);

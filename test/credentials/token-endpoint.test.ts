@@ -124,9 +124,12 @@ describe.each(BACKENDS)('token endpoint (%s)', (backend) => {
   });
 
   it('authenticates client_secret_basic and client_secret_post, and challenges a refused Basic client', async () => {
-    const created = await h.call('POST', '/v1/client-secrets', { principal: agent.name });
+    const created = await h.call('POST', '/v1/client-secrets', { principal: agent.name, description: 'legacy client' });
     expect(created.status, created.text).toBe(201);
-    const secret: string = created.body.secret ?? created.body.client_secret ?? created.body.token;
+    expect(created.body.description).toBe('legacy client');
+    const listed = await h.call('GET', `/v1/client-secrets?principal=${agent.name}`);
+    expect(listed.body.items.find((i: { id: string }) => i.id === created.body.id).description).toBe('legacy client');
+    const secret: string = created.body.secret;
     const basic = `Basic ${Buffer.from(`${encodeURIComponent(agent.id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
     const viaBasic = await form(h, '/oauth/token', { grant_type: 'client_credentials' }, { authorization: basic });
     expect(viaBasic.status, viaBasic.text).toBe(200);

@@ -23,7 +23,7 @@ export function registerClientSecretCommands(program: Command, io: CliIo): void 
 
   secret.command('create <principal>').description('create a client secret for a non-human principal (printed once)')
     .addOption(ttlOption(`lifetime in seconds; default ${DEFAULT_SECRET_TTL_SECONDS} (90 days)`))
-    .option('--description <text>', 'what the secret is for (recorded in the audit log)')
+    .option('--description <text>', 'what the secret is for (shown in lists and recorded in the audit log)')
     .addHelpText('after', examples('custos client-secret create legacy-bot --ttl 2592000 > legacy-bot.secret'))
     .action(withClient(io, async (client, g, principal: string, o) => {
       const s = await client.request<ClientSecretView & { secret: string }>('POST', '/v1/client-secrets', defined({ principal, ttl_seconds: o.ttl as number | undefined, description: o.description }));

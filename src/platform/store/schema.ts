@@ -218,6 +218,7 @@ export interface ClientSecretsTable {
   id: string;
   principal_id: string;
   secret_hash: string;
+  description: string | null;
   created_at: string;
   created_by: string | null;
   expires_at: string;

@@ -82,6 +82,7 @@ export function migration(dialect: Dialect): Migration {
         .addColumn('id', key, (c) => c.primaryKey())
         .addColumn('principal_id', key, (c) => c.notNull())
         .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('description', 'text')
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('created_by', 'text')
         .addColumn('expires_at', 'text', (c) => c.notNull())
