@@ -17,7 +17,7 @@ import { registerClientKeyRoutes } from './client-keys.routes.js';
 import { createClientMaterial, type HeldCredential } from './client-material.js';
 import { createClientSecretService } from './client-secrets.service.js';
 import { registerClientSecretRoutes } from './client-secrets.routes.js';
-import { CredentialRejected, type AccessTokenClaims, type CredentialDirectory, type SigningAlg } from './contracts.js';
+import type { AccessTokenClaims, CredentialDirectory, SigningAlg } from './contracts.js';
 import { createDpopVerifier } from './dpop/index.js';
 import { createFederationService } from './federation.service.js';
 import { registerFederationRoutes } from './federation.routes.js';
@@ -32,7 +32,7 @@ import { createReplayStore } from './replay-store.js';
 import { createRevocationService } from './revocation.service.js';
 import { registerSigningKeyRoutes } from './signing-keys.routes.js';
 import { createSigningKeyStore } from './signing-keys.service.js';
-import { clientActor } from './token-endpoint/grants/common.js';
+import { authenticatedClientActor } from './token-endpoint/grants/common.js';
 import { createTokenEndpoint } from './token-endpoint/index.js';
 import * as tokensRepo from './tokens.repo.js';
 import { createVerifiedCache } from './verified-cache.js';
@@ -124,7 +124,7 @@ export function createCredentialsModule(deps: CredentialsModuleDeps) {
     verifyOperator: async (headers, provenance) => verify(readCredential({ headers, method: 'POST', url: '/oauth/introspect' }, issuer()), provenance),
     verifyIssuedToken, directory, issuer,
     revokeToken: (actor, jti, reason) => revocation.revokeToken(actor, jti, reason),
-    clientActor: (client, provenance) => clientActor(client.principal, { id: client.credentialId, kind: client.method === 'private_key_jwt' ? 'client_key' : 'client_secret' }, client.method, provenance),
+    clientActor: authenticatedClientActor,
   });
 
   // What each holder keeps, in the inventory's one shape (never a secret).
@@ -197,4 +197,3 @@ export function createCredentialsModule(deps: CredentialsModuleDeps) {
 }
 export type CredentialsModule = ReturnType<typeof createCredentialsModule>;
 
-export { CredentialRejected };

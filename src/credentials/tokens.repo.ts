@@ -45,11 +45,12 @@ export async function findTokens(db: Q, jtis: string[]): Promise<OAuthTokensTabl
   return out;
 }
 
-/** Every token derived from `jti` (its children, their children, … at any depth), not `jti` itself. */
-export async function descendantsOf(db: Q, jti: string): Promise<OAuthTokensTable[]> {
+/** The tokens whose `column` equals `value`, and every token derived from those at any depth (one recursive
+ * query, the same on both stores), by depth then jti. */
+async function withDerived(db: Q, column: 'parent_jti' | 'credential_id', value: string): Promise<OAuthTokensTable[]> {
   const result = await sql<OAuthTokensTable>`
     with recursive d(jti) as (
-      select jti from oauth_tokens where parent_jti = ${jti}
+      select jti from oauth_tokens where ${sql.ref(column)} = ${value}
       union
       select t.jti from oauth_tokens t join d on t.parent_jti = d.jti
     )
@@ -57,16 +58,14 @@ export async function descendantsOf(db: Q, jti: string): Promise<OAuthTokensTabl
   return result.rows;
 }
 
+/** Every token derived from `jti` (its children, their children, … at any depth), not `jti` itself. */
+export function descendantsOf(db: Q, jti: string): Promise<OAuthTokensTable[]> {
+  return withDerived(db, 'parent_jti', jti);
+}
+
 /** Every token obtained with a credential and every token derived from those, at any depth. */
-export async function tokensFromCredential(db: Q, credentialId: string): Promise<OAuthTokensTable[]> {
-  const result = await sql<OAuthTokensTable>`
-    with recursive d(jti) as (
-      select jti from oauth_tokens where credential_id = ${credentialId}
-      union
-      select t.jti from oauth_tokens t join d on t.parent_jti = d.jti
-    )
-    select t.* from oauth_tokens t where t.jti in (select jti from d) order by t.depth, t.jti`.execute(db);
-  return result.rows;
+export function tokensFromCredential(db: Q, credentialId: string): Promise<OAuthTokensTable[]> {
+  return withDerived(db, 'credential_id', credentialId);
 }
 
 export async function tokensOfFamily(db: Q, familyId: string): Promise<OAuthTokensTable[]> {

@@ -1,5 +1,5 @@
 import { OAuthError } from '../../oauth-errors.js';
-import { assertMayReceive, clientActor, ownGrant } from './common.js';
+import { assertMayReceive, authenticatedClientActor, ownGrant } from './common.js';
 import type { GrantHandler } from './context.js';
 
 // Grant: client_credentials (RFC 6749 §4.4) — an agent or service account asks for a token for itself.
@@ -16,7 +16,7 @@ export const clientCredentialsGrant: GrantHandler = async (deps, req) => {
   if (p.kind === 'human') throw new OAuthError('unauthorized_client', 'client_credentials is for non-human principals; people sign in');
   return {
     ...await ownGrant(deps, req, p),
-    actor: clientActor(p, { id: client.credentialId, kind: client.method === 'private_key_jwt' ? 'client_key' : 'client_secret' }, client.method, req.provenance),
+    actor: authenticatedClientActor(client, req.provenance),
     grantType: 'client_credentials', authMethod: client.method, credentialId: client.credentialId,
   };
 };

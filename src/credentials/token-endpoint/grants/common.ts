@@ -5,6 +5,7 @@ import { choosePurpose, chooseScope, grantedLifetime, parseScope } from '../../n
 import { OAuthError } from '../../oauth-errors.js';
 import { resolveAudiences } from '../audience.js';
 import { requestedLifetime } from '../params.js';
+import type { AuthenticatedClient } from '../client-auth.js';
 import type { GrantDeps, GrantRequest } from './context.js';
 
 // Rules shared by the grants: who may receive a token at all, and how the audit log names the client.
@@ -15,13 +16,16 @@ export function assertMayReceive(principal: CredentialPrincipal, errorCode: 'una
 }
 
 /** The client as the audit log names it: its principal, the credential it authenticated with, and the request. */
-export function clientActor(principal: CredentialPrincipal, credential: { id: string; kind: CredentialKind } | null, authMethod: Actor['authMethod'], provenance: Provenance): Actor {
-  const actor = credentialActor({
+export function clientActor(principal: CredentialPrincipal, credential: { id: string; kind: CredentialKind }, authMethod: Actor['authMethod'], provenance: Provenance): Actor {
+  return credentialActor({
     principal: { id: principal.id, name: principal.name, kind: principal.kind, status: principal.status, ownerId: principal.ownerId },
-    credential: credential ?? { id: principal.id, kind: 'client_key' }, authMethod, teamIds: principal.teamIds, scope: [], purpose: null, audience: [],
-    binding: null, delegationChain: [], provenance,
+    credential, authMethod, teamIds: principal.teamIds, scope: [], purpose: null, audience: [], binding: null, delegationChain: [], provenance,
   });
-  return credential ? actor : { ...actor, credential: null };
+}
+
+/** The authenticated client as the audit log names it (its client key or client secret). */
+export function authenticatedClientActor(client: AuthenticatedClient, provenance: Provenance): Actor {
+  return clientActor(client.principal, { id: client.credentialId, kind: client.method === 'private_key_jwt' ? 'client_key' : 'client_secret' }, client.method, provenance);
 }
 
 /** What a principal asking for itself (client_credentials, jwt-bearer) gets: its approved scopes (or the asked-for

@@ -3,7 +3,7 @@ import { actorsOf, mayDelegate, narrowExchange, parseScope } from '../../narrowi
 import { OAuthError } from '../../oauth-errors.js';
 import { resolveAudiences } from '../audience.js';
 import { required, requestedLifetime } from '../params.js';
-import { assertMayReceive, clientActor } from './common.js';
+import { assertMayReceive, authenticatedClientActor } from './common.js';
 import type { GrantDeps, GrantHandler } from './context.js';
 
 // Grant: urn:ietf:params:oauth:grant-type:token-exchange (RFC 8693) — delegation. A sub-agent (the actor) acts for
@@ -110,7 +110,7 @@ export const tokenExchangeGrant: GrantHandler = async (deps, req) => {
   if (requestedAudience === undefined) await resolveAudiences(grant.audience, audienceRules);
   const subName = (await deps.directory.principalNames([subject.sub])).get(subject.sub) ?? subject.sub;
   return {
-    actor: clientActor(actorPrincipal, { id: client.credentialId, kind: client.method === 'private_key_jwt' ? 'client_key' : 'client_secret' }, client.method, req.provenance),
+    actor: authenticatedClientActor(client, req.provenance),
     sub: { id: subject.sub, name: subName }, clientId: actorPrincipal.id, scope: grant.scope, audience: grant.audience, purpose: grant.purpose,
     exp: grant.exp, authTime: subject.auth_time, jkt: req.jkt, actors: grant.actors,
     parent: { jti: subject.jti, familyId: record.familyId, depth: record.depth },
