@@ -207,7 +207,7 @@ export function createRevocationService(deps: RevocationServiceDeps) {
       for (;;) {
         const rows = await revocations.revocationsSince(db.kysely, cursor, REFRESH_PAGE);
         if (rows.length === 0) break;
-        changed = memory.apply(rows, clock.now().getTime()) || changed;
+        memory.apply(rows, clock.now().getTime());
         cursor = Number(rows[rows.length - 1]!.version);
         changed = true;
         if (rows.length < REFRESH_PAGE) break;
@@ -312,10 +312,7 @@ export function createRevocationService(deps: RevocationServiceDeps) {
     const targets = covered.filter((r) => liveAt(r, nowMs));
     // Every covered token gets its own entry: an access token does not carry the credential it was obtained with,
     // so verifiers can only find it dead by its jti (the 'credential' entry serves callers that know the credential).
-    await tokens.markRevoked(trx, targets.map((r) => r.jti), at, reason);
-    const entries = await revocations.insertRevocations(trx, targets
-      .filter((r) => Date.parse(r.expires_at) + leewayMs > nowMs)
-      .map((r) => ({ kind: 'token' as const, target: r.jti, revoked_at: at, not_before: null, forget_after: plusLeeway(r.expires_at) })));
+    const entries = await revokeRows(trx, targets, at, reason);
     const alreadyRevoked = existing !== undefined && targets.length === 0;
     if (!existing) {
       const latest = covered.reduce<string | null>((acc, r) => later(acc, r.expires_at), null);
@@ -490,7 +487,7 @@ export function createRevocationService(deps: RevocationServiceDeps) {
         const id = await holder.principalOf?.(credentialId, trx);
         if (id) return id;
       }
-      return (await tokens.tokensByCredential(trx ?? db.kysely, credentialId))[0]?.principal_id;
+      return tokens.principalOfCredentialTokens(trx ?? db.kysely, credentialId);
     },
   };
 

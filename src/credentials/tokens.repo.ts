@@ -37,14 +37,6 @@ export async function findToken(db: Q, jti: string): Promise<OAuthTokensTable | 
   return db.selectFrom('oauth_tokens').selectAll().where('jti', '=', jti).executeTakeFirst();
 }
 
-export async function findTokens(db: Q, jtis: string[]): Promise<OAuthTokensTable[]> {
-  const out: OAuthTokensTable[] = [];
-  for (let i = 0; i < jtis.length; i += CHUNK) {
-    out.push(...await db.selectFrom('oauth_tokens').selectAll().where('jti', 'in', jtis.slice(i, i + CHUNK)).execute());
-  }
-  return out;
-}
-
 /** The tokens whose `column` equals `value`, and every token derived from those at any depth (one recursive
  * query, the same on both stores), by depth then jti. */
 async function withDerived(db: Q, column: 'parent_jti' | 'credential_id', value: string): Promise<OAuthTokensTable[]> {
@@ -102,8 +94,10 @@ export async function latestExpiryOf(db: Q, principalId: string): Promise<string
 }
 
 /** Every token obtained with a credential (client secret, client key or API key), revoked or not. */
-export async function tokensByCredential(db: Q, credentialId: string): Promise<OAuthTokensTable[]> {
-  return db.selectFrom('oauth_tokens').selectAll().where('credential_id', '=', credentialId).orderBy('jti').execute();
+/** The principal the tokens obtained with a credential were issued to (the first by jti), if any were. */
+export async function principalOfCredentialTokens(db: Q, credentialId: string): Promise<string | undefined> {
+  const row = await db.selectFrom('oauth_tokens').select('principal_id').where('credential_id', '=', credentialId).orderBy('jti').limit(1).executeTakeFirst();
+  return row?.principal_id;
 }
 
 /** Marks the tokens revoked (those not revoked already); returns how many rows changed. */
@@ -140,7 +134,7 @@ export interface TokenListFilter {
 }
 
 /** Whole seconds between issue and expiry, on either store. */
-export function lifetimeExpression(dialect: Dialect) {
+function lifetimeExpression(dialect: Dialect) {
   return dialect === 'postgres'
     ? sql<number>`cast(round(extract(epoch from (cast(expires_at as timestamptz) - cast(issued_at as timestamptz)))) as bigint)`
     : sql<number>`cast(round((julianday(expires_at) - julianday(issued_at)) * 86400) as integer)`;
