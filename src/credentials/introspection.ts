@@ -3,7 +3,7 @@ import type { Actor, Provenance } from '../platform/actor.js';
 import type { AccessTokenClaims, CredentialDirectory } from './contracts.js';
 import { OAuthError } from './oauth-errors.js';
 import type { AuthenticatedClient, ClientAuthenticator } from './token-endpoint/client-auth.js';
-import { readParams, required } from './token-endpoint/params.js';
+import { readParams, required, type OAuthParams } from './token-endpoint/params.js';
 
 // Token introspection (RFC 7662) and revocation (RFC 7009) at /oauth/introspect and /oauth/revoke.
 // Rules:
@@ -38,7 +38,7 @@ interface Caller {
 const audiences = (claims: AccessTokenClaims) => (Array.isArray(claims.aud) ? claims.aud : [claims.aud]);
 
 export function createIntrospection(deps: IntrospectionDeps) {
-  async function caller(headers: IncomingHttpHeaders, body: unknown, provenance: Provenance): Promise<Caller> {
+  async function caller(headers: IncomingHttpHeaders, params: OAuthParams, provenance: Provenance): Promise<Caller> {
     if (/^bearer /i.test(headers.authorization ?? '')) {
       const actor = await deps.verifyOperator(headers, provenance).catch(() => undefined);
       if (!actor || (actor.role !== 'admin' && actor.role !== 'security')) {
@@ -46,7 +46,7 @@ export function createIntrospection(deps: IntrospectionDeps) {
       }
       return { actor, principalId: null };
     }
-    const client = await deps.authenticateClient(headers, readParams(body));
+    const client = await deps.authenticateClient(headers, params);
     if (!client) throw new OAuthError('invalid_client', 'client authentication is required');
     return { actor: deps.clientActor(client, provenance), principalId: client.principal.id };
   }
@@ -54,9 +54,10 @@ export function createIntrospection(deps: IntrospectionDeps) {
   async function visibleTo(who: Caller, claims: AccessTokenClaims): Promise<boolean> {
     if (who.principalId === null) return true;
     if (claims.sub === who.principalId || claims.client_id === who.principalId) return true;
+    const issuer = deps.issuer();
     for (const aud of audiences(claims)) {
       // The management API is nobody's resource: a registered resource claiming its URL serves nothing here.
-      if (aud === deps.issuer()) continue;
+      if (aud === issuer) continue;
       const resource = await deps.directory.resourceByIndicator(aud);
       if (resource?.serverPrincipalId === who.principalId) return true;
     }
@@ -73,8 +74,9 @@ export function createIntrospection(deps: IntrospectionDeps) {
 
   return {
     async introspect(headers: IncomingHttpHeaders, body: unknown, provenance: Provenance): Promise<Record<string, unknown>> {
-      const who = await caller(headers, body, provenance);
-      const token = required(readParams(body), 'token');
+      const params = readParams(body);
+      const who = await caller(headers, params, provenance);
+      const token = required(params, 'token');
       const claims = await verifiedOrNull(token);
       if (!claims || !(await visibleTo(who, claims))) return { active: false };
       const username = (await deps.directory.principalNames([claims.sub])).get(claims.sub);
@@ -87,8 +89,8 @@ export function createIntrospection(deps: IntrospectionDeps) {
     },
 
     async revoke(headers: IncomingHttpHeaders, body: unknown, provenance: Provenance): Promise<void> {
-      const who = await caller(headers, body, provenance);
       const params = readParams(body);
+      const who = await caller(headers, params, provenance);
       const token = required(params, 'token');
       const hint = params.one('token_type_hint');
       if (hint !== undefined && hint !== 'access_token' && hint !== 'refresh_token') {

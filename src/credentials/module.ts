@@ -17,7 +17,7 @@ import { registerClientKeyRoutes } from './client-keys.routes.js';
 import { createClientMaterial, type HeldCredential } from './client-material.js';
 import { createClientSecretService } from './client-secrets.service.js';
 import { registerClientSecretRoutes } from './client-secrets.routes.js';
-import type { AccessTokenClaims, CredentialDirectory, SigningAlg } from './contracts.js';
+import type { CredentialDirectory, SigningAlg } from './contracts.js';
 import { createDpopVerifier } from './dpop/index.js';
 import { createFederationService } from './federation.service.js';
 import { registerFederationRoutes } from './federation.routes.js';
@@ -89,8 +89,7 @@ export function createCredentialsModule(deps: CredentialsModuleDeps) {
   const principals = deps.principalWithTeams;
   const cache = createVerifiedCache();
   const accessTokens = createAccessTokenVerifier({ keys: signingKeys, issuer, clock, revocations: revocation, dpop, principals, cache });
-  const inspectIssued = createIssuedTokenInspector({ keys: signingKeys, issuer, clock, revocations: revocation, dpop, principals });
-  const verifyIssuedToken = async (token: string): Promise<AccessTokenClaims> => inspectIssued(token);
+  const verifyIssuedToken = createIssuedTokenInspector({ keys: signingKeys, issuer, clock, revocations: revocation, dpop, principals });
 
   const tokenEndpoint = createTokenEndpoint({
     db, audit, clock, newId, issuer, directory, keys: signingKeys, clientMaterial, replay, dpop, federation, verifyIssuedToken,

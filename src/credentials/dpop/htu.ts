@@ -39,14 +39,8 @@ export function normaliseHtu(url: string): string {
   return `${parsed.protocol}//${parsed.host}${normalisePercentEncoding(parsed.pathname)}`;
 }
 
-/** The URL a request was addressed to, for `htu`: the public base URL and the request path, without the query. */
-export function requestUrlFor(publicBaseUrl: string, rawUrl: string): string {
-  const base = publicBaseUrl.replace(/\/+$/, '');
-  // An absolute-form request target (RFC 9112 §3.2.2) gives only its path; the authority is ours, not the client's.
-  const target = rawUrl.startsWith('/') ? rawUrl : rawUrl.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '');
-  const path = target.split(/[?#]/, 1)[0] ?? '';
-  return `${base}${path.startsWith('/') ? path : `/${path}`}`;
-}
+/** The URL a request was addressed to (platform/http: the management pipeline builds it the same way). */
+export { requestUrlFor } from '../../platform/http/request-url.js';
 
 /** Refuses a proof whose `htu` is not a string naming this request's URL. */
 export function checkHtu(htu: unknown, requestUrl: string): void {

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { dpopHeaderValues } from '../../platform/http/pipeline/read-credential.js';
 import { CredentialRejected, type DpopVerifier } from '../contracts.js';
 import { OAuthError } from '../oauth-errors.js';
 
@@ -9,14 +10,8 @@ import { OAuthError } from '../oauth-errors.js';
 // - Two DPoP headers, or a bad proof: invalid_dpop_proof. A missing or stale server nonce, when nonces are
 //   required: use_dpop_nonce with a fresh `DPoP-Nonce` header (RFC 9449 §8).
 
-export function dpopProofs(headers: IncomingHttpHeaders): string[] {
-  const raw = headers.dpop;
-  if (raw === undefined) return [];
-  return (Array.isArray(raw) ? raw : [raw]);
-}
-
 export async function bindingFromProof(dpop: DpopVerifier, headers: IncomingHttpHeaders, tokenEndpointUrl: string): Promise<string | null> {
-  const proofs = dpopProofs(headers);
+  const proofs = dpopHeaderValues(headers);
   if (proofs.length === 0) return null;
   try {
     const { jkt } = await dpop.verify({ proofs, method: 'POST', url: tokenEndpointUrl });

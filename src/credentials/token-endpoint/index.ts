@@ -85,7 +85,7 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
       const pending = client?.pendingClaim;
       let issued: IssuedToken;
       try {
-        const request = await grant(grantDeps, { params, headers: req.headers, client, jkt, provenance: req.provenance });
+        const request = await grant(grantDeps, { params, client, jkt, provenance: req.provenance });
         issued = await issue(request, pending);
       } catch (error) {
         if (pending && !(error instanceof ReplayRefused)) {

@@ -1,4 +1,3 @@
-import type { IncomingHttpHeaders } from 'node:http';
 import type { Provenance } from '../../../platform/actor.js';
 import type { Clock } from '../../../platform/clock.js';
 import type { AccessTokenClaims, CredentialDirectory, FederationVerifier, ReplayStore } from '../../contracts.js';
@@ -25,7 +24,6 @@ export interface GrantDeps {
 
 export interface GrantRequest {
   params: OAuthParams;
-  headers: IncomingHttpHeaders;
   client: AuthenticatedClient | undefined;
   /** The DPoP key thumbprint the new token is bound to, when the request carried a proof. */
   jkt: string | null;

@@ -1,4 +1,6 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyRequest } from 'fastify';
+import { requestUrlFor } from '../request-url.js';
 import { errors } from '../errors.js';
 import type { PresentedCredential } from './verify-credential.js';
 
@@ -19,12 +21,17 @@ export function readCredential(req: Pick<FastifyRequest, 'headers' | 'method' | 
   if (!header) return undefined;
   const match = AUTHORIZATION.exec(header);
   if (!match) throw errors.unauthenticated('Authorization header must be "Bearer <token>" or "DPoP <token>"');
-  const dpop = req.headers.dpop;
   return {
     scheme: match[1]!.toLowerCase() as 'bearer' | 'dpop',
     token: match[2]!,
-    dpopProofs: dpop === undefined ? [] : Array.isArray(dpop) ? dpop : [dpop],
+    dpopProofs: dpopHeaderValues(req.headers),
     method: req.method,
-    url: publicUrl + req.url.split('?')[0],
+    url: requestUrlFor(publicUrl, req.url),
   };
+}
+
+/** Every `DPoP` header value, as sent (more than one is the verifier's to refuse, never reduced to one here). */
+export function dpopHeaderValues(headers: IncomingHttpHeaders): string[] {
+  const dpop = headers.dpop;
+  return dpop === undefined ? [] : Array.isArray(dpop) ? dpop : [dpop];
 }
