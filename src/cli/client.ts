@@ -34,7 +34,8 @@ export function resolveToken(opts: ClientOptions, env: NodeJS.ProcessEnv): strin
   return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : undefined;
 }
 
-export function createClient(opts: ClientOptions, env: NodeJS.ProcessEnv = process.env): ApiClient {
+/** The control plane's URL: --server, CUSTOS_SERVER, or the local default; a usage error unless http(s). */
+export function resolveServer(opts: ClientOptions, env: NodeJS.ProcessEnv): string {
   const server = (opts.server ?? env.CUSTOS_SERVER ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
   try {
     const url = new URL(server);
@@ -42,6 +43,11 @@ export function createClient(opts: ClientOptions, env: NodeJS.ProcessEnv = proce
   } catch {
     throw new CliError(`--server '${server}' is not an http(s) URL`, 2);
   }
+  return server;
+}
+
+export function createClient(opts: ClientOptions, env: NodeJS.ProcessEnv = process.env): ApiClient {
+  const server = resolveServer(opts, env);
   const token = resolveToken(opts, env);
 
   async function send(method: string, pathAndQuery: string, body?: unknown): Promise<Response> {

@@ -29,6 +29,9 @@ export const examples = (...lines: string[]) => `\nExample${lines.length > 1 ? '
 
 export const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+/** A list typed with commas or spaces (`--scope a,b` or `--scope 'a b'`). */
+export const splitList = (value: string): string[] => value.split(/[\s,]+/).filter(Boolean);
+
 export function parseLabels(pairs: string[] | undefined): Record<string, string> | undefined {
   if (!pairs) return undefined;
   const labels: Record<string, string> = {};

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { calculateJwkThumbprint, exportJWK, importPKCS8, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { exportJWK, importPKCS8, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { CliError } from './client.js';
 
 // The CLI as an OAuth client of the token endpoint, for agents and scripts that hold no operator token:
@@ -40,7 +40,7 @@ export async function readPrivateKey(file: string): Promise<SigningKeyFile> {
   return { key, alg, publicJwk };
 }
 
-export async function clientAssertion(clientId: string, signer: SigningKeyFile, audience: string, kid: string | undefined): Promise<string> {
+async function clientAssertion(clientId: string, signer: SigningKeyFile, audience: string, kid: string | undefined): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ jti: crypto.randomUUID() })
     .setProtectedHeader({ alg: signer.alg, ...(kid ? { kid } : {}) })
@@ -55,22 +55,17 @@ export async function dpopProof(signer: SigningKeyFile, htm: string, htu: string
     .sign(signer.key);
 }
 
-export const thumbprint = (signer: SigningKeyFile) => calculateJwkThumbprint(signer.publicJwk);
-
-export interface ClientAuth {
-  clientId: string;
-  privateKey?: SigningKeyFile;
-  kid?: string;
-  clientSecret?: string;
-}
+/** A client's credentials: its private key (private_key_jwt, optionally naming a kid) or a client secret. */
+export type ClientAuth =
+  | { clientId: string; privateKey: SigningKeyFile; kid?: string }
+  | { clientId: string; privateKey?: undefined; clientSecret: string };
 
 /** Form parameters that authenticate the client with private_key_jwt or client_secret_post. */
 export async function clientAuthParams(auth: ClientAuth, issuer: string): Promise<Record<string, string>> {
   if (auth.privateKey) {
     return { client_id: auth.clientId, client_assertion_type: ASSERTION_TYPE, client_assertion: await clientAssertion(auth.clientId, auth.privateKey, issuer, auth.kid) };
   }
-  if (auth.clientSecret) return { client_id: auth.clientId, client_secret: auth.clientSecret };
-  throw new CliError('give --private-key FILE (private_key_jwt) or set CUSTOS_CLIENT_SECRET (client_secret_post)', 2);
+  return { client_id: auth.clientId, client_secret: auth.clientSecret };
 }
 
 /** POSTs a form to an OAuth endpoint; OAuth errors ({ error, error_description }) become one-line CLI errors. */

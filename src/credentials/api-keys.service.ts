@@ -313,13 +313,14 @@ export function createApiKeyService(deps: ApiKeyServiceDeps) {
       return rows.map((r) => r.id);
     },
 
-    /** The keys a principal holds now (not revoked, not expired), for the credential inventory. */
-    /** Live keys of a principal; `null`: every principal's (the newest FLEET_INVENTORY_LIMIT), for fleet-wide audits. */
+    /** For the inventory: the keys a principal holds now (not revoked, not expired); `null`: every principal's (the
+     * newest FLEET_INVENTORY_LIMIT), for fleet-wide audits. */
     async heldBy(principalId: string | null, trx?: Trx): Promise<ApiKeyView[]> {
       const q = trx ?? db.kysely;
+      const now = clock.now().toISOString();
       const rows = principalId === null
-        ? (await repo.listKeys(q, { includeRevoked: false, limit: FLEET_INVENTORY_LIMIT })).filter((r) => r.expires_at > clock.now().toISOString())
-        : await repo.liveKeysOf(q, principalId, clock.now().toISOString());
+        ? (await repo.listKeys(q, { includeRevoked: false, limit: FLEET_INVENTORY_LIMIT })).filter((r) => r.expires_at > now)
+        : await repo.liveKeysOf(q, principalId, now);
       return views(rows, trx);
     },
 

@@ -268,8 +268,8 @@ export function createClientKeyService(deps: ClientCredentialDeps) {
       return removed;
     },
 
-    /** For the inventory: every key the principal has registered, removed ones too. */
-    /** What a principal holds; `null`: every principal's (the newest FLEET_INVENTORY_LIMIT), for fleet-wide audits. */
+    /** For the inventory: every key a principal has registered, removed ones too; `null`: every principal's (the
+     * newest FLEET_INVENTORY_LIMIT), for fleet-wide audits. */
     async heldBy(principalId: string | null, trx?: Trx): Promise<HeldCredential[]> {
       const q = trx ?? db.kysely;
       const rows = principalId === null ? await repo.listKeys(q, { includeRemoved: true, limit: FLEET_INVENTORY_LIMIT }) : await repo.keysOf(q, principalId);

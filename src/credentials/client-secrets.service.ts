@@ -174,8 +174,8 @@ export function createClientSecretService(deps: ClientCredentialDeps) {
       return revoked;
     },
 
-    /** For the inventory: every secret the principal has held, revoked and expired ones too. */
-    /** What a principal holds; `null`: every principal's (the newest FLEET_INVENTORY_LIMIT), for fleet-wide audits. */
+    /** For the inventory: every secret a principal has held, revoked and expired ones too; `null`: every principal's
+     * (the newest FLEET_INVENTORY_LIMIT), for fleet-wide audits. */
     async heldBy(principalId: string | null, trx?: Trx): Promise<HeldCredential[]> {
       const q = trx ?? db.kysely;
       const rows = principalId === null ? await repo.listSecrets(q, { includeRevoked: true, limit: FLEET_INVENTORY_LIMIT }) : await repo.secretsOf(q, principalId);

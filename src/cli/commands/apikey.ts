@@ -5,15 +5,13 @@ import {
 } from '../../credentials/api-keys.schemas.js';
 import { CREDENTIAL_ID_PATTERN } from '../../platform/credential-format.js';
 import { CliError } from '../client.js';
-import { defined, examples, fetchPages, integerIn, pageOptions, withClient } from '../common.js';
+import { defined, examples, fetchPages, integerIn, pageOptions, splitList, withClient } from '../common.js';
 import { printJson, printTable, type CliIo } from '../output.js';
 
 // `custos apikey create|list|rotate|revoke`: API keys (custos_ak_…) for clients that can only send a bearer
 // string. The key is printed once, alone on stdout (so it can be piped into a secret store); what it is bound
 // to goes to stderr.
 
-/** Commas or spaces, as with `custos token issue --scope`. */
-const list = (value: string) => value.split(/[\s,]+/).filter(Boolean);
 
 function assertKeyId(id: string): void {
   if (!CREDENTIAL_ID_PATTERN.test(id)) throw new CliError(`'${id}' is not an API key id (16 characters a-z, 2-7; see custos apikey list)`, 2);
@@ -27,9 +25,9 @@ export function registerApiKeyCommands(program: Command, io: CliIo): void {
   const apikey = program.command('apikey').description('API keys (custos_ak_…) for clients that can only send a bearer string');
 
   apikey.command('create <principal>').description('create an API key bound to a principal, scopes, a purpose and audiences (printed once)')
-    .option('--scope <scopes>', 'scopes, comma- or space-separated, a subset of the principal\'s approved scopes (default: all of them)', list)
+    .option('--scope <scopes>', 'scopes, comma- or space-separated, a subset of the principal\'s approved scopes (default: all of them)', splitList)
     .option('--purpose <purpose>', 'one of the principal\'s allowed purposes (may be omitted when it has exactly one)')
-    .option('--audience <indicators>', 'comma-separated resource indicators (registered resources, or the server\'s own URL; default: the management API)', list)
+    .option('--audience <indicators>', 'comma-separated resource indicators (registered resources, or the server\'s own URL; default: the management API)', splitList)
     .addOption(new Option('--ttl <seconds>', `lifetime in seconds, at least ${MIN_API_KEY_TTL_SECONDS}; default ${DEFAULT_API_KEY_TTL_SECONDS} (24 hours); at most 90/30/7/1 days by the principal's risk tier`)
       .argParser(integerIn('--ttl', MIN_API_KEY_TTL_SECONDS, API_KEY_TTL_SHAPE_MAX_SECONDS)))
     .option('--description <text>', 'what the key is for (shown in apikey list and the audit log)')

@@ -5,8 +5,8 @@ import { OPERATOR_ROLES } from '../../platform/actor.js';
 import { DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS, MIN_TTL_SECONDS, type TokenView } from '../../operators/index.js';
 import { CREDENTIAL_ID_PATTERN } from '../../platform/credential-format.js';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { CliError, createClient, resolveToken } from '../client.js';
-import { collect, defined, examples, fetchPages, integerIn, pageOptions, withClient, type GlobalOptions } from '../common.js';
+import { CliError, resolveServer, resolveToken } from '../client.js';
+import { collect, defined, examples, splitList, fetchPages, integerIn, pageOptions, withClient, type GlobalOptions } from '../common.js';
 import { clientAuthParams, discover, dpopProof, postForm, readPrivateKey, type ClientAuth } from '../oauth-client.js';
 import { printJson, printRecord, printTable, type CliIo } from '../output.js';
 
@@ -15,19 +15,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const AT = 'urn:ietf:params:oauth:token-type:access_token';
 const JWT = 'urn:ietf:params:oauth:token-type:jwt';
 
-function serverOf(g: GlobalOptions, io: CliIo): string {
-  return createClient({ ...g, token: g.token ?? 'unused' }, io.env).server;
-}
-
 /** How an OAuth client authenticates: --private-key (private_key_jwt) or CUSTOS_CLIENT_SECRET (client_secret_post). */
 async function clientAuthOf(o: { principal: string; privateKey?: string; kid?: string }, io: CliIo): Promise<ClientAuth> {
   const secret = io.env.CUSTOS_CLIENT_SECRET;
   if (!o.privateKey && !secret) throw new CliError('give --private-key FILE (private_key_jwt) or set CUSTOS_CLIENT_SECRET (client_secret_post)', 2);
-  return { clientId: o.principal, kid: o.kid, ...(o.privateKey ? { privateKey: await readPrivateKey(o.privateKey) } : { clientSecret: secret }) };
+  return o.privateKey ? { clientId: o.principal, kid: o.kid, privateKey: await readPrivateKey(o.privateKey) } : { clientId: o.principal, clientSecret: secret! };
 }
 
 /** The OAuth `scope` parameter (space-separated) from what the user typed: spaces or commas. */
-const scopeParam = (value: string | undefined) => (value === undefined ? undefined : value.split(/[\s,]+/).filter(Boolean).join(' '));
+const scopeParam = (value: string | undefined) => (value === undefined ? undefined : splitList(value).join(' '));
 
 function readTokenArg(value: string): string {
   const token = value === '-' ? require_stdin() : value.trim();
@@ -67,7 +63,7 @@ export function registerTokenCommands(program: Command, io: CliIo): void {
     ))
     .action(async (o, cmd: Command) => {
       const g = cmd.optsWithGlobals() as GlobalOptions;
-      const meta = await discover(serverOf(g, io));
+      const meta = await discover(resolveServer(g, io.env));
       const auth = await clientAuthParams(await clientAuthOf(o, io), meta.issuer);
       const headers = o.dpopKey ? { dpop: await dpopProof(await readPrivateKey(o.dpopKey), 'POST', meta.token_endpoint) } : undefined;
       const { body } = await postForm(meta.token_endpoint, {
@@ -82,7 +78,7 @@ export function registerTokenCommands(program: Command, io: CliIo): void {
     .action(async (o, cmd: Command) => {
       const g = cmd.optsWithGlobals() as GlobalOptions;
       const subject = readTokenArg(o.subjectToken);
-      const meta = await discover(serverOf(g, io));
+      const meta = await discover(resolveServer(g, io.env));
       const client = await clientAuthOf(o, io);
       const auth = await clientAuthParams(client, meta.issuer);
       // The actor proves itself with a second assertion of its own (or, with a secret, its own fresh token).
@@ -114,7 +110,7 @@ export function registerTokenCommands(program: Command, io: CliIo): void {
       let introspection: Record<string, unknown> | undefined;
       const operator = resolveToken(g, io.env);
       if (!o.offline && operator) {
-        const meta = await discover(serverOf(g, io));
+        const meta = await discover(resolveServer(g, io.env));
         introspection = (await postForm(meta.introspection_endpoint, { token: tokenValue }, { authorization: `Bearer ${operator}` })).body;
       }
       if (g.json) return printJson(io, { header, claims, ...(introspection ? { introspection } : {}) });
