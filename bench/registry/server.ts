@@ -70,25 +70,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   live.add(child);
   liveDirs.add(dataDir);
 
-  const url = await new Promise<string>((resolve, reject) => {
-    let stderr = '';
-    const timer = setTimeout(() => fail(new Error('server did not start within 30 s')), 30_000);
-    const fail = (error: Error) => {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(new Error(`${error.message}\n${stderr}`));
-    };
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => {
-      stderr += chunk;
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.once('exit', (code) => fail(new Error(`server exited with code ${code} before listening`)));
-  });
+  const url = await waitForListening(child, 'server');
   // Keep draining stderr so the server never blocks on a full pipe; keep its tail to explain a crash.
   let tail = '';
   child.stderr!.on('data', (chunk: string) => {
@@ -177,4 +159,28 @@ export async function postgresQuery(url: string, statement: string): Promise<Arr
   } finally {
     await c.end();
   }
+}
+
+/** The URL a spawned server prints on stderr once it listens ("listening on http://127.0.0.1:PORT"); it is killed
+ * when it exits first or stays silent for 30 s. */
+export function waitForListening(child: ChildProcess, what: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let stderr = '';
+    const timer = setTimeout(() => fail(new Error(`${what} did not start within 30 s`)), 30_000);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`${error.message}\n${stderr}`));
+    };
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
+      stderr += chunk;
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.once('exit', (code) => fail(new Error(`${what} exited with code ${code} before listening`)));
+  });
 }

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { Pool } from 'undici';
-import { cpuSeconds, freshPostgres, startServer, type RunningServer } from '../registry/server.js';
+import { cpuSeconds, freshPostgres, startServer, waitForListening, type RunningServer } from '../registry/server.js';
 import { percentile, round } from '../registry/stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -108,25 +108,7 @@ export async function startOidcProvider(): Promise<TokenServer> {
   });
   const killOnExit = () => child.kill('SIGKILL');
   process.on('exit', killOnExit);
-  const url = await new Promise<string>((resolve, reject) => {
-    let stderr = '';
-    const timer = setTimeout(() => fail(new Error('oidc-provider did not start within 30 s')), 30_000);
-    const fail = (error: Error) => {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(new Error(`${error.message}\n${stderr}`));
-    };
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => {
-      stderr += chunk;
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.once('exit', (code) => fail(new Error(`oidc-provider exited with code ${code} before listening`)));
-  });
+  const url = await waitForListening(child, 'oidc-provider');
   let tail = '';
   child.stderr!.on('data', (chunk: string) => { tail = (tail + chunk).slice(-4000); });
   let stopping = false;
