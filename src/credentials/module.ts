@@ -24,6 +24,7 @@ import { registerFederationRoutes } from './federation.routes.js';
 import { createIntrospection } from './introspection.js';
 import { registerInventoryRoutes } from './inventory.routes.js';
 import { createInventoryService, type InventorySource } from './inventory.service.js';
+import type { InventoryItem } from './inventory.schemas.js';
 import { createLeakRevoker } from './leaks.js';
 import { DEFAULT_MAX_DELEGATION_DEPTH, LONGEST_TOKEN_SECONDS } from './narrowing.js';
 import { registerOAuthRoutes } from './oauth.routes.js';
@@ -128,26 +129,20 @@ export function createCredentialsModule(deps: CredentialsModuleDeps) {
 
   // What each holder keeps, in the inventory's one shape (never a secret).
   // A principal's, or (no principal named: a fleet-wide audit) everyone's.
-  const materialInventory = (source: { heldBy(principalId: string | null, trx?: Trx): Promise<HeldCredential[]> }): InventorySource => {
-    async function items(principalId: string | null, trx?: Trx) {
-      const held = await source.heldBy(principalId, trx);
-      const names = await directory.principalNames([...new Set(held.map((c) => c.principal_id))], trx);
-      return held.map((c) => ({
-        id: c.id, kind: c.kind, principal: { id: c.principal_id, name: names.get(c.principal_id) ?? c.principal_id }, created_at: c.created_at,
-        expires_at: c.expires_at, last_used_at: c.last_used_at, revoked_at: c.revoked_at, details: c.revoked_reason ? { revoked_reason: c.revoked_reason } : {},
-      }));
-    }
-    return { heldBy: (principalId, trx) => items(principalId, trx), all: (trx) => items(null, trx) };
-  };
-  const apiKeyInventory: InventorySource = (() => {
-    async function items(principalId: string | null, trx?: Trx) {
-      return (await apiKeys.heldBy(principalId, trx)).map((k) => ({
-        id: k.id, kind: 'api_key' as const, principal: k.principal, created_at: k.created_at, expires_at: k.expires_at, last_used_at: k.last_used_at,
-        revoked_at: k.revoked_at, details: { scope: k.scope, purpose: k.purpose, audience: k.audience, description: k.description, replaced_by: k.replaced_by },
-      }));
-    }
-    return { heldBy: (principalId, trx) => items(principalId, trx), all: (trx) => items(null, trx) };
-  })();
+  const asInventory = (items: (principalId: string | null, trx?: Trx) => Promise<InventoryItem[]>): InventorySource => (
+    { heldBy: (principalId, trx) => items(principalId, trx), all: (trx) => items(null, trx) });
+  const materialInventory = (source: { heldBy(principalId: string | null, trx?: Trx): Promise<HeldCredential[]> }) => asInventory(async (principalId, trx) => {
+    const held = await source.heldBy(principalId, trx);
+    const names = await directory.principalNames([...new Set(held.map((c) => c.principal_id))], trx);
+    return held.map((c) => ({
+      id: c.id, kind: c.kind, principal: { id: c.principal_id, name: names.get(c.principal_id) ?? c.principal_id }, created_at: c.created_at,
+      expires_at: c.expires_at, last_used_at: c.last_used_at, revoked_at: c.revoked_at, details: c.revoked_reason ? { revoked_reason: c.revoked_reason } : {},
+    }));
+  });
+  const apiKeyInventory = asInventory(async (principalId, trx) => (await apiKeys.heldBy(principalId, trx)).map((k) => ({
+    id: k.id, kind: 'api_key' as const, principal: k.principal, created_at: k.created_at, expires_at: k.expires_at, last_used_at: k.last_used_at,
+    revoked_at: k.revoked_at, details: { scope: k.scope, purpose: k.purpose, audience: k.audience, description: k.description, replaced_by: k.replaced_by },
+  })));
   const inventory = createInventoryService({
     db, clock, directory, revocation, inventories: [materialInventory(clientKeys), materialInventory(clientSecrets), apiKeyInventory],
   });
