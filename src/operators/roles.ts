@@ -14,19 +14,22 @@ export const PERMISSIONS = [
   'key.read', 'key.rotate',
   'credential.read', 'credential.create', 'credential.revoke',
   'federation.read', 'federation.write',
+  'idp.read', 'idp.write',
+  'client.read', 'client.write',
+  'session.read', 'session.revoke',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 const READ: Permission[] = [
   'self.read', 'principal.read', 'team.read', 'resource.read', 'token.read', 'audit.read', 'audit.verify', 'finding.read',
-  'key.read', 'credential.read', 'federation.read',
+  'key.read', 'credential.read', 'federation.read', 'idp.read', 'client.read', 'session.read',
 ];
 
 export const ROLE_PERMISSIONS: Record<OperatorRole, ReadonlySet<Permission>> = {
   admin: new Set(PERMISSIONS),
   security: new Set<Permission>([
     ...READ, 'principal.create', 'principal.update', 'principal.lifecycle', 'team.write', 'resource.write', 'token.revoke', 'finding.write',
-    'credential.create', 'credential.revoke',
+    'credential.create', 'credential.revoke', 'session.revoke',
   ]),
   auditor: new Set<Permission>(READ),
   // Owners manage the credentials of the principals they own (the services check ownership).

@@ -33,6 +33,15 @@ export interface Config {
   keyRotationDays: number;
   /** Every DPoP proof must carry a fresh server nonce (RFC 9449 §8, §9). */
   requireDpopNonce: boolean;
+  /** RFC 7591 Dynamic Client Registration at /oauth/register (the MCP specification keeps it as deprecated). */
+  dynamicClientRegistration: boolean;
+  /** Hosts (names, IPs or CIDRs) a Client ID Metadata Document may be fetched from although private or loopback;
+   * only these may also use http. Empty: https to public addresses only. */
+  cimdAllowPrivate: string[];
+  /** Hours a person's sign-in lasts; its refresh tokens end with it. */
+  sessionHours: number;
+  /** Whether the sign-in page offers pasting an operator token: auto (only while no identity provider is configured), true or false. */
+  operatorTokenSignin: 'auto' | 'true' | 'false';
 }
 
 export interface SettingSpec {
@@ -57,6 +66,10 @@ export interface ConfigInput {
   signingAlg?: string;
   keyRotationDays?: string;
   requireDpopNonce?: string;
+  dynamicClientRegistration?: string;
+  cimdAllowPrivate?: string;
+  sessionHours?: string;
+  operatorTokenSignin?: string;
 }
 
 /** Every setting, in one table: the README's settings table is generated from the same facts. */
@@ -73,6 +86,10 @@ export const SETTINGS: SettingSpec[] = [
   { key: 'signingAlg', flag: '--signing-alg', env: 'CUSTOS_SIGNING_ALG', default: 'EdDSA', description: 'Algorithm of new token-signing keys: EdDSA (Ed25519) or ES256 (P-256)' },
   { key: 'keyRotationDays', flag: '--key-rotation-days', env: 'CUSTOS_KEY_ROTATION_DAYS', default: '30', description: 'Days a token-signing key signs before it is replaced automatically (1-365); the old key keeps verifying until its tokens expire' },
   { key: 'requireDpopNonce', flag: '--require-dpop-nonce', env: 'CUSTOS_REQUIRE_DPOP_NONCE', default: 'false', description: 'Require a server nonce in every DPoP proof (true or false): clients get use_dpop_nonce and a DPoP-Nonce header, then retry; limits how long a stolen proof is usable' },
+  { key: 'sessionHours', flag: '--session-hours', env: 'CUSTOS_SESSION_HOURS', default: '12', description: 'Hours a person stays signed in (1-720): refresh tokens end with the session; roles and teams from groups are re-read at every refresh' },
+  { key: 'operatorTokenSignin', flag: '--operator-token-signin', env: 'CUSTOS_OPERATOR_TOKEN_SIGNIN', default: 'auto', description: 'Offer signing in by pasting an operator token on the sign-in page: auto (only while no identity provider is configured), true or false' },
+  { key: 'dynamicClientRegistration', flag: '--dynamic-client-registration', env: 'CUSTOS_DYNAMIC_CLIENT_REGISTRATION', default: 'false', description: 'Accept RFC 7591 Dynamic Client Registration at /oauth/register (true or false; the MCP specification prefers Client ID Metadata Documents)' },
+  { key: 'cimdAllowPrivate', flag: '--cimd-allow-private', env: 'CUSTOS_CIMD_ALLOW_PRIVATE', default: '(none)', description: 'Hosts (names, IP addresses or CIDRs, comma-separated) a Client ID Metadata Document may be fetched from although private or loopback, over http too; for development' },
   { key: 'checkpointIntervalMs', flag: '--checkpoint-interval-ms', env: 'CUSTOS_CHECKPOINT_INTERVAL_MS', default: '1000', description: 'How often a signed audit checkpoint is made while events arrive (100-60000)' },
 ];
 
@@ -172,6 +189,28 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv, cwd = pro
   const nonceRaw = pick(spec('requireDpopNonce')) ?? 'false';
   if (nonceRaw !== 'true' && nonceRaw !== 'false') throw bad('requireDpopNonce', nonceRaw, 'expected true or false');
 
+  const dcrRaw = pick(spec('dynamicClientRegistration')) ?? 'false';
+  if (dcrRaw !== 'true' && dcrRaw !== 'false') throw bad('dynamicClientRegistration', dcrRaw, 'expected true or false');
+
+  const cimdRaw = pick(spec('cimdAllowPrivate')) ?? '';
+  const cimdAllowPrivate = cimdRaw.split(',').map((x) => x.trim()).filter(Boolean);
+  for (const entry of cimdAllowPrivate) {
+    const [addr, bits, extra] = entry.split('/');
+    const family = net.isIP(addr ?? '');
+    const isHostname = family === 0 && bits === undefined && /^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(entry);
+    const maxBits = family === 6 ? 128 : 32;
+    if (!isHostname && (!family || extra !== undefined || (bits !== undefined && (!/^\d+$/.test(bits) || Number(bits) > maxBits)))) {
+      throw bad('cimdAllowPrivate', entry, 'expected host names, IP addresses or CIDRs such as localhost, 127.0.0.1 or 10.0.0.0/8, comma-separated');
+    }
+  }
+
+  const sessionRaw = pick(spec('sessionHours')) ?? '12';
+  const sessionHours = Number(sessionRaw);
+  if (!/^\d+$/.test(sessionRaw) || sessionHours < 1 || sessionHours > 720) throw bad('sessionHours', sessionRaw, 'expected an integer from 1 to 720');
+
+  const opSigninRaw = pick(spec('operatorTokenSignin')) ?? 'auto';
+  if (opSigninRaw !== 'auto' && opSigninRaw !== 'true' && opSigninRaw !== 'false') throw bad('operatorTokenSignin', opSigninRaw, 'expected auto, true or false');
+
   const masterKey = env.CUSTOS_MASTER_KEY === '' ? undefined : env.CUSTOS_MASTER_KEY;
 
   return {
@@ -189,6 +228,10 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv, cwd = pro
     signingAlg,
     keyRotationDays,
     requireDpopNonce: nonceRaw === 'true',
+    dynamicClientRegistration: dcrRaw === 'true',
+    cimdAllowPrivate,
+    sessionHours,
+    operatorTokenSignin: opSigninRaw,
   };
 }
 

@@ -7,12 +7,11 @@ function configOptions(cmd: Command): Command {
   return cmd;
 }
 
+/** Commander names each option after its flag in camelCase (--checkpoint-sink → checkpointSink). */
+const optionName = (flag: string) => flag.replace(/^--/, '').replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+
 function flagsOf(o: Record<string, string | undefined>): ConfigInput {
-  return {
-    host: o.host, port: o.port, dataDir: o.dataDir, databaseUrl: o.databaseUrl, logLevel: o.logLevel, checkpointIntervalMs: o.checkpointIntervalMs,
-    checkpointSinks: o.checkpointSink, autoRevokeLeaked: o.autoRevokeLeaked, trustedProxies: o.trustedProxies,
-    publicUrl: o.publicUrl, signingAlg: o.signingAlg, keyRotationDays: o.keyRotationDays, requireDpopNonce: o.requireDpopNonce,
-  };
+  return Object.fromEntries(SETTINGS.map((s) => [s.key, o[optionName(s.flag)]])) as ConfigInput;
 }
 
 /**

@@ -58,6 +58,8 @@ export interface TeamMembersTable {
   principal_id: string;
   role: string;
   added_at: string;
+  /** The identity provider that maintains this membership from groups; null when added by hand. */
+  managed_by: string | null;
 }
 
 export interface ResourcesTable {
@@ -278,6 +280,99 @@ export interface RevocationsTable {
   forget_after: string | null;
 }
 
+export interface IdentityProvidersTable {
+  id: string;
+  name: string;
+  display_name: string | null;
+  issuer: string;
+  client_id: string;
+  client_auth: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  client_secret_sealed: string | null;
+  private_key_sealed: string | null;
+  public_jwk: string | null;
+  scopes: string;
+  subject_claim: string;
+  groups_claim: string | null;
+  group_roles: string;
+  group_teams: string;
+  new_principal_status: 'proposed' | 'active';
+  created_at: string;
+  created_by: string | null;
+  updated_at: string;
+}
+
+export interface ExternalIdentitiesTable {
+  idp_id: string;
+  subject: string;
+  principal_id: string;
+  email: string | null;
+  created_at: string;
+  last_sign_in_at: string;
+}
+
+export interface OAuthClientsTable {
+  client_id: string;
+  name: string;
+  kind: 'registered' | 'dynamic';
+  redirect_uris: string;
+  grant_types: string;
+  scope: string | null;
+  created_at: string;
+  created_by: string | null;
+}
+
+export interface SigninRequestsTable {
+  id: string;
+  kind: 'authorize' | 'device';
+  client_id: string;
+  request: string;
+  browser_hash: string | null;
+  upstream_sealed: string | null;
+  principal_id: string | null;
+  auth: string | null;
+  upstream_refresh_sealed: string | null;
+  status: 'pending' | 'authenticated' | 'approved' | 'denied' | 'done';
+  code_hash: string | null;
+  device_code_hash: string | null;
+  user_code: string | null;
+  last_polled_at: string | null;
+  session_id: string | null;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface SigninSessionsTable {
+  id: string;
+  principal_id: string;
+  client_id: string;
+  auth_method: 'federated' | 'operator_token';
+  idp_id: string | null;
+  source_credential_id: string | null;
+  role: string | null;
+  groups: string;
+  scope: string;
+  audience: string;
+  purpose: string | null;
+  jkt: string | null;
+  upstream_refresh_sealed: string | null;
+  auth_time: string;
+  created_at: string;
+  expires_at: string;
+  last_refreshed_at: string | null;
+  revoked_at: string | null;
+  revoked_reason: string | null;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  session_id: string;
+  secret_hash: string;
+  issued_at: string;
+  expires_at: string;
+  used_at: string | null;
+  replaced_by: string | null;
+}
+
 export interface DB {
   meta: MetaTable;
   principals: PrincipalsTable;
@@ -300,6 +395,12 @@ export interface DB {
   federation_issuers: FederationIssuersTable;
   replay_cache: ReplayCacheTable;
   revocations: RevocationsTable;
+  identity_providers: IdentityProvidersTable;
+  external_identities: ExternalIdentitiesTable;
+  oauth_clients: OAuthClientsTable;
+  signin_requests: SigninRequestsTable;
+  signin_sessions: SigninSessionsTable;
+  refresh_tokens: RefreshTokensTable;
 }
 
 export type { Generated };
