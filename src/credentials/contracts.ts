@@ -67,6 +67,8 @@ export interface AccessTokenClaims {
   act?: ActClaim;
   /** How the subject authenticated (RFC 8176 style; the first entry maps to Actor.authMethod). */
   amr?: string[];
+  /** RFC 9068 §2.2.3.1: a signed-in person's operator role (sign-in sessions only; never on a delegated token). */
+  roles?: string[];
 }
 
 /** Why a presented credential was refused: the stable reasons auth.failed events and WWW-Authenticate carry. */

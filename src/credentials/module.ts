@@ -149,6 +149,10 @@ export function createCredentialsModule(deps: CredentialsModuleDeps) {
   const leakRevoker = createLeakRevoker({ op: deps.operatorTokens.revokeLeaked, ak: apiKeys.revokeLeaked, cs: clientSecrets.revokeLeaked });
 
   let maintenance: NodeJS.Timeout | undefined;
+  // What other modules add to the OAuth endpoints (the sign-in module: metadata for the authorization endpoint,
+  // revocation of refresh tokens). Attached before registerRoutes.
+  const metadataExtras: Array<() => Record<string, unknown>> = [];
+  const otherRevokers: Array<NonNullable<Parameters<typeof registerOAuthRoutes>[1]['revokeOther']>> = [];
 
   return {
     verify,
@@ -156,11 +160,27 @@ export function createCredentialsModule(deps: CredentialsModuleDeps) {
     leakRevoker,
     signingKeys,
     tokenEndpoint,
+    /** The DPoP proof checker other token flows use (the sign-in grants bind refresh tokens to a key). */
+    dpop,
+    /** Adds a holder of credentials whose tokens revocation cascades through (the sign-in module's sessions). */
+    addHolder(holder: (typeof holders)[number]): void {
+      holders.push(holder);
+    },
+    /** Lets another module add to the OAuth endpoints: metadata members and revocation of its own token kind. */
+    extendOAuth(ext: { metadata?: () => Record<string, unknown>; revokeOther?: (typeof otherRevokers)[number] }): void {
+      if (ext.metadata) metadataExtras.push(ext.metadata);
+      if (ext.revokeOther) otherRevokers.push(ext.revokeOther);
+    },
     registerRoutes(app: HttpApp) {
       registerSigningKeyRoutes(app, signingKeys);
       registerOAuthRoutes(app, {
         token: tokenEndpoint, introspection, issuer,
         recordRefusal: (req: FastifyRequest, error: OAuthError) => recordFailure('token_endpoint', error.code, requestProvenance(req), null),
+        metadataExtra: () => Object.assign({}, ...metadataExtras.map((m) => m())),
+        revokeOther: async (params, provenance) => {
+          for (const revoke of otherRevokers) if (await revoke(params, provenance)) return true;
+          return false;
+        },
       });
       registerApiKeyRoutes(app, apiKeys);
       registerClientKeyRoutes(app, clientKeys);

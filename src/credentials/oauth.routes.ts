@@ -21,6 +21,11 @@ export interface OAuthRoutesDeps {
   issuer: () => string;
   /** Records a refused token request (auth.failed), best effort. */
   recordRefusal: (req: FastifyRequest, error: OAuthError) => Promise<void>;
+  /** What other modules add to the metadata document (the sign-in module's endpoints), read at request time. */
+  metadataExtra?: () => Record<string, unknown>;
+  /** Revokes tokens of kinds other modules issue (a person's refresh token, which a public client revokes with
+   * its client_id alone, RFC 7009 §2.1); returns false when the token is not of its kind. */
+  revokeOther?: (params: URLSearchParams, provenance: ReturnType<typeof requestProvenance>) => Promise<boolean>;
 }
 
 function sendOAuthError(reply: FastifyReply, error: OAuthError): FastifyReply {
@@ -49,7 +54,7 @@ export function registerOAuthRoutes(app: HttpApp, deps: OAuthRoutesDeps): void {
   app.get('/.well-known/oauth-authorization-server', {
     config: { public: true },
     schema: { tags, summary: 'Authorization server metadata (RFC 8414)' },
-  }, async (_req, reply) => reply.header('cache-control', 'public, max-age=300').send(authorizationServerMetadata(deps.issuer())));
+  }, async (_req, reply) => reply.header('cache-control', 'public, max-age=300').send(authorizationServerMetadata(deps.issuer(), deps.token.grantTypes(), deps.metadataExtra?.())));
 
   void app.register(async (scope) => {
     scope.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: FORM_LIMIT }, (_req, body, done) => {
@@ -83,7 +88,8 @@ export function registerOAuthRoutes(app: HttpApp, deps: OAuthRoutesDeps): void {
       config: { public: true },
       schema: { tags, summary: 'Token revocation (RFC 7009): the token and every token derived from it', description: `Form-encoded (${FORM}); client authentication or an admin/security operator token.` },
     }, async (req, reply) => {
-      await deps.introspection.revoke(req.headers, req.body, requestProvenance(req));
+      const handled = req.body instanceof URLSearchParams && deps.revokeOther ? await deps.revokeOther(req.body, requestProvenance(req)) : false;
+      if (!handled) await deps.introspection.revoke(req.headers, req.body, requestProvenance(req));
       return reply.header('cache-control', 'no-store').code(200).send();
     });
   });

@@ -107,9 +107,12 @@ export function credentialActor(input: {
   binding: Actor['binding'];
   delegationChain: DelegationLink[];
   provenance: Provenance;
+  /** A signed-in person's operator role (their access token's `roles`); null for everyone else. */
+  role?: OperatorRole | null;
 }): Actor {
   return {
     ...baseActor(input.authMethod, input.provenance),
+    role: input.role ?? null,
     principal: input.principal,
     credential: input.credential,
     teamIds: input.teamIds,

@@ -2,19 +2,19 @@ import crypto from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 // The one definition of Custos bearer credentials: custos_<kind>_<id>_<secret>_<crc>
-// (op: operator token, ak: API key, cs: OAuth client secret).
+// (op: operator token, ak: API key, cs: OAuth client secret, rt: a person's refresh token).
 // The issuer (operators, later credentials) mints with it and the scanner recognises leaks with it, so a
 // leaked token is validated offline (checksum) and traced to its row (id) without the secret ever being stored:
 // only the SHA-256 of the whole token is kept.
 
-export type CustosTokenKind = 'op' | 'ak' | 'cs';
-export const CUSTOS_TOKEN_KINDS: readonly CustosTokenKind[] = ['op', 'ak', 'cs'];
+export type CustosTokenKind = 'op' | 'ak' | 'cs' | 'rt';
+export const CUSTOS_TOKEN_KINDS: readonly CustosTokenKind[] = ['op', 'ak', 'cs', 'rt'];
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const ID_RE = /^[a-z2-7]{16}$/;
 const SECRET_RE = /^[A-Za-z0-9]{32}$/;
-const TOKEN_RE = /^custos_(op|ak|cs)_([a-z2-7]{16})_([A-Za-z0-9]{32})_([A-Za-z0-9]{6})$/;
+const TOKEN_RE = /^custos_(op|ak|cs|rt)_([a-z2-7]{16})_([A-Za-z0-9]{32})_([A-Za-z0-9]{6})$/;
 /** The credential id as it appears in URLs. */
 export const CREDENTIAL_ID_PATTERN = /^[a-z2-7]{16}$/;
 

@@ -67,6 +67,9 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
   });
   const authenticateClient = createClientAuthenticator({ directory: deps.directory, clientMaterial: deps.clientMaterial, verifyAssertion });
   const issue = createTokenIssuer(deps);
+  // Other modules add grants of their own (the sign-in module: authorization_code, refresh_token, device_code):
+  // the table stays one, so every grant goes through the same binding, client authentication and issue steps.
+  const grants: Record<string, GrantHandler> = { ...GRANT_TYPES };
   const grantDeps: GrantDeps = {
     directory: deps.directory, clock: deps.clock, issuer: deps.issuer, replay: deps.replay, federation: deps.federation, verifyAssertion,
     verifyIssuedToken: deps.verifyIssuedToken, issuedToken: deps.issuedToken, maxDelegationDepth: deps.maxDelegationDepth,
@@ -75,11 +78,17 @@ export function createTokenEndpoint(deps: TokenEndpointDeps) {
   return {
     verifyAssertion,
     authenticateClient,
+    /** Adds a grant type (another module's); a type already in the table is refused. */
+    addGrant(type: string, handler: GrantHandler): void {
+      if (Object.hasOwn(grants, type)) throw new Error(`grant type ${type} is already handled`);
+      grants[type] = handler;
+    },
+    grantTypes: (): string[] => Object.keys(grants),
     async token(req: TokenRequest): Promise<IssuedToken> {
       const params = readParams(req.body);
       const grantType = required(params, 'grant_type');
-      const grant = GRANT_TYPES[grantType];
-      if (!grant) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType.slice(0, 100)} is not supported; supported: ${Object.keys(GRANT_TYPES).join(', ')}`);
+      const grant = Object.hasOwn(grants, grantType) ? grants[grantType] : undefined;
+      if (!grant) throw new OAuthError('unsupported_grant_type', `grant_type ${grantType.slice(0, 100)} is not supported; supported: ${Object.keys(grants).join(', ')}`);
       const jkt = await bindingFromProof(deps.dpop, req.headers, tokenEndpointUrl(deps.issuer()));
       const client = await authenticateClient(req.headers, params, { deferClaim: true });
       const pending = client?.pendingClaim;

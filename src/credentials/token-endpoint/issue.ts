@@ -1,7 +1,7 @@
 import type { Actor } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
 import type { IdGenerator } from '../../platform/ids.js';
-import type { Database } from '../../platform/store/db.js';
+import type { Database, Trx, WriteBatch } from '../../platform/store/db.js';
 import type { AuditWriter } from '../../audit/index.js';
 import { signAccessToken } from '../access-token.js';
 import type { AccessTokenClaims, SigningKeyStore } from '../contracts.js';
@@ -42,6 +42,11 @@ export interface IssueRequest {
   grantType: string;
   authMethod: string;
   credentialId: string | null;
+  /** RFC 9068 §2.2.3.1 `roles`: a signed-in person's operator role, only on tokens for the management API. */
+  roles?: string[];
+  /** Runs inside the transaction that records the token (after its row is written), for what must commit with
+   * it: a sign-in session's new refresh token, a code marked used. What it returns is added to the response. */
+  withinIssue?: (trx: Trx, batch: WriteBatch, token: { jti: string; iat: number; exp: number }) => Promise<Record<string, string | number> | void>;
 }
 
 export interface IssuedToken {
@@ -51,6 +56,8 @@ export interface IssuedToken {
   scope: string;
   issued_token_type?: string;
   jti: string;
+  /** Added by the grant's withinIssue (refresh_token). */
+  [extra: string]: string | number | undefined;
 }
 
 export function createTokenIssuer(deps: {
@@ -65,13 +72,14 @@ export function createTokenIssuer(deps: {
       iss: deps.issuer(), sub: req.sub.id, aud: req.audience.length === 1 ? req.audience[0]! : req.audience, client_id: req.clientId,
       scope: req.scope.join(' '), ...(req.purpose ? { purpose: req.purpose } : {}), jti, iat, exp: req.exp, auth_time: req.authTime,
       ...(req.jkt ? { cnf: { jkt: req.jkt } } : {}), ...(act ? { act } : {}), amr: [req.authMethod],
+      ...(req.roles && req.roles.length > 0 ? { roles: req.roles } : {}),
     };
     const token = await signAccessToken(key, claims);
     const exchange = req.parent !== null;
     const recorded = await deps.db.write(async (trx, batch) => {
       // The claim decides before anything is written: a refused claim inserted nothing, so returning (not
       // throwing) leaves the transaction clean and the other jobs of the batch unaffected.
-      if (pendingClaim && !await deps.replay.claimIn(trx, pendingClaim.kind, pendingClaim.id, pendingClaim.expiresAt)) return false;
+      if (pendingClaim && !await deps.replay.claimIn(trx, pendingClaim.kind, pendingClaim.id, pendingClaim.expiresAt)) return false as const;
       if (req.parent) {
         const parent = await tokens.findToken(trx, req.parent.jti);
         if (!parent || parent.revoked_at) throw new OAuthError('invalid_grant', 'the subject token has been revoked');
@@ -94,12 +102,14 @@ export function createTokenIssuer(deps: {
           grant_type: req.grantType, auth_method: req.authMethod, sub: req.sub.id, client_id: req.clientId, scope: req.scope, audience: req.audience,
           purpose: req.purpose, expires_at: new Date(req.exp * 1000).toISOString(), dpop_jkt: req.jkt, act_chain: req.actors,
           parent_jti: req.parent?.jti ?? null, family_id: req.parent?.familyId ?? jti, credential_id: req.credentialId, kid: key.kid,
+          ...(req.roles && req.roles.length > 0 ? { roles: req.roles } : {}),
         },
       });
-      return true;
+      return (await req.withinIssue?.(trx, batch, { jti, iat, exp: req.exp })) ?? {};
     });
-    if (!recorded) throw replayRefusal();
+    if (recorded === false) throw replayRefusal();
     return {
+      ...recorded,
       access_token: token, token_type: req.jkt ? 'DPoP' : 'Bearer', expires_in: req.exp - iat, scope: claims.scope, jti,
       ...(exchange ? { issued_token_type: 'urn:ietf:params:oauth:token-type:access_token' } : {}),
     };

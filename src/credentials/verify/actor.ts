@@ -1,4 +1,4 @@
-import { credentialActor, type Actor, type AuthMethod, type Provenance } from '../../platform/actor.js';
+import { credentialActor, OPERATOR_ROLES, type Actor, type AuthMethod, type OperatorRole, type Provenance } from '../../platform/actor.js';
 import type { AccessTokenClaims } from '../contracts.js';
 import type { PrincipalRecord } from './context.js';
 
@@ -11,8 +11,17 @@ import type { PrincipalRecord } from './context.js';
 // - scope split on spaces; purpose as issued; audience as a list; binding {dpop, jkt} or null; credential the
 //   jti with iat and exp as ISO times; teamIds those of the current actor.
 // - authMethod is amr[0] when it is one of AMR_AUTH_METHODS, else 'private_key_jwt'.
+// - role (a signed-in person's operator role, RFC 9068 `roles`) only when the token is not delegated, its subject
+//   is a human and the role is one of OPERATOR_ROLES: a delegated token never carries its subject's role, and only
+//   this issuer signs `roles` (the sign-in grants; the management verifier also requires its own audience).
 
-export const AMR_AUTH_METHODS: readonly AuthMethod[] = ['private_key_jwt', 'client_secret', 'federated', 'api_key'];
+export const AMR_AUTH_METHODS: readonly AuthMethod[] = ['private_key_jwt', 'client_secret', 'federated', 'api_key', 'operator_token'];
+
+function roleOf(claims: AccessTokenClaims, delegated: boolean, kind: string): OperatorRole | null {
+  const role = claims.roles?.[0];
+  if (delegated || kind !== 'human' || role === undefined || !(OPERATOR_ROLES as readonly string[]).includes(role)) return null;
+  return role as OperatorRole;
+}
 
 export function accessTokenActor(input: {
   claims: AccessTokenClaims;
@@ -42,5 +51,6 @@ export function accessTokenActor(input: {
     binding: claims.cnf?.jkt ? { method: 'dpop', thumbprint: claims.cnf.jkt } : null,
     delegationChain,
     provenance: input.provenance,
+    role: roleOf(claims, actChain.length > 0, current.principal.kind),
   });
 }

@@ -51,6 +51,7 @@ export const claims: Check = (state, deps) => {
   if (p.scope !== undefined && typeof p.scope !== 'string') reject(state, 'malformed_token', 'scope must be a space-separated string');
   if (p.purpose !== undefined && typeof p.purpose !== 'string') reject(state, 'malformed_token', 'purpose must be a string');
   if (p.amr !== undefined && !(Array.isArray(p.amr) && p.amr.every((m) => typeof m === 'string'))) reject(state, 'malformed_token', 'amr must be a list of strings');
+  if (p.roles !== undefined && !(Array.isArray(p.roles) && p.roles.every((m) => typeof m === 'string'))) reject(state, 'malformed_token', 'roles must be a list of strings');
   if (p.cnf !== undefined) {
     const cnf = p.cnf as { jkt?: unknown } | null;
     if (cnf === null || typeof cnf !== 'object' || Array.isArray(cnf) || !isText(cnf.jkt)) reject(state, 'malformed_token', 'cnf must carry a key thumbprint (jkt)');

@@ -57,7 +57,7 @@ describe('engine', () => {
 describe('rule table', () => {
   it('keeps its order: Custos first, specific before general, generic rules last', () => {
     expect(RULES.map((r) => r.id)).toEqual([
-      'custos-operator-token', 'custos-api-key', 'custos-client-secret', 'openai-project-key', 'openai-service-account-key', 'openai-legacy-key',
+      'custos-operator-token', 'custos-api-key', 'custos-client-secret', 'custos-refresh-token', 'openai-project-key', 'openai-service-account-key', 'openai-legacy-key',
       'anthropic-api-key', 'google-api-key', 'azure-openai-key', 'aws-access-key-id', 'aws-secret-access-key',
       'huggingface-token', 'groq-api-key', 'replicate-api-token', 'together-api-key', 'fireworks-api-key', 'openrouter-api-key',
       'perplexity-api-key', 'xai-api-key', 'deepseek-api-key', 'mistral-api-key', 'cohere-api-key', 'pinecone-api-key',

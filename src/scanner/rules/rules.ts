@@ -3,7 +3,7 @@
 // the generic rules last. Every quantifier is bounded so V8's backtracking engine stays linear-ish (see
 // engine.safety.test.ts). A rule's id, pattern and examples live in its provider's file.
 import type { Rule } from '../types.js';
-import { custosOperatorToken, custosApiKey, custosClientSecret } from './providers/custos.js';
+import { custosOperatorToken, custosApiKey, custosClientSecret, custosRefreshToken } from './providers/custos.js';
 import { openaiProjectKey, openaiServiceAccountKey, openaiLegacyKey } from './providers/openai.js';
 import { anthropicApiKey } from './providers/anthropic.js';
 import { googleApiKey, azureOpenaiKey, awsAccessKeyId, awsSecretAccessKey, gcpServiceAccountKey, azureStorageConnectionString } from './providers/cloud.js';
@@ -17,7 +17,7 @@ import { genericSecretUnquoted, genericSecret } from './providers/generic.js';
 
 export const RULES: Rule[] = [
   // Custos' own tokens: checksummed, and the server can revoke a live one.
-  custosOperatorToken, custosApiKey, custosClientSecret,
+  custosOperatorToken, custosApiKey, custosClientSecret, custosRefreshToken,
   // AI providers, then the clouds that host their models.
   openaiProjectKey, openaiServiceAccountKey, openaiLegacyKey, anthropicApiKey,
   // Cloud keys (before the AI platforms: an AWS or Google key must not be taken for a generic one).

@@ -1,4 +1,4 @@
-// Custos' own credentials (operator tokens, API keys, OAuth client secrets): checksummed, parsed with the shared format module,
+// Custos' own credentials (operator tokens, API keys, OAuth client secrets, refresh tokens): checksummed, parsed with the shared format module,
 // and the server revokes a live one that a report names.
 import type { Rule } from '../../types.js';
 import { B, E } from '../pattern-parts.js';
@@ -51,5 +51,17 @@ export const custosClientSecret: Rule = {
   examples: {
     truePositives: [`CLIENT_SECRET=${formatCustosToken('cs', randomString(LOWER32, 16, rnd), randomString(ALNUM, 32, rnd))}`],
     falsePositives: [`custos_cs_${'c'.repeat(16)}_${'Y'.repeat(32)}_ABCDEF`, 'client_secret: custos_cs_<id>_<secret>_<crc>'],
+  },
+};
+
+/** A person's refresh token (sign-in sessions); drawn last, so the examples above stay as they were. */
+export const custosRefreshToken: Rule = {
+  id: 'custos-refresh-token', description: 'Custos refresh token (a person\'s sign-in session)', provider: 'Custos', severity: 'critical',
+  keywords: ['custos_rt_'], checksum: true,
+  pattern: `${B}custos_rt_[a-z2-7]{16}_[A-Za-z0-9]{32}_[A-Za-z0-9]{6}${E}`,
+  validate: (s) => parseCustosToken(s)?.kind === 'rt',
+  examples: {
+    truePositives: [`"refresh_token": "${formatCustosToken('rt', randomString(LOWER32, 16, rnd), randomString(ALNUM, 32, rnd))}"`],
+    falsePositives: [`custos_rt_${'d'.repeat(16)}_${'X'.repeat(32)}_ABCDEF`, 'refresh_token: custos_rt_<id>_<secret>_<crc>'],
   },
 };
