@@ -69,6 +69,10 @@ export const ERROR_CODES = {
 
   resource_has_children: { status: 409, title: 'Resource has children', meaning: 'Delete or move the child resources first.' },
 
+  // Sign-in: OAuth clients for people
+  invalid_client_metadata: { status: 400, title: 'Invalid client metadata', meaning: 'An OAuth client registration or change is refused: a redirect URI breaks the rules (absolute, no fragment or user information; https, or plain http only to 127.0.0.1, [::1] or localhost, or a private-use scheme in reverse-domain form such as com.example.app), a grant type public clients cannot use, refresh_token without authorization_code or the device grant, authorization_code without a redirect URI, or the built-in client\'s name; `field` names the member and `detail` the rule.' },
+  builtin_client: { status: 409, title: 'Built-in client', meaning: 'The client `custos-cli` (the Custos CLI) is part of the server: it can be shown but not changed or deleted.' },
+
   // Audit log
   seq_out_of_range: { status: 422, title: 'Sequence number out of range', meaning: 'The sequence number is beyond the log.' },
   tree_size_too_large: { status: 422, title: 'Tree size too large', meaning: 'The requested tree size is beyond the latest signed checkpoint.' },
