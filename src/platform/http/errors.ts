@@ -64,6 +64,7 @@ export const ERROR_CODES = {
   invalid_jwk: { status: 422, title: 'Invalid public key', meaning: 'The key is not a public asymmetric JWK (OKP Ed25519, EC P-256/P-384 or RSA of 2048 bits or more) with a usable algorithm; private members are refused.' },
   key_already_registered: { status: 409, title: 'Key already registered', meaning: 'A key with this thumbprint is already registered for the principal.' },
   invalid_federation: { status: 422, title: 'Invalid federation settings', meaning: 'The trusted issuer needs an https issuer, exactly one of a JWKS URL or an inline JWKS, an audience, asymmetric algorithms, and mappings to existing principals.' },
+  invalid_identity_provider: { status: 422, title: 'Invalid identity provider settings', meaning: 'The identity provider needs an https issuer (plain http only to 127.0.0.1, [::1] or localhost) not configured twice, a client secret for client_secret_basic/client_secret_post and none for private_key_jwt, scopes including openid, and a groups claim for group mappings; `detail` says which rule failed.' },
   signing_key_unavailable: { status: 503, title: 'No signing key', meaning: 'The token-signing key could not be loaded or created; no token was issued.' },
   credential_already_revoked: { status: 409, title: 'Already revoked', meaning: 'The credential was revoked before; nothing changed.' },
 
