@@ -12,9 +12,10 @@ import {
 } from './operators/index.js';
 import { createFindingService, registerFindingRoutes } from './findings/index.js';
 import {
-  createCredentialDirectory, createIdentityDirectory, createPrincipalService, createResourceService, createTeamService,
-  registerPrincipalRoutes, registerResourceRoutes, registerTeamRoutes,
+  createCredentialDirectory, createIdentityDirectory, createPeopleDirectory, createPrincipalService, createResourceService, createTeamResolver,
+  createTeamService, registerPrincipalRoutes, registerResourceRoutes, registerTeamRoutes,
 } from './identity/index.js';
+import { createSigninModule } from './signin/index.js';
 import { systemActor } from './platform/actor.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { ConfigError, type Config } from './platform/config.js';
@@ -87,6 +88,24 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     const adminRecovery = createAdminRecovery({ db, audit, identity, principals, tokens });
     const teams = createTeamService({ db, audit, clock, newId });
     const resources = createResourceService({ db, audit, clock, newId });
+    const directory = createCredentialDirectory({ db });
+    // People signing in: the sign-in module plugs its grants, session holder and endpoints into the credentials module.
+    const signin = createSigninModule({
+      db, audit, clock, newId, keys, issuer: () => site.url, directory,
+      people: { ...createPeopleDirectory({ principals, audit, clock }), ...createTeamResolver({ db }) },
+      operatorTokens: tokens,
+      credentials: {
+        addGrant: (type, handler) => credentials.tokenEndpoint.addGrant(type, handler),
+        addHolder: (holder) => credentials.addHolder(holder),
+        extendOAuth: (ext) => credentials.extendOAuth(ext),
+        onCredentialRevoked: (trx, batch, actor, id, reason) => credentials.revocation.onCredentialRevoked(trx, batch, actor, id, reason),
+        revokeCredential: (actor, id, reason) => credentials.revocation.revokeCredential(actor, id, reason),
+      },
+      settings: {
+        sessionHours: config.sessionHours, operatorTokenSignin: config.operatorTokenSignin,
+        dynamicClientRegistration: config.dynamicClientRegistration, cimdAllowPrivate: config.cimdAllowPrivate,
+      },
+    });
     const findings = createFindingService({ db, audit, clock, newId, credentials: credentials.leakRevoker, autoRevoke: config.autoRevokeLeaked });
 
     const bootstrap = fresh ? await initialiseStore({ db, keys, audit, principals, tokens, dataDir: config.dataDir }) : undefined;
@@ -125,6 +144,7 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     registerOperatorTokenRoutes(http, tokens);
     registerFindingRoutes(http, findings);
     credentials.registerRoutes(http);
+    signin.registerRoutes(http);
     await credentials.init();
 
     return {
@@ -145,11 +165,13 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
         const url = await http.listen({ host: config.host, port: config.port });
         if (!config.publicUrl) site.url = url;
         credentials.start();
+        signin.start();
         return url;
       },
       async close() {
         statsKeeper.stop();
         credentials.stop();
+        signin.stop();
         await http.close();
         // A last checkpoint on shutdown covers every acknowledged event.
         await checkpointer.stop();

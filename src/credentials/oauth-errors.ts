@@ -14,6 +14,10 @@ export const OAUTH_ERROR_STATUS = {
   invalid_dpop_proof: 400, // RFC 9449 §5
   use_dpop_nonce: 400, // RFC 9449 §8
   unsupported_token_type: 400, // RFC 7009 §2.2.1
+  authorization_pending: 400, // RFC 8628 §3.5 (device grant)
+  slow_down: 400,
+  access_denied: 400,
+  expired_token: 400,
   server_error: 500,
   temporarily_unavailable: 503,
 } as const;

@@ -42,3 +42,13 @@ export async function removeMember(db: Q, teamId: string, principalId: string): 
   const res = await db.deleteFrom('team_members').where('team_id', '=', teamId).where('principal_id', '=', principalId).executeTakeFirst();
   return Number(res.numDeletedRows) > 0;
 }
+
+/** The teams a principal belongs to, with who maintains each membership (null: added by hand). */
+export async function membershipsOf(db: Q, principalId: string) {
+  return db.selectFrom('team_members as m').innerJoin('teams as t', 't.id', 'm.team_id')
+    .select(['m.team_id', 't.name', 'm.managed_by']).where('m.principal_id', '=', principalId).execute();
+}
+
+export async function insertManagedMember(db: Q, row: { team_id: string; principal_id: string; added_at: string; managed_by: string }) {
+  await db.insertInto('team_members').values({ ...row, role: 'member' }).execute();
+}

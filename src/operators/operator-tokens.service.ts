@@ -121,6 +121,13 @@ export function createOperatorTokenService(deps: OperatorTokenDeps) {
     highestRoleOf,
     adminHolderIds,
 
+    /** The token's role while it is unrevoked and unexpired, else null (a sign-in session started with it ends). */
+    async roleWhileValid(id: string, trx?: Trx): Promise<OperatorRole | null> {
+      const row = await repo.findToken(trx ?? db.kysely, id);
+      if (!row || row.revoked_at !== null || row.expires_at <= clock.now().toISOString()) return null;
+      return row.role as OperatorRole;
+    },
+
     async mint(actor: Actor, input: MintTokenInput) {
       if (!canGrantRole(actor.role, input.role)) throw errors.forbidden(`role '${actor.role}' cannot mint '${input.role}' tokens`);
       return db.write(async (trx, batch) => {

@@ -1,5 +1,6 @@
 import type { JWK } from 'jose';
-import type { OperatorRole } from '../platform/actor.js';
+import type { Actor, OperatorRole, Provenance } from '../platform/actor.js';
+import type { Trx, WriteBatch } from '../platform/store/db.js';
 
 // The types the sign-in module's parts meet on. The module makes Custos the authorization server for people:
 // it federates to the organisation's identity providers as an OIDC relying party (identity-providers.*,
@@ -112,4 +113,22 @@ export interface ClientMetadataFetcher {
   /** True when the client_id is a URL this fetcher would try (https, or an allowed private host). */
   isMetadataUrl(clientId: string): boolean;
   fetch(clientId: string): Promise<OAuthClient>;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// What the sign-in module needs from other modules (ports; the composition root passes the providers)
+
+/** Identity: people (human principals) and the team memberships their groups maintain. */
+export interface PeopleDirectory {
+  /** Creates the human principal for a first sign-in; the name is derived from `nameHint` and made unique. */
+  createPerson(trx: Trx, batch: WriteBatch, actor: Actor, input: { nameHint: string; displayName: string | null; email: string | null; status: 'proposed' | 'active'; idpName: string }): Promise<{ id: string; name: string }>;
+  /** Makes the memberships `managedBy` maintains for the person exactly `teamIds` (others are never touched). */
+  syncManagedTeams(trx: Trx, batch: WriteBatch, actor: Actor, principalId: string, managedBy: string, teamIds: string[]): Promise<void>;
+}
+
+/** Operators: the operator token a person pasted on the sign-in page (embedded default, tests, bootstrap). */
+export interface OperatorTokenSignin {
+  authenticate(token: string, provenance: Provenance): Promise<Actor>;
+  /** The role of the operator token while it is still valid (unrevoked, unexpired); null once it is not. */
+  roleWhileValid(credentialId: string, trx?: Trx): Promise<OperatorRole | null>;
 }

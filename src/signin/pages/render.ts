@@ -1,0 +1,163 @@
+// The sign-in, consent and device pages: server-rendered HTML, no script at all, one stylesheet from this origin.
+// Rules:
+// - Every value from a request, a client's metadata or an IdP is escaped (escapeHtml) — a client's name is
+//   attacker-chosen text.
+// - Content-Security-Policy: default-src 'none'; styles and images from this origin only; forms may post only here
+//   and, on the consent page, to the client's redirect (browsers apply form-action to the redirect after a post);
+//   no framing (frame-ancestors 'none', against clickjacking the consent button).
+// - Keyboard usable: real <form>/<button>/<a> elements in reading order, labelled inputs, visible focus (style.css),
+//   the primary action first.
+
+export interface Page {
+  html: string;
+  csp: string;
+}
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** CSP for our pages; `formTargets` are origins (or `scheme:`) a form post may end up at after our redirect. */
+export function pageCsp(formTargets: string[] = []): string {
+  const targets = formTargets.map((t) => t.replace(/[;\s,]/g, '')).filter(Boolean);
+  return [
+    "default-src 'none'", "style-src 'self'", "img-src 'self'", `form-action 'self'${targets.length ? ' ' + targets.join(' ') : ''}`,
+    "frame-ancestors 'none'", "base-uri 'none'",
+  ].join('; ');
+}
+
+function layout(title: string, body: string, formTargets: string[] = []): Page {
+  const html = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${escapeHtml(title)} · Custos</title>
+<link rel="stylesheet" href="/signin/style.css">
+</head>
+<body>
+<main>
+<p class="brand">Custos</p>
+<h1>${escapeHtml(title)}</h1>
+${body}
+</main>
+</body>
+</html>
+`;
+  return { html, csp: pageCsp(formTargets) };
+}
+
+const hidden = (name: string, value: string) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`;
+
+export interface SignInPageInput {
+  requestId: string;
+  clientName: string;
+  csrf: string;
+  identityProviders: Array<{ name: string; displayName: string | null }>;
+  operatorTokenSignin: boolean;
+  error?: string;
+  userCode?: string | null;
+}
+
+export function signInPage(input: SignInPageInput): Page {
+  const base = `/signin/${encodeURIComponent(input.requestId)}`;
+  const idps = input.identityProviders.map((p) => `<li><a class="button primary" href="${base}/idp/${encodeURIComponent(p.name)}">Sign in with ${escapeHtml(p.displayName ?? p.name)}</a></li>`).join('\n');
+  const token = input.operatorTokenSignin ? `
+<form method="post" action="${base}/token" class="token">
+${hidden('csrf', input.csrf)}
+<label for="operator-token">Operator token</label>
+<input id="operator-token" name="token" type="password" autocomplete="off" spellcheck="false" required${input.identityProviders.length === 0 ? ' autofocus' : ''}>
+<p class="hint">Paste an operator token once (the embedded default, or the bootstrap admin). It is checked and never stored.</p>
+<button type="submit" class="${input.identityProviders.length === 0 ? 'primary' : ''}">Sign in with the token</button>
+</form>` : '';
+  const none = input.identityProviders.length === 0 && !input.operatorTokenSignin ? '<p class="error" role="alert">No way to sign in is configured. An administrator adds an identity provider with <code>custos idp add</code>.</p>' : '';
+  const body = `
+<p><strong>${escapeHtml(input.clientName)}</strong> asks you to sign in.</p>
+${input.userCode ? `<p>Code on your device: <strong class="code">${escapeHtml(input.userCode)}</strong></p>` : ''}
+${input.error ? `<p class="error" role="alert">${escapeHtml(input.error)}</p>` : ''}
+${idps ? `<ul class="idps">\n${idps}\n</ul>` : ''}
+${token}
+${none}
+`;
+  return layout('Sign in', body);
+}
+
+export interface ConsentPageInput {
+  requestId: string;
+  csrf: string;
+  client: { name: string; clientId: string; source: string; clientUri?: string | null };
+  person: { name: string; via: string; role: string | null };
+  scope: string[];
+  resources: Array<{ name: string; audience: string }>;
+  purpose: string | null;
+  userCode?: string | null;
+  /** Where the approval redirects (the client's redirect origin or scheme), for form-action. */
+  formTargets: string[];
+}
+
+export function consentPage(input: ConsentPageInput): Page {
+  const base = `/signin/${encodeURIComponent(input.requestId)}`;
+  const identified = input.client.source === 'metadata_document'
+    ? `identified by its metadata document at <code>${escapeHtml(input.client.clientId)}</code> (not registered here)`
+    : input.client.source === 'dynamic' ? 'registered itself dynamically (not reviewed by an administrator)' : 'registered with Custos';
+  const scopes = input.scope.length ? input.scope.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join('') : '<li>no scopes (sign-in only)</li>';
+  const resources = input.resources.map((r) => `<li>${escapeHtml(r.name)} <code>${escapeHtml(r.audience)}</code></li>`).join('');
+  const body = `
+<p><strong>${escapeHtml(input.client.name)}</strong> wants to act for you, <strong>${escapeHtml(input.person.name)}</strong> (signed in ${escapeHtml(input.person.via)}${input.person.role ? `, role ${escapeHtml(input.person.role)}` : ''}).</p>
+<p class="hint">The client ${identified}.</p>
+${input.userCode ? `<p>Check that your device shows <strong class="code">${escapeHtml(input.userCode)}</strong>.</p>` : ''}
+<h2>It asks for</h2>
+<ul class="scopes">${scopes}</ul>
+<h2>At</h2>
+<ul class="resources">${resources}</ul>
+${input.purpose ? `<p>For the purpose <code>${escapeHtml(input.purpose)}</code>.</p>` : ''}
+<form method="post" action="${base}/consent" class="decision">
+${hidden('csrf', input.csrf)}
+<button type="submit" name="decision" value="approve" class="primary" autofocus>Allow</button>
+<button type="submit" name="decision" value="deny">Deny</button>
+</form>
+`;
+  return layout(`Allow ${input.client.name}?`, body, input.formTargets);
+}
+
+export function messagePage(title: string, message: string, status: 'error' | 'info' = 'info'): Page {
+  return layout(title, `<p class="${status === 'error' ? 'error' : 'info'}" role="${status === 'error' ? 'alert' : 'status'}">${escapeHtml(message)}</p>`);
+}
+
+export function devicePage(input: { csrf: string; userCode?: string; error?: string }): Page {
+  const body = `
+<p>Enter the code your device shows.</p>
+${input.error ? `<p class="error" role="alert">${escapeHtml(input.error)}</p>` : ''}
+<form method="post" action="/device">
+${hidden('csrf', input.csrf)}
+<label for="user-code">Code</label>
+<input id="user-code" name="user_code" autocomplete="off" autocapitalize="characters" spellcheck="false" required autofocus value="${escapeHtml(input.userCode ?? '')}">
+<button type="submit" class="primary">Continue</button>
+</form>
+`;
+  return layout('Sign in a device', body);
+}
+
+export const STYLESHEET = `
+:root { color-scheme: light dark; --accent: #1f5fbf; --error: #b3261e; }
+* { box-sizing: border-box; }
+body { font: 16px/1.5 system-ui, sans-serif; margin: 0; display: flex; justify-content: center; }
+main { max-width: 32rem; width: 100%; padding: 2rem 1.25rem; }
+.brand { font-weight: 700; letter-spacing: .08em; text-transform: uppercase; font-size: .8rem; opacity: .7; }
+h1 { font-size: 1.5rem; margin: .25rem 0 1rem; }
+h2 { font-size: 1rem; margin: 1.25rem 0 .25rem; }
+ul { padding-left: 1.25rem; }
+ul.idps { list-style: none; padding: 0; }
+ul.idps li { margin: .5rem 0; }
+label { display: block; font-weight: 600; margin-top: 1rem; }
+input { font: inherit; width: 100%; padding: .5rem; margin: .25rem 0; border: 1px solid #888; border-radius: .25rem; }
+.button, button { font: inherit; display: inline-block; padding: .55rem 1rem; margin: .5rem .5rem 0 0; border: 1px solid var(--accent);
+  border-radius: .25rem; background: transparent; color: var(--accent); text-decoration: none; cursor: pointer; }
+.primary { background: var(--accent); color: #fff; }
+a:focus-visible, button:focus-visible, input:focus-visible { outline: 3px solid #f2b01e; outline-offset: 2px; }
+.error { color: var(--error); font-weight: 600; }
+.hint { font-size: .9rem; opacity: .8; }
+.code { font-family: ui-monospace, monospace; letter-spacing: .1em; }
+code { font-family: ui-monospace, monospace; font-size: .9em; word-break: break-all; }
+`;

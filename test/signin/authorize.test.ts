@@ -1,0 +1,203 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../support/harness.js';
+import { BACKENDS } from '../support/backends.js';
+import { authorizeUrl, createBrowser, csrfOf, pkcePair, signInWithOperatorToken, tokenRequest } from '../support/signin.js';
+
+// The authorization endpoint for people end to end over HTTP (inject): authorize → sign in (operator token, the
+// embedded default's way) → consent → code → tokens → refresh with rotation; and the refusals RFC 6749, 7636,
+// 8252, 9207 and 9700 ask for.
+
+const REDIRECT = 'http://127.0.0.1:53682/callback';
+
+for (const backend of BACKENDS) {
+  describe(`authorization code + PKCE for people (${backend})`, () => {
+    let h: Harness;
+    beforeAll(async () => { h = await startHarness(backend); });
+    afterAll(async () => { await h?.close(); });
+
+    async function codeFor(token = h.adminToken, o: Parameters<typeof signInWithOperatorToken>[3] | undefined = undefined) {
+      const pkce = pkcePair();
+      const back = await signInWithOperatorToken(h, createBrowser(h), token, { challenge: pkce.challenge, ...o });
+      return { pkce, back, code: back.searchParams.get('code')! };
+    }
+
+    it('signs a person in and gives the client a code with state and iss, then tokens that act with their role', async () => {
+      const { pkce, back, code } = await codeFor();
+      expect(back.origin + back.pathname).toBe(REDIRECT);
+      expect(back.searchParams.get('state')).toBe('state-1');
+      expect(back.searchParams.get('iss')).toBe(h.cp.issuer());
+      const tokens = await tokenRequest(h, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'custos-cli', code_verifier: pkce.verifier });
+      expect(tokens.status).toBe(200);
+      expect(tokens.body.token_type).toBe('Bearer');
+      expect(tokens.body.expires_in).toBe(900);
+      expect(tokens.body.refresh_token).toMatch(/^custos_rt_/);
+      const me = await h.call('GET', '/v1/whoami', undefined, tokens.body.access_token);
+      expect(me.status).toBe(200);
+      expect(me.body.role).toBe('admin');
+      // The role acts: an admin-only route works with the person's access token.
+      expect((await h.call('GET', '/v1/identity-providers', undefined, tokens.body.access_token)).status).toBe(200);
+    });
+
+    it('refuses a reused code and revokes what the first redemption started', async () => {
+      const { pkce, code } = await codeFor();
+      const form = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'custos-cli', code_verifier: pkce.verifier };
+      const first = await tokenRequest(h, form);
+      expect(first.status).toBe(200);
+      const again = await tokenRequest(h, form);
+      expect(again.status).toBe(400);
+      expect(again.body.error).toBe('invalid_grant');
+      expect((await h.call('GET', '/v1/whoami', undefined, first.body.access_token)).status).toBe(401);
+      const refreshed = await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token, client_id: 'custos-cli' });
+      expect(refreshed.body.error).toBe('invalid_grant');
+    });
+
+    it('refuses a wrong verifier, another redirect URI and another client, and the code survives those attempts', async () => {
+      const { pkce, code } = await codeFor();
+      const base = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'custos-cli', code_verifier: pkce.verifier };
+      expect((await tokenRequest(h, { ...base, code_verifier: pkcePair().verifier })).body.error).toBe('invalid_grant');
+      expect((await tokenRequest(h, { ...base, redirect_uri: 'http://127.0.0.1:53682/callbacK' })).body.error).toBe('invalid_grant');
+      expect((await tokenRequest(h, { ...base, client_id: 'someone-else' })).body.error).toBe('invalid_grant');
+      const missing = { ...base } as Record<string, string>;
+      delete missing.code_verifier;
+      expect((await tokenRequest(h, missing)).body.error).toBe('invalid_grant');
+      expect((await tokenRequest(h, base)).status).toBe(200);
+    });
+
+    it('refuses an expired code', async () => {
+      const { pkce, code } = await codeFor();
+      h.clock.advance(61_000);
+      const res = await tokenRequest(h, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'custos-cli', code_verifier: pkce.verifier });
+      expect(res.body.error).toBe('invalid_grant');
+      expect(res.body.error_description).toMatch(/expired/);
+    });
+
+    it('rotates refresh tokens; reusing a rotated one revokes the whole family', async () => {
+      const { pkce, code } = await codeFor();
+      const first = await tokenRequest(h, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'custos-cli', code_verifier: pkce.verifier });
+      const second = await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token, client_id: 'custos-cli' });
+      expect(second.status).toBe(200);
+      expect(second.body.refresh_token).not.toBe(first.body.refresh_token);
+      const third = await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: second.body.refresh_token, client_id: 'custos-cli' });
+      expect(third.status).toBe(200);
+      // The first refresh token again: reuse.
+      const reuse = await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token, client_id: 'custos-cli' });
+      expect(reuse.body.error).toBe('invalid_grant');
+      // Everything of the family is dead: the latest refresh token and every access token.
+      expect((await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: third.body.refresh_token, client_id: 'custos-cli' })).body.error).toBe('invalid_grant');
+      for (const t of [first, second, third]) expect((await h.call('GET', '/v1/whoami', undefined, t.body.access_token)).status).toBe(401);
+      const events = await h.call('GET', '/v1/audit/events?type=signin.session.reuse_detected');
+      expect(events.body.items.length).toBeGreaterThan(0);
+    });
+
+    it('refuses a refresh from another client', async () => {
+      const { pkce, code } = await codeFor();
+      const first = await tokenRequest(h, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'custos-cli', code_verifier: pkce.verifier });
+      expect((await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: first.body.refresh_token, client_id: 'other' })).body.error).toBe('invalid_grant');
+    });
+
+    it('suspending the person revokes their sessions at once', async () => {
+      const token = await h.operator('suspend-me', 'auditor');
+      const { pkce, code } = await codeFor(token);
+      const t = await tokenRequest(h, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'custos-cli', code_verifier: pkce.verifier });
+      expect((await h.call('GET', '/v1/whoami', undefined, t.body.access_token)).body.role).toBe('auditor');
+      expect((await h.call('POST', '/v1/principals/suspend-me/suspend', { reason: 'left' })).status).toBe(200);
+      expect((await h.call('GET', '/v1/whoami', undefined, t.body.access_token)).status).toBe(401);
+      expect((await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: t.body.refresh_token, client_id: 'custos-cli' })).body.error).toBe('invalid_grant');
+    });
+
+    it('a logout (RFC 7009 revocation of the refresh token by the public client) ends the session', async () => {
+      const { pkce, code } = await codeFor();
+      const t = await tokenRequest(h, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'custos-cli', code_verifier: pkce.verifier });
+      const res = await h.cp.http.inject({ method: 'POST', url: '/oauth/revoke', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ token: t.body.refresh_token, client_id: 'custos-cli' }).toString() });
+      expect(res.statusCode).toBe(200);
+      expect((await h.call('GET', '/v1/whoami', undefined, t.body.access_token)).status).toBe(401);
+      expect((await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: t.body.refresh_token, client_id: 'custos-cli' })).body.error).toBe('invalid_grant');
+    });
+
+    describe('authorization request refusals', () => {
+      it('missing PKCE, plain PKCE and a missing state go back to the client as invalid_request with iss', async () => {
+        const b = createBrowser(h);
+        const pkce = pkcePair();
+        for (const o of [{ method: null }, { method: 'plain', challenge: pkce.verifier }, { extra: {}, state: '' }]) {
+          const res = await b.get(authorizeUrl({ challenge: pkce.challenge, ...o } as never));
+          expect(res.status).toBe(303);
+          const to = new URL(res.location!);
+          expect(to.searchParams.get('error')).toBe('invalid_request');
+          expect(to.searchParams.get('iss')).toBe(h.cp.issuer());
+        }
+        const noChallenge = await b.get(authorizeUrl({ challenge: pkce.challenge }).replace(/&code_challenge=[^&]+/, ''));
+        expect(new URL(noChallenge.location!).searchParams.get('error_description')).toMatch(/PKCE is required/);
+      });
+
+      it('a redirect URI one character off, or an unknown client, is never redirected to', async () => {
+        const b = createBrowser(h);
+        const pkce = pkcePair();
+        for (const url of [authorizeUrl({ challenge: pkce.challenge, redirectUri: 'http://127.0.0.1:53682/callbac' }), authorizeUrl({ challenge: pkce.challenge, clientId: 'nobody' })]) {
+          const res = await b.get(url);
+          expect(res.status).toBe(400);
+          expect(res.location).toBeUndefined();
+          expect(res.headers['content-type']).toMatch(/text\/html/);
+          expect(res.headers['content-security-policy']).toMatch(/frame-ancestors 'none'/);
+        }
+      });
+
+      it('loopback redirects may use any port (RFC 8252 §7.3)', async () => {
+        const b = createBrowser(h);
+        const res = await b.get(authorizeUrl({ challenge: pkcePair().challenge, redirectUri: 'http://127.0.0.1:1/callback' }));
+        expect(res.status).toBe(303);
+        expect(res.location).toMatch(/^\/signin\//);
+      });
+    });
+
+    describe('pages', () => {
+      it('a consent post from another origin, without the CSRF token, or from another browser is refused', async () => {
+        const pkce = pkcePair();
+        const b = createBrowser(h);
+        const start = await b.get(authorizeUrl({ challenge: pkce.challenge }));
+        const signin = await b.get(start.location!);
+        await b.post(`${start.location}/token`, { csrf: csrfOf(signin.body), token: h.adminToken });
+        const consent = await b.get(`${start.location}/consent`);
+        const csrf = csrfOf(consent.body);
+        expect(consent.headers['content-security-policy']).toMatch(/form-action 'self' http:\/\/127\.0\.0\.1:53682/);
+        const crossSite = await b.post(`${start.location}/consent`, { csrf, decision: 'approve' }, { origin: 'https://evil.example' });
+        expect(crossSite.status).toBe(400);
+        expect((await b.post(`${start.location}/consent`, { csrf: 'x'.repeat(43), decision: 'approve' })).status).toBe(400);
+        const other = createBrowser(h);
+        expect((await other.post(`${start.location}/consent`, { csrf, decision: 'approve' })).status).toBe(400);
+        // The real browser still can.
+        const ok = await b.post(`${start.location}/consent`, { csrf, decision: 'approve' });
+        expect(ok.status).toBe(303);
+        expect(new URL(ok.location!).searchParams.get('code')).toBeTruthy();
+      });
+
+      it('deny sends access_denied to the client', async () => {
+        const b = createBrowser(h);
+        const start = await b.get(authorizeUrl({ challenge: pkcePair().challenge }));
+        const signin = await b.get(start.location!);
+        await b.post(`${start.location}/token`, { csrf: csrfOf(signin.body), token: h.adminToken });
+        const consent = await b.get(`${start.location}/consent`);
+        const res = await b.post(`${start.location}/consent`, { csrf: csrfOf(consent.body), decision: 'deny' });
+        expect(new URL(res.location!).searchParams.get('error')).toBe('access_denied');
+      });
+
+      it('a wrong operator token is refused on the page', async () => {
+        const b = createBrowser(h);
+        const start = await b.get(authorizeUrl({ challenge: pkcePair().challenge }));
+        const signin = await b.get(start.location!);
+        const res = await b.post(`${start.location}/token`, { csrf: csrfOf(signin.body), token: 'custos_op_nope' });
+        expect(res.status).toBe(400);
+        expect(res.body).toMatch(/not accepted/);
+      });
+    });
+
+    it('metadata advertises the authorization endpoint, code, S256 and CIMD support', async () => {
+      const meta = await h.call('GET', '/.well-known/oauth-authorization-server', undefined, null);
+      expect(meta.body.authorization_endpoint).toBe(`${h.cp.issuer()}/oauth/authorize`);
+      expect(meta.body.response_types_supported).toEqual(['code']);
+      expect(meta.body.code_challenge_methods_supported).toEqual(['S256']);
+      expect(meta.body.client_id_metadata_document_supported).toBe(true);
+      expect(meta.body.authorization_response_iss_parameter_supported).toBe(true);
+      expect(meta.body.grant_types_supported).toEqual(expect.arrayContaining(['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code']));
+    });
+  });
+}
