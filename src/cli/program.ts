@@ -10,6 +10,7 @@ import { registerClientKeyCommands } from './commands/client-key.js';
 import { registerClientSecretCommands } from './commands/client-secret.js';
 import { registerCredentialCommands } from './commands/credential.js';
 import { registerFederationCommands } from './commands/federation.js';
+import { registerOAuthClientCommands } from './commands/oauth-client.js';
 import { registerFindingCommands } from './commands/findings.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerPrincipalCommands } from './commands/principal.js';
@@ -51,6 +52,7 @@ export function buildProgram(io: CliIo): Command {
   registerClientSecretCommands(program, io);
   registerApiKeyCommands(program, io);
   registerFederationCommands(program, io);
+  registerOAuthClientCommands(program, io);
   registerAuditCommands(program, io);
   registerFindingCommands(program, io);
   registerAdminCommands(program, io);

@@ -9,6 +9,8 @@ import { FINDINGS_ROUTE_CASES } from './cases/findings.cases.js';
 import { IDENTITY_ROUTE_CASES } from './cases/identity.cases.js';
 import { OPERATORS_ROUTE_CASES } from './cases/operators.cases.js';
 import { SIGNING_KEYS_ROUTE_CASES } from './cases/signing-keys.cases.js';
+import { SESSIONS_ROUTE_CASES } from './cases/sessions.cases.js';
+import { OAUTH_CLIENTS_ROUTE_CASES } from './cases/oauth-clients.cases.js';
 
 // One request per registered route, with what each operator role must get back. The role-matrix and
 // "no token" tests walk the routes the running app publishes in /openapi.json and fail on any route that
@@ -27,6 +29,8 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   ...API_KEYS_ROUTE_CASES,
   ...SIGNING_KEYS_ROUTE_CASES,
   ...CLIENT_CREDENTIALS_ROUTE_CASES,
+  ...SESSIONS_ROUTE_CASES,
+  ...OAUTH_CLIENTS_ROUTE_CASES,
 };
 
 /** Routes that are public on purpose (no token needed); anything else under /v1 must demand one. */
