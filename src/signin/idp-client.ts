@@ -19,7 +19,8 @@ import { groupsFromClaims, hasGroupsClaim } from './group-mapping.js';
 //   required and its nonce must be the one sent.
 // - Issuers: https; plain http only to 127.0.0.1, [::1] or localhost (development and tests), and only then are
 //   insecure requests allowed (issuerProblem). Discovery documents are cached per issuer for 10 minutes
-//   (at most 100 issuers; a failed discovery is not cached).
+//   (at most 100 issuers; a failed discovery is not cached), and with them the provider's JWKS as openid-client
+//   fetched it (openid-client refetches it when an ID token names a key it does not hold).
 // - Client authentication: client_secret_basic, client_secret_post, or private_key_jwt with Custos's own key for
 //   the provider (ES256; the assertion's kid is the key's thumbprint).
 // - Claims: from the ID token; userinfo (bound to the ID token's sub by openid-client) is asked only when the ID
@@ -122,6 +123,8 @@ type Claims = Record<string, unknown>;
 interface CachedDiscovery {
   server: Promise<oidc.ServerMetadata>;
   expiresAt: number;
+  /** The provider's JWKS as openid-client last fetched it (it refetches on an unknown kid). */
+  jwks?: oidc.ExportedJWKSCache;
 }
 
 export function createIdpClient(deps: IdpClientDeps = {}): IdpClient {
@@ -173,7 +176,16 @@ export function createIdpClient(deps: IdpClientDeps = {}): IdpClient {
     const config = new oidc.Configuration(server, idp.clientId, { [oidc.clockSkew]: skew() }, await clientAuthOf(idp));
     config[oidc.customFetch] = boundedFetch;
     if (allowsPlainHttp(idp.issuer)) oidc.allowInsecureRequests(config);
+    const jwks = discoveries.get(idp.issuer)?.jwks;
+    if (jwks) oidc.setJwksCache(config, jwks);
     return config;
+  }
+
+  /** Keeps the JWKS the call fetched for the next call to the same provider. */
+  function keepJwks(issuer: string, config: oidc.Configuration): void {
+    const jwks = oidc.getJwksCache(config);
+    const entry = discoveries.get(issuer);
+    if (jwks && entry) entry.jwks = jwks;
   }
 
   /** The person from a token response: ID token claims, with userinfo for what they lack (see the rules above). */
@@ -255,6 +267,8 @@ export function createIdpClient(deps: IdpClientDeps = {}): IdpClient {
         });
       } catch (error) {
         throw classify(error, 'sign-in');
+      } finally {
+        keepJwks(idp.issuer, config);
       }
       return identityFrom(config, idp, tokens, null, 'sign-in');
     },
@@ -266,6 +280,8 @@ export function createIdpClient(deps: IdpClientDeps = {}): IdpClient {
         tokens = await oidc.refreshTokenGrant(config, refreshToken);
       } catch (error) {
         throw classify(error, 'refresh');
+      } finally {
+        keepJwks(idp.issuer, config);
       }
       return identityFrom(config, idp, tokens, refreshToken, 'refresh');
     },
