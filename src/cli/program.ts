@@ -11,6 +11,7 @@ import { registerClientSecretCommands } from './commands/client-secret.js';
 import { registerCredentialCommands } from './commands/credential.js';
 import { registerFederationCommands } from './commands/federation.js';
 import { registerOAuthClientCommands } from './commands/oauth-client.js';
+import { registerIdpCommands } from './commands/idp.js';
 import { registerFindingCommands } from './commands/findings.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerPrincipalCommands } from './commands/principal.js';
@@ -53,6 +54,7 @@ export function buildProgram(io: CliIo): Command {
   registerApiKeyCommands(program, io);
   registerFederationCommands(program, io);
   registerOAuthClientCommands(program, io);
+  registerIdpCommands(program, io);
   registerAuditCommands(program, io);
   registerFindingCommands(program, io);
   registerAdminCommands(program, io);

@@ -3,7 +3,7 @@ import type { Harness } from '../support/harness.js';
 
 // Reads the store directly, to prove what a request did or did not write.
 
-export const ENTITY_TABLES = ['principals', 'principal_labels', 'teams', 'team_members', 'resources', 'resource_labels', 'operator_tokens'] as const;
+export const ENTITY_TABLES = ['principals', 'principal_labels', 'teams', 'team_members', 'resources', 'resource_labels', 'operator_tokens', 'identity_providers', 'oauth_clients', 'signin_sessions'] as const;
 
 export async function rowCounts(h: Harness): Promise<Record<string, number>> {
   const out: Record<string, number> = {};

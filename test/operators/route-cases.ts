@@ -10,6 +10,7 @@ import { IDENTITY_ROUTE_CASES } from './cases/identity.cases.js';
 import { OPERATORS_ROUTE_CASES } from './cases/operators.cases.js';
 import { SIGNING_KEYS_ROUTE_CASES } from './cases/signing-keys.cases.js';
 import { SESSIONS_ROUTE_CASES } from './cases/sessions.cases.js';
+import { IDENTITY_PROVIDER_ROUTE_CASES } from './cases/identity-providers.cases.js';
 import { OAUTH_CLIENTS_ROUTE_CASES } from './cases/oauth-clients.cases.js';
 
 // One request per registered route, with what each operator role must get back. The role-matrix and
@@ -30,6 +31,7 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   ...SIGNING_KEYS_ROUTE_CASES,
   ...CLIENT_CREDENTIALS_ROUTE_CASES,
   ...SESSIONS_ROUTE_CASES,
+  ...IDENTITY_PROVIDER_ROUTE_CASES,
   ...OAUTH_CLIENTS_ROUTE_CASES,
 };
 
