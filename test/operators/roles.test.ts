@@ -25,7 +25,8 @@ for (const backend of BACKENDS) {
     let routes: Array<{ key: string; isPublic: boolean }>;
     beforeAll(async () => {
       if (!enabled) return;
-      h = await startHarness(backend);
+      // Operator-token sign-in stays on although the identity-provider cases configure IdPs: the session cases sign in that way.
+      h = await startHarness(backend, { settings: { operatorTokenSignin: 'true' } });
       w = await buildWorld(h);
       // First use of a token is a sign-in that writes; do it now so later counts see only the call under test.
       for (const role of ROLES) expect((await h.call('GET', '/v1/whoami', undefined, w.tokens[role])).body.role).toBe(role);
