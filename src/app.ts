@@ -97,6 +97,7 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
       credentials: {
         addGrant: (type, handler) => credentials.tokenEndpoint.addGrant(type, handler),
         addHolder: (holder) => credentials.addHolder(holder),
+        addLeakRevoker: (kind, revoke) => credentials.addLeakRevoker(kind, revoke),
         extendOAuth: (ext) => credentials.extendOAuth(ext),
         onCredentialRevoked: (trx, batch, actor, id, reason) => credentials.revocation.onCredentialRevoked(trx, batch, actor, id, reason),
         revokeCredential: (actor, id, reason) => credentials.revocation.revokeCredential(actor, id, reason),

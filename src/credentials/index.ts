@@ -13,3 +13,4 @@ export { assertMayReceive } from './token-endpoint/grants/common.js';
 export { chooseScope, choosePurpose, grantedLifetime } from './narrowing.js';
 export type { CredentialHolder } from './revocation.service.js';
 export { readParams, required, type OAuthParams } from './token-endpoint/params.js';
+export type { LeakRevokerFn } from './leaks.js';

@@ -2,7 +2,7 @@ import type { LeakRevoker } from '../findings/index.js';
 
 // The leaked-credential loop's provider side: the findings module declares the LeakRevoker it needs, and
 // this routes each leak to the issuer of its kind (the `custos_<kind>_` part the scanner parsed offline):
-// operator tokens (op), API keys (ak), and client secrets (cs) once they have a Custos format. Rules:
+// operator tokens (op), API keys (ak), client secrets (cs) and people's refresh tokens (rt). Rules:
 // - dispatch by kind alone; a kind with no issuer here is `unknown` (never revoked, nothing written);
 // - each issuer confirms the leak itself (id and SHA-256 prefix against its stored hash) inside the caller's
 //   transaction, so the revocation and its audit events commit with the finding.
@@ -20,6 +20,8 @@ export interface LeakRevokers {
   op: LeakRevokerFn;
   ak: LeakRevokerFn;
   cs?: LeakRevokerFn;
+  /** A person's refresh token (the sign-in module's sessions). */
+  rt?: LeakRevokerFn;
 }
 
 const UNKNOWN: LeakOutcome = { liveness: 'unknown', ownerId: null, revoked: false };

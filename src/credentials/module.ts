@@ -25,7 +25,7 @@ import { createIntrospection } from './introspection.js';
 import { registerInventoryRoutes } from './inventory.routes.js';
 import { createInventoryService, type InventorySource } from './inventory.service.js';
 import type { InventoryItem } from './inventory.schemas.js';
-import { createLeakRevoker } from './leaks.js';
+import { createLeakRevoker, type LeakRevokerFn } from './leaks.js';
 import { DEFAULT_MAX_DELEGATION_DEPTH, LONGEST_TOKEN_SECONDS } from './narrowing.js';
 import { registerOAuthRoutes } from './oauth.routes.js';
 import type { OAuthError } from './oauth-errors.js';
@@ -146,7 +146,12 @@ export function createCredentialsModule(deps: CredentialsModuleDeps) {
   const inventory = createInventoryService({
     db, clock, directory, revocation, inventories: [materialInventory(clientKeys), materialInventory(clientSecrets), apiKeyInventory],
   });
-  const leakRevoker = createLeakRevoker({ op: deps.operatorTokens.revokeLeaked, ak: apiKeys.revokeLeaked, cs: clientSecrets.revokeLeaked });
+  // Refresh tokens are the sign-in module's: its revoker is attached once that module is built (addLeakRevoker).
+  let refreshTokenLeaks: LeakRevokerFn | undefined;
+  const leakRevoker = createLeakRevoker({
+    op: deps.operatorTokens.revokeLeaked, ak: apiKeys.revokeLeaked, cs: clientSecrets.revokeLeaked,
+    rt: async (...args) => (refreshTokenLeaks ? refreshTokenLeaks(...args) : { liveness: 'unknown', ownerId: null, revoked: false }),
+  });
 
   let maintenance: NodeJS.Timeout | undefined;
   // What other modules add to the OAuth endpoints (the sign-in module: metadata for the authorization endpoint,
@@ -162,6 +167,10 @@ export function createCredentialsModule(deps: CredentialsModuleDeps) {
     tokenEndpoint,
     /** The DPoP proof checker other token flows use (the sign-in grants bind refresh tokens to a key). */
     dpop,
+    /** The sign-in module's answer to a leaked refresh token (custos_rt_), for the findings loop. */
+    addLeakRevoker(kind: 'rt', revoke: LeakRevokerFn): void {
+      if (kind === 'rt') refreshTokenLeaks = revoke;
+    },
     /** Adds a holder of credentials whose tokens revocation cascades through (the sign-in module's sessions). */
     addHolder(holder: (typeof holders)[number]): void {
       holders.push(holder);

@@ -1,5 +1,5 @@
 import type { AuditWriter } from '../audit/index.js';
-import type { CredentialDirectory, CredentialHolder, GrantHandler } from '../credentials/index.js';
+import type { CredentialDirectory, CredentialHolder, GrantHandler, LeakRevokerFn } from '../credentials/index.js';
 import { OAuthError, readParams } from '../credentials/index.js';
 import { anonymousActor, type Actor } from '../platform/actor.js';
 import type { Clock } from '../platform/clock.js';
@@ -46,6 +46,7 @@ export interface SigninModuleDeps {
   credentials: {
     addGrant(type: string, handler: GrantHandler): void;
     addHolder(holder: CredentialHolder): void;
+    addLeakRevoker(kind: 'rt', revoke: LeakRevokerFn): void;
     extendOAuth(ext: { metadata?: () => Record<string, unknown>; revokeOther?: (params: URLSearchParams, provenance: Actor['provenance']) => Promise<boolean> }): void;
     onCredentialRevoked(trx: Trx, batch: WriteBatch, actor: Actor, credentialId: string, reason: string | null): Promise<unknown>;
     revokeCredential(actor: Actor, credentialId: string, reason: string | null): Promise<unknown>;
@@ -90,6 +91,7 @@ export function createSigninModule(deps: SigninModuleDeps) {
   deps.credentials.addGrant('refresh_token', refreshTokenGrant(grantDeps));
   deps.credentials.addGrant(DEVICE_CODE_GRANT, deviceCodeGrant(grantDeps));
   deps.credentials.addHolder(sessions.holder);
+  deps.credentials.addLeakRevoker('rt', (trx, batch, actor, leak, details) => sessions.revokeLeaked(trx, batch, actor, leak, details));
   deps.credentials.extendOAuth({
     metadata: () => ({
       authorization_endpoint: `${issuer()}/oauth/authorize`,

@@ -3,6 +3,7 @@ import type { Actor } from '../platform/actor.js';
 import type { Clock } from '../platform/clock.js';
 import { custosTokenMatches, generateCustosToken, hashCustosToken, parseCustosToken } from '../platform/credential-format.js';
 import { errors } from '../platform/http/errors.js';
+import { judgeLeak } from '../platform/leaked-credential.js';
 import { decodeCursor, pageOf } from '../platform/http/pagination.js';
 import type { IdGenerator } from '../platform/ids.js';
 import type { Database, Trx, WriteBatch } from '../platform/store/db.js';
@@ -185,6 +186,20 @@ export function createSessionService(deps: SessionServiceDeps) {
         if (!s) return undefined;
         return (await revokeIn(trx, batch, actor, s, reason)) ? 'revoked' : 'already_revoked';
       },
+    },
+
+    /**
+     * For the findings loop: a leaked refresh token (its id and SHA-256 prefix, never the secret) that is ours and
+     * whose session is live ends the session, in the report's transaction. A rotated one counts too: whoever holds
+     * it could present it, and reuse would end the session anyway.
+     */
+    async revokeLeaked(trx: Trx, batch: WriteBatch, actor: Actor, leak: { id: string; sha256Prefix: string }, _details: Record<string, unknown>) {
+      const token = await repo.findRefreshToken(trx, leak.id);
+      const session = token ? await repo.findSession(trx, token.session_id) : undefined;
+      const judged = judgeLeak(token && session ? { secret_hash: token.secret_hash, principal_id: session.principal_id, revoked_at: session.revoked_at, expires_at: session.expires_at } : undefined, leak, clock.now());
+      if (judged.liveness !== 'live') return { liveness: judged.liveness, ownerId: judged.ownerId, revoked: false };
+      await revokeIn(trx, batch, actor, session!, 'leaked: found by a secret scan');
+      return { liveness: 'revoked' as const, ownerId: judged.ownerId, revoked: true };
     },
 
     /** Roles held through live sessions, for identity's role rules (no role acts on a higher one; keep one admin). */

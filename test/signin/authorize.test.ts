@@ -1,4 +1,9 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toReportBody } from '../../src/findings/report-body.js';
+import { scanDirectory } from '../../src/scanner/index.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { BACKENDS } from '../support/backends.js';
 import { authorizeUrl, createBrowser, csrfOf, pkcePair, signInWithOperatorToken, tokenRequest } from '../support/signin.js';
@@ -110,6 +115,23 @@ for (const backend of BACKENDS) {
       const t = await tokenRequest(h, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'custos-cli', code_verifier: pkce.verifier });
       const res = await h.cp.http.inject({ method: 'POST', url: '/oauth/revoke', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ token: t.body.refresh_token, client_id: 'custos-cli' }).toString() });
       expect(res.statusCode).toBe(200);
+      expect((await h.call('GET', '/v1/whoami', undefined, t.body.access_token)).status).toBe(401);
+      expect((await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: t.body.refresh_token, client_id: 'custos-cli' })).body.error).toBe('invalid_grant');
+    });
+
+    it('a refresh token found by a secret scan and reported ends its session', async () => {
+      const { pkce, code } = await codeFor();
+      const t = await tokenRequest(h, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'custos-cli', code_verifier: pkce.verifier });
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'custos-rt-leak-'));
+      fs.writeFileSync(path.join(dir, 'session.json'), JSON.stringify({ refresh_token: t.body.refresh_token }));
+      const scan = await scanDirectory(dir, { gitignore: false });
+      fs.rmSync(dir, { recursive: true, force: true });
+      expect(scan.findings.map((f) => f.ruleId)).toContain('custos-refresh-token');
+      const body = toReportBody(scan, {}, 'test');
+      expect(JSON.stringify(body)).not.toContain(t.body.refresh_token);
+      const report = await h.call('POST', '/v1/findings/report', body);
+      expect(report.status, report.text).toBeLessThan(300);
+      expect(report.body.revoked).toHaveLength(1);
       expect((await h.call('GET', '/v1/whoami', undefined, t.body.access_token)).status).toBe(401);
       expect((await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: t.body.refresh_token, client_id: 'custos-cli' })).body.error).toBe('invalid_grant');
     });
