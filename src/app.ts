@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { ensureDataDir, initialiseStore, isInitialised, unseal, type BootstrapResult } from './bootstrap.js';
 import { createCredentialsModule } from './credentials/index.js';
 import {
-  authorize, createAdminRecovery, createDenialRecorder, createOperatorTokenService, registerOperatorTokenRoutes,
+  authorize, createAdminRecovery, createDenialRecorder, createOperatorTokenService, createRoleLookup, registerOperatorTokenRoutes,
   type AdminRecoveryInput, type AdminRecoveryResult,
 } from './operators/index.js';
 import { createFindingService, registerFindingRoutes } from './findings/index.js';
@@ -84,7 +84,8 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     });
     // Operator roles are held through tokens: identity asks for them through its RoleLookup port. Suspending or
     // decommissioning a principal revokes what it holds through the credentials module's revoker.
-    const principals = createPrincipalService({ db, audit, clock, newId, roles: tokens, credentials: credentials.revocation });
+    const roles = createRoleLookup(tokens);
+    const principals = createPrincipalService({ db, audit, clock, newId, roles, credentials: credentials.revocation });
     const adminRecovery = createAdminRecovery({ db, audit, identity, principals, tokens });
     const teams = createTeamService({ db, audit, clock, newId });
     const resources = createResourceService({ db, audit, clock, newId });
@@ -107,6 +108,8 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
         dynamicClientRegistration: config.dynamicClientRegistration, cimdAllowPrivate: config.cimdAllowPrivate,
       },
     });
+    // A person's role can be held through a sign-in session (IdP groups): identity's role rules count it too.
+    roles.addSource({ rolesOf: (id, trx) => signin.sessions.liveRolesOf(id, trx), adminHolderIds: (trx) => signin.sessions.liveAdminHolders(trx) });
     const findings = createFindingService({ db, audit, clock, newId, credentials: credentials.leakRevoker, autoRevoke: config.autoRevokeLeaked });
 
     const bootstrap = fresh ? await initialiseStore({ db, keys, audit, principals, tokens, dataDir: config.dataDir }) : undefined;

@@ -8,3 +8,4 @@ export {
 export { createDenialRecorder } from './denials.js';
 export { authorize, canGrantRole, PERMISSIONS, ROLE_PERMISSIONS, type Permission } from './roles.js';
 export { DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS, MIN_TTL_SECONDS, type TokenView } from './operator-tokens.schemas.js';
+export { createRoleLookup, highestRole, type RoleSource } from './role-lookup.js';

@@ -24,6 +24,7 @@ for (const backend of BACKENDS) {
           { sub: 'u-bob', email: 'bob@corp.example', name: 'Bob', groups: ['auditors'], password: 'bob-pw' },
           { sub: 'u-alice-2', email: 'alice@corp.example', name: 'Alice Impostor', groups: [], password: 'imp-pw' },
           { sub: 'u-carol', email: 'carol@corp.example', name: 'Carol', groups: [], password: 'carol-pw' },
+          { sub: 'u-dave', email: 'dave@corp.example', name: 'Dave', groups: ['custos-admins'], password: 'dave-pw' },
         ],
         clients: [{ client_id: 'custos', client_secret: 'idp-secret', redirect_uris: [`${h.cp.issuer()}/oauth/callback`] }],
       });
@@ -108,6 +109,17 @@ for (const backend of BACKENDS) {
       const alice = await h.call('GET', '/v1/principals/alice');
       expect(c.body.principal_id).not.toBe(alice.body.id);
       expect(c.body.principal_name).toMatch(/^alice-\d+$/);
+    });
+
+    it('a role held through a sign-in session counts for the role rules: security cannot suspend an IdP admin', async () => {
+      const { tokens } = await signIn('u-dave', 'dave-pw');
+      expect((await h.call('GET', '/v1/whoami', undefined, tokens!.access_token)).body.role).toBe('admin');
+      const security = await h.operator('sec-officer', 'security');
+      const refused = await h.call('POST', '/v1/principals/dave/suspend', { reason: 'test' }, security);
+      expect(refused.status, refused.text).toBe(403);
+      expect((await h.call('GET', '/v1/whoami', undefined, tokens!.access_token)).status).toBe(200);
+      expect((await h.call('POST', '/v1/principals/dave/suspend', { reason: 'test' })).status).toBe(200);
+      expect((await h.call('GET', '/v1/whoami', undefined, tokens!.access_token)).status).toBe(401);
     });
 
     it('a provider that creates people as proposed lets nobody in until an admin activates them', async () => {
