@@ -59,6 +59,8 @@ export interface IdentityProviderDeps {
   /** This server's issuer URL (the public URL): jwks_uri is built from it. */
   issuer: () => string;
   newId?: IdGenerator;
+  /** Inside the deleting transaction: what ends with the provider (the sessions people started through it). */
+  onRemoved?: (trx: Trx, batch: WriteBatch, actor: Actor, idpId: string) => Promise<void>;
 }
 
 const invalid = (detail: string) => new AppError('invalid_identity_provider', detail);
@@ -285,6 +287,7 @@ export function createIdentityProviderService(deps: IdentityProviderDeps) {
         const row = await find(trx, ref);
         await repo.deleteProvider(trx, row.id);
         await record(trx, batch, actor, 'deleted', row, { issuer: row.issuer, client_id: row.client_id, reason: reason ?? null });
+        await deps.onRemoved?.(trx, batch, actor, row.id);
       });
     },
 

@@ -59,11 +59,13 @@ export interface SigninModuleDeps {
 export function createSigninModule(deps: SigninModuleDeps) {
   const { db, audit, clock, newId, keys, issuer, directory } = deps;
 
-  const idps = createIdentityProviderService({ db, audit, keys, clock, teams: deps.people, issuer, newId });
+  const sessions = createSessionService({ db, audit, clock, newId, sessionHours: deps.settings.sessionHours, onCredentialRevoked: deps.credentials.onCredentialRevoked });
+  const idps = createIdentityProviderService({
+    db, audit, keys, clock, teams: deps.people, issuer, newId, onRemoved: (trx, batch, actor, idpId) => sessions.endAllThrough(trx, batch, actor, idpId),
+  });
   const idpClient = deps.idpClient ?? createIdpClient({});
   const clients = createOAuthClientService({ db, audit, clock, newId });
   const metadataDocuments = createClientMetadataFetcher({ allowPrivate: deps.settings.cimdAllowPrivate, clock });
-  const sessions = createSessionService({ db, audit, clock, newId, sessionHours: deps.settings.sessionHours, onCredentialRevoked: deps.credentials.onCredentialRevoked });
 
   /** Registered, built-in or dynamic first; a URL client_id is a metadata document (fetched with the SSRF guard). */
   async function findClient(clientId: string): Promise<OAuthClient> {

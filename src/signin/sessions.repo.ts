@@ -63,3 +63,7 @@ export async function liveAdminHolders(db: Q, now: string): Promise<string[]> {
     .where('revoked_at', 'is', null).where('expires_at', '>', now).execute();
   return rows.map((r) => r.principal_id);
 }
+
+export async function liveSessionsThrough(db: Q, idpId: string, now: string): Promise<SigninSessionsTable[]> {
+  return db.selectFrom('signin_sessions').selectAll().where('idp_id', '=', idpId).where('revoked_at', 'is', null).where('expires_at', '>', now).execute();
+}

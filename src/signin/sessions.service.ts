@@ -149,6 +149,11 @@ export function createSessionService(deps: SessionServiceDeps) {
 
     endIn: revokeIn,
 
+    /** A provider removed: every live session people started through it ends, in the removing transaction. */
+    async endAllThrough(trx: Trx, batch: WriteBatch, actor: Actor, idpId: string): Promise<void> {
+      for (const s of await repo.liveSessionsThrough(trx, idpId, nowIso())) await revokeIn(trx, batch, actor, s, 'the identity provider was removed');
+    },
+
     /** A refresh that changed what the person holds (role, groups): audited with the refresh. */
     async recordChange(trx: Trx, batch: WriteBatch, actor: Actor, session: SigninSessionsTable, details: Record<string, unknown>): Promise<void> {
       await audit.record(trx, batch, {

@@ -122,6 +122,30 @@ for (const backend of BACKENDS) {
       expect((await h.call('GET', '/v1/whoami', undefined, tokens!.access_token)).status).toBe(401);
     });
 
+    it('removing the identity provider ends the sessions started through it at once', async () => {
+      const other = await startTestIdp({
+        users: [{ sub: 'u-erin', email: 'erin@other.example', name: 'Erin', groups: [], password: 'erin-pw' }],
+        clients: [{ client_id: 'custos', client_secret: 'other-secret', redirect_uris: [`${h.cp.issuer()}/oauth/callback`] }],
+      });
+      try {
+        expect((await h.call('POST', '/v1/identity-providers', { name: 'other', issuer: other.issuer, client_id: 'custos', client_secret: 'other-secret', new_principal_status: 'active' })).status).toBe(201);
+        const b = createBrowser(h);
+        const pkce = pkcePair();
+        const start = await b.get(authorizeUrl({ challenge: pkce.challenge }));
+        const toIdp = await b.get(`${start.location}/idp/other`);
+        const back = await b.get((await signInAtIdp(toIdp.location!, { login: 'u-erin', password: 'erin-pw' })).href);
+        const consent = await b.get(back.location!);
+        const approved = await b.post(`${start.location}/consent`, { csrf: csrfOf(consent.body), decision: 'approve' });
+        const t = await tokenRequest(h, { grant_type: 'authorization_code', code: new URL(approved.location!).searchParams.get('code')!, redirect_uri: REDIRECT, client_id: 'custos-cli', code_verifier: pkce.verifier });
+        expect((await h.call('GET', '/v1/whoami', undefined, t.body.access_token)).status).toBe(200);
+        expect((await h.call('DELETE', '/v1/identity-providers/other')).status).toBe(204);
+        expect((await h.call('GET', '/v1/whoami', undefined, t.body.access_token)).status).toBe(401);
+        expect((await refresh(t.body.refresh_token)).body.error).toBe('invalid_grant');
+      } finally {
+        await other.close();
+      }
+    });
+
     it('a provider that creates people as proposed lets nobody in until an admin activates them', async () => {
       expect((await h.call('PATCH', '/v1/identity-providers/corp', { new_principal_status: 'proposed' })).status).toBe(200);
       const res = await signIn('u-carol', 'carol-pw');
