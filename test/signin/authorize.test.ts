@@ -6,6 +6,7 @@ import { toReportBody } from '../../src/findings/report-body.js';
 import { scanDirectory } from '../../src/scanner/index.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { BACKENDS } from '../support/backends.js';
+import { dpopKey, dpopProof, nowOf } from '../support/oauth.js';
 import { authorizeUrl, createBrowser, csrfOf, pkcePair, signInWithOperatorToken, tokenRequest } from '../support/signin.js';
 
 // The authorization endpoint for people end to end over HTTP (inject): authorize → sign in (operator token, the
@@ -92,6 +93,23 @@ for (const backend of BACKENDS) {
       for (const t of [first, second, third]) expect((await h.call('GET', '/v1/whoami', undefined, t.body.access_token)).status).toBe(401);
       const events = await h.call('GET', '/v1/audit/events?type=signin.session.reuse_detected');
       expect(events.body.items.length).toBeGreaterThan(0);
+    });
+
+    it('binds a public client\'s tokens and refresh tokens to its DPoP key (RFC 9449 §5)', async () => {
+      const { pkce, code } = await codeFor();
+      const key = await dpopKey();
+      const other = await dpopKey();
+      const htu = `${h.cp.issuer()}/oauth/token`;
+      const proof = async (k = key) => ({ dpop: await dpopProof(k, 'POST', htu, nowOf(h)) });
+      const first = await tokenRequest(h, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'custos-cli', code_verifier: pkce.verifier }, await proof());
+      expect(first.status, JSON.stringify(first.body)).toBe(200);
+      expect(first.body.token_type).toBe('DPoP');
+      const refreshForm = { grant_type: 'refresh_token', refresh_token: first.body.refresh_token, client_id: 'custos-cli' };
+      expect((await tokenRequest(h, refreshForm)).body.error).toBe('invalid_grant');
+      expect((await tokenRequest(h, refreshForm, await proof(other))).body.error).toBe('invalid_grant');
+      const next = await tokenRequest(h, refreshForm, await proof());
+      expect(next.status, JSON.stringify(next.body)).toBe(200);
+      expect(next.body.token_type).toBe('DPoP');
     });
 
     it('refuses a refresh from another client', async () => {
