@@ -395,8 +395,10 @@ for (const backend of BACKENDS) {
       expect([deep.actor.principal?.id, deep.actor.delegationChain.map((l) => l.principalId)]).toEqual(['agent-d', ['agent-a', 'agent-b', 'agent-c']]);
       const once = await verifier.verify(request(await mint({ act: { sub: 'agent-b' } })), AUD);
       expect([once.actor.principal?.id, once.actor.delegationChain.map((l) => l.principalId)]).toEqual(['agent-b', ['agent-a']]);
-      // amr values that are not an AuthMethod fall back to private_key_jwt.
-      for (const amr of [['pwd'], ['operator_token'], [], undefined]) {
+      // amr values that are not an AuthMethod a token may carry fall back to private_key_jwt: never the server's own
+      // (system, cli_local). A person who signed in with an operator token keeps saying so (operator_token).
+      expect((await verifier.verify(request(await mint({ amr: ['operator_token'] })), AUD)).actor.authMethod).toBe('operator_token');
+      for (const amr of [['pwd'], ['system'], ['cli_local'], [], undefined]) {
         expect((await verifier.verify(request(await mint({ amr })), AUD)).actor.authMethod, JSON.stringify(amr)).toBe('private_key_jwt');
       }
     });
