@@ -57,7 +57,7 @@ export function registerSigninRoutes(app: HttpApp, deps: SigninRoutesDeps): void
       return fresh;
     };
     const sendPage = (reply: FastifyReply, p: Page, status: number) => reply.code(status)
-      .headers({ 'content-type': 'text/html; charset=utf-8', 'content-security-policy': p.csp, 'cache-control': 'no-store', pragma: 'no-cache' })
+      .headers({ 'content-type': 'text/html; charset=utf-8', 'content-security-policy': p.csp, 'cache-control': 'no-store', pragma: 'no-cache', 'referrer-policy': 'same-origin' })
       .send(p.html);
     const send = (reply: FastifyReply, outcome: Outcome) => outcome.kind === 'redirect'
       ? reply.code(outcome.status ?? 303).headers({ location: outcome.location, 'cache-control': 'no-store' }).send()

@@ -5,6 +5,8 @@
 // - Content-Security-Policy: default-src 'none'; styles and images from this origin only; forms may post only here
 //   and, on the consent page, to the client's redirect (browsers apply form-action to the redirect after a post);
 //   no framing (frame-ancestors 'none', against clickjacking the consent button).
+// - Referrer policy same-origin, not no-referrer: under no-referrer browsers post `Origin: null`, which the CSRF
+//   origin check refuses; same-origin still sends no Referer to the IdP or the client.
 // - Keyboard usable: real <form>/<button>/<a> elements in reading order, labelled inputs, visible focus (style.css),
 //   the primary action first.
 
@@ -32,7 +34,7 @@ function layout(title: string, body: string, formTargets: string[] = []): Page {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${escapeHtml(title)} · Custos</title>
 <link rel="stylesheet" href="/signin/style.css">
 </head>
