@@ -7,7 +7,7 @@ import { scanDirectory } from '../../src/scanner/index.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { BACKENDS } from '../support/backends.js';
 import { dpopKey, dpopProof, nowOf } from '../support/oauth.js';
-import { authorizeUrl, createBrowser, csrfOf, pkcePair, signInWithOperatorToken, tokenRequest } from '../support/signin.js';
+import { authorizeUrl, createBrowser, csrfOf, pkcePair, signInWithOperatorToken, tokenRequest, type AuthorizeOptions } from '../support/signin.js';
 
 // The authorization endpoint for people end to end over HTTP (inject): authorize → sign in (operator token, the
 // embedded default's way) → consent → code → tokens → refresh with rotation; and the refusals RFC 6749, 7636,
@@ -21,9 +21,9 @@ for (const backend of BACKENDS) {
     beforeAll(async () => { h = await startHarness(backend); });
     afterAll(async () => { await h?.close(); });
 
-    async function codeFor(token = h.adminToken, o: Parameters<typeof signInWithOperatorToken>[3] | undefined = undefined) {
+    async function codeFor(token = h.adminToken, o: AuthorizeOptions = {}) {
       const pkce = pkcePair();
-      const back = await signInWithOperatorToken(h, createBrowser(h), token, { challenge: pkce.challenge, ...o });
+      const back = await signInWithOperatorToken(h, createBrowser(h), token, { ...o, challenge: pkce.challenge });
       return { pkce, back, code: back.searchParams.get('code')! };
     }
 
@@ -67,6 +67,23 @@ for (const backend of BACKENDS) {
       delete missing.code_verifier;
       expect((await tokenRequest(h, missing)).body.error).toBe('invalid_grant');
       expect((await tokenRequest(h, base)).status).toBe(200);
+    });
+
+    it('resource at the token endpoint may narrow to the consented audience, never go outside it (RFC 8707 §2.2)', async () => {
+      expect((await h.call('POST', '/v1/resources', { name: 'chat-model', kind: 'model', owner: 'bootstrap-admin', uri: 'https://models.example/chat' })).status).toBe(201);
+      const { pkce, code } = await codeFor(h.adminToken, { resource: [h.cp.issuer(), 'https://models.example/chat'] });
+      const base = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'custos-cli', code_verifier: pkce.verifier };
+      const outside = await tokenRequest(h, { ...base, resource: 'https://elsewhere.example/api' });
+      expect(outside.body.error).toBe('invalid_target');
+      const narrowed = await tokenRequest(h, { ...base, resource: 'https://models.example/chat' });
+      expect(narrowed.status, JSON.stringify(narrowed.body)).toBe(200);
+      const claims = JSON.parse(Buffer.from(narrowed.body.access_token.split('.')[1], 'base64url').toString());
+      expect(claims.aud).toBe('https://models.example/chat');
+      expect(claims.roles).toBeUndefined();
+      // The session keeps the whole consent: a refresh may ask for the management API.
+      const refreshed = await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: narrowed.body.refresh_token, client_id: 'custos-cli', resource: h.cp.issuer() });
+      expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200);
+      expect((await h.call('GET', '/v1/whoami', undefined, refreshed.body.access_token)).body.role).toBe('admin');
     });
 
     it('refuses an expired code', async () => {

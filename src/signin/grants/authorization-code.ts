@@ -12,6 +12,7 @@ import { firstSessionToken, publicClientId, refuseRedeemedTwice } from './person
 // - client_id must be the one the code was issued to; redirect_uri must equal the authorization request's exactly;
 //   BASE64URL(SHA256(code_verifier)) must equal the code_challenge. Any mismatch → invalid_grant, and the code is
 //   not spent (a wrong guess does not let an attacker burn the person's code — it expires in a minute anyway).
+// - `resource` (RFC 8707 §2.2) narrows the token to some of the consented audience; outside it → invalid_target.
 
 export function authorizationCodeGrant(deps: PersonGrantDeps): GrantHandler {
   return async (_grantDeps, req) => {

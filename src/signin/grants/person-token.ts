@@ -1,4 +1,4 @@
-import { assertMayReceive, grantedLifetime, OAuthError, type GrantRequest, type IssueRequest } from '../../credentials/index.js';
+import { assertMayReceive, grantedLifetime, OAuthError, resolveAudiences, type CredentialPrincipal, type GrantRequest, type IssueRequest } from '../../credentials/index.js';
 import type { SigninRequestsTable } from '../../platform/store/schema.js';
 import { personActor, type SignedIn, type StoredRequest } from '../flow.js';
 import * as requests from '../requests.repo.js';
@@ -29,7 +29,7 @@ export async function firstSessionToken(deps: PersonGrantDeps, row: SigninReques
     if (role === null) throw new OAuthError('invalid_grant', 'the operator token this sign-in used is no longer valid');
   }
   const sessionId = deps.newId();
-  const granted = stored.granted;
+  const granted = { ...stored.granted, audience: await narrowedAudience(deps, req, principal, stored.granted) };
   const now = Math.floor(deps.clock.now().getTime() / 1000);
   const actor = personActor(principal, auth.method, { id: sessionId, kind: 'refresh_token' }, req.provenance, role);
   const upstreamRefresh = row.upstream_refresh_sealed
@@ -46,7 +46,7 @@ export async function firstSessionToken(deps: PersonGrantDeps, row: SigninReques
       }
       const { refreshToken } = await deps.sessions.startIn(trx, batch, actor, {
         id: sessionId, principal: { id: principal.id, name: principal.name }, clientId: row.client_id, authMethod: auth.method, idpId: auth.idpId,
-        sourceCredentialId: auth.sourceCredentialId, role, groups: auth.groups, scope: granted.scope, audience: granted.audience, purpose: granted.purpose,
+        sourceCredentialId: auth.sourceCredentialId, role, groups: auth.groups, scope: granted.scope, audience: stored.granted!.audience, purpose: granted.purpose,
         jkt: req.jkt, upstreamRefreshSealed: upstreamRefresh, authTime: new Date(auth.authTime * 1000), refreshable: stored.client.refreshable,
       });
       return refreshToken ? { refresh_token: refreshToken } : undefined;
@@ -74,4 +74,17 @@ export function publicClientId(req: GrantRequest): string {
   const clientId = req.params.one('client_id');
   if (!clientId) throw new OAuthError('invalid_request', 'client_id is required');
   return clientId;
+}
+
+/**
+ * RFC 8707 §2.2 at the token endpoint: `resource` may narrow the audience to some of what was consented to (the
+ * session and its refresh tokens keep the whole consent); anything outside it is invalid_target. None: all of it.
+ */
+export async function narrowedAudience(deps: PersonGrantDeps, req: GrantRequest, principal: CredentialPrincipal, consented: { audience: string[]; purpose: string | null }): Promise<string[]> {
+  const asked = req.params.many('resource');
+  if (asked.length === 0) return consented.audience;
+  const audiences = await resolveAudiences(asked, { directory: deps.directory, issuer: deps.issuer(), principal, purpose: consented.purpose });
+  const outside = audiences.filter((a) => !consented.audience.includes(a));
+  if (outside.length > 0) throw new OAuthError('invalid_target', `not consented to: ${outside.join(' ').slice(0, 300)}`);
+  return audiences;
 }

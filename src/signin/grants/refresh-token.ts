@@ -5,7 +5,7 @@ import { UpstreamRefused } from '../contracts.js';
 import { personActor } from '../flow.js';
 import { grantsFromGroups } from '../group-mapping.js';
 import type { PersonGrantDeps } from './context.js';
-import { publicClientId } from './person-token.js';
+import { narrowedAudience, publicClientId } from './person-token.js';
 
 // grant_type=refresh_token (RFC 6749 §6) for a person's session, with rotation and reuse detection (RFC 9700 §4.14).
 // Rules:
@@ -18,7 +18,7 @@ import { publicClientId } from './person-token.js';
 //   cannot be reached answers temporarily_unavailable (nothing rotated); without an upstream refresh token the
 //   groups seen at sign-in are mapped with the provider's current mapping. A session started with an operator
 //   token keeps that token's role only while the token is valid.
-// - A narrower scope may be asked for; never a wider one.
+// - A narrower scope may be asked for, and (RFC 8707 `resource`) some of the consented audience; never more.
 // - Inside the issuing transaction: the presented token is marked used (a concurrent refresh that got there first
 //   makes this one fail), the next one stored, the session updated, team memberships synced, and the refresh audited.
 
@@ -47,7 +47,7 @@ export function refreshTokenGrant(deps: PersonGrantDeps): GrantHandler {
     const asked = req.params.one('scope')?.split(' ').filter(Boolean);
     if (asked && asked.some((s) => !sessionScope.includes(s))) throw new OAuthError('invalid_scope', 'a refresh may narrow the scope, never widen it');
     const scope = asked ?? sessionScope;
-    const audience = JSON.parse(session.audience) as string[];
+    const audience = await narrowedAudience(deps, req, principal, { audience: JSON.parse(session.audience) as string[], purpose: session.purpose });
     const nowSec = Math.floor(now.getTime() / 1000);
     const refreshedActor = { ...actor, role };
 
