@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, postgresReachable } from '../support/backends.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { buildWorld, writeRouteRequests, type Req, type World } from '../operators/route-cases.js';
+import { ROUTE_CASE_SETTINGS, buildWorld, writeRouteRequests, type Req, type World } from '../operators/route-cases.js';
 import { rowCounts } from './store-probe.js';
 
 // Bad input on every body-taking route: a 4xx problem+json with a stable code and nothing written.
@@ -38,7 +38,7 @@ for (const backend of BACKENDS) {
 
     beforeAll(async () => {
       if (!enabled) return;
-      h = await startHarness(backend);
+      h = await startHarness(backend, { settings: ROUTE_CASE_SETTINGS });
       w = await buildWorld(h);
       writes = await writeRouteRequests(w);
       await h.call('GET', '/v1/whoami');

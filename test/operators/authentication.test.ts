@@ -3,7 +3,7 @@ import { BACKENDS, postgresReachable } from '../support/backends.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { ENTITY_TABLES, eventsSince, lastSeq, rowCounts } from '../identity/store-probe.js';
 import { formatCustosToken } from '../../src/platform/credential-format.js';
-import { ROUTE_CASES, buildWorld, routesFromOpenApi, type Req, type World } from './route-cases.js';
+import { ROUTE_CASES, ROUTE_CASE_SETTINGS, buildWorld, routesFromOpenApi, type Req, type World } from './route-cases.js';
 
 // No route is open: without a valid token every non-public route answers 401 and writes nothing.
 
@@ -26,7 +26,7 @@ for (const backend of BACKENDS) {
 
     beforeAll(async () => {
       if (!enabled) return;
-      h = await startHarness(backend);
+      h = await startHarness(backend, { settings: ROUTE_CASE_SETTINGS });
       w = await buildWorld(h);
       const routes = routesFromOpenApi((await h.call('GET', '/openapi.json', undefined, null)).body);
       requests = [];

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, postgresReachable } from '../support/backends.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { ENTITY_TABLES, rowCounts } from '../identity/store-probe.js';
-import { PUBLIC_V1_ROUTES, ROLES, ROUTE_CASES, buildWorld, routesFromOpenApi, type Req, type Role, type World } from './route-cases.js';
+import { PUBLIC_V1_ROUTES, ROLES, ROUTE_CASES, ROUTE_CASE_SETTINGS, buildWorld, routesFromOpenApi, type Req, type Role, type World } from './route-cases.js';
 
 // Every route the app publishes, called with every operator role: no role exceeds itself.
 
@@ -25,8 +25,7 @@ for (const backend of BACKENDS) {
     let routes: Array<{ key: string; isPublic: boolean }>;
     beforeAll(async () => {
       if (!enabled) return;
-      // Operator-token sign-in stays on although the identity-provider cases configure IdPs: the session cases sign in that way.
-      h = await startHarness(backend, { settings: { operatorTokenSignin: 'true' } });
+      h = await startHarness(backend, { settings: ROUTE_CASE_SETTINGS });
       w = await buildWorld(h);
       // First use of a token is a sign-in that writes; do it now so later counts see only the call under test.
       for (const role of ROLES) expect((await h.call('GET', '/v1/whoami', undefined, w.tokens[role])).body.role).toBe(role);

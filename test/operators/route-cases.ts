@@ -35,6 +35,10 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   ...OAUTH_CLIENTS_ROUTE_CASES,
 };
 
+/** Settings a harness walking these cases needs: the session cases sign in by pasting an operator token, which stays
+ * on although the identity-provider cases configure providers. */
+export const ROUTE_CASE_SETTINGS = { operatorTokenSignin: 'true' } as const;
+
 /** Routes that are public on purpose (no token needed); anything else under /v1 must demand one. */
 export const PUBLIC_V1_ROUTES = new Set(['GET /v1/audit/public-key']);
 

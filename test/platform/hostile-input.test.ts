@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, postgresReachable } from '../support/backends.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { buildWorld, writeRouteRequests, type Req, type World } from '../operators/route-cases.js';
+import { ROUTE_CASE_SETTINGS, buildWorld, writeRouteRequests, type Req, type World } from '../operators/route-cases.js';
 import { rowCounts } from '../identity/store-probe.js';
 
 // Text no store or audit event may hold, on every route that takes input; and the HTTP layer's own refusals
@@ -51,7 +51,7 @@ for (const backend of BACKENDS) {
 
     beforeAll(async () => {
       if (!enabled) return;
-      h = await startHarness(backend);
+      h = await startHarness(backend, { settings: ROUTE_CASE_SETTINGS });
       w = await buildWorld(h);
       writes = (await writeRouteRequests(w, { skipReadOnly: true })).filter((x) => Object.keys(x.req.body as object).length > 0);
     });
