@@ -14,6 +14,7 @@ import { registerOAuthClientCommands } from './commands/oauth-client.js';
 import { registerIdpCommands } from './commands/idp.js';
 import { registerFindingCommands } from './commands/findings.js';
 import { registerKeyCommands } from './commands/keys.js';
+import { registerLoginCommands } from './commands/login.js';
 import { registerPrincipalCommands } from './commands/principal.js';
 import { registerResourceCommands } from './commands/resource.js';
 import { registerServerCommands } from './commands/server.js';
@@ -30,7 +31,7 @@ export function buildProgram(io: CliIo): Command {
   const program = new Command('custos')
     .description('Custos: AI access governance control plane and CLI')
     .option('--server <url>', 'control plane URL (env CUSTOS_SERVER, default http://127.0.0.1:8080)')
-    .option('--token <token>', 'operator token (env CUSTOS_TOKEN; default: bootstrap-admin.token in CUSTOS_DATA_DIR or ./.custos)')
+    .option('--token <token>', 'operator token or API key (env CUSTOS_TOKEN; default: the session from custos login, else bootstrap-admin.token in CUSTOS_DATA_DIR or ./.custos)')
     .option('--json', 'print JSON for scripts instead of tables')
     .version(VERSION, '-V, --version', 'print the Custos version')
     .showHelpAfterError('(run with --help for usage)')
@@ -43,6 +44,7 @@ export function buildProgram(io: CliIo): Command {
   program.command('scan').description('scan files, git history or images for leaked secrets (see custos scan --help)');
 
   registerServerCommands(program, io);
+  registerLoginCommands(program, io);
   registerPrincipalCommands(program, io);
   registerTeamCommands(program, io);
   registerResourceCommands(program, io);
