@@ -182,13 +182,27 @@ export function registerTokenCommands(program: Command, io: CliIo): void {
       io.stdout.write(`${await dpopProof(signer, String(o.method).toUpperCase(), o.url, extra)}\n`);
     });
 
-  program.command('whoami').description('show who the current credential acts as: an operator and its role, or a principal with its token or API key')
-    .addHelpText('after', '\nExample:\n  CUSTOS_TOKEN=custos_op_... custos whoami\n')
+  program.command('whoami').description('show who the current credential acts as (an operator and its role, or a principal with its token or API key) and where it came from: a custos login session, --token, CUSTOS_TOKEN or the bootstrap token file')
+    .addHelpText('after', examples('custos whoami', 'CUSTOS_TOKEN=custos_op_... custos whoami'))
     .action(withClient(io, async (client, g) => {
       const me = await client.request<Record<string, unknown>>('GET', '/v1/whoami');
-      if (g.json) return printJson(io, me);
-      if (me.role) return void io.stdout.write(`${me.principal_name} (${me.role}) via token ${me.credential_id}\n`);
+      const used = await client.credential();
+      const stored = used?.source === 'session' ? used : undefined;
+      const session = stored?.session;
+      if (g.json) {
+        return printJson(io, {
+          ...me, credential_source: used?.source ?? null,
+          session: session ? { method: session.method, signed_in_at: session.signed_in_at, access_token_expires_at: session.expires_at, file: stored!.file } : null,
+        });
+      }
+      const from = used?.source === 'flag' ? 'from --token' : used?.source === 'env' ? 'from CUSTOS_TOKEN' : used?.source === 'bootstrap' ? `from ${used.file}` : '';
+      if (session) {
+        // The server names the access token (its jti), not the session; the session's story is ours.
+        const how = `${session.method === 'browser' ? 'the browser' : 'a device code'} at ${session.signed_in_at}${me.auth_method === 'operator_token' ? ' using an operator token' : me.auth_method === 'federated' ? ' through an identity provider' : ''}`;
+        return void io.stdout.write(`${me.principal_name}${me.role ? ` (${me.role})` : ''} via session (signed in with ${how}; access token ${me.credential_id} expires ${session.expires_at}, renewed until the session ends)\n`);
+      }
+      if (me.role) return void io.stdout.write(`${me.principal_name} (${me.role}) via ${String(me.credential_kind).replace('_', ' ')} ${me.credential_id}, ${from}\n`);
       const acting = Array.isArray(me.acting_for) && me.acting_for.length ? `, acting for ${me.acting_for.join(' → ')}` : '';
-      io.stdout.write(`${me.principal_name} via ${String(me.credential_kind).replace('_', ' ')} ${me.credential_id} (${me.auth_method}${me.purpose ? `, purpose ${me.purpose}` : ''}${me.dpop_jkt ? ', DPoP-bound' : ''}${acting}), expires ${me.expires_at ?? 'never'}\n`);
+      io.stdout.write(`${me.principal_name} via ${String(me.credential_kind).replace('_', ' ')} ${me.credential_id} (${me.auth_method}${me.purpose ? `, purpose ${me.purpose}` : ''}${me.dpop_jkt ? ', DPoP-bound' : ''}${acting}), expires ${me.expires_at ?? 'never'}, ${from}\n`);
     }));
 }
