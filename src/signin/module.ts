@@ -59,7 +59,10 @@ export interface SigninModuleDeps {
 export function createSigninModule(deps: SigninModuleDeps) {
   const { db, audit, clock, newId, keys, issuer, directory } = deps;
 
-  const sessions = createSessionService({ db, audit, clock, newId, sessionHours: deps.settings.sessionHours, onCredentialRevoked: deps.credentials.onCredentialRevoked });
+  const sessions = createSessionService({
+    db, audit, clock, newId, sessionHours: deps.settings.sessionHours, onCredentialRevoked: deps.credentials.onCredentialRevoked,
+    principalNames: (ids) => directory.principalNames(ids),
+  });
   const idps = createIdentityProviderService({
     db, audit, keys, clock, teams: deps.people, issuer, newId, onRemoved: (trx, batch, actor, idpId) => sessions.endAllThrough(trx, batch, actor, idpId),
   });

@@ -51,6 +51,8 @@ export interface SessionServiceDeps {
   clock: Clock;
   newId: IdGenerator;
   sessionHours: number;
+  /** Principal names for the views (identity's directory). */
+  principalNames(ids: string[]): Promise<Map<string, string>>;
   /** The credentials module's cascade: every token obtained with the credential (the session) revoked. */
   onCredentialRevoked(trx: Trx, batch: WriteBatch, actor: Actor, credentialId: string, reason: string | null): Promise<unknown>;
 }
@@ -165,7 +167,7 @@ export function createSessionService(deps: SessionServiceDeps) {
     async get(id: string): Promise<SessionView> {
       const s = await repo.findSession(db.kysely, id);
       if (!s) throw errors.notFound('session', id);
-      return sessionView(s);
+      return sessionView(s, (await deps.principalNames([s.principal_id])).get(s.principal_id));
     },
 
     async list(query: { principal?: string; active?: boolean; limit?: number; cursor?: string }) {
@@ -175,7 +177,8 @@ export function createSessionService(deps: SessionServiceDeps) {
         principalId: query.principal, activeAt: query.active ? nowIso() : undefined, afterId: typeof after === 'string' ? after : undefined, limit: limit + 1,
       });
       const page = pageOf(rows, limit, (r) => r.id);
-      return { items: page.items.map((s) => sessionView(s)), next_cursor: page.next_cursor };
+      const names = await deps.principalNames([...new Set(page.items.map((s) => s.principal_id))]);
+      return { items: page.items.map((s) => sessionView(s, names.get(s.principal_id))), next_cursor: page.next_cursor };
     },
 
     /** Credential holder (revocation cascades): a principal suspended or decommissioned loses every session. */

@@ -40,6 +40,8 @@ for (const backend of BACKENDS) {
       const me = await h.call('GET', '/v1/whoami', undefined, tokens.body.access_token);
       expect(me.status).toBe(200);
       expect(me.body.role).toBe('admin');
+      const sessions = await h.call('GET', '/v1/sessions?active=true');
+      expect(sessions.body.items.at(-1)).toMatchObject({ principal: { name: 'bootstrap-admin' }, client_id: 'custos-cli', auth_method: 'operator_token', role: 'admin', revoked_at: null });
       // The role acts: an admin-only route works with the person's access token.
       expect((await h.call('GET', '/v1/identity-providers', undefined, tokens.body.access_token)).status).toBe(200);
     });
