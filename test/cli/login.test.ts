@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredSession } from '../../src/cli/session-store.js';
 import { CUSTOS_BIN, runCustos, type CliResult } from '../support/cli-process.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { approveDevice, authorizeInBrowser, createHttpBrowser } from '../support/login-browser.js';
+import { approveDevice, authorizeInBrowser, createHttpBrowser } from '../support/http-browser.js';
 import { csrfOf, tokenRequest } from '../support/signin.js';
 
 // `custos login` as a person uses it: the real CLI in its own process against a listening control plane; the person's

@@ -11,18 +11,21 @@ export function pkcePair(): { verifier: string; challenge: string } {
   return { verifier, challenge: crypto.createHash('sha256').update(verifier).digest('base64url') };
 }
 
+/** A cookie jar's update from Set-Cookie lines (an expired or emptied cookie is dropped). */
+export function rememberSetCookies(jar: Map<string, string>, lines: readonly string[]): void {
+  for (const line of lines) {
+    const [pair] = line.split(';');
+    const eq = pair!.indexOf('=');
+    const name = pair!.slice(0, eq).trim();
+    const value = pair!.slice(eq + 1).trim();
+    if (/max-age=0|expires=thu, 01 jan 1970/i.test(line) || value === '') jar.delete(name);
+    else jar.set(name, value);
+  }
+}
+
 export function createBrowser(h: Harness, opts: { origin?: string } = {}) {
   const jar = new Map<string, string>();
-  const remember = (setCookie: unknown) => {
-    for (const line of ([] as string[]).concat((setCookie as string | string[] | undefined) ?? [])) {
-      const [pair] = line.split(';');
-      const eq = pair!.indexOf('=');
-      const name = pair!.slice(0, eq).trim();
-      const value = pair!.slice(eq + 1).trim();
-      if (/max-age=0|expires=thu, 01 jan 1970/i.test(line) || value === '') jar.delete(name);
-      else jar.set(name, value);
-    }
-  };
+  const remember = (setCookie: unknown) => rememberSetCookies(jar, ([] as string[]).concat((setCookie as string | string[] | undefined) ?? []));
   const cookieHeader = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
   async function request(method: 'GET' | 'POST', url: string, form?: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
     const target = url.startsWith('http') ? new URL(url).pathname + new URL(url).search : url;
