@@ -37,6 +37,8 @@ import { csrfToken, randomSecret, sameSecret, sha256 } from './secrets.js';
 //   once they are known, before consent; refusals go back to the client as OAuth errors.
 
 export const REQUEST_SECONDS = 600;
+/** Sign-in and device requests running at once (each lives 10 minutes): beyond this, new ones are refused. */
+export const MAX_LIVE_REQUESTS = 10_000;
 export const CODE_SECONDS = 60;
 
 export interface StoredRequest {
@@ -180,15 +182,16 @@ export function createSigninFlow(deps: SigninFlowDeps) {
         redirectUri: params.redirectUri, state: params.state, codeChallenge: params.codeChallenge, scope: params.scope, resource: params.resource,
         purpose: params.purpose, client: { name: client.name, source: client.source, clientUri: client.clientUri ?? null, refreshable: client.grantTypes.includes('refresh_token') },
       };
-      await db.write(async (trx, batch) => {
+      // Anyone may start a request, so it is not audited (the person's sign-in and consent are, with the request's
+      // details) and the number running at once is bounded.
+      if (await requests.countLive(db.kysely, now.toISOString()) >= MAX_LIVE_REQUESTS) {
+        return problem('Busy', 'Too many sign-ins are in progress; try again in a few minutes.', 503);
+      }
+      await db.write(async (trx) => {
         await requests.insertRequest(trx, {
           id, kind: 'authorize', client_id: client.clientId, request: JSON.stringify(stored), browser_hash: sha256(browser), upstream_sealed: null,
           principal_id: null, auth: null, upstream_refresh_sealed: null, status: 'pending', code_hash: null, device_code_hash: null, user_code: null,
           last_polled_at: null, session_id: null, created_at: now.toISOString(), expires_at: new Date(now.getTime() + REQUEST_SECONDS * 1000).toISOString(),
-        });
-        await audit.record(trx, batch, {
-          type: 'signin.requested', action: 'signin.request', actor: anonymousActor('federated', provenance), target: { type: 'oauth_client', id: client.clientId.slice(0, 500), name: client.name },
-          outcome: 'success', details: { request_id: id, client_source: client.source, redirect_uri: params.redirectUri, scope: params.scope ?? null, resource: params.resource, purpose: params.purpose },
         });
       });
       return { kind: 'redirect', location: `/signin/${id}`, binding: browser === binding ? undefined : browser };
@@ -259,7 +262,7 @@ export function createSigninFlow(deps: SigninFlowDeps) {
         if (principal.status !== 'active') {
           await audit.record(trx, batch, {
             type: 'signin.person.refused', action: 'signin.authenticate', actor, target: { type: 'principal', id: principal.id, name: principal.name }, outcome: 'failure',
-            reasons: [`principal_${principal.status}`], details: { request_id: row.id, idp: idp.name, first_sign_in: !link },
+            reasons: [`principal_${principal.status}`], details: { request_id: row.id, ...requestDetails(row), idp: idp.name, first_sign_in: !link },
           });
           await requests.updateRequest(trx, row.id, { status: 'denied', upstream_sealed: null });
           return { refused: principal.status, name: principal.name };
@@ -267,7 +270,7 @@ export function createSigninFlow(deps: SigninFlowDeps) {
         await deps.people.syncManagedTeams(trx, batch, actor, principal.id, idp.id, grants.teamIds);
         await audit.record(trx, batch, {
           type: 'signin.person.authenticated', action: 'signin.authenticate', actor, target: { type: 'principal', id: principal.id, name: principal.name }, outcome: 'success',
-          details: { request_id: row.id, idp: idp.name, first_sign_in: !link, groups: person.groups.slice(0, 100), role: grants.role, team_ids: grants.teamIds },
+          details: { request_id: row.id, ...requestDetails(row), idp: idp.name, first_sign_in: !link, groups: person.groups.slice(0, 100), role: grants.role, team_ids: grants.teamIds },
         });
         await authenticated(row, principal.id, {
           method: 'federated', idpId: idp.id, idpName: idp.name, sourceCredentialId: null, role: grants.role, groups: person.groups.slice(0, 1000),
@@ -300,7 +303,7 @@ export function createSigninFlow(deps: SigninFlowDeps) {
       await db.write(async (trx, batch) => {
         await audit.record(trx, batch, {
           type: 'signin.person.authenticated', action: 'signin.authenticate', actor, target: { type: 'principal', id: principal.id, name: principal.name }, outcome: 'success',
-          details: { request_id: row.id, idp: null, method: 'operator_token', role: actor.role },
+          details: { request_id: row.id, ...requestDetails(row), idp: null, method: 'operator_token', role: actor.role },
         });
         await authenticated(row, principal.id, {
           method: 'operator_token', idpId: null, idpName: null, sourceCredentialId: actor.credential!.id, role: actor.role, groups: [],
@@ -384,6 +387,15 @@ export function createSigninFlow(deps: SigninFlowDeps) {
   };
 }
 export type SigninFlow = ReturnType<typeof createSigninFlow>;
+
+/** What the audit log records of the request a person signs in for (the request itself is not audited: anyone may start one). */
+function requestDetails(row: SigninRequestsTable): Record<string, unknown> {
+  const stored = JSON.parse(row.request) as StoredRequest;
+  return {
+    kind: row.kind, client_id: row.client_id.slice(0, 500), client_source: stored.client.source, redirect_uri: stored.redirectUri,
+    scope: stored.scope ?? null, resource: stored.resource, purpose: stored.purpose,
+  };
+}
 
 /** What a consent page's form-action must allow for the redirect after the post: the origin, or `scheme:`. */
 export function formTarget(redirectUri: string): string {

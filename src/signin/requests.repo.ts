@@ -47,3 +47,9 @@ export async function bindBrowser(db: Q, id: string, browserHash: string): Promi
   const res = await db.updateTable('signin_requests').set({ browser_hash: browserHash }).where('id', '=', id).where('browser_hash', 'is', null).executeTakeFirst();
   return Number(res.numUpdatedRows) === 1;
 }
+
+/** Requests still running (unexpired), for the bound on what anonymous callers may start. */
+export async function countLive(db: Q, now: string): Promise<number> {
+  const row = await db.selectFrom('signin_requests').select((eb) => eb.fn.countAll<number | string>().as('n')).where('expires_at', '>', now).executeTakeFirst();
+  return Number(row?.n ?? 0);
+}

@@ -200,6 +200,23 @@ for (const backend of BACKENDS) {
         }
       });
 
+      it('bounds the requests anyone may start: beyond 10,000 running at once, new ones are refused', async () => {
+        const now = h.clock.now();
+        const rows = Array.from({ length: 10_000 }, (_, i) => ({
+          id: `00000000-0000-7000-8000-${String(i).padStart(12, '0')}`, kind: 'authorize' as const, client_id: 'custos-cli', request: '{}', browser_hash: null,
+          upstream_sealed: null, principal_id: null, auth: null, upstream_refresh_sealed: null, status: 'pending' as const, code_hash: null, device_code_hash: null,
+          user_code: null, last_polled_at: null, session_id: null, created_at: now.toISOString(), expires_at: new Date(now.getTime() + 60_000).toISOString(),
+        }));
+        for (let i = 0; i < rows.length; i += 500) await h.cp.db.kysely.insertInto('signin_requests').values(rows.slice(i, i + 500)).execute();
+        const b = createBrowser(h);
+        const refused = await b.get(authorizeUrl({ challenge: pkcePair().challenge }));
+        expect(refused.status).toBe(503);
+        const device = await h.cp.http.inject({ method: 'POST', url: '/oauth/device_authorization', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'client_id=custos-cli' });
+        expect(JSON.parse(device.body).error).toBe('temporarily_unavailable');
+        h.clock.advance(61_000);
+        expect((await b.get(authorizeUrl({ challenge: pkcePair().challenge }))).status).toBe(303);
+      });
+
       it('loopback redirects may use any port (RFC 8252 §7.3)', async () => {
         const b = createBrowser(h);
         const res = await b.get(authorizeUrl({ challenge: pkcePair().challenge, redirectUri: 'http://127.0.0.1:1/callback' }));
