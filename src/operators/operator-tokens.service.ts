@@ -73,6 +73,9 @@ export function createOperatorTokenService(deps: OperatorTokenDeps) {
     }
   }
 
+  // What else ends with a token (the sign-in sessions a person started by pasting it), attached late.
+  const onRevoked: Array<(trx: Trx, batch: WriteBatch, actor: Actor, tokenId: string, reason: string) => Promise<void>> = [];
+
   async function revokeRow(trx: Trx, batch: WriteBatch, actor: Actor, row: OperatorTokensTable, reason: string | null, details: Record<string, unknown>) {
     if (row.revoked_at) return;
     await repo.markRevoked(trx, row.id, clock.now().toISOString(), reason);
@@ -81,6 +84,7 @@ export function createOperatorTokenService(deps: OperatorTokenDeps) {
       target: { type: 'operator_token', id: row.id, name: null }, outcome: 'success',
       details: { reason, principal_id: row.principal_id, ...details },
     });
+    for (const listener of onRevoked) await listener(trx, batch, actor, row.id, reason ?? 'operator token revoked');
   }
 
   /** The highest role among a principal's valid tokens (admin > security > auditor = owner; ties keep the first). */
@@ -121,11 +125,16 @@ export function createOperatorTokenService(deps: OperatorTokenDeps) {
     highestRoleOf,
     adminHolderIds,
 
-    /** The token's role while it is unrevoked and unexpired, else null (a sign-in session started with it ends). */
-    async roleWhileValid(id: string, trx?: Trx): Promise<OperatorRole | null> {
+    /** The token's role and expiry while it is unrevoked and unexpired, else null (a sign-in session started with it ends). */
+    async whileValid(id: string, trx?: Trx): Promise<{ role: OperatorRole; expiresAt: string } | null> {
       const row = await repo.findToken(trx ?? db.kysely, id);
       if (!row || row.revoked_at !== null || row.expires_at <= clock.now().toISOString()) return null;
-      return row.role as OperatorRole;
+      return { role: row.role as OperatorRole, expiresAt: row.expires_at };
+    },
+
+    /** Called inside the revoking transaction whenever a token is revoked (by a person or a leak report). */
+    onRevoked(listener: (trx: Trx, batch: WriteBatch, actor: Actor, tokenId: string, reason: string) => Promise<void>): void {
+      onRevoked.push(listener);
     },
 
     async mint(actor: Actor, input: MintTokenInput) {

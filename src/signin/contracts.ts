@@ -129,6 +129,6 @@ export interface PeopleDirectory {
 /** Operators: the operator token a person pasted on the sign-in page (embedded default, tests, bootstrap). */
 export interface OperatorTokenSignin {
   authenticate(token: string, provenance: Provenance): Promise<Actor>;
-  /** The role of the operator token while it is still valid (unrevoked, unexpired); null once it is not. */
-  roleWhileValid(credentialId: string, trx?: Trx): Promise<OperatorRole | null>;
+  /** The operator token's role and expiry while it is still valid (unrevoked, unexpired); null once it is not. */
+  whileValid(credentialId: string, trx?: Trx): Promise<{ role: OperatorRole; expiresAt: string } | null>;
 }

@@ -41,7 +41,9 @@ export interface SigninModuleDeps {
   issuer: () => string;
   directory: CredentialDirectory;
   people: PeopleDirectory & TeamResolver;
-  operatorTokens: OperatorTokenSignin;
+  operatorTokens: OperatorTokenSignin & {
+    onRevoked(listener: (trx: Trx, batch: WriteBatch, actor: Actor, tokenId: string, reason: string) => Promise<void>): void;
+  };
   /** The credentials module's seams this module plugs into. */
   credentials: {
     addGrant(type: string, handler: GrantHandler): void;
@@ -123,6 +125,9 @@ export function createSigninModule(deps: SigninModuleDeps) {
       return true;
     },
   });
+
+  // Revoking the operator token a person pasted to sign in ends the sessions started with it.
+  deps.operatorTokens.onRevoked((trx, batch, actor, tokenId, reason) => sessions.endStartedWith(trx, batch, actor, tokenId, reason));
 
   let pruning: NodeJS.Timeout | undefined;
 

@@ -67,3 +67,7 @@ export async function liveAdminHolders(db: Q, now: string): Promise<string[]> {
 export async function liveSessionsThrough(db: Q, idpId: string, now: string): Promise<SigninSessionsTable[]> {
   return db.selectFrom('signin_sessions').selectAll().where('idp_id', '=', idpId).where('revoked_at', 'is', null).where('expires_at', '>', now).execute();
 }
+
+export async function liveSessionsStartedWith(db: Q, credentialId: string, now: string): Promise<SigninSessionsTable[]> {
+  return db.selectFrom('signin_sessions').selectAll().where('source_credential_id', '=', credentialId).where('revoked_at', 'is', null).where('expires_at', '>', now).execute();
+}

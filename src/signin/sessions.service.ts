@@ -38,6 +38,8 @@ export interface SessionStart {
   authTime: Date;
   /** Whether the client gets refresh tokens (its grant types include refresh_token). */
   refreshable: boolean;
+  /** The session ends by then at the latest (the operator token it was started with expires). */
+  notAfter?: Date | null;
 }
 
 export type RefreshLookup =
@@ -97,7 +99,8 @@ export function createSessionService(deps: SessionServiceDeps) {
         id: input.id, principal_id: input.principal.id, client_id: input.clientId, auth_method: input.authMethod, idp_id: input.idpId,
         source_credential_id: input.sourceCredentialId, role: input.role, groups: JSON.stringify(input.groups), scope: input.scope.join(' '),
         audience: JSON.stringify(input.audience), purpose: input.purpose, jkt: input.jkt, upstream_refresh_sealed: input.upstreamRefreshSealed,
-        auth_time: input.authTime.toISOString(), created_at: now.toISOString(), expires_at: new Date(now.getTime() + deps.sessionHours * 3600_000).toISOString(),
+        auth_time: input.authTime.toISOString(), created_at: now.toISOString(),
+        expires_at: new Date(Math.min(now.getTime() + deps.sessionHours * 3600_000, input.notAfter?.getTime() ?? Infinity)).toISOString(),
         last_refreshed_at: null, revoked_at: null, revoked_reason: null,
       };
       await repo.insertSession(trx, session);
@@ -150,6 +153,11 @@ export function createSessionService(deps: SessionServiceDeps) {
     },
 
     endIn: revokeIn,
+
+    /** An operator token revoked: the sessions a person started by pasting it end with it, in the same transaction. */
+    async endStartedWith(trx: Trx, batch: WriteBatch, actor: Actor, credentialId: string, reason: string): Promise<void> {
+      for (const s of await repo.liveSessionsStartedWith(trx, credentialId, nowIso())) await revokeIn(trx, batch, actor, s, `the operator token it was started with was revoked (${reason})`);
+    },
 
     /** A provider removed: every live session people started through it ends, in the removing transaction. */
     async endAllThrough(trx: Trx, batch: WriteBatch, actor: Actor, idpId: string): Promise<void> {

@@ -147,6 +147,29 @@ for (const backend of BACKENDS) {
       expect((await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: t.body.refresh_token, client_id: 'custos-cli' })).body.error).toBe('invalid_grant');
     });
 
+    it('revoking the operator token a person pasted to sign in ends the sessions started with it at once', async () => {
+      const token = await h.operator('pasted-admin', 'admin');
+      const { pkce, code } = await codeFor(token);
+      const t = await tokenRequest(h, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'custos-cli', code_verifier: pkce.verifier });
+      expect((await h.call('GET', '/v1/whoami', undefined, t.body.access_token)).body.role).toBe('admin');
+      const id = /^custos_op_([a-z2-7]{16})_/.exec(token)![1];
+      expect((await h.call('POST', `/v1/operator-tokens/${id}/revoke`, { reason: 'leaked' })).status).toBe(200);
+      expect((await h.call('GET', '/v1/whoami', undefined, t.body.access_token)).status).toBe(401);
+      expect((await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: t.body.refresh_token, client_id: 'custos-cli' })).body.error).toBe('invalid_grant');
+    });
+
+    it('a session started with an operator token ends when the token expires', async () => {
+      const p = await h.call('POST', '/v1/principals', { name: 'short-lived', kind: 'human' });
+      expect(p.status).toBe(201);
+      const minted = await h.call('POST', '/v1/operator-tokens', { principal: 'short-lived', role: 'auditor', ttl_seconds: 300 });
+      expect(minted.status, minted.text).toBe(201);
+      const { pkce, code } = await codeFor(minted.body.token);
+      const t = await tokenRequest(h, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'custos-cli', code_verifier: pkce.verifier });
+      expect(t.body.expires_in).toBeLessThanOrEqual(300);
+      const sessions = await h.call('GET', `/v1/sessions?principal=${p.body.id}`);
+      expect(Date.parse(sessions.body.items[0].expires_at)).toBeLessThanOrEqual(Date.parse(minted.body.expires_at));
+    });
+
     it('a logout (RFC 7009 revocation of the refresh token by the public client) ends the session', async () => {
       const { pkce, code } = await codeFor();
       const t = await tokenRequest(h, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'custos-cli', code_verifier: pkce.verifier });

@@ -24,9 +24,13 @@ export async function firstSessionToken(deps: PersonGrantDeps, row: SigninReques
   if (!principal) throw new OAuthError('invalid_grant', 'the person no longer exists');
   assertMayReceive(principal, 'invalid_grant');
   let role = auth.role;
+  // A session started with an operator token lives no longer than the token, nor does any of its access tokens.
+  let notAfter: number | null = null;
   if (auth.method === 'operator_token') {
-    role = auth.sourceCredentialId ? await deps.operatorTokens.roleWhileValid(auth.sourceCredentialId) : null;
-    if (role === null) throw new OAuthError('invalid_grant', 'the operator token this sign-in used is no longer valid');
+    const token = auth.sourceCredentialId ? await deps.operatorTokens.whileValid(auth.sourceCredentialId) : null;
+    if (token === null) throw new OAuthError('invalid_grant', 'the operator token this sign-in used is no longer valid');
+    role = token.role;
+    notAfter = Math.floor(Date.parse(token.expiresAt) / 1000);
   }
   const sessionId = deps.newId();
   const granted = { ...stored.granted, audience: await narrowedAudience(deps, req, principal, stored.granted) };
@@ -37,7 +41,7 @@ export async function firstSessionToken(deps: PersonGrantDeps, row: SigninReques
     : null;
   return {
     actor, sub: { id: principal.id, name: principal.name }, clientId: row.client_id, scope: granted.scope, audience: granted.audience,
-    purpose: granted.purpose, exp: now + grantedLifetime(undefined, principal.riskTier), authTime: auth.authTime, jkt: req.jkt, actors: [], parent: null,
+    purpose: granted.purpose, exp: Math.min(now + grantedLifetime(undefined, principal.riskTier), notAfter ?? Infinity), authTime: auth.authTime, jkt: req.jkt, actors: [], parent: null,
     grantType, authMethod: auth.method, credentialId: sessionId,
     roles: role && granted.audience.includes(deps.issuer()) ? [role] : undefined,
     withinIssue: async (trx, batch) => {
@@ -48,6 +52,7 @@ export async function firstSessionToken(deps: PersonGrantDeps, row: SigninReques
         id: sessionId, principal: { id: principal.id, name: principal.name }, clientId: row.client_id, authMethod: auth.method, idpId: auth.idpId,
         sourceCredentialId: auth.sourceCredentialId, role, groups: auth.groups, scope: granted.scope, audience: stored.granted!.audience, purpose: granted.purpose,
         jkt: req.jkt, upstreamRefreshSealed: upstreamRefresh, authTime: new Date(auth.authTime * 1000), refreshable: stored.client.refreshable,
+        notAfter: notAfter === null ? null : new Date(notAfter * 1000),
       });
       return refreshToken ? { refresh_token: refreshToken } : undefined;
     },

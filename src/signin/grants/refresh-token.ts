@@ -73,7 +73,7 @@ export function refreshTokenGrant(deps: PersonGrantDeps): GrantHandler {
 async function reevaluate(deps: PersonGrantDeps, session: SigninSessionsTable, principal: CredentialPrincipal, actor: ReturnType<typeof personActor>, _req: GrantRequest) {
   const groupsBefore = JSON.parse(session.groups) as string[];
   if (session.auth_method === 'operator_token') {
-    const role = session.source_credential_id ? await deps.operatorTokens.roleWhileValid(session.source_credential_id) : null;
+    const role = session.source_credential_id ? (await deps.operatorTokens.whileValid(session.source_credential_id))?.role ?? null : null;
     if (role === null) {
       await deps.sessions.end(actor, session.id, 'the operator token this session was started with is no longer valid');
       throw new OAuthError('invalid_grant', 'the operator token this session was started with is no longer valid; the session has ended');

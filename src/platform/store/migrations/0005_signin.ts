@@ -112,6 +112,8 @@ export function migration(dialect: Dialect): Migration {
         .addColumn('revoked_reason', 'text')
         .execute();
       await db.schema.createIndex('signin_sessions_principal_idx').on('signin_sessions').columns(['principal_id', 'id']).execute();
+      await db.schema.createIndex('signin_sessions_source_idx').on('signin_sessions').column('source_credential_id').execute();
+      await db.schema.createIndex('signin_sessions_idp_idx').on('signin_sessions').column('idp_id').execute();
 
       await db.schema.createTable('refresh_tokens')
         .addColumn('id', key, (c) => c.primaryKey()) // the credential id inside custos_rt_<id>_…
