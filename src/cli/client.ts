@@ -190,7 +190,8 @@ export async function renewSession(server: string, env: NodeJS.ProcessEnv, seen:
     const { oidc, config } = await oauthConfig(server);
     let tokens: Awaited<ReturnType<typeof oidc.refreshTokenGrant>>;
     try {
-      tokens = await oidc.refreshTokenGrant(config, latest.refresh_token);
+      // Narrowed to the management API, as at sign-in (login.ts managementAudience): the role travels only on such tokens.
+      tokens = await oidc.refreshTokenGrant(config, latest.refresh_token, new URLSearchParams({ resource: config.serverMetadata().issuer }));
     } catch (error) {
       if (error instanceof oidc.ResponseBodyError && error.error === 'invalid_grant') {
         sessionStore(() => removeSession(env, server));

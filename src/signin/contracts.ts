@@ -100,6 +100,9 @@ export interface OAuthClient {
   logoUri?: string | null;
 }
 
+/** Clients nobody here vetted: identified by a metadata document, or registered themselves (and named themselves). */
+export const UNVETTED_CLIENTS: ReadonlySet<OAuthClient['source']> = new Set(['metadata_document', 'dynamic']);
+
 /** A Client ID Metadata Document could not be used; the message says why (shown to the person, never a stack). */
 export class ClientMetadataError extends Error {
   constructor(readonly reason: 'not_allowed' | 'fetch_failed' | 'invalid_document', message: string) {

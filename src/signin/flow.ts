@@ -10,7 +10,7 @@ import {
   chooseScope, choosePurpose, OAuthError, resolveAudiences, type CredentialDirectory, type CredentialPrincipal,
 } from '../credentials/index.js';
 import { AuthorizePageError, AuthorizeRedirectError, clientRedirect, queryOf, readAuthorizeRequest } from './authorize/index.js';
-import type { IdentityProviderRecord, IdpClient, OAuthClient, OperatorTokenSignin, PeopleDirectory } from './contracts.js';
+import { UNVETTED_CLIENTS, type IdentityProviderRecord, type IdpClient, type OAuthClient, type OperatorTokenSignin, type PeopleDirectory } from './contracts.js';
 import * as links from './external-identities.repo.js';
 import { grantsFromGroups } from './group-mapping.js';
 import { consentPage, messagePage, signInPage, type Page } from './pages/render.js';
@@ -149,6 +149,11 @@ export function createSigninFlow(deps: SigninFlowDeps) {
     const scope = chooseScope(stored.scope, principal.scopes);
     const purpose = choosePurpose(stored.purpose ?? undefined, principal.purposes);
     const audience = await resolveAudiences(stored.resource, { directory: deps.directory, issuer: deps.issuer(), principal, purpose });
+    // Anyone can be a client identified by a metadata document or registered dynamically (and name itself anything):
+    // such a client gets tokens for registered resources, never for the management API a person's role acts on.
+    if (UNVETTED_CLIENTS.has(stored.client.source) && audience.includes(deps.issuer())) {
+      throw new OAuthError('invalid_target', 'a client not registered by an administrator may not act on the Custos management API; ask for a registered resource (RFC 8707 resource)');
+    }
     return { principal, granted: { scope, audience, purpose } };
   }
 
@@ -206,6 +211,8 @@ export function createSigninFlow(deps: SigninFlowDeps) {
       return page(signInPage({
         requestId: id, clientName: stored.client.name, csrf: csrfFor(id, binding!), identityProviders: await deps.idps.listForSignin(),
         operatorTokenSignin: await operatorSigninAllowed(), error, userCode: stored.userCode ?? null,
+        unvetted: stored.client.source === 'metadata_document' ? `it is identified by its metadata document at ${row.client_id}`
+          : stored.client.source === 'dynamic' ? 'it registered itself' : null,
       }), error ? 400 : 200);
     },
 

@@ -13,7 +13,7 @@ import { createClientMetadataFetcher } from './clients/client-metadata.js';
 import { registerDynamicRegistrationRoute } from './clients/dynamic-registration.js';
 import { registerOAuthClientRoutes } from './clients/oauth-clients.routes.js';
 import { createOAuthClientService } from './clients/oauth-clients.service.js';
-import { ClientMetadataError, type IdpClient, type OAuthClient, type OperatorTokenSignin, type PeopleDirectory } from './contracts.js';
+import { ClientMetadataError, UNVETTED_CLIENTS, type IdpClient, type OAuthClient, type OperatorTokenSignin, type PeopleDirectory } from './contracts.js';
 import { createDeviceFlow } from './device.js';
 import { createSigninFlow } from './flow.js';
 import { authorizationCodeGrant } from './grants/authorization-code.js';
@@ -75,16 +75,24 @@ export function createSigninModule(deps: SigninModuleDeps) {
   /** Registered, built-in or dynamic first; a URL client_id is a metadata document (fetched with the SSRF guard). */
   async function findClient(clientId: string): Promise<OAuthClient> {
     const known = await clients.find(clientId);
-    if (known) return known;
+    if (known) return unvettedNameAllowed(known);
     if (metadataDocuments.isMetadataUrl(clientId)) {
       try {
-        return await metadataDocuments.fetch(clientId);
+        return unvettedNameAllowed(await metadataDocuments.fetch(clientId));
       } catch (error) {
         if (error instanceof ClientMetadataError) throw new AuthorizePageError(`the client's metadata document (${clientId.slice(0, 200)}) cannot be used: ${error.message}`);
         throw error;
       }
     }
     throw new AuthorizePageError(`no client '${clientId.slice(0, 200)}' is known here (not registered, and not a metadata document URL this server may fetch)`);
+  }
+
+  /** A client nobody vetted may not pass itself off as Custos's own (the consent page shows its name). */
+  function unvettedNameAllowed(client: OAuthClient): OAuthClient {
+    if (UNVETTED_CLIENTS.has(client.source) && client.name.normalize('NFKC').toLowerCase().replace(/[^a-z0-9]/g, '').includes('custos')) {
+      throw new AuthorizePageError(`the client ${client.clientId.slice(0, 200)} names itself '${client.name.slice(0, 100)}'; a client not registered here may not use the name Custos`);
+    }
+    return client;
   }
 
   const flow = createSigninFlow({

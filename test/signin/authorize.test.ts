@@ -88,6 +88,20 @@ for (const backend of BACKENDS) {
       expect((await h.call('GET', '/v1/whoami', undefined, refreshed.body.access_token)).body.role).toBe('admin');
     });
 
+    it('a token addressed to the management API and a resource too never carries the role (a resource server could replay it)', async () => {
+      if ((await h.call('GET', '/v1/resources/chat-model')).status === 404) {
+        expect((await h.call('POST', '/v1/resources', { name: 'chat-model', kind: 'model', owner: 'bootstrap-admin', uri: 'https://models.example/chat' })).status).toBe(201);
+      }
+      const { pkce, code } = await codeFor(h.adminToken, { resource: [h.cp.issuer(), 'https://models.example/chat'] });
+      const t = await tokenRequest(h, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'custos-cli', code_verifier: pkce.verifier });
+      const claims = JSON.parse(Buffer.from(t.body.access_token.split('.')[1], 'base64url').toString());
+      expect(claims.aud).toEqual([h.cp.issuer(), 'https://models.example/chat']);
+      expect(claims.roles).toBeUndefined();
+      const me = await h.call('GET', '/v1/whoami', undefined, t.body.access_token);
+      expect(me.body.role).toBeNull();
+      expect((await h.call('GET', '/v1/identity-providers', undefined, t.body.access_token)).status).toBe(403);
+    });
+
     it('refuses an expired code', async () => {
       const { pkce, code } = await codeFor();
       h.clock.advance(61_000);

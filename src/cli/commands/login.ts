@@ -112,6 +112,14 @@ async function listenForCallback(): Promise<{ redirectUri: string; callback: Pro
   };
 }
 
+/**
+ * The CLI's own tokens are for the management API alone (RFC 8707 narrowing at the token endpoint): the server puts
+ * a person's role only on a token addressed to nothing else; the session still covers every --resource.
+ */
+export function managementAudience(config: Oidc.Configuration): URLSearchParams {
+  return new URLSearchParams({ resource: config.serverMetadata().issuer });
+}
+
 /** resource parameters: the issuer as the server writes it (the management API's audience), then --resource. */
 function audienceParams(config: Oidc.Configuration, resources: string[]): URLSearchParams {
   const params = new URLSearchParams();
@@ -140,7 +148,7 @@ async function browserLogin(io: CliIo, server: string, oidc: typeof Oidc, config
     });
     const answer = await Promise.race([listener.callback, timeout]);
     try {
-      const tokens = await oidc.authorizationCodeGrant(config, answer.url, { pkceCodeVerifier: verifier, expectedState: state, idTokenExpected: false });
+      const tokens = await oidc.authorizationCodeGrant(config, answer.url, { pkceCodeVerifier: verifier, expectedState: state, idTokenExpected: false }, managementAudience(config));
       await answer.finish(true);
       return tokens;
     } catch (error) {
@@ -167,7 +175,7 @@ async function deviceLogin(io: CliIo, server: string, oidc: typeof Oidc, config:
   io.stderr.write(`Waiting for the sign-in (code valid ${start.expires_in} s)...\n`);
   const signal = AbortSignal.timeout(Math.min(start.expires_in * 1000, timeoutMs));
   try {
-    return await oidc.pollDeviceAuthorizationGrant(config, start, undefined, { signal });
+    return await oidc.pollDeviceAuthorizationGrant(config, start, managementAudience(config), { signal });
   } catch (error) {
     if (signal.aborted) throw new CliError(`the code ${code} was not used in time; run custos login --device again`, 1);
     throw oauthFailure(oidc, error, server, 'the device sign-in', 1);

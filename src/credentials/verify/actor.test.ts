@@ -41,4 +41,17 @@ describe('accessTokenActor', () => {
     expect([method(['client_secret']), method(['federated', 'x']), method(['x', 'federated']), method(['system']), method(undefined)])
       .toEqual(['client_secret', 'federated', 'private_key_jwt', 'private_key_jwt', 'private_key_jwt']);
   });
+
+  it('a person\'s role (RFC 9068 roles) only on an undelegated, single-audience token of a human, and only an operator role', () => {
+    const people = new Map([...principals, ['p', { principal: { id: 'p', name: 'P', kind: 'human', status: 'active', ownerId: null }, teamIds: [] }]]);
+    const role = (claims: Partial<AccessTokenClaims>, actChain: string[] = []) => accessTokenActor({ claims: { ...base, sub: 'p', ...claims }, actChain, principals: people, provenance: NO_PROVENANCE }).role;
+    expect(role({ roles: ['admin'] })).toBe('admin');
+    expect(role({ roles: ['admin'], aud: ['https://api.test/'] })).toBe('admin');
+    expect(role({ roles: ['admin'], aud: ['https://api.test/', 'https://mcp.test/'] })).toBeNull();
+    expect(role({ roles: ['admin'], act: { sub: 'a' } }, ['a'])).toBeNull();
+    expect(role({ roles: ['root'] })).toBeNull();
+    expect(role({})).toBeNull();
+    // An agent's token never carries a role, whatever it says.
+    expect(accessTokenActor({ claims: { ...base, roles: ['admin'] }, actChain: [], principals, provenance: NO_PROVENANCE }).role).toBeNull();
+  });
 });

@@ -11,15 +11,17 @@ import type { PrincipalRecord } from './context.js';
 // - scope split on spaces; purpose as issued; audience as a list; binding {dpop, jkt} or null; credential the
 //   jti with iat and exp as ISO times; teamIds those of the current actor.
 // - authMethod is amr[0] when it is one of AMR_AUTH_METHODS, else 'private_key_jwt'.
-// - role (a signed-in person's operator role, RFC 9068 `roles`) only when the token is not delegated, its subject
-//   is a human and the role is one of OPERATOR_ROLES: a delegated token never carries its subject's role, and only
+// - role (a signed-in person's operator role, RFC 9068 `roles`) only when the token is not delegated, has a single
+//   audience (a token shared with a resource server would let that server replay the role), its subject is a human
+//   and the role is one of OPERATOR_ROLES: a delegated token never carries its subject's role, and only
 //   this issuer signs `roles` (the sign-in grants; the management verifier also requires its own audience).
 
 export const AMR_AUTH_METHODS: readonly AuthMethod[] = ['private_key_jwt', 'client_secret', 'federated', 'api_key', 'operator_token'];
 
 function roleOf(claims: AccessTokenClaims, delegated: boolean, kind: string): OperatorRole | null {
   const role = claims.roles?.[0];
-  if (delegated || kind !== 'human' || role === undefined || !(OPERATOR_ROLES as readonly string[]).includes(role)) return null;
+  const singleAudience = !Array.isArray(claims.aud) || claims.aud.length === 1;
+  if (delegated || kind !== 'human' || !singleAudience || role === undefined || !(OPERATOR_ROLES as readonly string[]).includes(role)) return null;
   return role as OperatorRole;
 }
 

@@ -1,4 +1,4 @@
-import type { OAuthClient } from '../contracts.js';
+import { UNVETTED_CLIENTS, type OAuthClient } from '../contracts.js';
 import { challengeProblem } from '../pkce.js';
 import { redirectUriMatches } from '../clients/redirect-uri.js';
 
@@ -11,7 +11,8 @@ import { redirectUriMatches } from '../clients/redirect-uri.js';
 //
 // - Until the client and its redirect URI are known good, an error is shown to the person and never redirected
 //   (RFC 6749 §4.1.2.1: an attacker must not turn the endpoint into an open redirector).
-// - After that, errors go back to the client's redirect URI with `error`, `state` and `iss` (RFC 9207).
+// - After that, errors go back to the client's redirect URI with `error`, `state` and `iss` (RFC 9207) — for
+//   clients an administrator registered; for unvetted ones (metadata documents, dynamic) they stay pages.
 // - The request is not trusted further than this: who the person is, what they may be granted and for which
 //   resources is decided once they have signed in (flow.ts), before they see the consent page.
 
@@ -72,7 +73,11 @@ export async function readAuthorizeRequest(q: Query, findClient: (clientId: stri
   }
 
   const stateRaw = one(q, 'state') ?? null;
-  const fail = (error: string, message: string) => new AuthorizeRedirectError(error, message, redirectUri, stateRaw);
+  // A client anyone could have created would turn an automatic error redirect into an open redirector on our
+  // origin (RFC 9700 §4.11.2): its errors are shown as pages; vetted clients get them back at their redirect URI.
+  const fail = (error: string, message: string) => (UNVETTED_CLIENTS.has(client.source)
+    ? new AuthorizePageError(`${message} (${error})`)
+    : new AuthorizeRedirectError(error, message, redirectUri, stateRaw));
 
   const responseType = one(q, 'response_type');
   if (responseType !== 'code') throw fail(responseType === undefined ? 'invalid_request' : 'unsupported_response_type', 'response_type must be code');

@@ -43,7 +43,7 @@ export async function firstSessionToken(deps: PersonGrantDeps, row: SigninReques
     actor, sub: { id: principal.id, name: principal.name }, clientId: row.client_id, scope: granted.scope, audience: granted.audience,
     purpose: granted.purpose, exp: Math.min(now + grantedLifetime(undefined, principal.riskTier), notAfter ?? Infinity), authTime: auth.authTime, jkt: req.jkt, actors: [], parent: null,
     grantType, authMethod: auth.method, credentialId: sessionId,
-    roles: role && granted.audience.includes(deps.issuer()) ? [role] : undefined,
+    roles: role ? rolesFor(granted.audience, deps.issuer(), role) : undefined,
     withinIssue: async (trx, batch) => {
       if (!await requests.transition(trx, row.id, 'approved', { status: 'done', session_id: sessionId })) {
         throw new OAuthError('invalid_grant', 'this grant has already been used');
@@ -92,4 +92,12 @@ export async function narrowedAudience(deps: PersonGrantDeps, req: GrantRequest,
   const outside = audiences.filter((a) => !consented.audience.includes(a));
   if (outside.length > 0) throw new OAuthError('invalid_target', `not consented to: ${outside.join(' ').slice(0, 300)}`);
   return audiences;
+}
+
+/**
+ * RFC 9068 `roles` only on a token addressed to the management API and nothing else: a token that is also a
+ * resource server's would hand that server the person's role to replay against the management API.
+ */
+export function rolesFor(audience: readonly string[], issuer: string, role: string): string[] | undefined {
+  return audience.length === 1 && audience[0] === issuer ? [role] : undefined;
 }

@@ -5,7 +5,7 @@ import { UpstreamRefused } from '../contracts.js';
 import { personActor } from '../flow.js';
 import { grantsFromGroups } from '../group-mapping.js';
 import type { PersonGrantDeps } from './context.js';
-import { narrowedAudience, publicClientId } from './person-token.js';
+import { narrowedAudience, publicClientId, rolesFor } from './person-token.js';
 
 // grant_type=refresh_token (RFC 6749 §6) for a person's session, with rotation and reuse detection (RFC 9700 §4.14).
 // Rules:
@@ -56,7 +56,7 @@ export function refreshTokenGrant(deps: PersonGrantDeps): GrantHandler {
       exp: Math.min(nowSec + grantedLifetime(undefined, principal.riskTier), Math.floor(Date.parse(session.expires_at) / 1000)),
       authTime: Math.floor(Date.parse(session.auth_time) / 1000), jkt: req.jkt, actors: [], parent: null, grantType: 'refresh_token',
       authMethod: session.auth_method, credentialId: session.id,
-      roles: role && audience.includes(deps.issuer()) ? [role] : undefined,
+      roles: role ? rolesFor(audience, deps.issuer(), role) : undefined,
       withinIssue: async (trx, batch) => {
         const next = await deps.sessions.rotateIn(trx, token, session, { role, groups: JSON.stringify(groups), upstream_refresh_sealed: upstreamSealed });
         if (next === false) throw new OAuthError('invalid_grant', 'this refresh token was used by another request at the same moment');

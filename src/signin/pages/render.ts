@@ -60,6 +60,8 @@ export interface SignInPageInput {
   operatorTokenSignin: boolean;
   error?: string;
   userCode?: string | null;
+  /** Set for clients nobody here vetted: where the name came from. */
+  unvetted?: string | null;
 }
 
 export function signInPage(input: SignInPageInput): Page {
@@ -76,6 +78,7 @@ ${hidden('csrf', input.csrf)}
   const none = input.identityProviders.length === 0 && !input.operatorTokenSignin ? '<p class="error" role="alert">No way to sign in is configured. An administrator adds an identity provider with <code>custos idp add</code>.</p>' : '';
   const body = `
 <p><strong>${escapeHtml(input.clientName)}</strong> asks you to sign in.</p>
+${input.unvetted ? `<p class="hint">This client is not registered with Custos: ${escapeHtml(input.unvetted)}. Its name is its own claim.</p>` : ''}
 ${input.userCode ? `<p>Code on your device: <strong class="code">${escapeHtml(input.userCode)}</strong></p>` : ''}
 ${input.error ? `<p class="error" role="alert">${escapeHtml(input.error)}</p>` : ''}
 ${idps ? `<ul class="idps">\n${idps}\n</ul>` : ''}
