@@ -26,8 +26,9 @@ import { groupsFromClaims, hasGroupsClaim } from './group-mapping.js';
 // - Claims: from the ID token; userinfo (bound to the ID token's sub by openid-client) is asked only when the ID
 //   token lacks the groups claim, or lacks the email the provider is configured to name people by (or was asked
 //   for with the email scope); an ID token's value always wins over userinfo's.
-// - Subject: the provider's subject_claim (sub, or email). An email names nobody when email_verified is false, and
-//   `email` is returned only when it is not marked unverified.
+// - Subject: the provider's subject_claim (sub, or email). An email names somebody only when email_verified is
+//   true — a missing claim is not verification (some IdPs send none while letting users set the address: "nOAuth")
+//   — and `email` is returned only then.
 // - Groups: groupsFromClaims over the configured groups claim (group-mapping.ts).
 // - Refresh: the upstream refresh token; the new refresh token when the provider rotates it, else the same one.
 //   A refreshed response without an ID token is read from userinfo (nothing to bind it to then: the caller must
@@ -213,7 +214,7 @@ export function createIdpClient(deps: IdpClientDeps = {}): IdpClient {
       throw new UpstreamInvalid(`the identity provider returned no ID token for the ${during} and has no userinfo endpoint`);
     }
 
-    const verifiedEmail = typeof claims.email === 'string' && claims.email.length > 0 && claims.email_verified !== false ? claims.email : null;
+    const verifiedEmail = typeof claims.email === 'string' && claims.email.length > 0 && claims.email_verified === true ? claims.email : null;
     const raw = idp.subjectClaim === 'email' ? verifiedEmail : claims[idp.subjectClaim];
     if (typeof raw !== 'string' || raw.length === 0) {
       throw new UpstreamInvalid(idp.subjectClaim === 'email'

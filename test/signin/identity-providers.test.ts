@@ -256,6 +256,7 @@ for (const backend of BACKENDS) {
         { sub: 'alice-1', email: 'alice@corp.example', name: 'Alice', groups: ['custos-admins', 'ml-eng'], password: 'alice-pw' },
         { sub: 'bob-2', email: 'bob@corp.example', name: 'Bob', groups: ['auditors'], password: 'bob-pw' },
         { sub: 'carol-3', email: 'carol@corp.example', name: 'Carol', groups: [], password: 'carol-pw', emailVerified: false },
+        { sub: 'dan-4', email: 'alice@corp.example', name: 'Not Alice', groups: [], password: 'dan-pw', emailVerified: null },
       ];
       /** The provider as the sign-in flow loads it (secrets opened). */
       const record = async (): Promise<IdentityProviderRecord> => (await idps.load('corp'))!;
@@ -409,6 +410,9 @@ for (const backend of BACKENDS) {
           const e = await rejection(client.complete(rec, REDIRECT, carol.callback, carol.started));
           expect(e).toBeInstanceOf(UpstreamInvalid);
           expect(e.message).toContain('verified email');
+          // No email_verified claim at all is not verification: Dan claims Alice's address and names nobody.
+          const dan = await signIn(rec, 'dan-4', 'dan-pw');
+          expect(await rejection(client.complete(rec, REDIRECT, dan.callback, dan.started))).toBeInstanceOf(UpstreamInvalid);
         } finally {
           expect((await h.call('PATCH', '/v1/identity-providers/corp', { subject_claim: 'sub' })).status).toBe(200);
         }

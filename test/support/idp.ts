@@ -27,8 +27,8 @@ export interface TestIdpUser {
   name: string;
   groups: string[];
   password: string;
-  /** Default true. */
-  emailVerified?: boolean;
+  /** Default true; null: the claim is not sent at all (as some IdPs do). */
+  emailVerified?: boolean | null;
 }
 
 export interface TestIdpClient {
@@ -188,7 +188,7 @@ export async function startTestIdp(opts: { users: TestIdpUser[]; clients: TestId
         claims: async (use: string) => ({
           sub,
           email: user.email,
-          email_verified: user.emailVerified ?? true,
+          ...(user.emailVerified === null ? {} : { email_verified: user.emailVerified ?? true }),
           name: user.name,
           ...(use === 'id_token' && !groupsInIdToken ? {} : { groups: [...user.groups] }),
         }),
