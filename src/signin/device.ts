@@ -6,7 +6,8 @@ import type { Database } from '../platform/store/db.js';
 import { OAuthError, type OAuthParams } from '../credentials/index.js';
 import { AuthorizePageError } from './authorize/index.js';
 import type { OAuthClient } from './contracts.js';
-import { MAX_LIVE_REQUESTS, REQUEST_SECONDS, type Outcome, type StoredRequest } from './flow.js';
+import { admissionRefusal, requesterOf } from './admission.js';
+import { REQUEST_SECONDS, type Outcome, type StoredRequest } from './flow.js';
 import { DEVICE_POLL_SECONDS } from './grants/context.js';
 import { DEVICE_CODE_GRANT } from './grants/device-code.js';
 import { devicePage, messagePage } from './pages/render.js';
@@ -64,15 +65,15 @@ export function createDeviceFlow(deps: {
         redirectUri: null, state: null, codeChallenge: null, scope, resource, purpose, userCode,
         client: { name: client.name, source: client.source, clientUri: client.clientUri ?? null, refreshable: client.grantTypes.includes('refresh_token') },
       };
-      if (await requests.countLive(db.kysely, now.toISOString()) >= MAX_LIVE_REQUESTS) {
-        throw new OAuthError('temporarily_unavailable', 'too many sign-ins are in progress; try again in a few minutes');
-      }
+      const requester = requesterOf(provenance.sourceIp);
+      const refusal = await admissionRefusal(db.kysely, now.toISOString(), requester);
+      if (refusal) throw new OAuthError('temporarily_unavailable', refusal);
       // Not audited (anyone may start one); the person's sign-in and consent are, with the request's details.
       await db.write(async (trx) => {
         await requests.insertRequest(trx, {
           id, kind: 'device', client_id: client.clientId, request: JSON.stringify(stored), browser_hash: null, upstream_sealed: null, principal_id: null,
           auth: null, upstream_refresh_sealed: null, status: 'pending', code_hash: null, device_code_hash: sha256(deviceCode), user_code: userCode,
-          last_polled_at: null, session_id: null, created_at: now.toISOString(), expires_at: new Date(now.getTime() + REQUEST_SECONDS * 1000).toISOString(),
+          last_polled_at: null, session_id: null, requester, created_at: now.toISOString(), expires_at: new Date(now.getTime() + REQUEST_SECONDS * 1000).toISOString(),
         });
       });
       const verification = `${deps.issuer()}/device`;

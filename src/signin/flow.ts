@@ -14,6 +14,7 @@ import { UNVETTED_CLIENTS, type IdentityProviderRecord, type IdpClient, type OAu
 import * as links from './external-identities.repo.js';
 import { grantsFromGroups } from './group-mapping.js';
 import { consentPage, messagePage, signInPage, type Page } from './pages/render.js';
+import { admissionRefusal, requesterOf } from './admission.js';
 import * as requests from './requests.repo.js';
 import { csrfToken, randomSecret, sameSecret, sha256 } from './secrets.js';
 
@@ -37,8 +38,6 @@ import { csrfToken, randomSecret, sameSecret, sha256 } from './secrets.js';
 //   once they are known, before consent; refusals go back to the client as OAuth errors.
 
 export const REQUEST_SECONDS = 600;
-/** Sign-in and device requests running at once (each lives 10 minutes): beyond this, new ones are refused. */
-export const MAX_LIVE_REQUESTS = 10_000;
 export const CODE_SECONDS = 60;
 
 export interface StoredRequest {
@@ -188,15 +187,15 @@ export function createSigninFlow(deps: SigninFlowDeps) {
         purpose: params.purpose, client: { name: client.name, source: client.source, clientUri: client.clientUri ?? null, refreshable: client.grantTypes.includes('refresh_token') },
       };
       // Anyone may start a request, so it is not audited (the person's sign-in and consent are, with the request's
-      // details) and the number running at once is bounded.
-      if (await requests.countLive(db.kysely, now.toISOString()) >= MAX_LIVE_REQUESTS) {
-        return problem('Busy', 'Too many sign-ins are in progress; try again in a few minutes.', 503);
-      }
+      // details) and the number running at once is bounded (admission.ts).
+      const requester = requesterOf(provenance.sourceIp);
+      const refusal = await admissionRefusal(db.kysely, now.toISOString(), requester);
+      if (refusal) return problem('Busy', `Not now: ${refusal}.`, 503);
       await db.write(async (trx) => {
         await requests.insertRequest(trx, {
           id, kind: 'authorize', client_id: client.clientId, request: JSON.stringify(stored), browser_hash: sha256(browser), upstream_sealed: null,
           principal_id: null, auth: null, upstream_refresh_sealed: null, status: 'pending', code_hash: null, device_code_hash: null, user_code: null,
-          last_polled_at: null, session_id: null, created_at: now.toISOString(), expires_at: new Date(now.getTime() + REQUEST_SECONDS * 1000).toISOString(),
+          last_polled_at: null, session_id: null, requester, created_at: now.toISOString(), expires_at: new Date(now.getTime() + REQUEST_SECONDS * 1000).toISOString(),
         });
       });
       return { kind: 'redirect', location: `/signin/${id}`, binding: browser === binding ? undefined : browser };

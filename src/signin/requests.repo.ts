@@ -48,8 +48,10 @@ export async function bindBrowser(db: Q, id: string, browserHash: string): Promi
   return Number(res.numUpdatedRows) === 1;
 }
 
-/** Requests still running (unexpired), for the bound on what anonymous callers may start. */
-export async function countLive(db: Q, now: string): Promise<number> {
-  const row = await db.selectFrom('signin_requests').select((eb) => eb.fn.countAll<number | string>().as('n')).where('expires_at', '>', now).executeTakeFirst();
+/** Requests still running (unexpired), in all or one requester's, for the bounds on what anonymous callers may start. */
+export async function countLive(db: Q, now: string, requester?: string): Promise<number> {
+  let q = db.selectFrom('signin_requests').select((eb) => eb.fn.countAll<number | string>().as('n')).where('expires_at', '>', now);
+  if (requester !== undefined) q = q.where('requester', '=', requester);
+  const row = await q.executeTakeFirst();
   return Number(row?.n ?? 0);
 }

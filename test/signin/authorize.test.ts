@@ -242,7 +242,7 @@ for (const backend of BACKENDS) {
         const rows = Array.from({ length: 10_000 }, (_, i) => ({
           id: `00000000-0000-7000-8000-${String(i).padStart(12, '0')}`, kind: 'authorize' as const, client_id: 'custos-cli', request: '{}', browser_hash: null,
           upstream_sealed: null, principal_id: null, auth: null, upstream_refresh_sealed: null, status: 'pending' as const, code_hash: null, device_code_hash: null,
-          user_code: null, last_polled_at: null, session_id: null, created_at: now.toISOString(), expires_at: new Date(now.getTime() + 60_000).toISOString(),
+          user_code: null, last_polled_at: null, session_id: null, requester: `198.51.100.${i % 250}`, created_at: now.toISOString(), expires_at: new Date(now.getTime() + 60_000).toISOString(),
         }));
         for (let i = 0; i < rows.length; i += 500) await h.cp.db.kysely.insertInto('signin_requests').values(rows.slice(i, i + 500)).execute();
         const b = createBrowser(h);
@@ -251,6 +251,19 @@ for (const backend of BACKENDS) {
         const device = await h.cp.http.inject({ method: 'POST', url: '/oauth/device_authorization', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'client_id=custos-cli' });
         expect(JSON.parse(device.body).error).toBe('temporarily_unavailable');
         h.clock.advance(61_000);
+        expect((await b.get(authorizeUrl({ challenge: pkcePair().challenge }))).status).toBe(303);
+      });
+
+      it('one address may have at most 50 requests running; others are not locked out by it', async () => {
+        h.clock.advance(601_000); // every earlier request of this file (all from this address) has expired
+        const b = createBrowser(h);
+        let last = 0;
+        for (let i = 0; i < 50; i++) last = (await b.get(authorizeUrl({ challenge: pkcePair().challenge }))).status;
+        expect(last).toBe(303);
+        const refused = await b.get(authorizeUrl({ challenge: pkcePair().challenge }));
+        expect(refused.status).toBe(503);
+        expect(refused.body).toMatch(/from your address/);
+        h.clock.advance(601_000);
         expect((await b.get(authorizeUrl({ challenge: pkcePair().challenge }))).status).toBe(303);
       });
 

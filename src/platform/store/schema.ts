@@ -337,6 +337,7 @@ export interface SigninRequestsTable {
   user_code: string | null;
   last_polled_at: string | null;
   session_id: string | null;
+  requester: string | null;
   created_at: string;
   expires_at: string;
 }

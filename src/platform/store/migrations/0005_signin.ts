@@ -82,6 +82,7 @@ export function migration(dialect: Dialect): Migration {
         .addColumn('user_code', 'text')
         .addColumn('last_polled_at', 'text')
         .addColumn('session_id', key) // the session its code or device code started
+        .addColumn('requester', 'text') // who started it (source address; IPv6 by /64), for the per-requester bound
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('expires_at', 'text', (c) => c.notNull())
         .execute();
@@ -89,6 +90,7 @@ export function migration(dialect: Dialect): Migration {
       await db.schema.createIndex('signin_requests_device_idx').on('signin_requests').column('device_code_hash').unique().execute();
       await db.schema.createIndex('signin_requests_user_code_idx').on('signin_requests').column('user_code').unique().execute();
       await db.schema.createIndex('signin_requests_expires_idx').on('signin_requests').column('expires_at').execute();
+      await db.schema.createIndex('signin_requests_requester_idx').on('signin_requests').columns(['requester', 'expires_at']).execute();
 
       await db.schema.createTable('signin_sessions')
         .addColumn('id', key, (c) => c.primaryKey())
