@@ -145,6 +145,25 @@ for (const backend of BACKENDS) {
       expect(next.body.token_type).toBe('DPoP');
     });
 
+    it('a refresh re-decides what the person may hold: lost scopes are dropped, a resource above their ceiling ends the session', async () => {
+      const token = await h.operator('scoped-person', 'auditor');
+      expect((await h.call('PATCH', '/v1/principals/scoped-person', { scopes: ['models:read', 'models:write'] })).status).toBe(200);
+      if ((await h.call('GET', '/v1/resources/internal-model')).status === 404) {
+        expect((await h.call('POST', '/v1/resources', { name: 'internal-model', kind: 'model', owner: 'bootstrap-admin', uri: 'https://models.example/internal', classification: 'internal' })).status).toBe(201);
+      }
+      const { pkce, code } = await codeFor(token, { resource: ['https://models.example/internal'], scope: 'models:read models:write' });
+      const t = await tokenRequest(h, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'custos-cli', code_verifier: pkce.verifier });
+      expect(t.body.scope).toBe('models:read models:write');
+      expect((await h.call('PATCH', '/v1/principals/scoped-person', { scopes: ['models:read'] })).status).toBe(200);
+      const narrowed = await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: t.body.refresh_token, client_id: 'custos-cli' });
+      expect(narrowed.status, JSON.stringify(narrowed.body)).toBe(200);
+      expect(narrowed.body.scope).toBe('models:read');
+      expect((await h.call('PATCH', '/v1/principals/scoped-person', { data_ceiling: 'public' })).status).toBe(200);
+      const ended = await tokenRequest(h, { grant_type: 'refresh_token', refresh_token: narrowed.body.refresh_token, client_id: 'custos-cli' });
+      expect(ended.body.error).toBe('invalid_grant');
+      expect(ended.body.error_description).toMatch(/data ceiling/);
+    });
+
     it('refuses a refresh from another client', async () => {
       const { pkce, code } = await codeFor();
       const first = await tokenRequest(h, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'custos-cli', code_verifier: pkce.verifier });

@@ -1,4 +1,4 @@
-import { assertMayReceive, grantedLifetime, OAuthError, required, type CredentialPrincipal, type GrantHandler, type GrantRequest } from '../../credentials/index.js';
+import { assertMayReceive, grantedLifetime, OAuthError, required, resolveAudiences, type CredentialPrincipal, type GrantHandler, type GrantRequest } from '../../credentials/index.js';
 import type { OperatorRole } from '../../platform/actor.js';
 import type { SigninSessionsTable } from '../../platform/store/schema.js';
 import { UpstreamRefused } from '../contracts.js';
@@ -18,7 +18,9 @@ import { narrowedAudience, publicClientId, rolesFor } from './person-token.js';
 //   cannot be reached answers temporarily_unavailable (nothing rotated); without an upstream refresh token the
 //   groups seen at sign-in are mapped with the provider's current mapping. A session started with an operator
 //   token keeps that token's role only while the token is valid.
-// - A narrower scope may be asked for, and (RFC 8707 `resource`) some of the consented audience; never more.
+// - Scope, purpose and audience are re-decided as well: scopes the principal lost are dropped; a purpose or a
+//   resource it may no longer have ends the session. A narrower scope may be asked for, and (RFC 8707 `resource`)
+//   some of the consented audience; never more.
 // - Inside the issuing transaction: the presented token is marked used (a concurrent refresh that got there first
 //   makes this one fail), the next one stored, the session updated, team memberships synced, and the refresh audited.
 
@@ -43,11 +45,22 @@ export function refreshTokenGrant(deps: PersonGrantDeps): GrantHandler {
     assertMayReceive(principal, 'invalid_grant');
 
     const { role, groups, teamIds, upstreamSealed } = await reevaluate(deps, session, principal, actor, req);
-    const sessionScope = session.scope.split(' ').filter(Boolean);
+    // What the person may hold is decided anew too: scopes taken away since are dropped; a purpose or a resource
+    // no longer theirs ends the session (they sign in and consent again).
+    const consented = JSON.parse(session.audience) as string[];
+    try {
+      if (session.purpose !== null && !principal.purposes.includes(session.purpose)) throw new OAuthError('invalid_target', `purpose '${session.purpose}' is no longer allowed`);
+      await resolveAudiences(consented, { directory: deps.directory, issuer: deps.issuer(), principal, purpose: session.purpose });
+    } catch (error) {
+      if (!(error instanceof OAuthError)) throw error;
+      await deps.sessions.end(actor, session.id, `no longer allowed: ${error.message.slice(0, 200)}`);
+      throw new OAuthError('invalid_grant', `the session no longer fits what the person may hold (${error.message.slice(0, 200)}); sign in again`);
+    }
+    const sessionScope = session.scope.split(' ').filter((s) => s.length > 0 && principal.scopes.includes(s));
     const asked = req.params.one('scope')?.split(' ').filter(Boolean);
     if (asked && asked.some((s) => !sessionScope.includes(s))) throw new OAuthError('invalid_scope', 'a refresh may narrow the scope, never widen it');
     const scope = asked ?? sessionScope;
-    const audience = await narrowedAudience(deps, req, principal, { audience: JSON.parse(session.audience) as string[], purpose: session.purpose });
+    const audience = await narrowedAudience(deps, req, principal, { audience: consented, purpose: session.purpose });
     const nowSec = Math.floor(now.getTime() / 1000);
     const refreshedActor = { ...actor, role };
 
