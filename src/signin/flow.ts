@@ -342,6 +342,7 @@ export function createSigninFlow(deps: SigninFlowDeps) {
         requestId: id, csrf: csrfFor(id, binding!), client: { name: stored.client.name, clientId: row.client_id, source: stored.client.source, clientUri: stored.client.clientUri },
         person: { name: auth.principalName, via: auth.method === 'federated' ? `through ${auth.idpName}` : 'with an operator token', role: auth.role },
         scope: grant.granted.scope, resources, purpose: grant.granted.purpose, userCode: stored.userCode ?? null,
+        device: row.kind === 'device' ? { requester: row.requester ?? 'an unknown address', startedAt: row.created_at.replace('T', ' ').replace(/\.\d+Z$/, ' UTC') } : null,
         formTargets: stored.redirectUri ? [formTarget(stored.redirectUri)] : [],
       }));
     },

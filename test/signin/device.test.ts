@@ -29,6 +29,9 @@ for (const backend of BACKENDS) {
       expect(signin.body).toContain(userCode.length === 9 ? userCode : '');
       const signedIn = await b.post(`${entered.location}/token`, { csrf: csrfOf(signin.body), token: h.adminToken });
       const consent = await b.get(signedIn.location!);
+      // Device-code phishing (RFC 8628 §5.4): the page says who started the request and when.
+      expect(consent.body).toMatch(/Allow only if you started signing in on a device in front of you/);
+      expect(consent.body).toContain('127.0.0.1');
       return b.post(`${entered.location}/consent`, { csrf: csrfOf(consent.body), decision });
     }
 

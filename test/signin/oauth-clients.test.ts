@@ -269,8 +269,11 @@ for (const backend of BACKENDS) {
       expect(bare.status, bare.text).toBe(201);
       expect(bare.body).toMatchObject({ client_name: 'tool.example.com:8443', grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'none' });
       expect(bare.body).not.toHaveProperty('scope');
-      const app = await register(h, { redirect_uris: ['com.example.tool:/cb'], grant_types: ['authorization_code', 'refresh_token', DEVICE] });
-      expect(app.body).toMatchObject({ client_name: 'com.example.tool', grant_types: ['authorization_code', 'refresh_token', DEVICE] });
+      const app = await register(h, { redirect_uris: ['com.example.tool:/cb'], grant_types: ['authorization_code', 'refresh_token'] });
+      expect(app.body).toMatchObject({ client_name: 'com.example.tool', grant_types: ['authorization_code', 'refresh_token'] });
+      // The device grant is for clients an administrator registers (device-code phishing, RFC 8628 §5.4).
+      const device = await register(h, { redirect_uris: ['com.example.tool:/cb'], grant_types: ['authorization_code', DEVICE] });
+      expect(device.body.error).toBe('invalid_client_metadata');
 
       // The admin can remove a dynamic client like any other.
       expect((await h.call('DELETE', `/v1/oauth-clients/${bare.body.client_id}`)).status).toBe(204);

@@ -105,5 +105,9 @@ describe('unvetted clients (metadata documents, dynamic registration)', () => {
     const consent = await b.get(signedIn.location!);
     expect(new URL(consent.location!).searchParams.get('error')).toBe('invalid_target');
     expect((await b.get(authorizeUrl({ challenge: pkce.challenge, clientId, redirectUri: REDIRECT, extra: { response_type: 'token' } }))).status).toBe(400);
+    // Nor may a self-registered client use the device grant (whoever starts it gets the tokens of whoever enters the code).
+    const device = await h.cp.http.inject({ method: 'POST', url: '/oauth/register', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ redirect_uris: [REDIRECT], grant_types: ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code'] }) });
+    expect(device.statusCode).toBe(400);
+    expect(JSON.parse(device.body).error).toBe('invalid_client_metadata');
   });
 });

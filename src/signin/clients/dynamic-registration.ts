@@ -97,6 +97,11 @@ export function readRegistrationMetadata(body: unknown): ClientMetadataInput {
   if (authMethod !== undefined && authMethod !== 'none') {
     throw metadataError(`token_endpoint_auth_method '${authMethod}' is not supported: this server registers public clients only (none), and issues no client secret`);
   }
+  // The device grant lets whoever started it receive the tokens of whoever enters the code: a self-registered
+  // client could phish with it under any name, so only administrators register device clients.
+  if (grantTypes.includes('urn:ietf:params:oauth:grant-type:device_code')) {
+    throw metadataError('the device authorization grant is not available to dynamically registered clients; an administrator registers device clients');
+  }
   const codeFlow = grantTypes.includes('authorization_code');
   if (responseTypes !== undefined) {
     const other = responseTypes.find((t) => t !== 'code');

@@ -97,6 +97,8 @@ export interface ConsentPageInput {
   resources: Array<{ name: string; audience: string }>;
   purpose: string | null;
   userCode?: string | null;
+  /** A device request: where and when it was started (the person checks it is theirs). */
+  device?: { requester: string; startedAt: string } | null;
   /** Where the approval redirects (the client's redirect origin or scheme), for form-action. */
   formTargets: string[];
 }
@@ -112,6 +114,7 @@ export function consentPage(input: ConsentPageInput): Page {
 <p><strong>${escapeHtml(input.client.name)}</strong> wants to act for you, <strong>${escapeHtml(input.person.name)}</strong> (signed in ${escapeHtml(input.person.via)}${input.person.role ? `, role ${escapeHtml(input.person.role)}` : ''}).</p>
 <p class="hint">The client ${identified}.</p>
 ${input.userCode ? `<p>Check that your device shows <strong class="code">${escapeHtml(input.userCode)}</strong>.</p>` : ''}
+${input.device ? `<p class="error" role="note">Allow only if you started signing in on a device in front of you just now. Whoever started this request gets your access: it came from ${escapeHtml(input.device.requester)} at ${escapeHtml(input.device.startedAt)}. If someone sent you this code, choose Deny.</p>` : ''}
 <h2>It asks for</h2>
 <ul class="scopes">${scopes}</ul>
 <h2>At</h2>
