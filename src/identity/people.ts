@@ -3,6 +3,7 @@ import type { Actor } from '../platform/actor.js';
 import type { Clock } from '../platform/clock.js';
 import type { Trx, WriteBatch } from '../platform/store/db.js';
 import type { PrincipalService } from './principals.service.js';
+import { isUuid } from '../platform/ids.js';
 import * as principalsRepo from './principals.repo.js';
 import * as teamsRepo from './teams.repo.js';
 
@@ -20,14 +21,16 @@ export const MAX_NAME = 63;
 
 /** A DNS label from free text: lowercase, [a-z0-9-], no leading/trailing hyphen, at most `max` characters. */
 export function nameFromHint(hint: string, max = MAX_NAME): string {
-  const label = hint.normalize('NFKD').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, max).replace(/-+$/, '');
+  const label = hint.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, max).replace(/-+$/, '');
   return label.length > 0 ? label : 'person';
 }
 
 export function createPeopleDirectory(deps: { principals: Pick<PrincipalService, 'createIn'>; audit: AuditWriter; clock: Clock }) {
   return {
     async createPerson(trx: Trx, batch: WriteBatch, actor: Actor, input: { nameHint: string; displayName: string | null; email: string | null; status: 'proposed' | 'active'; idpName: string }) {
-      const base = nameFromHint(input.nameHint, MAX_NAME - 4);
+      // A hint shaped like an id (a UUID local part) would make a name nobody could address: suffix it.
+      const hinted = nameFromHint(input.nameHint, MAX_NAME - 4);
+      const base = isUuid(hinted) ? `${hinted.slice(0, MAX_NAME - 11)}-person` : hinted;
       let name = base;
       for (let n = 2; await principalsRepo.findPrincipal(trx, name); n++) {
         name = `${base}-${n}`;

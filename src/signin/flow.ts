@@ -236,6 +236,8 @@ export function createSigninFlow(deps: SigninFlowDeps) {
       const idp = await deps.idps.load(upstream.idpId);
       if (!idp) return problem('Sign-in failed', 'The identity provider was removed while you were signing in.');
       if (callback.searchParams.get('error')) {
+        // Only the IdP's own answer (with our state) may end the request: anyone can send a browser to this URL.
+        if (!sameSecret(callback.searchParams.get('state') ?? '', upstream.state)) return problem('Sign-in failed', 'This answer does not belong to your sign-in; nothing was changed.');
         await requests.updateRequest(db.kysely, row.id, { status: 'denied', upstream_sealed: null });
         return backToClient(row, { error: 'access_denied', error_description: 'the identity provider did not sign the person in' });
       }

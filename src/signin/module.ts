@@ -157,6 +157,7 @@ export function createSigninModule(deps: SigninModuleDeps) {
     start() {
       pruning = setInterval(() => {
         void requests.deleteExpired(db.kysely, new Date(clock.now().getTime() - 3600_000).toISOString()).catch(() => undefined);
+        void sessions.prune().catch(() => undefined);
       }, 60_000);
       pruning.unref();
     },

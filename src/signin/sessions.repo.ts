@@ -52,16 +52,28 @@ export async function markRefreshUsed(db: Q, id: string, at: string, replacedBy:
 }
 
 /** Highest operator role among a principal's live sessions (the role rules count roles held through sign-in too). */
-export async function liveRolesOf(db: Q, principalId: string, now: string): Promise<string[]> {
+/**
+ * Roles held through sessions that are in use: live, and started or refreshed since `usedSince` (the longest access
+ * token lifetime ago). An idle session's role was decided at its last refresh; it counts again once refreshed.
+ */
+export async function liveRolesOf(db: Q, principalId: string, now: string, usedSince: string): Promise<string[]> {
   const rows = await db.selectFrom('signin_sessions').select('role').distinct().where('principal_id', '=', principalId)
-    .where('revoked_at', 'is', null).where('expires_at', '>', now).where('role', 'is not', null).execute();
+    .where('revoked_at', 'is', null).where('expires_at', '>', now).where('role', 'is not', null)
+    .where((eb) => eb.or([eb('last_refreshed_at', '>', usedSince), eb('created_at', '>', usedSince)])).execute();
   return rows.map((r) => r.role!);
 }
 
-export async function liveAdminHolders(db: Q, now: string): Promise<string[]> {
+export async function liveAdminHolders(db: Q, now: string, usedSince: string): Promise<string[]> {
   const rows = await db.selectFrom('signin_sessions').select('principal_id').distinct().where('role', '=', 'admin')
-    .where('revoked_at', 'is', null).where('expires_at', '>', now).execute();
+    .where('revoked_at', 'is', null).where('expires_at', '>', now)
+    .where((eb) => eb.or([eb('last_refreshed_at', '>', usedSince), eb('created_at', '>', usedSince)])).execute();
   return rows.map((r) => r.principal_id);
+}
+
+/** Refresh tokens past their expiry (a day's grace, so a late reuse still finds its session). */
+export async function deleteExpiredRefreshTokens(db: Q, before: string): Promise<number> {
+  const res = await db.deleteFrom('refresh_tokens').where('expires_at', '<', before).executeTakeFirst();
+  return Number(res.numDeletedRows);
 }
 
 export async function liveSessionsThrough(db: Q, idpId: string, now: string): Promise<SigninSessionsTable[]> {

@@ -72,6 +72,8 @@ export type SessionView = ReturnType<typeof sessionView>;
 export function createSessionService(deps: SessionServiceDeps) {
   const { db, audit, clock } = deps;
   const nowIso = () => clock.now().toISOString();
+  // A role held through a session counts while its access tokens could still be live (the longest lifetime: 1 h).
+  const usedSince = () => new Date(clock.now().getTime() - 3600_000).toISOString();
 
   async function newRefreshToken(trx: Trx, session: { id: string; expires_at: string }): Promise<{ id: string; token: string }> {
     const { id, token } = generateCustosToken('rt');
@@ -220,10 +222,13 @@ export function createSessionService(deps: SessionServiceDeps) {
 
     /** Roles held through live sessions, for identity's role rules (no role acts on a higher one; keep one admin). */
     async liveRolesOf(principalId: string, trx?: Trx): Promise<string[]> {
-      return repo.liveRolesOf(trx ?? db.kysely, principalId, nowIso());
+      return repo.liveRolesOf(trx ?? db.kysely, principalId, nowIso(), usedSince());
     },
     async liveAdminHolders(trx?: Trx): Promise<string[]> {
-      return repo.liveAdminHolders(trx ?? db.kysely, nowIso());
+      return repo.liveAdminHolders(trx ?? db.kysely, nowIso(), usedSince());
+    },
+    async prune(): Promise<number> {
+      return repo.deleteExpiredRefreshTokens(db.kysely, new Date(clock.now().getTime() - 24 * 3600_000).toISOString());
     },
   };
 }

@@ -1,6 +1,7 @@
 import { assertMayReceive, grantedLifetime, OAuthError, resolveAudiences, type CredentialPrincipal, type GrantRequest, type IssueRequest } from '../../credentials/index.js';
 import type { SigninRequestsTable } from '../../platform/store/schema.js';
 import { personActor, type SignedIn, type StoredRequest } from '../flow.js';
+import { grantsFromGroups } from '../group-mapping.js';
 import * as requests from '../requests.repo.js';
 import type { PersonGrantDeps } from './context.js';
 
@@ -24,6 +25,12 @@ export async function firstSessionToken(deps: PersonGrantDeps, row: SigninReques
   if (!principal) throw new OAuthError('invalid_grant', 'the person no longer exists');
   assertMayReceive(principal, 'invalid_grant');
   let role = auth.role;
+  if (auth.method === 'federated') {
+    // The provider may have been removed, or its group mapping changed, since the person signed in.
+    const idp = auth.idpId ? await deps.idps.load(auth.idpId) : undefined;
+    if (!idp) throw new OAuthError('invalid_grant', 'the identity provider this sign-in used has been removed');
+    role = grantsFromGroups(idp, auth.groups).role;
+  }
   // A session started with an operator token lives no longer than the token, nor does any of its access tokens.
   let notAfter: number | null = null;
   if (auth.method === 'operator_token') {

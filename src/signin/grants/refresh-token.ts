@@ -3,6 +3,7 @@ import type { OperatorRole } from '../../platform/actor.js';
 import type { SigninSessionsTable } from '../../platform/store/schema.js';
 import { UpstreamRefused } from '../contracts.js';
 import { personActor } from '../flow.js';
+import * as links from '../external-identities.repo.js';
 import { grantsFromGroups } from '../group-mapping.js';
 import type { PersonGrantDeps } from './context.js';
 import { narrowedAudience, publicClientId, rolesFor } from './person-token.js';
@@ -113,6 +114,13 @@ async function reevaluate(deps: PersonGrantDeps, session: SigninSessionsTable, p
       throw new OAuthError('invalid_grant', `the identity provider (${idp.name}) no longer vouches for this person; the session has ended`);
     }
     throw new OAuthError('temporarily_unavailable', `the identity provider (${idp.name}) could not be reached; try again`);
+  }
+  // The IdP must still be talking about the same person (openid-client cannot compare a refreshed answer with the
+  // sign-in's ID token): its subject maps to this session's principal, or the session ends.
+  const link = await links.findLink(deps.db.kysely, idp.id, person.subject);
+  if (!link || link.principal_id !== session.principal_id) {
+    await deps.sessions.end(actor, session.id, 'the identity provider answered the refresh for another person');
+    throw new OAuthError('invalid_grant', 'the identity provider answered for another person; the session has ended');
   }
   const grants = grantsFromGroups(idp, person.groups);
   const upstreamSealed = person.refreshToken && person.refreshToken !== upstreamToken
