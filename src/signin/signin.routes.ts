@@ -104,7 +104,8 @@ export function registerSigninRoutes(app: HttpApp, deps: SigninRoutesDeps): void
 
     scope.get('/oauth/callback', { config: { public: true }, schema: { tags, summary: 'Where the organisation\'s identity provider sends the person back (register this URL at the IdP)' } }, async (req, reply) => {
       const outcome = await deps.flow.completeUpstream(urlOf(req), req.cookies[UPSTREAM_COOKIE], bindingOf(req), requestProvenance(req));
-      reply.clearCookie(UPSTREAM_COOKIE, { path: '/oauth/callback' });
+      // Only a completed answer spends the cookie: a forged callback must not strand the real one (it expires anyway).
+      if (outcome.kind === 'redirect') reply.clearCookie(UPSTREAM_COOKIE, { path: '/oauth/callback' });
       return send(reply, outcome);
     });
 

@@ -146,6 +146,19 @@ for (const backend of BACKENDS) {
       }
     });
 
+    it('an error sent to the callback without our state changes nothing; the real answer still completes', async () => {
+      const b = createBrowser(h);
+      const pkce = pkcePair();
+      const start = await b.get(authorizeUrl({ challenge: pkce.challenge }));
+      const toIdp = await b.get(`${start.location}/idp/corp`);
+      const forged = await b.get(`/oauth/callback?error=access_denied&state=not-ours`);
+      expect(forged.status).toBe(400);
+      const callback = await signInAtIdp(toIdp.location!, { login: 'u-bob', password: 'bob-pw' });
+      const back = await b.get(callback.href);
+      expect(back.status).toBe(303);
+      expect(back.location).toMatch(/\/consent$/);
+    });
+
     it('a provider that creates people as proposed lets nobody in until an admin activates them', async () => {
       expect((await h.call('PATCH', '/v1/identity-providers/corp', { new_principal_status: 'proposed' })).status).toBe(200);
       const res = await signIn('u-carol', 'carol-pw');
