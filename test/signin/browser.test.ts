@@ -139,7 +139,7 @@ describe('sign-in and consent in Chromium (sqlite)', () => {
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Allow Custos CLI?');
     const main = await page.getByRole('main').innerText();
     expect(main).toContain('Custos CLI wants to act for you, alice (signed in through corp, role admin)');
-    expect(main).toContain('registered with Custos');
+    expect(main).toContain('Custos\'s own command-line client');
     expect(await page.getByRole('heading', { name: 'It asks for' }).isVisible()).toBe(true);
     expect(await page.getByRole('list').nth(0).innerText()).toBe('no scopes (sign-in only)');
     expect(await page.getByRole('heading', { name: 'At' }).isVisible()).toBe(true);

@@ -105,9 +105,12 @@ export interface ConsentPageInput {
 
 export function consentPage(input: ConsentPageInput): Page {
   const base = `/signin/${encodeURIComponent(input.requestId)}`;
-  const identified = input.client.source === 'metadata_document'
-    ? `identified by its metadata document at <code>${escapeHtml(input.client.clientId)}</code> (not registered here)`
-    : input.client.source === 'dynamic' ? 'registered itself dynamically (not reviewed by an administrator)' : 'registered with Custos';
+  const identified = {
+    metadata_document: `is identified by its metadata document at <code>${escapeHtml(input.client.clientId)}</code> (not registered here; its name is its own claim)`,
+    dynamic: 'registered itself dynamically (not reviewed by an administrator; its name is its own claim)',
+    registered: 'is registered with Custos by an administrator',
+    builtin: 'is Custos\'s own command-line client',
+  }[input.client.source as 'metadata_document' | 'dynamic' | 'registered' | 'builtin'] ?? 'is known to Custos';
   const scopes = input.scope.length ? input.scope.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join('') : '<li>no scopes (sign-in only)</li>';
   const resources = input.resources.map((r) => `<li>${escapeHtml(r.name)} <code>${escapeHtml(r.audience)}</code></li>`).join('');
   const body = `
