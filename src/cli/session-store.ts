@@ -80,7 +80,7 @@ function checkFile(file: string, st: fs.Stats): void {
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid) throw new SessionFileError(`${file} belongs to another user (uid ${st.uid}); remove it and run custos login again`);
   if (st.mode & 0o077) {
-    throw new SessionFileError(`${file} is readable or writable by others (mode ${mode(st)}); its tokens may have been seen: run custos logout, chmod 600 ${file}, then custos login`);
+    throw new SessionFileError(`${file} is readable or writable by others (mode ${mode(st)}); its tokens may have been seen: chmod 600 ${file}, then custos logout (revokes that session), then custos login`);
   }
 }
 

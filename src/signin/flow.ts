@@ -13,7 +13,7 @@ import { AuthorizePageError, AuthorizeRedirectError, clientRedirect, queryOf, re
 import { UNVETTED_CLIENTS, type IdentityProviderRecord, type IdpClient, type OAuthClient, type OperatorTokenSignin, type PeopleDirectory } from './contracts.js';
 import * as links from './external-identities.repo.js';
 import { grantsFromGroups } from './group-mapping.js';
-import { consentPage, messagePage, signInPage, type Page } from './pages/render.js';
+import { consentPage, MANAGEMENT_API, messagePage, signInPage, type Page } from './pages/render.js';
 import { admissionRefusal, requesterOf } from './admission.js';
 import * as requests from './requests.repo.js';
 import { csrfToken, randomSecret, sameSecret, sha256 } from './secrets.js';
@@ -221,7 +221,12 @@ export function createSigninFlow(deps: SigninFlowDeps) {
       if (row.status !== 'pending') return problem('Already finished', 'This sign-in has already finished; start again from the application.');
       const idp = await deps.idps.load(idpName);
       if (!idp) return problem('Unknown identity provider', `No identity provider is named '${idpName.slice(0, 100)}'.`, 404);
-      const up = await deps.idpClient.begin(idp, callbackUrl(deps.issuer()));
+      let up: Awaited<ReturnType<IdpClient['begin']>>;
+      try {
+        up = await deps.idpClient.begin(idp, callbackUrl(deps.issuer()));
+      } catch (error) {
+        return problem('Identity provider unreachable', `${idp.displayName ?? idp.name} cannot be reached right now (its OpenID configuration at ${idp.issuer} could not be read: ${(error as Error).message.slice(0, 200)}). Try again later, or tell your Custos administrator.`, 503);
+      }
       const sealed = deps.keys.seal(Buffer.from(JSON.stringify({ idpId: idp.id, state: up.state, nonce: up.nonce, codeVerifier: up.codeVerifier })), upstreamContext(id));
       await requests.updateRequest(db.kysely, id, { upstream_sealed: sealed });
       return redirect(up.url);
@@ -337,7 +342,7 @@ export function createSigninFlow(deps: SigninFlowDeps) {
         return backToClient(row, { error: error.code, error_description: error.message });
       }
       const resources = await Promise.all(grant.granted.audience.map(async (aud) => {
-        if (aud === deps.issuer()) return { name: 'Custos management API', audience: aud };
+        if (aud === deps.issuer()) return { name: MANAGEMENT_API, audience: aud };
         return { name: (await deps.directory.resourceByIndicator(aud))?.name ?? aud, audience: aud };
       }));
       return page(consentPage({

@@ -26,13 +26,16 @@ beforeAll(async () => {
   url = await h.cp.listen();
 });
 afterAll(async () => { await h.close(); });
+const homes: string[] = [];
 afterEach(() => {
   for (const c of children) c.kill('SIGKILL');
   children.clear();
 });
+afterAll(() => { for (const dir of homes) fs.rmSync(dir, { recursive: true, force: true }); });
 
 function freshHome(): string {
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'custos-login-'));
+  homes.push(home);
   return home;
 }
 const configDir = () => path.join(home, 'config');
@@ -275,7 +278,7 @@ describe('custos login (browser, loopback redirect)', () => {
     fs.chmodSync(sessionFile(), 0o644);
     const open = await custos(['whoami']);
     expect(open.code).toBe(3);
-    expect(open.stderr).toBe(`custos: ${sessionFile()} is readable or writable by others (mode 0644); its tokens may have been seen: run custos logout, chmod 600 ${sessionFile()}, then custos login\n`);
+    expect(open.stderr).toBe(`custos: ${sessionFile()} is readable or writable by others (mode 0644); its tokens may have been seen: chmod 600 ${sessionFile()}, then custos logout (revokes that session), then custos login\n`);
     fs.chmodSync(sessionFile(), 0o600);
     fs.writeFileSync(sessionFile(), '{ not json');
     const corrupt = await custos(['whoami']);

@@ -1,14 +1,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createControlPlane } from '../../src/app.js';
 import { ConfigError, SETTINGS, loadConfig } from '../../src/platform/config.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { SealedError, generateMasterKey } from '../../src/platform/keys.js';
 
 const logger = createLogger('silent');
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'custos-boot-'));
+const made: string[] = [];
+const tmp = () => { const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'custos-boot-')); made.push(dir); return dir; };
+afterAll(() => { for (const dir of made) fs.rmSync(dir, { recursive: true, force: true }); });
 const mode = (p: string) => fs.statSync(p).mode & 0o777;
 
 describe('first start and unsealing', () => {

@@ -141,7 +141,7 @@ describe('sign-in and consent in Chromium (sqlite)', () => {
     expect(main).toContain('Custos CLI wants to act for you, alice (signed in through corp, role admin)');
     expect(main).toContain('Custos\'s own command-line client');
     expect(await page.getByRole('heading', { name: 'It asks for' }).isVisible()).toBe(true);
-    expect(await page.getByRole('list').nth(0).innerText()).toBe('no scopes (sign-in only)');
+    expect(await page.getByRole('list').nth(0).innerText()).toBe('no extra scopes — it acts with your role (admin) on the Custos management API');
     expect(await page.getByRole('heading', { name: 'At' }).isVisible()).toBe(true);
     expect(await page.getByRole('list').nth(1).innerText()).toBe(`Custos management API ${issuer}`);
     const allow = page.getByRole('button', { name: 'Allow' });

@@ -108,6 +108,8 @@ export function registerIdpCommands(program: Command, io: IdpIo): void {
       if (g.json) return printJson(io, i);
       io.stdout.write(`added identity provider '${i.name}' (${i.issuer}, ${i.client_auth})\n`);
       if (i.jwks_uri) io.stdout.write(`register Custos's public key at the provider: ${i.jwks_uri} (key id ${String(i.public_jwk?.kid ?? '')})\n`);
+      io.stdout.write(`the redirect URI to register at the provider: ${client.server.replace(/\/+$/, '')}/oauth/callback (behind a proxy: <public-url>/oauth/callback)\n`);
+      io.stdout.write('with the default --operator-token-signin auto, the sign-in page no longer offers pasting an operator token; people sign in through the providers\n');
     }));
 
   pageOptions(idp.command('list').description('list identity providers (never their secrets)')

@@ -206,8 +206,8 @@ export function registerLoginCommands(program: Command, io: CliIo): void {
       const g = cmd.optsWithGlobals() as GlobalOptions;
       const server = resolveServer(g, io.env);
       const { oidc, config } = await oauthConfig(server);
-      const signedInAt = new Date().toISOString();
       const tokens = o.device ? await deviceLogin(io, server, oidc, config, o) : await browserLogin(io, server, oidc, config, o);
+      const signedInAt = new Date().toISOString(); // when the tokens arrived, not when the command started
       const method = o.device ? 'device' : 'browser';
       const session = sessionFrom(server, tokens, method, signedInAt);
       const previous = await lockedSessions(io.env, async () => {

@@ -61,7 +61,7 @@ export function registerOAuthClientCommands(program: Command, io: CliIo): void {
       const page = await fetchPages<ClientView>(client, '/v1/oauth-clients', params, Boolean(o.all));
       if (g.json) return printJson(io, page);
       printTable(io, ['CLIENT ID', 'NAME', 'SOURCE', 'GRANTS', 'REDIRECT URIS', 'SCOPE'], page.items.map((c) => [
-        c.client_id, c.name, c.source, c.grant_types.map(short).join(','), c.redirect_uris.join('\n'), scopeText(c),
+        c.client_id, c.name, c.source, c.grant_types.map(short).join(','), c.redirect_uris.join(', '), scopeText(c),
       ]));
       if (page.next_cursor) io.stdout.write(`more: --cursor ${page.next_cursor}\n`);
     }));

@@ -72,7 +72,7 @@ export function signInPage(input: SignInPageInput): Page {
 ${hidden('csrf', input.csrf)}
 <label for="operator-token">Operator token</label>
 <input id="operator-token" name="token" type="password" autocomplete="off" spellcheck="false" required${input.identityProviders.length === 0 ? ' autofocus' : ''}>
-<p class="hint">Paste an operator token once (the embedded default, or the bootstrap admin). It is checked and never stored.</p>
+<p class="hint">${input.identityProviders.length === 0 ? 'No identity provider is configured. ' : ''}Paste an operator token (for example the bootstrap admin's, from <code>.custos/bootstrap-admin.token</code>). It is checked and never stored.</p>
 <button type="submit" class="${input.identityProviders.length === 0 ? 'primary' : ''}">Sign in with the token</button>
 </form>` : '';
   const none = input.identityProviders.length === 0 && !input.operatorTokenSignin ? '<p class="error" role="alert">No way to sign in is configured. An administrator adds an identity provider with <code>custos idp add</code>.</p>' : '';
@@ -87,6 +87,9 @@ ${none}
 `;
   return layout('Sign in', body);
 }
+
+/** How the consent page names the management API among the resources. */
+export const MANAGEMENT_API = 'Custos management API';
 
 export interface ConsentPageInput {
   requestId: string;
@@ -111,7 +114,11 @@ export function consentPage(input: ConsentPageInput): Page {
     registered: 'is registered with Custos by an administrator',
     builtin: 'is Custos\'s own command-line client',
   }[input.client.source as 'metadata_document' | 'dynamic' | 'registered' | 'builtin'] ?? 'is known to Custos';
-  const scopes = input.scope.length ? input.scope.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join('') : '<li>no scopes (sign-in only)</li>';
+  const managementOnly = input.resources.length === 1 && input.resources[0]!.name === MANAGEMENT_API;
+  const noScopes = input.person.role && managementOnly
+    ? `<li>no extra scopes — it acts with your role (${escapeHtml(input.person.role)}) on the Custos management API</li>`
+    : '<li>no scopes</li>';
+  const scopes = input.scope.length ? input.scope.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join('') : noScopes;
   const resources = input.resources.map((r) => `<li>${escapeHtml(r.name)} <code>${escapeHtml(r.audience)}</code></li>`).join('');
   const body = `
 <p><strong>${escapeHtml(input.client.name)}</strong> wants to act for you, <strong>${escapeHtml(input.person.name)}</strong> (signed in ${escapeHtml(input.person.via)}${input.person.role ? `, role ${escapeHtml(input.person.role)}` : ''}).</p>
