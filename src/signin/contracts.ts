@@ -75,6 +75,8 @@ export interface IdpClient {
   /** `callbackUrl` is the full URL the IdP redirected the browser to (code, state, iss). */
   complete(idp: IdentityProviderRecord, redirectUri: string, callbackUrl: URL, expected: Omit<UpstreamAuthorization, 'url'>): Promise<UpstreamIdentity>;
   refresh(idp: IdentityProviderRecord, refreshToken: string): Promise<UpstreamIdentity>;
+  /** Reads the provider's discovery document now (no cache): what an administrator checks after adding one. */
+  check(idp: IdentityProviderRecord): Promise<{ issuer: string; authorizationEndpoint: string; tokenEndpoint: string; pkceS256: boolean; issParameter: boolean }>;
 }
 
 /** What a person's groups give them (group-mapping.ts). */

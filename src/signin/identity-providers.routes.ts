@@ -3,7 +3,7 @@ import type { HttpApp } from '../platform/http/app.js';
 import { pageSchema } from '../platform/http/pagination.js';
 import {
   createIdentityProviderBody, deleteIdentityProviderQuery, identityProviderRefParams, identityProviderSchema, listIdentityProvidersQuery,
-  providerJwksParams, providerJwksSchema, updateIdentityProviderBody,
+  identityProviderCheckSchema, providerJwksParams, providerJwksSchema, updateIdentityProviderBody, type IdentityProviderCheck,
 } from './identity-providers.schemas.js';
 import type { IdentityProviderService } from './identity-providers.service.js';
 
@@ -14,7 +14,15 @@ import type { IdentityProviderService } from './identity-providers.service.js';
 const tags = ['identity-providers'];
 const JWKS_CACHE_CONTROL = 'public, max-age=300';
 
-export function registerIdentityProviderRoutes(app: HttpApp, idps: IdentityProviderService): void {
+export function registerIdentityProviderRoutes(app: HttpApp, idps: IdentityProviderService, check: (ref: string) => Promise<IdentityProviderCheck>): void {
+  app.post('/v1/identity-providers/:ref/check', {
+    config: { permission: 'idp.write', errors: ['not_found'] },
+    schema: {
+      tags, summary: 'Read the provider\'s OpenID discovery document now: is it reachable and usable? (people sign in through it only if so)',
+      params: identityProviderRefParams, response: { 200: identityProviderCheckSchema },
+    },
+  }, async (req) => check(req.params.ref));
+
   app.post('/v1/identity-providers', {
     config: { permission: 'idp.write', errors: ['invalid_identity_provider', 'name_taken', 'team_not_found'] },
     schema: { tags, summary: 'Add an identity provider people sign in through (OIDC; Custos is the relying party)', body: createIdentityProviderBody, response: { 201: identityProviderSchema } },

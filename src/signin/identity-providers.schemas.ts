@@ -103,3 +103,15 @@ export const identityProviderRefParams = z.strictObject({ ref: z.string().min(1)
 export const deleteIdentityProviderQuery = z.strictObject({ reason });
 export const providerJwksParams = z.strictObject({ name: z.string().min(1).max(63).describe('The identity provider\'s name') });
 export const providerJwksSchema = z.object({ keys: z.array(publicJwkSchema) }).describe('RFC 7517 JWK Set: Custos\'s public key for private_key_jwt at this provider');
+
+/** What POST /v1/identity-providers/{ref}/check found: the provider's discovery document read just now. */
+export const identityProviderCheckSchema = z.object({
+  ok: z.boolean(),
+  issuer: z.string().nullable(),
+  authorization_endpoint: z.string().nullable(),
+  token_endpoint: z.string().nullable(),
+  pkce_s256: z.boolean().nullable().describe('The provider advertises PKCE S256 (Custos always sends it)'),
+  iss_parameter: z.boolean().nullable().describe('The provider advertises the RFC 9207 iss response parameter (checked when it does)'),
+  error: z.string().nullable(),
+});
+export type IdentityProviderCheck = z.infer<typeof identityProviderCheckSchema>;

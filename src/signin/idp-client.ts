@@ -157,6 +157,16 @@ export function createIdpClient(deps: IdpClientDeps = {}): IdpClient {
     return server;
   }
 
+  /** Every distinct message down an error's cause chain ("fetch failed: getaddrinfo ENOTFOUND idp.example"). */
+  function describe(error: unknown): string {
+    const parts: string[] = [];
+    for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+      const text = e.message.trim();
+      if (text && !parts.some((p) => p.includes(text))) parts.push(text);
+    }
+    return parts.join(': ') || 'unknown error';
+  }
+
   async function clientAuthOf(idp: IdentityProviderRecord): Promise<oidc.ClientAuth> {
     if (idp.clientAuth === 'private_key_jwt') {
       if (!idp.privateKey) throw new Error(`identity provider '${idp.name}' uses private_key_jwt but has no key`);
@@ -172,7 +182,7 @@ export function createIdpClient(deps: IdpClientDeps = {}): IdpClient {
     try {
       server = await discover(idp.issuer);
     } catch (error) {
-      throw new Error(`the identity provider '${idp.name}' could not be discovered for the ${during}: ${(error as Error).message}`, { cause: error });
+      throw new Error(`the identity provider '${idp.name}' could not be discovered for the ${during}: ${describe(error)}`);
     }
     const config = new oidc.Configuration(server, idp.clientId, { [oidc.clockSkew]: skew() }, await clientAuthOf(idp));
     config[oidc.customFetch] = boundedFetch;
@@ -234,6 +244,22 @@ export function createIdpClient(deps: IdpClientDeps = {}): IdpClient {
   }
 
   return {
+    async check(idp) {
+      discoveries.delete(idp.issuer);
+      let server: oidc.ServerMetadata;
+      try {
+        server = await discover(idp.issuer);
+      } catch (error) {
+        throw new Error(`${idp.issuer}/.well-known/openid-configuration could not be read: ${describe(error)}`);
+      }
+      if (!server.authorization_endpoint || !server.token_endpoint) throw new Error('its discovery document names no authorization or token endpoint');
+      return {
+        issuer: server.issuer, authorizationEndpoint: server.authorization_endpoint, tokenEndpoint: server.token_endpoint,
+        pkceS256: server.code_challenge_methods_supported?.includes('S256') ?? false,
+        issParameter: server.authorization_response_iss_parameter_supported === true,
+      };
+    },
+
     async begin(idp, redirectUri): Promise<UpstreamAuthorization> {
       const config = await configFor(idp, 'sign-in');
       const codeVerifier = oidc.randomPKCECodeVerifier();

@@ -2,6 +2,7 @@ import type { AuditWriter } from '../audit/index.js';
 import type { CredentialDirectory, CredentialHolder, GrantHandler, LeakRevokerFn } from '../credentials/index.js';
 import { OAuthError, readParams } from '../credentials/index.js';
 import { anonymousActor, type Actor } from '../platform/actor.js';
+import { errors } from '../platform/http/errors.js';
 import type { Clock } from '../platform/clock.js';
 import type { HttpApp } from '../platform/http/app.js';
 import type { IdGenerator } from '../platform/ids.js';
@@ -137,6 +138,18 @@ export function createSigninModule(deps: SigninModuleDeps) {
   // Revoking the operator token a person pasted to sign in ends the sessions started with it.
   deps.operatorTokens.onRevoked((trx, batch, actor, tokenId, reason) => sessions.endStartedWith(trx, batch, actor, tokenId, reason));
 
+  /** What an administrator checks after adding a provider: its discovery document, read now. */
+  async function checkProvider(ref: string) {
+    const idp = await idps.load(ref);
+    if (!idp) throw errors.notFound('identity provider', ref);
+    try {
+      const found = await idpClient.check(idp);
+      return { ok: true, issuer: found.issuer, authorization_endpoint: found.authorizationEndpoint, token_endpoint: found.tokenEndpoint, pkce_s256: found.pkceS256, iss_parameter: found.issParameter, error: null };
+    } catch (error) {
+      return { ok: false, issuer: null, authorization_endpoint: null, token_endpoint: null, pkce_s256: null, iss_parameter: null, error: (error as Error).message.slice(0, 500) };
+    }
+  }
+
   let pruning: NodeJS.Timeout | undefined;
 
   return {
@@ -144,7 +157,7 @@ export function createSigninModule(deps: SigninModuleDeps) {
     clients,
     sessions,
     registerRoutes(app: HttpApp) {
-      registerIdentityProviderRoutes(app, idps);
+      registerIdentityProviderRoutes(app, idps, checkProvider);
       registerOAuthClientRoutes(app, clients);
       registerDynamicRegistrationRoute(app, clients, { enabled: deps.settings.dynamicClientRegistration });
       registerSigninRoutes(app, {

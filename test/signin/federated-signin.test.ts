@@ -97,6 +97,19 @@ for (const backend of BACKENDS) {
       expect((await h.call('GET', '/v1/whoami', undefined, r2.body.access_token)).status).toBe(401);
     });
 
+    it('an administrator checks a provider: its discovery document now, or why it cannot be read', async () => {
+      const ok = await h.call('POST', '/v1/identity-providers/corp/check');
+      expect(ok.status, ok.text).toBe(200);
+      expect(ok.body).toMatchObject({ ok: true, issuer: idp.issuer, pkce_s256: true, iss_parameter: true, error: null });
+      expect(ok.body.authorization_endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
+      expect((await h.call('POST', '/v1/identity-providers', { name: 'nowhere', issuer: 'https://127.0.0.1:1/nowhere', client_id: 'c', client_secret: 's' })).status).toBe(201);
+      const bad = await h.call('POST', '/v1/identity-providers/nowhere/check');
+      expect(bad.body.ok).toBe(false);
+      expect(bad.body.error).toMatch(/openid-configuration could not be read/);
+      expect(bad.body.error).not.toMatch(/(fetch failed).*\1/);
+      expect((await h.call('DELETE', '/v1/identity-providers/nowhere')).status).toBe(204);
+    });
+
     it('finds a returning person by subject, and never merges another subject with the same email', async () => {
       const first = await signIn('u-bob', 'bob-pw');
       const second = await signIn('u-bob', 'bob-pw');

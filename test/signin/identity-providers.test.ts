@@ -9,7 +9,6 @@ import type { Database } from '../../src/platform/store/db.js';
 import { UpstreamRefused, type IdentityProviderRecord, type IdpClient } from '../../src/signin/contracts.js';
 import { grantsFromGroups } from '../../src/signin/group-mapping.js';
 import { createIdpClient, UpstreamInvalid } from '../../src/signin/idp-client.js';
-import { registerIdentityProviderRoutes } from '../../src/signin/identity-providers.routes.js';
 import { createIdentityProviderService, type IdentityProviderService, type TeamResolver } from '../../src/signin/identity-providers.service.js';
 import { BACKENDS, postgresReachable } from '../support/backends.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -73,9 +72,8 @@ for (const backend of BACKENDS) {
       h = await startHarness(backend, { masterKey });
       keys = createKeyRing(parseMasterKey(masterKey, 'test'));
       idps = createIdentityProviderService({ db: h.cp.db, audit: h.cp.audit, keys, clock: h.clock, teams: teamResolverOver(h.cp.db), issuer: () => h.cp.issuer() });
-      // The app's own routes once the composition root registers them, else these (on the app's real pipeline). The
-      // service here shares the store and the master key with the app's, so either reads what the other wrote.
-      if (!h.cp.http.hasRoute({ method: 'POST', url: '/v1/identity-providers' })) registerIdentityProviderRoutes(h.cp.http, idps);
+      // The app's own routes; the service here shares the store and the master key with the app's, so either reads
+      // what the other wrote.
       const t = await h.call('POST', '/v1/teams', { name: 'ml-platform' });
       expect(t.status, t.text).toBe(201);
       teamId = t.body.id;

@@ -69,6 +69,9 @@ const mappingText = (i: IdentityProviderView) => [
   ...Object.entries(i.group_teams).map(([g, t]) => `${g} → team ${t.name ?? `${t.id} (deleted)`}`),
 ];
 
+/** POST /v1/identity-providers/{ref}/check. */
+interface ProviderCheck { ok: boolean; issuer: string | null; authorization_endpoint: string | null; token_endpoint: string | null; pkce_s256: boolean | null; iss_parameter: boolean | null; error: string | null }
+
 export function registerIdpCommands(program: Command, io: IdpIo): void {
   const idp = program.command('idp')
     .description('identity providers people sign in through (OpenID Connect: Okta, Entra ID, Google, Keycloak, …)')
@@ -110,6 +113,18 @@ export function registerIdpCommands(program: Command, io: IdpIo): void {
       if (i.jwks_uri) io.stdout.write(`register Custos's public key at the provider: ${i.jwks_uri} (key id ${String(i.public_jwk?.kid ?? '')})\n`);
       io.stdout.write(`the redirect URI to register at the provider: ${client.server.replace(/\/+$/, '')}/oauth/callback (behind a proxy: <public-url>/oauth/callback)\n`);
       io.stdout.write('with the default --operator-token-signin auto, the sign-in page no longer offers pasting an operator token; people sign in through the providers\n');
+      const check = await client.request<ProviderCheck>('POST', `/v1/identity-providers/${encodeURIComponent(i.name)}/check`);
+      io.stdout.write(check.ok ? `checked: the provider's discovery document is readable (authorization endpoint ${check.authorization_endpoint})\n`
+        : `warning: the provider cannot be used yet: ${check.error} (fix it, then: custos idp check ${i.name})\n`);
+    }));
+
+  idp.command('check <name>').description('read the provider\'s OpenID discovery document now: can people sign in through it? (admin)')
+    .addHelpText('after', examples('custos idp check okta'))
+    .action(withClient(io, async (client, g, name: string) => {
+      const check = await client.request<ProviderCheck>('POST', `/v1/identity-providers/${encodeURIComponent(name)}/check`);
+      if (g.json) return printJson(io, check);
+      if (!check.ok) throw new CliError(`identity provider '${name}' cannot be used: ${check.error}`, 1);
+      printRecord(io, { ok: true, issuer: check.issuer, authorization_endpoint: check.authorization_endpoint, token_endpoint: check.token_endpoint, pkce_s256: check.pkce_s256, iss_parameter: check.iss_parameter });
     }));
 
   pageOptions(idp.command('list').description('list identity providers (never their secrets)')

@@ -27,6 +27,16 @@ export const IDENTITY_PROVIDER_ROUTE_CASES: Record<string, RouteCase> = {
     expect: adminOnly,
     build: async (w) => ({ method: 'PATCH', url: `/v1/identity-providers/${await provider(w)}`, body: { display_name: 'Matrix SSO', reason: 'matrix' } }),
   },
+  'POST /v1/identity-providers/{ref}/check': {
+    expect: adminOnly,
+    readOnly: true,
+    // An issuer nothing listens at: the check answers 200 with ok false at once (connection refused).
+    build: async (w) => {
+      const name = w.uniq('idp');
+      await w.admin('POST', '/v1/identity-providers', { name, issuer: `https://127.0.0.1:1/${name}`, client_id: 'custos', client_secret: 'matrix-secret' });
+      return { method: 'POST', url: `/v1/identity-providers/${name}/check` };
+    },
+  },
   'DELETE /v1/identity-providers/{ref}': {
     expect: adminOnly,
     build: async (w) => ({ method: 'DELETE', url: `/v1/identity-providers/${await provider(w)}?reason=matrix` }),
