@@ -3,7 +3,7 @@ import type { HttpApp } from '../platform/http/app.js';
 import { pageSchema } from '../platform/http/pagination.js';
 import {
   createIdentityProviderBody, deleteIdentityProviderQuery, identityProviderRefParams, identityProviderSchema, listIdentityProvidersQuery,
-  identityProviderCheckSchema, providerJwksParams, providerJwksSchema, updateIdentityProviderBody, type IdentityProviderCheck,
+  checkIdentityProviderBody, identityProviderCheckSchema, providerJwksParams, providerJwksSchema, updateIdentityProviderBody, type IdentityProviderCheck,
 } from './identity-providers.schemas.js';
 import type { IdentityProviderService } from './identity-providers.service.js';
 
@@ -19,7 +19,7 @@ export function registerIdentityProviderRoutes(app: HttpApp, idps: IdentityProvi
     config: { permission: 'idp.write', errors: ['not_found'] },
     schema: {
       tags, summary: 'Read the provider\'s OpenID discovery document now: is it reachable and usable? (people sign in through it only if so)',
-      params: identityProviderRefParams, response: { 200: identityProviderCheckSchema },
+      params: identityProviderRefParams, body: checkIdentityProviderBody, response: { 200: identityProviderCheckSchema },
     },
   }, async (req) => check(req.params.ref));
 

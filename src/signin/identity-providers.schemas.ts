@@ -104,6 +104,9 @@ export const deleteIdentityProviderQuery = z.strictObject({ reason });
 export const providerJwksParams = z.strictObject({ name: z.string().min(1).max(63).describe('The identity provider\'s name') });
 export const providerJwksSchema = z.object({ keys: z.array(publicJwkSchema) }).describe('RFC 7517 JWK Set: Custos\'s public key for private_key_jwt at this provider');
 
+/** POST /v1/identity-providers/{ref}/check takes no parameters (an empty body or none). */
+export const checkIdentityProviderBody = z.strictObject({}).nullish();
+
 /** What POST /v1/identity-providers/{ref}/check found: the provider's discovery document read just now. */
 export const identityProviderCheckSchema = z.object({
   ok: z.boolean(),
