@@ -324,7 +324,8 @@ describe('the MCP SDK client finds Custos from a protected MCP server and signs 
       expect(res.status).toBe(400);
       expect(res.location).toBeUndefined();
       expect(res.headers['content-type']).toMatch(/^text\/html/);
-      expect(res.body).toMatch(/private, loopback or otherwise special-use/);
+      // Refused before any lookup or connection: its port (not 443) and its loopback address are each enough.
+      expect(res.body).toMatch(/not a metadata document URL this server may fetch|private, loopback or otherwise special-use/);
       expect(cimdHits).toEqual(before);
     } finally {
       await h.close();

@@ -124,6 +124,9 @@ export function clientIdUrlProblem(value: string, hostAllowed: (url: URL) => boo
   if (!path.startsWith('/')) return 'must have a path (such as /client.json)';
   if (path.split('/').some((segment) => DOT_SEGMENT.test(segment))) return 'must not contain "." or ".." path segments';
   if (scheme === 'http' && !hostAllowed(url)) return 'must be an https URL';
+  // Any port would let anyone use Custos to probe what answers where (a port-scan oracle): 443 only, unless the
+  // host is allow-listed (development).
+  if (url.port !== '' && !hostAllowed(url)) return 'must use the default https port (443)';
   return undefined;
 }
 
