@@ -156,6 +156,17 @@ export function createSigninFlow(deps: SigninFlowDeps) {
     return { principal, granted: { scope, audience, purpose } };
   }
 
+  /** The grant, or — when the person may no longer have what was asked — the request denied and the refusal sent back. */
+  async function grantOrRefusal(row: SigninRequestsTable, stored: StoredRequest): Promise<Awaited<ReturnType<typeof grantFor>> | Outcome> {
+    try {
+      return await grantFor(row.principal_id!, stored);
+    } catch (error) {
+      if (!(error instanceof OAuthError)) throw error;
+      await requests.updateRequest(db.kysely, row.id, { status: 'denied' });
+      return backToClient(row, { error: error.code, error_description: error.message });
+    }
+  }
+
   async function authenticated(row: SigninRequestsTable, principalId: string, auth: SignedIn, upstreamRefresh: string | null, trx: Trx): Promise<void> {
     await requests.updateRequest(trx, row.id, {
       status: 'authenticated', principal_id: principalId, auth: JSON.stringify(auth), upstream_sealed: null,
@@ -333,14 +344,8 @@ export function createSigninFlow(deps: SigninFlowDeps) {
       if (row.status !== 'authenticated') return problem('Already finished', 'This sign-in has already finished; start again from the application.');
       const stored = storedOf(row);
       const auth = signedInOf(row)!;
-      let grant: Awaited<ReturnType<typeof grantFor>>;
-      try {
-        grant = await grantFor(row.principal_id!, stored);
-      } catch (error) {
-        if (!(error instanceof OAuthError)) throw error;
-        await requests.updateRequest(db.kysely, id, { status: 'denied' });
-        return backToClient(row, { error: error.code, error_description: error.message });
-      }
+      const grant = await grantOrRefusal(row, stored);
+      if ('kind' in grant) return grant;
       const resources = await Promise.all(grant.granted.audience.map(async (aud) => {
         if (aud === deps.issuer()) return { name: MANAGEMENT_API, audience: aud };
         return { name: (await deps.directory.resourceByIndicator(aud))?.name ?? aud, audience: aud };
@@ -363,14 +368,8 @@ export function createSigninFlow(deps: SigninFlowDeps) {
       const auth = signedInOf(row)!;
       const decision = form.get('decision');
       if (decision !== 'approve' && decision !== 'deny') return problem('Nothing decided', 'Choose Allow or Deny.');
-      let grant: Awaited<ReturnType<typeof grantFor>>;
-      try {
-        grant = await grantFor(row.principal_id!, stored);
-      } catch (error) {
-        if (!(error instanceof OAuthError)) throw error;
-        await requests.updateRequest(db.kysely, id, { status: 'denied' });
-        return backToClient(row, { error: error.code, error_description: error.message });
-      }
+      const grant = await grantOrRefusal(row, stored);
+      if ('kind' in grant) return grant;
       const actor = personActor(grant.principal, auth.method, { id: auth.sourceCredentialId ?? `${auth.idpName}:${row.principal_id}`, kind: auth.method === 'federated' ? 'federated_jwt' : 'operator_token' }, provenance, auth.role);
       const target = { type: 'oauth_client', id: row.client_id.slice(0, 500), name: stored.client.name };
       if (decision === 'deny') {

@@ -1,5 +1,6 @@
 import { importJWK, type CryptoKey } from 'jose';
 import * as oidc from 'openid-client';
+import { remoteUrlProblem } from '../credentials/index.js';
 import type { Clock } from '../platform/clock.js';
 import type { IdentityProviderRecord, IdpClient, UpstreamAuthorization, UpstreamIdentity } from './contracts.js';
 import { UpstreamRefused } from './contracts.js';
@@ -43,7 +44,6 @@ export const DISCOVERY_TTL_MS = 10 * 60_000;
 export const MAX_CACHED_ISSUERS = 100;
 export const DEFAULT_FETCH_TIMEOUT_MS = 10_000;
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 /** A check on the provider's answer failed (iss, state, nonce, ID token, subject): the sign-in or refresh is refused. */
 export class UpstreamInvalid extends UpstreamRefused {
@@ -53,27 +53,19 @@ export class UpstreamInvalid extends UpstreamRefused {
   }
 }
 
-/** Why `value` cannot be an identity provider's issuer; undefined when it can. */
+/** Why `value` cannot be an identity provider's issuer; undefined when it can: the rule for every remote issuer
+ * (https, or plain http to a loopback host; no credentials or fragment), plus no query and not the discovery URL. */
 export function issuerProblem(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return 'is not an absolute URL';
-  }
-  if (url.username || url.password) return 'must not carry a user name or password';
-  if (url.search || value.includes('?')) return 'must not have a query';
-  if (url.hash || value.includes('#')) return 'must not have a fragment';
-  if (url.pathname.includes('/.well-known/')) return 'must be the issuer itself, not its discovery document\'s URL';
-  if (url.protocol === 'https:') return url.hostname ? undefined : 'has no host';
-  if (url.protocol === 'http:') return LOOPBACK_HOSTS.has(url.hostname) ? undefined : 'must use https (plain http only to 127.0.0.1, [::1] or localhost)';
-  return 'must use https';
+  const remote = remoteUrlProblem(value);
+  if (remote) return remote;
+  if (value.includes('?')) return 'must not have a query';
+  if (new URL(value).pathname.includes('/.well-known/')) return 'must be the issuer itself, not its discovery document\'s URL';
+  return undefined;
 }
 
-/** Plain http is allowed to loopback issuers only (development and tests). */
+/** Plain http is allowed to loopback issuers only (development and tests): an http issuer issuerProblem accepted. */
 export function allowsPlainHttp(issuer: string): boolean {
-  const url = new URL(issuer);
-  return url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+  return issuerProblem(issuer) === undefined && new URL(issuer).protocol === 'http:';
 }
 
 export interface IdpClientDeps {

@@ -8,7 +8,6 @@ import type { HttpApp } from '../platform/http/app.js';
 import type { IdGenerator } from '../platform/ids.js';
 import type { KeyRing } from '../platform/keys.js';
 import type { Database, Trx, WriteBatch } from '../platform/store/db.js';
-import { requestProvenance } from '../platform/http/pipeline/provenance.js';
 import { AuthorizePageError } from './authorize/index.js';
 import { createClientMetadataFetcher } from './clients/client-metadata.js';
 import { registerDynamicRegistrationRoute } from './clients/dynamic-registration.js';
@@ -164,7 +163,6 @@ export function createSigninModule(deps: SigninModuleDeps) {
         flow, device, sessions, issuer,
         revokeSession: (req, id, reason) => deps.credentials.revokeCredential(req.actor, id, reason),
       });
-      void requestProvenance;
     },
     /** Sign-in requests are kept an hour past expiry (a late replay of a code still finds what it started), then pruned. */
     start() {

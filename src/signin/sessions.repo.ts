@@ -56,17 +56,19 @@ export async function markRefreshUsed(db: Q, id: string, at: string, replacedBy:
  * Roles held through sessions that are in use: live, and started or refreshed since `usedSince` (the longest access
  * token lifetime ago). An idle session's role was decided at its last refresh; it counts again once refreshed.
  */
+/** Live sessions started or refreshed since `usedSince`. */
+function sessionsInUse(db: Q, now: string, usedSince: string) {
+  return db.selectFrom('signin_sessions').where('revoked_at', 'is', null).where('expires_at', '>', now)
+    .where((eb) => eb.or([eb('last_refreshed_at', '>', usedSince), eb('created_at', '>', usedSince)]));
+}
+
 export async function liveRolesOf(db: Q, principalId: string, now: string, usedSince: string): Promise<string[]> {
-  const rows = await db.selectFrom('signin_sessions').select('role').distinct().where('principal_id', '=', principalId)
-    .where('revoked_at', 'is', null).where('expires_at', '>', now).where('role', 'is not', null)
-    .where((eb) => eb.or([eb('last_refreshed_at', '>', usedSince), eb('created_at', '>', usedSince)])).execute();
+  const rows = await sessionsInUse(db, now, usedSince).select('role').distinct().where('principal_id', '=', principalId).where('role', 'is not', null).execute();
   return rows.map((r) => r.role!);
 }
 
 export async function liveAdminHolders(db: Q, now: string, usedSince: string): Promise<string[]> {
-  const rows = await db.selectFrom('signin_sessions').select('principal_id').distinct().where('role', '=', 'admin')
-    .where('revoked_at', 'is', null).where('expires_at', '>', now)
-    .where((eb) => eb.or([eb('last_refreshed_at', '>', usedSince), eb('created_at', '>', usedSince)])).execute();
+  const rows = await sessionsInUse(db, now, usedSince).select('principal_id').distinct().where('role', '=', 'admin').execute();
   return rows.map((r) => r.principal_id);
 }
 

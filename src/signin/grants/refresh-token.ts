@@ -1,4 +1,4 @@
-import { assertMayReceive, grantedLifetime, OAuthError, required, resolveAudiences, type CredentialPrincipal, type GrantHandler, type GrantRequest } from '../../credentials/index.js';
+import { assertMayReceive, grantedLifetime, OAuthError, required, resolveAudiences, type GrantHandler } from '../../credentials/index.js';
 import type { OperatorRole } from '../../platform/actor.js';
 import type { SigninSessionsTable } from '../../platform/store/schema.js';
 import { UpstreamRefused } from '../contracts.js';
@@ -45,7 +45,7 @@ export function refreshTokenGrant(deps: PersonGrantDeps): GrantHandler {
     if (session.jkt && req.jkt !== session.jkt) throw new OAuthError('invalid_grant', 'the refresh token is bound to a DPoP key: send a proof made with that key');
     assertMayReceive(principal, 'invalid_grant');
 
-    const { role, groups, teamIds, upstreamSealed } = await reevaluate(deps, session, principal, actor, req);
+    const { role, groups, teamIds, upstreamSealed } = await reevaluate(deps, session, actor);
     // What the person may hold is decided anew too: scopes taken away since are dropped; a purpose or a resource
     // no longer theirs ends the session (they sign in and consent again).
     const consented = JSON.parse(session.audience) as string[];
@@ -84,7 +84,7 @@ export function refreshTokenGrant(deps: PersonGrantDeps): GrantHandler {
   };
 }
 
-async function reevaluate(deps: PersonGrantDeps, session: SigninSessionsTable, principal: CredentialPrincipal, actor: ReturnType<typeof personActor>, _req: GrantRequest) {
+async function reevaluate(deps: PersonGrantDeps, session: SigninSessionsTable, actor: ReturnType<typeof personActor>) {
   const groupsBefore = JSON.parse(session.groups) as string[];
   if (session.auth_method === 'operator_token') {
     const role = session.source_credential_id ? (await deps.operatorTokens.whileValid(session.source_credential_id))?.role ?? null : null;
