@@ -12,7 +12,7 @@
 import crypto from 'node:crypto';
 import { Pool } from 'undici';
 import { freshPostgres, startServer, type RunningServer } from '../registry/server.js';
-import type { RefreshServer } from './load.js';
+import { startSessions, type RefreshServer } from './load.js';
 
 export const CLI_CLIENT_ID = 'custos-cli';
 const REDIRECT = 'http://127.0.0.1:53682/callback';
@@ -80,22 +80,9 @@ export async function startCustos(opts: { repoRoot: string; backend: 'sqlite' | 
   let server: RunningServer | undefined;
   try {
     server = await startServer({ repoRoot: opts.repoRoot, logLevel: opts.logLevel, databaseUrl: pg?.url, nodeArgs: opts.nodeArgs });
-    const pool = new Pool(server.url, { connections: 8 });
     // One more than asked: the spare one is spent by checkOne (its reuse check ends it).
     const total = opts.sessions + 1;
-    const chains: string[] = new Array(total);
-    let next = 0;
-    const worker = async () => {
-      while (next < total) {
-        const i = next++;
-        chains[i] = await startSession(pool, server!.token);
-      }
-    };
-    try {
-      await Promise.all(Array.from({ length: Math.min(8, total) }, worker));
-    } finally {
-      await pool.close();
-    }
+    const chains = await startSessions(server.url, total, (pool) => startSession(pool, server!.token));
     const running = server;
     return {
       name: `custos (${opts.backend})`, url: running.url, pid: running.pid, tokenPath: '/oauth/token', clientId: CLI_CLIENT_ID,

@@ -128,3 +128,22 @@ export async function checkOne(server: RefreshServer): Promise<Record<string, un
     await pool.close();
   }
 }
+
+/** Starts `total` sessions over one pool of 8 connections, 8 at a time (setup, not timed); the pool is closed after. */
+export async function startSessions(url: string, total: number, start: (pool: Pool) => Promise<string>): Promise<string[]> {
+  const pool = new Pool(url, { connections: 8 });
+  const chains: string[] = new Array(total);
+  let next = 0;
+  const worker = async () => {
+    while (next < total) {
+      const i = next++;
+      chains[i] = await start(pool);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(8, total) }, worker));
+  } finally {
+    await pool.close();
+  }
+  return chains;
+}

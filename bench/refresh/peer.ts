@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
 import { Pool } from 'undici';
 import { freshPostgres, waitForListening } from '../registry/server.js';
-import type { RefreshServer } from './load.js';
+import { startSessions, type RefreshServer } from './load.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const PEER_RESOURCE = 'https://api.bench.test';
@@ -124,21 +124,8 @@ export async function startOidcProvider(opts: { adapter: PeerAdapter; sessions: 
     child.once('exit', (code, signal) => {
       if (!stopping) process.stderr.write(`\noidc-provider ${child.pid} exited unexpectedly (code ${code}, signal ${signal}):\n${tail}\n`);
     });
-    const pool = new Pool(url, { connections: 8 });
     const total = opts.sessions + 1;
-    const chains: string[] = new Array(total);
-    let next = 0;
-    const worker = async () => {
-      while (next < total) {
-        const i = next++;
-        chains[i] = await startSession(pool);
-      }
-    };
-    try {
-      await Promise.all(Array.from({ length: Math.min(8, total) }, worker));
-    } finally {
-      await pool.close();
-    }
+    const chains = await startSessions(url, total, (pool) => startSession(pool));
     return {
       name: `oidc-provider (${opts.adapter})`, url, pid: child.pid!, tokenPath: '/token', clientId: CLIENT_ID, warmPath: '/.well-known/openid-configuration',
       chains: chains.slice(0, opts.sessions), spare: chains[opts.sessions], stop,
