@@ -48,9 +48,11 @@ export async function bindBrowser(db: Q, id: string, browserHash: string): Promi
   return Number(res.numUpdatedRows) === 1;
 }
 
-/** Requests still running (unexpired), in all or one requester's, for the bounds on what anonymous callers may start. */
+/** Requests still running (unexpired and not finished), in all or one requester's, for the bounds on what anonymous
+ * callers may start: a person who signs in often is not held back by the sign-ins they completed. */
 export async function countLive(db: Q, now: string, requester?: string): Promise<number> {
-  let q = db.selectFrom('signin_requests').select((eb) => eb.fn.countAll<number | string>().as('n')).where('expires_at', '>', now);
+  let q = db.selectFrom('signin_requests').select((eb) => eb.fn.countAll<number | string>().as('n')).where('expires_at', '>', now)
+    .where('status', 'not in', ['done', 'denied']);
   if (requester !== undefined) q = q.where('requester', '=', requester);
   const row = await q.executeTakeFirst();
   return Number(row?.n ?? 0);

@@ -286,6 +286,15 @@ for (const backend of BACKENDS) {
         expect((await b.get(authorizeUrl({ challenge: pkcePair().challenge }))).status).toBe(303);
       });
 
+      it('finished sign-ins do not count against that bound: a person may sign in again and again', async () => {
+        h.clock.advance(601_000);
+        for (let i = 0; i < 55; i++) {
+          const { pkce, code } = await codeFor();
+          const t = await tokenRequest(h, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_id: 'custos-cli', code_verifier: pkce.verifier });
+          expect(t.status).toBe(200);
+        }
+      });
+
       it('loopback redirects may use any port (RFC 8252 §7.3)', async () => {
         const b = createBrowser(h);
         const res = await b.get(authorizeUrl({ challenge: pkcePair().challenge, redirectUri: 'http://127.0.0.1:1/callback' }));
