@@ -20,6 +20,10 @@ import { registerResourceCommands } from './commands/resource.js';
 import { registerServerCommands } from './commands/server.js';
 import { registerTeamCommands } from './commands/team.js';
 import { registerTokenCommands } from './commands/token.js';
+import { registerPolicyCommands } from './commands/policy.js';
+import { registerAuthzCommands } from './commands/authz.js';
+import { registerGrantCommands } from './commands/grant.js';
+import { registerDeviceCommands } from './commands/device.js';
 import type { CliIo } from './output.js';
 
 // Every command but `scan` (see main.ts). Exit codes: 0 success, 1 the request failed (the server said no, or
@@ -59,6 +63,10 @@ export function buildProgram(io: CliIo): Command {
   registerIdpCommands(program, io);
   registerAuditCommands(program, io);
   registerFindingCommands(program, io);
+  registerPolicyCommands(program, io);
+  registerAuthzCommands(program, io);
+  registerGrantCommands(program, io);
+  registerDeviceCommands(program, io);
   registerAdminCommands(program, io);
   for (const cmd of allCommands(program)) cmd.exitOverride();
   return program;

@@ -17,19 +17,21 @@ export const PERMISSIONS = [
   'idp.read', 'idp.write',
   'client.read', 'client.write',
   'session.read', 'session.revoke',
+  'policy.read', 'policy.write', 'grant.read', 'grant.write', 'device.read', 'device.write', 'authz.evaluate',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 const READ: Permission[] = [
   'self.read', 'principal.read', 'team.read', 'resource.read', 'token.read', 'audit.read', 'audit.verify', 'finding.read',
   'key.read', 'credential.read', 'federation.read', 'idp.read', 'client.read', 'session.read',
+  'policy.read', 'grant.read', 'device.read',
 ];
 
 export const ROLE_PERMISSIONS: Record<OperatorRole, ReadonlySet<Permission>> = {
   admin: new Set(PERMISSIONS),
   security: new Set<Permission>([
     ...READ, 'principal.create', 'principal.update', 'principal.lifecycle', 'team.write', 'resource.write', 'token.revoke', 'finding.write',
-    'credential.create', 'credential.revoke', 'session.revoke',
+    'credential.create', 'credential.revoke', 'session.revoke', 'grant.write', 'device.write', 'authz.evaluate',
   ]),
   auditor: new Set<Permission>(READ),
   // Owners manage the credentials of the principals they own (the services check ownership).
@@ -49,6 +51,9 @@ export const ROLE_PERMISSIONS: Record<OperatorRole, ReadonlySet<Permission>> = {
 export const SELF_SERVICE_SCOPES: ReadonlyMap<string, readonly Permission[]> = new Map<string, readonly Permission[]>([
   ['custos:self', ['self.read', 'credential.read', 'credential.revoke']],
   ['custos:credentials.read', ['self.read', 'credential.read']],
+  // A service account that uses Custos as its decision point (AuthZEN); the authz module keeps it to the subjects
+  // it may ask about.
+  ['authz:evaluate', ['self.read', 'authz.evaluate']],
 ]);
 
 export function authorize(actor: Actor, permission: string): boolean {

@@ -374,6 +374,67 @@ export interface RefreshTokensTable {
   replaced_by: string | null;
 }
 
+export interface PolicyVersionsTable {
+  id: string;
+  version: number;
+  status: 'candidate' | 'active' | 'superseded' | 'rejected';
+  policies: string;
+  tests: string | null;
+  description: string | null;
+  sha256: string;
+  created_at: string;
+  created_by: string | null;
+  activated_at: string | null;
+  activated_by: string | null;
+  status_reason: string | null;
+}
+
+export interface GrantsTable {
+  id: string;
+  principal_id: string;
+  resource_id: string;
+  /** JSON list of action names. */
+  actions: string;
+  purpose: string | null;
+  expires_at: string;
+  reason: string;
+  source: 'admin' | 'approval' | 'break_glass';
+  source_ref: string | null;
+  granted_by: string | null;
+  created_at: string;
+  revoked_at: string | null;
+  revoked_by: string | null;
+  revoked_reason: string | null;
+}
+
+export interface DevicesTable {
+  id: string;
+  device_id: string;
+  principal_id: string | null;
+  posture: 'compliant' | 'noncompliant' | 'unknown';
+  /** JSON facts as reported. */
+  details: string;
+  reported_at: string;
+  reported_by: string | null;
+  valid_until: string;
+}
+
+export interface PostureIssuersTable {
+  id: string;
+  name: string;
+  issuer: string;
+  jwks: string | null;
+  jwks_uri: string | null;
+  max_age_seconds: number;
+  created_at: string;
+  created_by: string | null;
+}
+
+export interface AuthzVersionsTable {
+  name: 'entities' | 'policies';
+  version: number;
+}
+
 export interface DB {
   meta: MetaTable;
   principals: PrincipalsTable;
@@ -402,6 +463,11 @@ export interface DB {
   signin_requests: SigninRequestsTable;
   signin_sessions: SigninSessionsTable;
   refresh_tokens: RefreshTokensTable;
+  policy_versions: PolicyVersionsTable;
+  grants: GrantsTable;
+  devices: DevicesTable;
+  posture_issuers: PostureIssuersTable;
+  authz_versions: AuthzVersionsTable;
 }
 
 export type { Generated };

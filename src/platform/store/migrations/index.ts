@@ -5,6 +5,7 @@ import { migration as m0002 } from './0002_audit.js';
 import { migration as m0003 } from './0003_findings.js';
 import { migration as m0004 } from './0004_credentials.js';
 import { migration as m0005 } from './0005_signin.js';
+import { migration as m0006 } from './0006_authz.js';
 
 // One ordered list of migrations serves both SQLite and PostgreSQL. Only portable column types are used;
 // where the dialects differ (append-only triggers) the migration branches explicitly.
@@ -17,6 +18,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0003_findings': m0003(dialect),
     '0004_credentials': m0004(dialect),
     '0005_signin': m0005(dialect),
+    '0006_authz': m0006(dialect),
   };
 }
 
