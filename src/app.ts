@@ -16,6 +16,7 @@ import {
   createTeamService, registerPrincipalRoutes, registerResourceRoutes, registerTeamRoutes,
 } from './identity/index.js';
 import { createSigninModule } from './signin/index.js';
+import { createAuthzModule, DEFAULT_AUTHZ_SETTINGS, type AuthzModule } from './authz/index.js';
 import { systemActor } from './platform/actor.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { ConfigError, type Config } from './platform/config.js';
@@ -49,6 +50,8 @@ export interface ControlPlane {
   checkpointer: Checkpointer;
   /** Present only on the start that initialised the store: the bootstrap admin token, shown once. */
   bootstrap: BootstrapResult | undefined;
+  /** The decision point and the registry view it decides on (the gateway calls it in-process). */
+  authz: AuthzModule;
   /** The OAuth issuer: the public URL, or the listener's address. */
   issuer(): string;
   /** `custos admin recover`: a host operator holding the master key mints a fresh admin token (audited). */
@@ -121,6 +124,13 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     const auditService = createAuditService({ db, key: logKey, audit });
     const retention = createRetention({ db, key: logKey, audit, latestCheckpointSize: auditService.latestSize });
 
+    // The decision point: every decision reads the registry (through its snapshot) and is recorded in the audit log.
+    const authz = createAuthzModule({
+      db, audit, clock, newId, inspectToken: credentials.inspectToken, issuer: () => site.url,
+      settings: DEFAULT_AUTHZ_SETTINGS,
+      recentDecisions: async (q) => (await auditService.list({ type: 'authz.decision', order: 'desc', limit: q.limit, since: q.since } as Parameters<typeof auditService.list>[0])).items,
+    });
+
     setCursorKey(keys.deriveKey('pagination-cursor'));
     const http = await createHttpApp({
       logger,
@@ -149,7 +159,9 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     registerFindingRoutes(http, findings);
     credentials.registerRoutes(http);
     signin.registerRoutes(http);
+    authz.registerRoutes(http);
     await credentials.init();
+    await authz.init();
 
     return {
       config,
@@ -159,6 +171,7 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
       audit,
       checkpointer,
       bootstrap,
+      authz,
       issuer: () => site.url,
       recoverAdmin: (input) => adminRecovery.recover(systemActor('cli_local'), input),
       async listen() {

@@ -161,6 +161,8 @@ export function createCredentialsModule(deps: CredentialsModuleDeps) {
 
   return {
     verify,
+    /** Verifies a Custos access token presented to someone else (an AuthZEN PEP passing its caller's token). */
+    inspectToken: verifyIssuedToken,
     revocation,
     leakRevoker,
     signingKeys,

@@ -1,0 +1,67 @@
+// The authorization module, composed from its parts: the entity and policy snapshot, the decision point (PDP), and
+// the parts that feed it or ask it — device posture (devices/), the policy lifecycle (policies/), grants (grants/)
+// and the OpenID AuthZEN API (authzen/). The composition root calls createAuthzModule once; the gateway calls
+// `pdp.decide` in-process, the HTTP APIs are thin shells on the same function.
+import type { AuditWriter } from '../audit/index.js';
+import type { AccessTokenClaims } from '../credentials/index.js';
+import type { Clock } from '../platform/clock.js';
+import type { HttpApp } from '../platform/http/app.js';
+import type { IdGenerator } from '../platform/ids.js';
+import type { Database } from '../platform/store/db.js';
+import { checkSchema } from './cedar.js';
+import { createAuthzenPart } from './authzen/index.js';
+import { createDevicesPart } from './devices/index.js';
+import { createGrantsPart } from './grants/index.js';
+import type { AuthzPartContext } from './parts.js';
+import { createPdp } from './pdp.js';
+import { createPoliciesPart } from './policies/index.js';
+import type { AuthzSettings } from './settings.js';
+import { createSnapshotSource, type EntityLookup } from './snapshot.js';
+import { createZoneMatcher } from './zones.js';
+
+export interface AuthzModuleDeps {
+  db: Database;
+  audit: AuditWriter;
+  clock: Clock;
+  newId: IdGenerator;
+  inspectToken(token: string): Promise<AccessTokenClaims>;
+  issuer(): string;
+  settings: AuthzSettings;
+  recentDecisions: AuthzPartContext['recentDecisions'];
+}
+
+export function createAuthzModule(deps: AuthzModuleDeps) {
+  checkSchema();
+  const { db, audit, clock, newId } = deps;
+  const devices = createDevicesPart({ db, audit, clock, newId });
+  const snapshots = createSnapshotSource({ db, clock });
+  const pdp = createPdp({
+    db, audit, clock, snapshots, postureOf: (id, facts) => devices.postureOf(id, facts),
+    zoneOf: createZoneMatcher(deps.settings.networkZones), timeZone: deps.settings.timeZone,
+  });
+  const entities: EntityLookup = {
+    principal: async (ref) => (await snapshots.current()).principal(ref),
+    resource: async (ref, kind) => (await snapshots.current()).resource(ref, kind),
+    principals: async () => (await snapshots.current()).principals(),
+    resources: async () => (await snapshots.current()).resources(),
+  };
+  const ctx: AuthzPartContext = {
+    db, audit, clock, newId, pdp, entities, inspectToken: deps.inspectToken, issuer: deps.issuer, settings: deps.settings,
+    recentDecisions: deps.recentDecisions,
+  };
+  const parts = [devices, createPoliciesPart(ctx), createGrantsPart(ctx), createAuthzenPart(ctx)];
+
+  return {
+    pdp,
+    entities,
+    registerRoutes(app: HttpApp) {
+      for (const part of parts) part.registerRoutes(app);
+    },
+    /** Loads the first snapshot before requests are served (a policy set that no longer parses fails start-up). */
+    async init() {
+      await snapshots.current();
+    },
+  };
+}
+
+export type AuthzModule = ReturnType<typeof createAuthzModule>;

@@ -1,0 +1,239 @@
+// The policy decision point: one function every enforcement point calls (the gateway in-process, the AuthZEN API
+// over HTTP, the explain and access routes). Its rules, in order:
+//   1. The snapshot is current (store counters read first); a store that cannot be read throws: the caller answers
+//      503 or denies — never allows.
+//   2. Unknown principal, resource or action, or a chain principal we do not know: deny, recorded with the reason.
+//   3. The context is built here (context.ts) from verified facts; caller assertions only as `asserted`/`request`.
+//   4. Default deny, forbid wins (Cedar). Cedar skips a policy whose evaluation errors and may still allow:
+//      here ANY error makes the verdict deny, the errors are reasons, and an `authz.policy_error` alert is recorded.
+//   5. Delegation is an intersection: the acting principal and every principal of its act chain are evaluated
+//      with the same action, resource and context; all must be allowed.
+//   6. `decide` records `authz.decision` (decision, reasons, policy and entity versions, request id) and returns
+//      only after it is committed (audit before response); an audit failure throws (503), never allows.
+import type { AuditWriter } from '../audit/index.js';
+import type { Actor } from '../platform/actor.js';
+import type { Clock } from '../platform/clock.js';
+import type { Database } from '../platform/store/db.js';
+import { authorize, preparse, type CedarContext, type EntityJson } from './cedar.js';
+import { buildContext } from './context.js';
+import {
+  ACTIONS, type CandidatePolicies, type Decision, type DecisionReason, type DecisionRequest, type EntityUid, type EvaluateOptions, type Pdp,
+  type PrincipalVerdict, type RefusalCode, type RequestFacts, type SnapshotPrincipal,
+} from './contracts.js';
+import type { DevicePosture } from './devices/index.js';
+import {
+  ACTION_TYPE, API_ENTITY, API_UID, appResourceEntity, assertedEntity, NOTHING_ASSERTED_ENTITY, withAsserted,
+} from './entities.js';
+import { displayPolicyId } from './policy-set.js';
+import { candidatePolicySet, type Snapshot, type SnapshotSource } from './snapshot.js';
+
+export interface PdpDeps {
+  db: Database;
+  audit: AuditWriter;
+  clock: Clock;
+  snapshots: SnapshotSource;
+  postureOf(principalId: string, facts: RequestFacts): Promise<DevicePosture>;
+  zoneOf(sourceIp: string | null): string;
+  timeZone: string;
+}
+
+const ACTION_SET = new Set<string>(ACTIONS);
+const UNKNOWN_POSTURE: DevicePosture = { posture: 'unknown', id: '', source: 'none' };
+
+interface Prepared {
+  snapshot: Snapshot;
+  principals: SnapshotPrincipal[];
+  resourceUid: EntityUid;
+  resourceEntities: EntityJson[];
+  target: { type: string; id: string | null; name: string | null };
+  context: Record<string, unknown>;
+  policySetId: string;
+  policyVersion: string;
+}
+
+class Refusal {
+  constructor(readonly code: RefusalCode, readonly message: string) {}
+}
+
+export function createPdp(deps: PdpDeps): Pdp {
+  const candidateSets = new Map<string, string>();
+
+  /** Pre-parses a candidate around the snapshot's guardrails and grants, once per (text, policies version). */
+  function candidateSetId(snapshot: Snapshot, candidate: CandidatePolicies): string {
+    const key = `${snapshot.policiesVersion}\u0000${candidate.text}`;
+    let id = candidateSets.get(key);
+    if (!id) {
+      id = `candidate:${snapshot.policiesVersion}:${candidateSets.size}`;
+      preparse(id, candidatePolicySet(snapshot, candidate.text));
+      if (candidateSets.size > 64) candidateSets.clear();
+      candidateSets.set(key, id);
+    }
+    return id;
+  }
+
+  async function prepare(request: DecisionRequest, options: EvaluateOptions): Promise<Prepared | { refusal: Refusal; snapshot: Snapshot; target: Prepared['target'] }> {
+    const snapshot = await deps.snapshots.current();
+    const target = targetOf(request);
+    const refuse = (code: RefusalCode, message: string) => ({ refusal: new Refusal(code, message), snapshot, target });
+    if (!ACTION_SET.has(request.action)) return refuse('unknown_action', `'${request.action}' is not an action Custos knows`);
+    const principal = snapshot.principal(request.principal);
+    if (!principal) return refuse('unknown_principal', 'no such principal');
+    const chain: SnapshotPrincipal[] = [];
+    for (const id of request.facts.delegationChain) {
+      const link = snapshot.principal(id);
+      if (!link) return refuse('unknown_principal', 'a principal of the delegation chain is not known');
+      chain.push(link);
+    }
+
+    let resourceUid: EntityUid;
+    let resourceEntities: EntityJson[];
+    const assertedResource = request.asserted?.resource !== undefined;
+    if (request.resource.kind === 'registry') {
+      const resource = snapshot.resource(request.resource.ref, request.resource.resourceKind);
+      if (!resource) return refuse('unknown_resource', 'no such resource');
+      target.id = resource.id;
+      target.name = resource.name;
+      resourceUid = resource.uid;
+      const [own, ...ancestors] = snapshot.resourceEntities(resource.id);
+      resourceEntities = [assertedResource ? withAsserted(own!, 'resource') : own!, ...ancestors];
+    } else if (request.resource.kind === 'app') {
+      const entity = appResourceEntity(request.resource.type, request.resource.id, assertedResource);
+      resourceUid = entity.uid as EntityUid;
+      resourceEntities = [entity];
+    } else {
+      resourceUid = API_UID;
+      resourceEntities = [API_ENTITY];
+    }
+
+    let context = options.context;
+    if (!context) {
+      const posture = await deps.postureOf(principal.id, request.facts).catch(() => UNKNOWN_POSTURE);
+      context = buildContext({
+        facts: request.facts, principalKind: principal.kind, chainNames: chain.map((p) => p.name), zone: deps.zoneOf(request.facts.sourceIp),
+        posture, now: deps.clock.now(), timeZone: deps.timeZone, assertedRequest: request.asserted?.context !== undefined,
+      });
+    }
+    const policySetId = options.candidate ? candidateSetId(snapshot, options.candidate) : snapshot.policySetId;
+    const policyVersion = options.candidate ? options.candidate.label : `${snapshot.activePolicyVersion ?? 0}.${snapshot.policiesVersion}`;
+    return { snapshot, principals: [principal, ...chain], resourceUid, resourceEntities, target, context, policySetId, policyVersion };
+  }
+
+  function targetOf(request: DecisionRequest): Prepared['target'] {
+    const r = request.resource;
+    if (r.kind === 'registry') return { type: r.resourceKind ?? 'resource', id: null, name: r.ref };
+    if (r.kind === 'app') return { type: r.type, id: r.id, name: null };
+    return { type: 'api', id: 'custos', name: 'custos' };
+  }
+
+  function verdictFor(p: Prepared, principal: SnapshotPrincipal, index: number, request: DecisionRequest): PrincipalVerdict {
+    const own = p.snapshot.principalEntities(principal.id);
+    const assertedSubject = index === 0 && request.asserted?.subject !== undefined;
+    const entities: EntityJson[] = [
+      ...(assertedSubject ? [withAsserted(own[0]!, 'subject'), ...own.slice(1)] : own),
+      ...p.resourceEntities,
+      NOTHING_ASSERTED_ENTITY,
+    ];
+    if (assertedSubject) entities.push(assertedEntity('subject', request.asserted!.subject!));
+    if (request.asserted?.resource !== undefined) entities.push(assertedEntity('resource', request.asserted.resource));
+    if (request.asserted?.context !== undefined) entities.push(assertedEntity('request', request.asserted.context));
+    let answer;
+    try {
+      answer = authorize({
+        principal: principal.uid, action: { type: ACTION_TYPE, id: request.action }, resource: p.resourceUid, context: p.context as CedarContext,
+        preparsedPolicySetId: p.policySetId, entities,
+      });
+    } catch (error) {
+      answer = { decision: 'deny' as const, determining: [], errors: [{ policy: '', message: `evaluation failed: ${(error as Error).message}` }] };
+    }
+    const determining = answer.determining.map(displayPolicyId);
+    return {
+      principal: principal.name,
+      decision: answer.decision === 'allow' && answer.errors.length === 0 ? 'allow' : 'deny',
+      permits: answer.decision === 'allow' ? determining : [],
+      forbids: answer.decision === 'deny' ? determining : [],
+      errors: answer.errors.map((e) => ({ policy: displayPolicyId(e.policy), message: e.message })),
+    };
+  }
+
+  async function run(request: DecisionRequest, options: EvaluateOptions = {}): Promise<{ decision: Decision; target: Prepared['target'] }> {
+    const p = await prepare(request, options);
+    if ('refusal' in p) {
+      return { target: p.target, decision: {
+        decision: 'deny', reasons: [{ kind: 'refused', code: p.refusal.code, message: p.refusal.message }],
+        policyVersion: options.candidate?.label ?? `${p.snapshot.activePolicyVersion ?? 0}.${p.snapshot.policiesVersion}`,
+        entityVersion: p.snapshot.entitiesVersion, verdicts: [], context: options.context ?? {}, auditEventId: null,
+      } };
+    }
+    const verdicts = p.principals.map((principal, i) => verdictFor(p, principal, i, request));
+    const reasons: DecisionReason[] = [];
+    for (const v of verdicts) {
+      for (const policy of v.permits) reasons.push({ kind: 'permit', policy, principal: v.principal });
+      for (const policy of v.forbids) reasons.push({ kind: 'forbid', policy, principal: v.principal });
+      for (const e of v.errors) reasons.push({ kind: 'error', policy: e.policy, principal: v.principal, message: e.message });
+      if (v.decision === 'deny' && v.forbids.length === 0 && v.errors.length === 0) reasons.push({ kind: 'no_permit', principal: v.principal });
+    }
+    return { target: p.target, decision: {
+      decision: verdicts.every((v) => v.decision === 'allow') ? 'allow' : 'deny',
+      reasons, policyVersion: p.policyVersion, entityVersion: p.snapshot.entitiesVersion, verdicts, context: p.context, auditEventId: null,
+    } };
+  }
+
+  return {
+    async evaluate(request, options) {
+      return (await run(request, options)).decision;
+    },
+
+    async decide(request, askedBy: Actor) {
+      const { decision, target } = await run(request);
+      const errored = decision.reasons.filter((r) => r.kind === 'error');
+      const event = await deps.db.write(async (trx, batch) => {
+        const recorded = await deps.audit.record(trx, batch, {
+          type: 'authz.decision', actor: askedBy, action: request.action, target,
+          decision: decision.decision, reasons: decision.reasons.map(reasonText), policyVersion: decision.policyVersion,
+          purpose: request.facts.purpose, outcome: decision.decision === 'allow' ? 'success' : 'failure',
+          details: {
+            request: recordedRequest(request), context: decision.context, entity_version: decision.entityVersion,
+            request_id: request.requestId ?? askedBy.provenance.requestId,
+            verdicts: decision.verdicts.map((v) => ({ principal: v.principal, decision: v.decision })),
+          },
+        });
+        // An erroring policy is a policy bug someone must look at: raise it as its own event.
+        if (errored.length) {
+          await deps.audit.record(trx, batch, {
+            type: 'authz.policy_error', actor: askedBy, action: request.action, target, decision: 'deny',
+            reasons: errored.map(reasonText), policyVersion: decision.policyVersion, outcome: 'failure',
+            details: { decision_event: recorded.id, request_id: request.requestId ?? askedBy.provenance.requestId },
+          });
+        }
+        return recorded;
+      });
+      return { ...decision, auditEventId: event.id };
+    },
+
+    async versions() {
+      const s = await deps.snapshots.current();
+      return { entities: s.entitiesVersion, policies: s.policiesVersion, activePolicyVersion: s.activePolicyVersion };
+    },
+  };
+}
+
+/** The request as the audit log keeps it: enough to replay (impact), never a presented assertion or token. */
+export function recordedRequest(request: DecisionRequest): Record<string, unknown> {
+  const { device, issuedAt, ...facts } = request.facts;
+  return {
+    principal: request.principal, action: request.action, resource: request.resource,
+    facts: { ...facts, issued_at: issuedAt ? issuedAt.toISOString() : null, device_id: device?.deviceId ?? null, posture_assertion: device?.assertion ? 'presented' : null },
+    ...(request.asserted ? { asserted: request.asserted } : {}),
+  };
+}
+
+/** One reason as one line of an audit event's `reasons`. */
+export function reasonText(r: DecisionReason): string {
+  switch (r.kind) {
+    case 'permit': return `permit:${r.policy}@${r.principal}`;
+    case 'forbid': return `forbid:${r.policy}@${r.principal}`;
+    case 'error': return `error:${r.policy}@${r.principal}: ${r.message}`;
+    case 'no_permit': return `no_permit@${r.principal}`;
+    case 'refused': return `refused:${r.code}`;
+  }
+}
