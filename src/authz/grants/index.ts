@@ -1,6 +1,40 @@
-// Placeholder while the grants part is being built (issue 11); replaced by its real factory.
+// The grants part of the authorization module: time-bound grants (/v1/grants), what a principal can do now
+// (GET /v1/principals/{ref}/access) and decision explanations (POST /v1/authz/check). The grant rows themselves
+// become Cedar template-linked policies in policy-set.ts; this part writes, lists and revokes them.
 import type { AuthzPart, AuthzPartContext } from '../parts.js';
+import { registerAccessRoutes } from './access.routes.js';
+import { createAccessService } from './access.service.js';
+import { registerCheckRoutes } from './check.routes.js';
+import { createCheckService } from './check.service.js';
+import { registerGrantRoutes } from './grants.routes.js';
+import { createGrantService, type GrantService } from './grants.service.js';
 
-export function createGrantsPart(_ctx: AuthzPartContext): AuthzPart {
-  return { registerRoutes() {} };
+export type { NewGrant } from './grants.service.js';
+export type { GrantView } from './grants.schemas.js';
+export { MAX_GRANT_SECONDS, MIN_GRANT_SECONDS } from './grant-rules.js';
+
+export interface GrantsPart extends AuthzPart {
+  /**
+   * Creates a grant inside the caller's db.write job and records `grant.created` there (the approvals module's
+   * seam: `source: 'approval'`, `sourceRef`: the access request). Who may grant is the caller's rule.
+   */
+  createGrant: GrantService['createGrant'];
+  /** Revokes a grant inside the caller's job (`grant.revoked`); throws 409 if it already was. */
+  revokeGrant: GrantService['revokeGrant'];
+}
+
+export function createGrantsPart(ctx: AuthzPartContext): GrantsPart {
+  const deps = { db: ctx.db, audit: ctx.audit, clock: ctx.clock };
+  const grants = createGrantService({ ...deps, newId: ctx.newId });
+  const access = createAccessService({ ...deps, pdp: ctx.pdp });
+  const check = createCheckService({ ...deps, pdp: ctx.pdp });
+  return {
+    createGrant: grants.createGrant,
+    revokeGrant: grants.revokeGrant,
+    registerRoutes(app) {
+      registerGrantRoutes(app, grants);
+      registerAccessRoutes(app, access);
+      registerCheckRoutes(app, check);
+    },
+  };
 }
