@@ -150,6 +150,8 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
       audit_checkpoints: checkpointer.health,
       // A node that cannot follow the revocation list could accept a token revoked elsewhere: not ready.
       credential_revocations: () => credentials.revocation.health(),
+      // Decisions read the snapshot: one that cannot be brought up to date makes the node not ready.
+      authz_snapshot: () => authz.health(),
     });
     registerAuditRoutes(http, auditService, retention);
     registerPrincipalRoutes(http, principals);

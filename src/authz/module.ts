@@ -57,6 +57,15 @@ export function createAuthzModule(deps: AuthzModuleDeps) {
     registerRoutes(app: HttpApp) {
       for (const part of parts) part.registerRoutes(app);
     },
+    /** Readiness: a node whose snapshot cannot be brought up to date would decide on stale data: not ready. */
+    async health(): Promise<{ ok: boolean; detail?: string }> {
+      try {
+        const v = await pdp.versions();
+        return { ok: true, detail: `policy version ${v.activePolicyVersion ?? 'none (guardrails and grants only)'}, entities ${v.entities}` };
+      } catch {
+        return { ok: false, detail: 'the entity and policy snapshot cannot be loaded' };
+      }
+    },
     /** Loads the first snapshot before requests are served (a policy set that no longer parses fails start-up). */
     async init() {
       await snapshots.current();

@@ -10,11 +10,12 @@
 //      with the same action, resource and context; all must be allowed.
 //   6. `decide` records `authz.decision` (decision, reasons, policy and entity versions, request id) and returns
 //      only after it is committed (audit before response); an audit failure throws (503), never allows.
+import crypto from 'node:crypto';
 import type { AuditWriter } from '../audit/index.js';
 import type { Actor } from '../platform/actor.js';
 import type { Clock } from '../platform/clock.js';
 import type { Database } from '../platform/store/db.js';
-import { authorize, preparse, type CedarContext, type EntityJson } from './cedar.js';
+import { authorize, type CedarContext, type EntityJson } from './cedar.js';
 import { buildContext } from './context.js';
 import {
   ACTIONS, type CandidatePolicies, type Decision, type DecisionReason, type DecisionRequest, type EntityUid, type EvaluateOptions, type Pdp,
@@ -25,7 +26,7 @@ import {
   ACTION_TYPE, API_ENTITY, API_UID, appResourceEntity, assertedEntity, NOTHING_ASSERTED_ENTITY, withAsserted,
 } from './entities.js';
 import { displayPolicyId } from './policy-set.js';
-import { candidatePolicySet, type Snapshot, type SnapshotSource } from './snapshot.js';
+import { candidatePolicySet, createParsedSetSlots, type Snapshot, type SnapshotSource } from './snapshot.js';
 
 export interface PdpDeps {
   db: Database;
@@ -56,19 +57,19 @@ class Refusal {
 }
 
 export function createPdp(deps: PdpDeps): Pdp {
-  const candidateSets = new Map<string, string>();
+  // Candidates (tests, impact replays) parse into slots of their own, keyed by text and the grants they see.
+  const candidateSlots = createParsedSetSlots(`candidate-${crypto.randomUUID()}`, 16);
+  const candidateKeys = new Map<string, number>();
 
-  /** Pre-parses a candidate around the snapshot's guardrails and grants, once per (text, policies version). */
   function candidateSetId(snapshot: Snapshot, candidate: CandidatePolicies): string {
     const key = `${snapshot.policiesVersion}\u0000${candidate.text}`;
-    let id = candidateSets.get(key);
-    if (!id) {
-      id = `candidate:${snapshot.policiesVersion}:${candidateSets.size}`;
-      preparse(id, candidatePolicySet(snapshot, candidate.text));
-      if (candidateSets.size > 64) candidateSets.clear();
-      candidateSets.set(key, id);
+    let n = candidateKeys.get(key);
+    if (n === undefined) {
+      n = candidateKeys.size;
+      if (candidateKeys.size > 1024) candidateKeys.clear();
+      candidateKeys.set(key, n);
     }
-    return id;
+    return candidateSlots.place(n, () => candidatePolicySet(snapshot, candidate.text));
   }
 
   async function prepare(request: DecisionRequest, options: EvaluateOptions): Promise<Prepared | { refusal: Refusal; snapshot: Snapshot; target: Prepared['target'] }> {

@@ -6,6 +6,7 @@
 // is current; otherwise it is rebuilt. A reload reads the counters before and after the data and retries when they
 // moved in between, so a snapshot never mixes two versions (activation is atomic for decisions too). Concurrent
 // decisions share one counter read, but never one that started before they were asked.
+import crypto from 'node:crypto';
 import type { Database } from '../platform/store/db.js';
 import type { Clock } from '../platform/clock.js';
 import { GUARDRAILS, preparse, splitPolicies, type EntityJson, type PolicySet } from './cedar.js';
@@ -20,8 +21,9 @@ export interface Snapshot {
   entitiesVersion: number;
   policiesVersion: number;
   activePolicyVersion: number | null;
-  /** The pre-parsed policy set's id in the engine's cache. */
-  policySetId: string;
+  /** The pre-parsed policy set's id in the engine's cache (parsed again if its slot was reused meanwhile). */
+  readonly policySetId: string;
+  policySet: PolicySet;
   /** Guardrails and grants, for composing a candidate set around other user policies. */
   guardrails: Record<string, string>;
   grants: GrantForPolicy[];
@@ -47,8 +49,29 @@ const GUARDRAIL_POLICIES = splitPolicies(GUARDRAILS, { builtIn: true });
 
 const json = <T>(text: string | null, fallback: T): T => (text ? JSON.parse(text) as T : fallback);
 
+/**
+ * The engine keeps pre-parsed sets in a process-wide cache with no way to drop one. Each source parses into a few
+ * slots of its own (ids unique per source, so two control planes in one process never share a set) and reuses
+ * them in turn; a snapshot whose slot was taken by a newer version meanwhile parses its set again.
+ */
+export function createParsedSetSlots(label: string, slots = 8) {
+  const owner = new Map<string, number>();
+  const slotOf = (version: number) => `${label}:${version % slots}`;
+  return {
+    place(version: number, set: PolicySet | (() => PolicySet)): string {
+      const id = slotOf(version);
+      if (owner.get(id) !== version) {
+        preparse(id, typeof set === 'function' ? set() : set);
+        owner.set(id, version);
+      }
+      return id;
+    },
+  };
+}
+
 export function createSnapshotSource(deps: { db: Database; clock: Clock }) {
   let snapshot: Snapshot | undefined;
+  const parsedSets = createParsedSetSlots(`snapshot-${crypto.randomUUID()}`);
   let reloading: Promise<Snapshot> | undefined;
 
   // Counter reads shared by concurrent callers; a caller never joins a read that began before it asked.
@@ -149,16 +172,22 @@ export function createSnapshotSource(deps: { db: Database; clock: Clock }) {
         expiresAtEpoch: Math.floor(Date.parse(g.expires_at) / 1000),
       });
     }
-    const user = rows.active ? splitPolicies(rows.active.policies) : {};
-    const policySetId = `active:${versions.policies}`;
-    preparse(policySetId, composePolicySet({ guardrails: GUARDRAIL_POLICIES, user, grants }));
+    // Parsing is per policy version: a change to entities alone reuses the parsed set (grants name their principal
+    // and resource by name, and names never change).
+    let policySet = snapshot?.policiesVersion === versions.policies ? snapshot.policySet : undefined;
+    if (!policySet) {
+      const user = rows.active ? splitPolicies(rows.active.policies) : {};
+      policySet = composePolicySet({ guardrails: GUARDRAIL_POLICIES, user, grants });
+    }
+    const policySetId = parsedSets.place(versions.policies, policySet);
 
     const byRef = <T>(byId: Map<string, T>, byName: Map<string, T>, ref: string) => byId.get(ref) ?? byName.get(ref);
     return {
       entitiesVersion: versions.entities,
       policiesVersion: versions.policies,
       activePolicyVersion: rows.active ? Number(rows.active.version) : null,
-      policySetId,
+      get policySetId() { return parsedSets.place(versions.policies, policySet); },
+      policySet,
       guardrails: GUARDRAIL_POLICIES,
       grants,
       principal: (ref) => byRef(principalsById, principalsByName, ref),
