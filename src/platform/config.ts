@@ -42,6 +42,10 @@ export interface Config {
   sessionHours: number;
   /** Whether the sign-in page offers pasting an operator token: auto (only while no identity provider is configured), true or false. */
   operatorTokenSignin: 'auto' | 'true' | 'false';
+  /** Named network zones for authorization (`context.provenance.zone`): a source address in a zone's CIDRs is in it. */
+  networkZones: Array<{ name: string; cidrs: string[] }>;
+  /** IANA time zone of `context.time.hour` and `weekday` in authorization decisions. */
+  authzTimeZone: string;
 }
 
 export interface SettingSpec {
@@ -70,6 +74,8 @@ export interface ConfigInput {
   cimdAllowPrivate?: string;
   sessionHours?: string;
   operatorTokenSignin?: string;
+  networkZones?: string;
+  authzTimeZone?: string;
 }
 
 /** Every setting, in one table: the README's settings table is generated from the same facts. */
@@ -90,6 +96,8 @@ export const SETTINGS: SettingSpec[] = [
   { key: 'operatorTokenSignin', flag: '--operator-token-signin', env: 'CUSTOS_OPERATOR_TOKEN_SIGNIN', default: 'auto', description: 'Offer signing in by pasting an operator token on the sign-in page: auto (only while no identity provider is configured), true or false' },
   { key: 'dynamicClientRegistration', flag: '--dynamic-client-registration', env: 'CUSTOS_DYNAMIC_CLIENT_REGISTRATION', default: 'false', description: 'Accept RFC 7591 Dynamic Client Registration at /oauth/register (true or false; the MCP specification prefers Client ID Metadata Documents)' },
   { key: 'cimdAllowPrivate', flag: '--cimd-allow-private', env: 'CUSTOS_CIMD_ALLOW_PRIVATE', default: '(none)', description: 'Hosts (names, IP addresses or CIDRs, comma-separated) a Client ID Metadata Document may be fetched from although private or loopback, over http too; for development' },
+  { key: 'networkZones', flag: '--network-zones', env: 'CUSTOS_NETWORK_ZONES', default: '(none)', description: 'Named network zones for authorization policies (context.provenance.zone): NAME=CIDR[,CIDR…], zones separated by ; (office=10.0.0.0/8,192.168.0.0/16;vpn=100.64.0.0/10); the most specific CIDR wins' },
+  { key: 'authzTimeZone', flag: '--authz-time-zone', env: 'CUSTOS_AUTHZ_TIME_ZONE', default: 'UTC', description: 'IANA time zone of the hour and weekday authorization policies see (context.time), e.g. Europe/Berlin' },
   { key: 'checkpointIntervalMs', flag: '--checkpoint-interval-ms', env: 'CUSTOS_CHECKPOINT_INTERVAL_MS', default: '1000', description: 'How often a signed audit checkpoint is made while events arrive (100-60000)' },
 ];
 
@@ -211,6 +219,18 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv, cwd = pro
   const opSigninRaw = pick(spec('operatorTokenSignin')) ?? 'auto';
   if (opSigninRaw !== 'auto' && opSigninRaw !== 'true' && opSigninRaw !== 'false') throw bad('operatorTokenSignin', opSigninRaw, 'expected auto, true or false');
 
+  const zonesRaw = pick(spec('networkZones')) ?? '';
+  const networkZones = parseNetworkZones(zonesRaw, (value, why) => bad('networkZones', value, why));
+
+  const timeZoneRaw = pick(spec('authzTimeZone')) ?? 'UTC';
+  let authzTimeZone: string;
+  try {
+    if (!/^[A-Za-z0-9_+\-/]{1,64}$/.test(timeZoneRaw)) throw new RangeError('not a time zone name');
+    authzTimeZone = new Intl.DateTimeFormat('en-US', { timeZone: timeZoneRaw }).resolvedOptions().timeZone;
+  } catch {
+    throw bad('authzTimeZone', timeZoneRaw, 'expected an IANA time zone such as UTC, Europe/Berlin or America/New_York');
+  }
+
   const masterKey = env.CUSTOS_MASTER_KEY === '' ? undefined : env.CUSTOS_MASTER_KEY;
 
   return {
@@ -232,7 +252,48 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv, cwd = pro
     cimdAllowPrivate,
     sessionHours,
     operatorTokenSignin: opSigninRaw,
+    networkZones,
+    authzTimeZone,
   };
+}
+
+const ZONE_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+
+/**
+ * `office=10.0.0.0/8,192.168.0.0/16;vpn=100.64.0.0/10` → zones. Zones are separated by `;` (or newlines), CIDRs by
+ * commas; a bare address is a /32 or /128. Refused: a bad name or CIDR, a zone given twice, and the same network in
+ * two zones (which zone an address is in would depend on order). The authz module's zones.ts applies the same
+ * rules when it builds its matcher; overlapping networks of different sizes are fine (the most specific wins).
+ */
+export function parseNetworkZones(text: string, bad: (value: string, why: string) => Error = (v, w) => new ConfigError(`'${v}': ${w}`)): Array<{ name: string; cidrs: string[] }> {
+  const zones: Array<{ name: string; cidrs: string[] }> = [];
+  const networks: Array<{ zone: string; family: 'ipv4' | 'ipv6'; bits: number; list: net.BlockList; addr: string }> = [];
+  for (const entry of text.split(/[;\n]/).map((x) => x.trim()).filter(Boolean)) {
+    const eq = entry.indexOf('=');
+    const name = eq > 0 ? entry.slice(0, eq).trim() : '';
+    if (!ZONE_NAME.test(name)) throw bad(entry, 'expected NAME=CIDR[,CIDR…] with a lowercase name (letters, digits, - _ .), zones separated by ;');
+    if (zones.some((z) => z.name === name)) throw bad(entry, `zone '${name}' is given twice`);
+    const cidrs = entry.slice(eq + 1).split(',').map((x) => x.trim()).filter(Boolean);
+    if (cidrs.length === 0) throw bad(entry, `zone '${name}' has no CIDR`);
+    for (const cidr of cidrs) {
+      const [addr, bitsText, extra] = cidr.split('/');
+      const family = net.isIPv4(addr ?? '') ? 'ipv4' : net.isIPv6(addr ?? '') ? 'ipv6' : undefined;
+      const max = family === 'ipv6' ? 128 : 32;
+      if (!family || addr!.includes('%') || extra !== undefined || (bitsText !== undefined && (!/^\d{1,3}$/.test(bitsText) || Number(bitsText) > max))) {
+        throw bad(cidr, `zone '${name}': expected IP addresses or CIDRs such as 10.0.0.0/8 or 2001:db8::/32`);
+      }
+      const bits = bitsText === undefined ? max : Number(bitsText);
+      const clash = networks.find((n) => n.family === family && n.bits === bits && n.list.check(addr!, family));
+      if (clash) throw bad(cidr, `the network is already in zone '${clash.zone}' (${clash.addr}/${clash.bits}); an address in it must have one zone`);
+      const list = new net.BlockList();
+      list.addSubnet(addr!, bits, family);
+      networks.push({ zone: name, family, bits, list, addr: addr! });
+    }
+    zones.push({ name, cidrs });
+  }
+  if (zones.length > 64) throw bad(`${zones.length} zones`, 'at most 64 zones');
+  if (networks.length > 1024) throw bad(`${networks.length} CIDRs`, 'at most 1024 CIDRs in all');
+  return zones;
 }
 
 /** Never echo a database password back in an error message. */
