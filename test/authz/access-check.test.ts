@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS, postgresReachable } from '../support/backends.js';
+import { startHarness, type Harness } from '../support/harness.js';
+import { eventsSince, lastSeq } from '../identity/store-probe.js';
+
+// POST /v1/authz/check: one real decision (recorded as authz.decision), explained — which policies permitted,
+// forbade or errored, per principal of the delegation chain, and the context used — on facts the operator states,
+// which the response and a second event (authz.checked) mark as simulated.
+
+for (const backend of BACKENDS) {
+  describe(`authz check on ${backend}`, async () => {
+    const enabled = backend === 'sqlite' || (await postgresReachable());
+    let h: Harness;
+    let security: string;
+    let grantId: string;
+    beforeAll(async () => {
+      if (!enabled) return;
+      h = await startHarness(backend);
+      security = await h.operator('sec-sid', 'security');
+      const ok = async (method: string, url: string, body: unknown) => {
+        const r = await h.call(method, url, body);
+        if (r.status >= 300) throw new Error(`${method} ${url}: ${r.status} ${r.text}`);
+        return r.body;
+      };
+      await ok('POST', '/v1/principals', { name: 'lead-bot', kind: 'agent', owner: 'bootstrap-admin', status: 'active', purposes: ['support'] });
+      await ok('POST', '/v1/principals', { name: 'sub-bot', kind: 'agent', owner: 'bootstrap-admin', status: 'active', purposes: ['support'] });
+      await ok('POST', '/v1/resources', { name: 'tickets', kind: 'dataset', owner: 'bootstrap-admin', purposes: ['support'] });
+      await ok('POST', '/v1/resources', { name: 'secrets', kind: 'dataset', owner: 'bootstrap-admin', classification: 'restricted', purposes: ['support'] });
+      grantId = (await ok('POST', '/v1/grants', { principal: 'lead-bot', resource: 'tickets', actions: ['read'], purpose: 'support', duration_seconds: 3600, reason: 'x' })).id;
+      await ok('POST', '/v1/grants', { principal: 'lead-bot', resource: 'secrets', actions: ['read'], purpose: 'support', duration_seconds: 3600, reason: 'x' });
+    });
+    afterAll(async () => { await h?.close(); });
+
+    const check = (body: unknown, token?: string) => h.call('POST', '/v1/authz/check', body, token);
+
+    it.runIf(enabled)('an allow names the grant that permitted it, the context used and the simulated facts; both events recorded', async () => {
+      const seq = await lastSeq(h);
+      const r = await check({ principal: 'lead-bot', action: 'read', resource: 'tickets', purpose: 'support', source_ip: '10.1.2.3' });
+      expect(r.status, r.text).toBe(200);
+      expect(r.body).toMatchObject({
+        decision: 'allow', permitted_by: [`grant:${grantId}`], forbidden_by: [], errored: [],
+        verdicts: [{ principal: 'lead-bot', decision: 'allow', permits: [`grant:${grantId}`] }],
+        simulated_facts: { purpose: 'support', source_ip: '10.1.2.3' }, stated_by: { name: 'bootstrap-admin' },
+      });
+      expect(r.body.context).toMatchObject({ purpose: 'support', auth: { dpop_bound: false }, provenance: { source_ip: '10.1.2.3' } });
+      const events = (await eventsSince(h, seq)).filter((e) => e.type.startsWith('authz.'));
+      expect(events.map((e) => e.type)).toEqual(['authz.decision', 'authz.checked']);
+      const [decision, checked] = events as [any, any];
+      expect(decision.id).toBe(r.body.decision_event_id);
+      expect(checked).toMatchObject({ id: r.body.check_event_id, decision: 'allow', details: { decision_event_id: decision.id, simulated_facts: { purpose: 'support', source_ip: '10.1.2.3' } } });
+    });
+
+    it.runIf(enabled)('a deny names the guardrail that forbade it; a grant does not undo a forbid', async () => {
+      const r = await check({ principal: 'lead-bot', action: 'read', resource: 'secrets', purpose: 'support' }, security);
+      expect(r.status, r.text).toBe(200);
+      expect(r.body.decision).toBe('deny');
+      expect(r.body.permitted_by).toEqual([]);
+      expect(r.body.forbidden_by).toEqual(['guardrail:restricted-needs-bound-token']);
+      const bound = await check({ principal: 'lead-bot', action: 'read', resource: 'secrets', purpose: 'support', dpop_bound: true }, security);
+      expect(bound.body.decision).toBe('allow');
+      expect(bound.body.simulated_facts).toEqual({ purpose: 'support', dpop_bound: true });
+    });
+
+    it.runIf(enabled)('delegation: one verdict per principal of the chain; the sub-agent lacking the grant denies the whole request', async () => {
+      const r = await check({ principal: 'lead-bot', action: 'read', resource: 'tickets', purpose: 'support', delegation_chain: ['sub-bot'] });
+      expect(r.body.decision).toBe('deny');
+      expect(r.body.verdicts.map((v: any) => [v.principal, v.decision])).toEqual([['lead-bot', 'allow'], ['sub-bot', 'deny']]);
+      expect(r.body.reasons).toContainEqual({ kind: 'no_permit', principal: 'sub-bot' });
+      expect(r.body.context.delegation).toMatchObject({ depth: 1 });
+    });
+
+    it.runIf(enabled)('requests that cannot be evaluated are explained denials; bad input is refused before any decision', async () => {
+      const unknown = await check({ principal: 'nobody', action: 'read', resource: 'tickets' });
+      expect(unknown.status).toBe(200);
+      expect(unknown.body).toMatchObject({ decision: 'deny', reasons: [{ kind: 'refused', code: 'unknown_principal' }] });
+      expect((await check({ principal: 'lead-bot', action: 'read', resource: 'nothing' })).body.reasons[0]).toMatchObject({ code: 'unknown_resource' });
+      const api = await check({ principal: 'lead-bot', action: 'grant.write' });
+      expect(api.body).toMatchObject({ decision: 'deny', forbidden_by: ['guardrail:management-is-for-people'] });
+      const seq = await lastSeq(h);
+      expect((await check({ principal: 'lead-bot', action: 'read' })).status).toBe(400);
+      expect((await check({ principal: 'lead-bot', action: 'grant.write', resource: 'tickets' })).status).toBe(400);
+      expect((await check({ principal: 'lead-bot', action: 'fly', resource: 'tickets' })).status).toBe(400);
+      expect((await check({ principal: 'lead-bot', action: 'read', resource: 'tickets', delegation_chain: ['ghost'] })).body.code).toBe('principal_not_found');
+      expect((await check({ principal: 'lead-bot', action: 'read', resource: 'tickets', risk: 101 })).status).toBe(400);
+      expect((await eventsSince(h, seq)).filter((e) => e.type.startsWith('authz.'))).toEqual([]);
+    });
+
+    it.runIf(enabled)('only admin and security operators ask', async () => {
+      const body = { principal: 'lead-bot', action: 'read', resource: 'tickets' };
+      expect((await check(body, await h.operator('aud-al', 'auditor'))).status).toBe(403);
+      expect((await check(body, await h.operator('own-ol', 'owner'))).status).toBe(403);
+    });
+
+    it.runIf(enabled)('an erroring policy is named, and makes the decision deny although a grant permits', async () => {
+      // An active user policy whose forbid errors on resources without the tag it reads (stored directly: the policy
+      // lifecycle's own checks are not what is tested here).
+      const text = '@id("needs-tier-tag")\nforbid (principal, action, resource) when { resource.getTag("tier") == "gold" };';
+      await h.cp.db.write(async (trx) => {
+        await trx.insertInto('policy_versions').values({
+          id: '0190a6f0-0000-7000-8000-00000000c0de', version: 1, status: 'active', policies: text, tests: null, description: 'erroring',
+          sha256: 'test', created_at: h.clock.now().toISOString(), created_by: null, activated_at: h.clock.now().toISOString(), activated_by: null, status_reason: null,
+        }).execute();
+      });
+      const seq = await lastSeq(h);
+      const r = await check({ principal: 'lead-bot', action: 'read', resource: 'tickets', purpose: 'support' });
+      expect(r.body.decision).toBe('deny');
+      expect(r.body.errored).toEqual([expect.objectContaining({ policy: 'needs-tier-tag', principal: 'lead-bot' })]);
+      expect(r.body.verdicts[0]).toMatchObject({ decision: 'deny', errors: [expect.objectContaining({ policy: 'needs-tier-tag' })] });
+      expect((await eventsSince(h, seq)).map((e) => e.type).filter((t) => t.startsWith('authz.'))).toEqual(['authz.decision', 'authz.policy_error', 'authz.checked']);
+    });
+  });
+}
