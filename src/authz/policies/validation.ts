@@ -1,0 +1,56 @@
+// Checking a policy text before it is stored, activated, tested or diffed (pure, on top of cedar.ts): parse, reserved
+// and repeated ids, and validation against the shipped schema in strict mode. What it adds to cedar.ts:
+// - problems name the policy by its `@id` (Cedar's validator only knows positions: policy0, policy1, …);
+// - Cedar reports a type error once per entity type the policy could apply to (seven times for `resource.x` on a
+//   policy about every resource kind): problems at the same place in the same policy are reported once, saying
+//   how many more there were;
+// - an empty text is a problem (a version with no policy would deny everything but grants: say so explicitly with
+//   a `forbid` if that is what is meant).
+import { CedarTextError, splitPolicies, validatePolicyText, type PolicyProblem } from '../cedar.js';
+
+export type { PolicyProblem };
+
+export const MAX_POLICY_TEXT = 512 * 1024;
+
+/** Every problem of a user policy text; an empty list means it can be stored and activated. */
+export function policyProblems(text: string): PolicyProblem[] {
+  if (text.trim() === '') return [{ message: 'no policies: the text is empty', line: 1, column: 1, policy: null }];
+  let ids: string[];
+  try {
+    ids = Object.keys(splitPolicies(text));
+  } catch (error) {
+    if (error instanceof CedarTextError) return error.problems;
+    throw error;
+  }
+  if (ids.length === 0) return [{ message: 'no policies: the text holds only comments', line: 1, column: 1, policy: null }];
+  const named = validatePolicyText(text).map((p) => ({ ...p, policy: p.policy ? idOf(p.policy, ids) : null }));
+  return dedupe(named);
+}
+
+/** The ids of a valid policy text, in order. */
+export function policyIds(text: string): string[] {
+  return Object.keys(splitPolicies(text));
+}
+
+function idOf(positional: string, ids: string[]): string {
+  const m = /^policy(\d+)$/.exec(positional);
+  return m ? ids[Number(m[1])] ?? positional : positional;
+}
+
+function dedupe(problems: PolicyProblem[]): PolicyProblem[] {
+  const groups = new Map<string, { first: PolicyProblem; more: number }>();
+  for (const p of problems) {
+    const key = `${p.policy ?? ''}\u0000${p.line ?? ''}\u0000${p.column ?? ''}`;
+    const g = groups.get(key);
+    if (g) g.more += 1;
+    else groups.set(key, { first: p, more: 0 });
+  }
+  return [...groups.values()].map(({ first, more }) => (more === 0 ? first : { ...first, message: `${first.message} (and ${more} more like it for other entity types)` }));
+}
+
+/** One line per problem, `line:column: [policy] message`, for details and the CLI. */
+export function problemLine(p: { message: string; line: number | null; column: number | null; policy?: string | null; case?: string }): string {
+  const where = p.line ? `${p.line}:${p.column}: ` : '';
+  const what = p.policy ? `policy '${p.policy}': ` : p.case ? `case '${p.case}': ` : '';
+  return `${where}${what}${p.message}`;
+}
