@@ -53,7 +53,8 @@ export async function casbinEngine(model: Model): Promise<Engine> {
 // ---- CASL ----
 
 type Subjects = 'Model' | 'Dataset';
-type Ability = MongoAbility<['invoke' | 'read', Subjects | ReturnType<typeof subject>]>;
+// CASL's untyped form (any action, any subject type, Mongo-style conditions), as its ABAC examples use it.
+type Ability = MongoAbility;
 
 function abilityFor(agent: Agent, purpose: string, dpop: boolean): Ability {
   const { can, cannot, build } = new AbilityBuilder<Ability>(createMongoAbility);

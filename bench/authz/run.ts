@@ -1,0 +1,374 @@
+// Authorization figures (issue 11): Custos's decision point beside raw cedar-wasm, Casbin and CASL in process, and
+// Custos's AuthZEN endpoint beside the Cerbos PDP over HTTP, all on the same ABAC model (model.ts) in one run, with
+// medians over runs and each ratio (Custos ÷ peer).
+//
+//   npm run bench -- authz [--runs 5] [--seconds 3] [--http-seconds 10] [--connections 64] [--only inprocess|http]
+//
+// In process (this process, one after another, the order alternating between runs):
+//   Custos `pdp.decide` (audit before response: the `authz.decision` event committed before it returns; SQLite) and
+//   `pdp.evaluate` (no audit), `--inflight` calls in flight, built through the real control plane (custos.ts);
+//   cedar-wasm `statefulIsAuthorized` on the Custos schema + guardrails + the bench policy, with and without the
+//   schema (cedar.ts); Casbin and CASL (peers.ts). Each engine first decides every request of the model once and
+//   must agree with the reference decision on all of them (else the bench stops: a figure of wrong answers is none).
+// Over HTTP (`--connections` keep-alive connections, closed loop, autocannon; http.ts):
+//   Custos `node bin/custos.js serve` (SQLite), `POST /access/v1/evaluation` with an admin operator token, the
+//   agent's own access token in subject.properties.token (audit on: every evaluation is an audit event committed
+//   before the answer), against the Cerbos PDP's `POST /api/check/resources` with the equivalent policy and its
+//   audit off (cerbos.ts). Both get the same requests (those an agent can hold a token for), each answered
+//   decision checked against the reference before timing; any non-200 in a window stops the bench.
+//
+// The HTTP server is the committed HEAD, compiled into bench/.work/authz-build (git archive + tsc); --no-build serves
+// the working tree's dist/. The in-process figures run the working tree's src/ (through tsx).
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import Table from 'cli-table3';
+import { Pool } from 'undici';
+import { median, round } from '../registry/stats.js';
+import { startServer } from '../registry/server.js';
+import { rawCedar } from './cedar.js';
+import { cerbosBody, cerbosDecision, startCerbos } from './cerbos.js';
+import { activatePolicy, evaluationBody, httpCall, mintTokens, populate, startInProcess, tokenRequests } from './custos.js';
+import { httpWindow, type HttpWindow } from './http.js';
+import { decisionMix, generateModel, type Model } from './model.js';
+import { casbinEngine, caslEngine, type Engine } from './peers.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..', '..');
+
+const { values: opt } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '3' },
+    'http-seconds': { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '1' },
+    'http-warmup': { type: 'string', default: '3' },
+    connections: { type: 'string', default: '64' },
+    inflight: { type: 'string', default: '64' },
+    teams: { type: 'string', default: '20' },
+    agents: { type: 'string', default: '500' },
+    resources: { type: 'string', default: '500' },
+    requests: { type: 'string', default: '4096' },
+    only: { type: 'string' },
+    'log-level': { type: 'string', default: 'info' },
+    out: { type: 'string', default: path.join(here, 'results.json') },
+    'no-build': { type: 'boolean', default: false },
+    rev: { type: 'string', default: 'HEAD' },
+    help: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+
+if (opt.help) {
+  process.stdout.write(`usage: npm run bench -- authz [options]
+  --runs N              repetitions; tables show medians over runs (default 5)
+  --seconds S           in-process window per engine per run (default 3)
+  --warmup S            in-process warm-up per engine per run (default 1)
+  --http-seconds S      HTTP window per server per run (default 10)
+  --http-warmup S       HTTP warm-up per server per run (default 3)
+  --connections N       HTTP keep-alive connections, one request in flight each (default 64)
+  --inflight N          Custos in-process decide/evaluate calls in flight (default 64)
+  --teams/--agents/--resources/--requests N   model size (default 20 / 500 / 500 / 4096)
+  --only inprocess|http only one half
+  --log-level L         Custos server log level (default info, as a user runs it; the log goes to /dev/null)
+  --out FILE            results JSON (default bench/authz/results.json)
+  --no-build            serve the working tree's dist/ (default: build the committed HEAD into bench/.work/authz-build)
+  --rev REV             build this commit instead of HEAD
+`);
+  process.exit(0);
+}
+
+function num(name: string, value: string | undefined, min: number, max: number, integer = true): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) throw new Error(`--${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
+  return n;
+}
+const runs = num('runs', opt.runs, 1, 50);
+const seconds = num('seconds', opt.seconds, 0.2, 120, false);
+const warmup = num('warmup', opt.warmup, 0, 60, false);
+const httpSeconds = num('http-seconds', opt['http-seconds'], 1, 300);
+const httpWarmup = num('http-warmup', opt['http-warmup'], 0, 60);
+const connections = num('connections', opt.connections, 1, 1024);
+const inflight = num('inflight', opt.inflight, 1, 1024);
+if (opt.only && opt.only !== 'inprocess' && opt.only !== 'http') throw new Error('--only must be inprocess or http');
+const doInProcess = opt.only !== 'http';
+const doHttp = opt.only !== 'inprocess';
+
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
+const load = () => os.loadavg().map((l) => round(l, 2));
+const log = (line: string) => process.stderr.write(`${line}\n`);
+// Plain tables (no colour codes), so the output reads the same in a terminal, a file and the docs.
+const style = { head: [] as string[], border: [] as string[] };
+
+function gitCommit(): { commit: string; dirty: boolean } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repoRoot, encoding: 'utf8' }).trim() !== '';
+    return { commit, dirty };
+  } catch {
+    return { commit: 'unknown', dirty: false };
+  }
+}
+
+/** Compiles --rev (src, bin, package.json, tsconfig.json) into bench/.work/authz-build; returns that root. */
+function buildRev(rev: string): string {
+  const root = path.join(repoRoot, 'bench', '.work', 'authz-build');
+  fs.rmSync(root, { recursive: true, force: true });
+  fs.mkdirSync(root, { recursive: true });
+  log(`building ${rev} into bench/.work/authz-build…`);
+  const archive = spawnSync('git', ['archive', rev, 'src', 'bin', 'package.json', 'tsconfig.json'], { cwd: repoRoot, maxBuffer: 1 << 30 });
+  if (archive.status !== 0) throw new Error(`git archive failed: ${archive.stderr.toString()}`);
+  const untar = spawnSync('tar', ['-x', '-C', root], { input: archive.stdout });
+  if (untar.status !== 0) throw new Error(`tar failed: ${untar.stderr.toString()}`);
+  const tsc = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], { cwd: root, encoding: 'utf8' });
+  if (tsc.status !== 0) log(`warning: tsc reported errors in ${rev} (JavaScript emitted anyway):\n${(tsc.stdout + tsc.stderr).trim().split('\n').slice(0, 5).join('\n')}`);
+  return root;
+}
+
+// ---- In process ----
+
+interface Rate { decisions: number; seconds: number; per_second: number; cpu_us_per_decision: number }
+
+/** A synchronous engine in a tight loop for `secs` (the clock read every 64 decisions). */
+function syncWindow(e: Engine, secs: number, start: number): Rate {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const deadline = t0 + secs * 1000;
+  let i = start;
+  let n = 0;
+  let sink = 0;
+  while (performance.now() < deadline) {
+    for (let k = 0; k < 64; k++) sink += e.decide(i++) ? 1 : 0;
+    n += 64;
+  }
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  if (sink < 0) log('unreachable');
+  return { decisions: n, seconds: round(wall, 3), per_second: round(n / wall, 0), cpu_us_per_decision: round((cpu.user + cpu.system) / n, 2) };
+}
+
+/** An async engine with `k` calls in flight (closed loop) for `secs`. */
+async function asyncWindow(op: (i: number) => Promise<boolean>, secs: number, k: number, start: number): Promise<Rate> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const deadline = t0 + secs * 1000;
+  let next = start;
+  let n = 0;
+  await Promise.all(Array.from({ length: k }, async () => {
+    while (performance.now() < deadline) {
+      await op(next++);
+      n++;
+    }
+  }));
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { decisions: n, seconds: round(wall, 3), per_second: round(n / wall, 0), cpu_us_per_decision: round((cpu.user + cpu.system) / n, 2) };
+}
+
+async function inProcess(model: Model): Promise<Record<string, unknown>> {
+  log(`in process: building Custos (control plane on a fresh SQLite store; ${model.teams.length} teams, ${model.agents.length} agents, ${model.resources.length} resources, the bench policy activated)…`);
+  const custos = await startInProcess(model);
+  try {
+    const n = model.requests.length;
+    type Runner = { name: string; custos: boolean; window(secs: number, start: number): Promise<Rate> | Rate; check(i: number): Promise<boolean> | boolean };
+    const runners: Runner[] = [
+      {
+        name: 'Custos pdp.decide (audit before response)', custos: true,
+        window: (secs, start) => asyncWindow(async (i) => (await custos.pdp.decide(custos.requests[i % n]!, custos.actor)).decision === 'allow', secs, inflight, start),
+        check: async (i) => (await custos.pdp.decide(custos.requests[i]!, custos.actor)).decision === 'allow',
+      },
+      {
+        name: 'Custos pdp.evaluate (no audit)', custos: true,
+        window: (secs, start) => asyncWindow(async (i) => (await custos.pdp.evaluate(custos.requests[i % n]!)).decision === 'allow', secs, inflight, start),
+        check: async (i) => (await custos.pdp.evaluate(custos.requests[i]!)).decision === 'allow',
+      },
+    ];
+    for (const e of [rawCedar(model, false), rawCedar(model, true), await casbinEngine(model), caslEngine(model, false), caslEngine(model, true)]) {
+      runners.push({ name: e.name, custos: false, window: (secs, start) => syncWindow(e, secs, start), check: (i) => e.decide(i) });
+    }
+    const checks: Record<string, { wrong: number }> = {};
+    for (const r of runners) {
+      let wrong = 0;
+      let first: number | undefined;
+      for (let i = 0; i < n; i++) {
+        if ((await r.check(i)) !== model.expected[i]) {
+          wrong++;
+          first ??= i;
+        }
+      }
+      checks[r.name] = { wrong };
+      if (wrong) throw new Error(`${r.name}: ${wrong} of ${n} decisions differ from the reference; first: ${JSON.stringify(model.requests[first!])} expected ${model.expected[first!]}`);
+    }
+    log(`  every engine agrees with the reference on all ${n} requests`);
+
+    const perEngine = new Map<string, Rate[]>(runners.map((r) => [r.name, []]));
+    for (let run = 0; run < runs; run++) {
+      const order = run % 2 === 0 ? runners : [...runners].reverse();
+      for (const r of order) {
+        if (warmup > 0) await r.window(warmup, run * 7919);
+        const res = await r.window(seconds, run * 7919);
+        perEngine.get(r.name)!.push(res);
+        log(`  run ${run + 1}/${runs} ${r.name}: ${fmt(res.per_second)}/s, ${res.cpu_us_per_decision} µs CPU each (load ${load().join(' ')})`);
+      }
+    }
+    const medians = Object.fromEntries([...perEngine].map(([name, rs]) => [name, {
+      per_second: round(median(rs.map((x) => x.per_second)), 0), cpu_us_per_decision: round(median(rs.map((x) => x.cpu_us_per_decision)), 2),
+      runs_per_second: rs.map((x) => x.per_second),
+    }]));
+    const table = new Table({ style, head: [`in process, median of ${runs} × ${seconds} s`, 'decisions/s', 'CPU µs/decision', 'runs (decisions/s)'] });
+    for (const [name, m] of Object.entries(medians)) table.push([name, fmt(m.per_second), fmt(m.cpu_us_per_decision, 1), m.runs_per_second.map((v) => fmt(v)).join(' / ')]);
+    const peers = runners.filter((r) => !r.custos);
+    const ratios: Record<string, Record<string, { ratio_of_medians: number; per_run: number[] }>> = {};
+    const custosRunners = runners.filter((r) => r.custos);
+    const ratioTable = new Table({ style, head: ['Custos ÷ peer, decisions/s: median (per run)', ...custosRunners.map((c) => c.name)] });
+    for (const c of custosRunners) ratios[c.name] = {};
+    for (const p of peers) {
+      const row = [p.name];
+      for (const c of custosRunners) {
+        const mine = perEngine.get(c.name)!;
+        const theirs = perEngine.get(p.name)!;
+        const perRun = mine.map((x, i) => round(x.per_second / theirs[i]!.per_second, 2));
+        const ratio = round(medians[c.name]!.per_second / medians[p.name]!.per_second, 2);
+        ratios[c.name]![p.name] = { ratio_of_medians: ratio, per_run: perRun };
+        row.push(`${ratio}× (${perRun.join(' / ')})`);
+      }
+      ratioTable.push(row);
+    }
+    process.stdout.write(`\n${table.toString()}\n${ratioTable.toString()}\n`);
+    process.stdout.write(`Custos calls: ${inflight} in flight. decide commits each decision's audit event (SQLite WAL, synchronous=FULL, group commit) before it returns.\n`);
+    return { checks, medians, ratios, runs: Object.fromEntries(perEngine) };
+  } finally {
+    await custos.close();
+  }
+}
+
+// ---- Over HTTP ----
+
+async function overHttp(model: Model): Promise<Record<string, unknown>> {
+  const serverRoot = opt['no-build'] ? repoRoot : buildRev(opt.rev);
+  if (!fs.existsSync(path.join(serverRoot, 'dist', 'cli', 'main.js'))) throw new Error(`${serverRoot}/dist/cli/main.js is missing: run \`npm run build\``);
+  log('over HTTP: starting custos serve (SQLite), creating the model, activating the bench policy, minting the agents\' tokens…');
+  const server = await startServer({ repoRoot: serverRoot, logLevel: opt['log-level'] });
+  const cerbos = await startCerbos().catch(async (error) => {
+    await server.stop();
+    throw error;
+  });
+  try {
+    const admin = new Pool(server.url, { connections: 16 });
+    const call = httpCall(admin, server.token);
+    const indices = tokenRequests(model);
+    let tokens: Map<number, string>;
+    try {
+      await populate(call, model);
+      await activatePolicy(call);
+      tokens = await mintTokens(server.url, call, model, indices);
+    } finally {
+      await admin.close();
+    }
+    const custosBodies = indices.map((i) => evaluationBody(model.requests[i]!, tokens.get(i)!));
+    const cerbosBodies = indices.map((i) => cerbosBody(model.requests[i]!, i));
+    const expected = indices.map((i) => model.expected[i]!);
+    const allowed = expected.filter(Boolean).length;
+    log(`  ${indices.length} requests an agent holds a token for (${allowed} allow, ${indices.length - allowed} deny); checking both servers' answers…`);
+
+    // Every request once through both, each decision compared with the reference.
+    const check = async (url: string, p: string, headers: Record<string, string>, bodies: string[], decision: (text: string, i: number) => boolean) => {
+      const pool = new Pool(url, { connections: 8 });
+      let wrong = 0;
+      let firstWrong: string | undefined;
+      try {
+        let next = 0;
+        await Promise.all(Array.from({ length: 8 }, async () => {
+          while (next < bodies.length) {
+            const k = next++;
+            const res = await pool.request({ method: 'POST', path: p, headers: { 'content-type': 'application/json', ...headers }, body: bodies[k] });
+            const text = await res.body.text();
+            if (res.statusCode !== 200) throw new Error(`${url}${p}: ${res.statusCode} ${text.slice(0, 400)}`);
+            if (decision(text, k) !== expected[k]) {
+              wrong++;
+              firstWrong ??= `${bodies[k]!.slice(0, 300)} → ${text.slice(0, 400)} (expected ${expected[k]})`;
+            }
+          }
+        }));
+      } finally {
+        await pool.close();
+      }
+      return { wrong, firstWrong };
+    };
+    const auth = { authorization: `Bearer ${server.token}` };
+    const custosCheck = await check(server.url, '/access/v1/evaluation', auth, custosBodies, (text) => (JSON.parse(text) as { decision: boolean }).decision === true);
+    if (custosCheck.wrong) throw new Error(`custos: ${custosCheck.wrong} of ${indices.length} decisions differ from the reference; first: ${custosCheck.firstWrong}`);
+    const cerbosCheck = await check(cerbos.url, '/api/check/resources', {}, cerbosBodies, (text, k) => cerbosDecision(text, model.requests[indices[k]!]!.action));
+    if (cerbosCheck.wrong) throw new Error(`cerbos: ${cerbosCheck.wrong} of ${indices.length} decisions differ from the reference; first: ${cerbosCheck.firstWrong}`);
+    log('  both agree with the reference on every request');
+
+    const servers = [
+      { name: 'Custos POST /access/v1/evaluation (audit on)', url: server.url, path: '/access/v1/evaluation', headers: auth, bodies: custosBodies, pid: server.pid, custos: true },
+      { name: `Cerbos ${cerbos.version} POST /api/check/resources (audit off)`, url: cerbos.url, path: '/api/check/resources', headers: {}, bodies: cerbosBodies, pid: cerbos.pid, custos: false },
+    ];
+    const perServer = new Map<string, HttpWindow[]>(servers.map((s) => [s.name, []]));
+    for (let run = 0; run < runs; run++) {
+      const order = run % 2 === 0 ? servers : [...servers].reverse();
+      for (const s of order) {
+        if (httpWarmup > 0) await httpWindow({ ...s, connections, seconds: httpWarmup });
+        const res = await httpWindow({ ...s, connections, seconds: httpSeconds });
+        if (res.non_200 || res.errors) throw new Error(`${s.name}: ${res.non_200} answers were not 200 and ${res.errors} requests failed in run ${run + 1}`);
+        perServer.get(s.name)!.push(res);
+        log(`  run ${run + 1}/${runs} ${s.name}: ${fmt(res.requests_per_second)} req/s, p50 ${res.p50_ms} ms, p99 ${res.p99_ms} ms, server ${res.server_cpu_ms_per_request} ms CPU/req (load ${load().join(' ')})`);
+      }
+    }
+    const medians = Object.fromEntries([...perServer].map(([name, rs]) => [name, {
+      requests_per_second: round(median(rs.map((x) => x.requests_per_second)), 1), p50_ms: round(median(rs.map((x) => x.p50_ms)), 2),
+      p99_ms: round(median(rs.map((x) => x.p99_ms)), 2), server_cpu_ms_per_request: round(median(rs.map((x) => x.server_cpu_ms_per_request)), 3),
+      runs_requests_per_second: rs.map((x) => x.requests_per_second),
+    }]));
+    const table = new Table({ style, head: [`HTTP, median of ${runs} × ${httpSeconds} s, ${connections} connections`, 'req/s', 'p50 ms', 'p99 ms', 'server CPU ms/req', 'runs (req/s)'] });
+    for (const [name, m] of Object.entries(medians)) table.push([name, fmt(m.requests_per_second), fmt(m.p50_ms, 2), fmt(m.p99_ms, 2), fmt(m.server_cpu_ms_per_request, 3), m.runs_requests_per_second.map((v) => fmt(v)).join(' / ')]);
+    const [c, p] = [servers[0]!.name, servers[1]!.name];
+    const mine = perServer.get(c)!;
+    const theirs = perServer.get(p)!;
+    const ratios = {
+      requests_per_second: { ratio_of_medians: round(medians[c]!.requests_per_second / medians[p]!.requests_per_second, 2), per_run: mine.map((x, i) => round(x.requests_per_second / theirs[i]!.requests_per_second, 2)) },
+      p99: { ratio_of_medians: round(medians[c]!.p99_ms / medians[p]!.p99_ms, 2), per_run: mine.map((x, i) => round(x.p99_ms / theirs[i]!.p99_ms, 2)) },
+      p50: { ratio_of_medians: round(medians[c]!.p50_ms / medians[p]!.p50_ms, 2) },
+      server_cpu_per_request: { ratio_of_medians: round(medians[c]!.server_cpu_ms_per_request / medians[p]!.server_cpu_ms_per_request, 2) },
+    };
+    const ratioTable = new Table({ style, head: ['Custos ÷ Cerbos', 'req/s (per run)', 'p50', 'p99 (per run)', 'server CPU per request'] });
+    ratioTable.push(['', `${ratios.requests_per_second.ratio_of_medians}× (${ratios.requests_per_second.per_run.join(' / ')})`, `${ratios.p50.ratio_of_medians}×`,
+      `${ratios.p99.ratio_of_medians}× (${ratios.p99.per_run.join(' / ')})`, `${ratios.server_cpu_per_request.ratio_of_medians}×`]);
+    process.stdout.write(`\n${table.toString()}\n${ratioTable.toString()}\n`);
+    process.stdout.write('Custos verifies the agent\'s access token on each evaluation and commits its authz.decision audit event before answering; Cerbos runs with audit off.\n');
+    return {
+      requests: indices.length, allow: allowed, checks: { custos: custosCheck.wrong, cerbos: cerbosCheck.wrong }, cerbos_version: cerbos.version,
+      server_build: opt['no-build'] ? 'dist/ of the working tree' : `${opt.rev} built into bench/.work/authz-build`,
+      medians, ratios, runs: Object.fromEntries(perServer),
+    };
+  } finally {
+    await cerbos.stop().catch(() => undefined);
+    await server.stop().catch(() => undefined);
+  }
+}
+
+// ---- Main ----
+
+const model = generateModel({
+  teams: num('teams', opt.teams, 1, 1000), agents: num('agents', opt.agents, 1, 100_000), resources: num('resources', opt.resources, 1, 100_000),
+  requests: num('requests', opt.requests, 16, 1_000_000),
+});
+const mix = decisionMix(model);
+const results: Record<string, unknown> = {
+  when: new Date().toISOString(),
+  ...gitCommit(),
+  machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cpus: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.release()}`, loadavg_start: load() },
+  options: { runs, seconds, warmup, http_seconds: httpSeconds, http_warmup: httpWarmup, connections, inflight },
+  model: { teams: model.teams.length, agents: model.agents.length, resources: model.resources.length, requests: model.requests.length, ...mix },
+};
+log(`model: ${model.agents.length} agents, ${model.resources.length} resources, ${model.requests.length} requests (${mix.allow} allow, ${mix.deny} deny by the reference)`);
+if (doInProcess) results.in_process = await inProcess(model);
+if (doHttp) results.http = await overHttp(model);
+(results.machine as Record<string, unknown>).loadavg_end = load();
+fs.writeFileSync(opt.out, `${JSON.stringify(results, null, 2)}\n`);
+log(`\nresults: ${path.relative(process.cwd(), opt.out)}`);
