@@ -10,7 +10,7 @@
 // The entities file is YAML (or JSON) of `teams`, `principals` and `resources` in the registry's own terms (names,
 // kinds, statuses, classifications, purposes, labels, parents); they become Cedar entities through entities.ts, the
 // same functions the snapshot uses.
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { authorize, GUARDRAILS, preparse, splitPolicies, type CedarContext, type EntityJson } from '../cedar.js';
 import type { EntityUid } from '../contracts.js';
@@ -19,7 +19,7 @@ import {
   resourceEntity, RESOURCE_TYPES, teamEntity, withAsserted,
 } from '../entities.js';
 import { composePolicySet } from '../policy-set.js';
-import { caseContext, caseRequest, TestCasesError, type CaseResult, type InputProblem, type TestCase } from './test-cases.js';
+import { caseContext, caseRequest, TestCasesError, yamlProblems, type CaseResult, type InputProblem, type TestCase } from './test-cases.js';
 
 const name = z.string().min(1).max(200);
 const names = z.array(name).max(1000);
@@ -66,10 +66,9 @@ export interface OfflineEntities {
 
 /** Parses an entities file (YAML or JSON); throws TestCasesError with line and column on a bad one. */
 export function parseEntitiesFile(source: string): OfflineEntities {
-  const doc = parseDocument(source, { uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length) {
-    throw new TestCasesError(doc.errors.map((e) => ({ message: `entities: ${e.message.split('\n')[0]!}`, line: e.linePos?.[0].line ?? null, column: e.linePos?.[0].col ?? null })));
-  }
+  const lines = new LineCounter();
+  const doc = parseDocument(source, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length) throw new TestCasesError(yamlProblems(doc, lines, 'entities: '));
   const parsed = entitiesFileSchema.safeParse(doc.toJS({ maxAliasCount: 100 }) ?? {});
   if (!parsed.success) {
     throw new TestCasesError(parsed.error.issues.slice(0, 50).map((i): InputProblem => ({ message: `entities: ${i.path.map(String).join('.')}: ${i.message}`, line: null, column: null })));

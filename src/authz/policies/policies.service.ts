@@ -157,7 +157,10 @@ export function createPoliciesService(ctx: Ctx) {
       if (!fresh) throw errors.notFound('policy version', String(row.version));
       if (fresh.status === 'active') throw notActivatable(`version ${row.version} is already active`);
       const current = await repo.findActive(trx);
-      const now = clock.now().toISOString();
+      // activated_at strictly increases from one activation to the next (even on a coarse or stepped clock), so "the
+      // version active most recently before this one" — the rollback target — is always well defined.
+      const nowMs = clock.now().getTime();
+      const now = new Date(current?.activated_at ? Math.max(nowMs, Date.parse(current.activated_at) + 1) : nowMs).toISOString();
       if (current) await repo.setStatus(trx, current.id, { status: 'superseded' });
       await repo.setStatus(trx, fresh.id, { status: 'active', activated_at: now, activated_by: by(actor), status_reason: reason });
       await record(trx, batch, actor, type, fresh, 'success', {

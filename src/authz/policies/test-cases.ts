@@ -89,7 +89,7 @@ export function parseTestCases(source: string): TestCase[] {
   const lines = new LineCounter();
   const doc = parseDocument(source, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length) {
-    throw new TestCasesError(doc.errors.map((e) => ({ message: e.message.split('\n')[0]!, line: e.linePos?.[0].line ?? null, column: e.linePos?.[0].col ?? null })));
+    throw new TestCasesError(yamlProblems(doc, lines));
   }
   const value: unknown = doc.toJS({ maxAliasCount: 100 }) ?? [];
   if (!Array.isArray(value) && (typeof value !== 'object' || value === null)) {
@@ -120,6 +120,14 @@ export function parseTestCases(source: string): TestCase[] {
   });
   if (bad.length) throw new TestCasesError(bad);
   return cases;
+}
+
+/** YAML syntax problems with their line and column. */
+export function yamlProblems(doc: ReturnType<typeof parseDocument>, lines: LineCounter, prefix = ''): InputProblem[] {
+  return doc.errors.map((e) => {
+    const pos = lines.linePos(e.pos[0]);
+    return { message: `${prefix}${e.message.split('\n')[0]!}`, line: pos.line, column: pos.col };
+  });
 }
 
 function nodeAt(doc: ReturnType<typeof parseDocument>, path: Array<string | number>): { range?: [number, number, number] | null } | undefined {

@@ -23,7 +23,8 @@ export function policyProblems(text: string): PolicyProblem[] {
     throw error;
   }
   if (ids.length === 0) return [{ message: 'no policies: the text holds only comments', line: 1, column: 1, policy: null }];
-  const named = validatePolicyText(text).map((p) => ({ ...p, policy: p.policy ? idOf(p.policy, ids) : null }));
+  // Cedar's messages name the positional id ("for policy `policy0`, …"): the problem names the policy itself.
+  const named = validatePolicyText(text).map((p) => ({ ...p, message: p.message.replace(/^for policy `[^`]*`, /, ''), policy: p.policy ? idOf(p.policy, ids) : null }));
   return dedupe(named);
 }
 
