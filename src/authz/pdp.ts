@@ -49,6 +49,8 @@ interface Prepared {
   target: { type: string; id: string | null; name: string | null };
   context: Record<string, unknown>;
   policySetId: string;
+  /** Names the parsed set's content (active version or candidate text, with the grants it saw). */
+  policySetKey: string;
   policyVersion: string;
 }
 
@@ -61,7 +63,7 @@ export function createPdp(deps: PdpDeps): Pdp {
   const candidateSlots = createParsedSetSlots(`candidate-${crypto.randomUUID()}`, 16);
   const candidateKeys = new Map<string, number>();
 
-  function candidateSetId(snapshot: Snapshot, candidate: CandidatePolicies): string {
+  function candidateSetId(snapshot: Snapshot, candidate: CandidatePolicies): { id: string; key: string } {
     const key = `${snapshot.policiesVersion}\u0000${candidate.text}`;
     let n = candidateKeys.get(key);
     if (n === undefined) {
@@ -69,7 +71,7 @@ export function createPdp(deps: PdpDeps): Pdp {
       if (candidateKeys.size > 1024) candidateKeys.clear();
       candidateKeys.set(key, n);
     }
-    return candidateSlots.place(n, () => candidatePolicySet(snapshot, candidate.text));
+    return { id: candidateSlots.place(n, () => candidatePolicySet(snapshot, candidate.text)), key: `candidate:${n}:${snapshot.policiesVersion}` };
   }
 
   async function prepare(request: DecisionRequest, options: EvaluateOptions): Promise<Prepared | { refusal: Refusal; snapshot: Snapshot; target: Prepared['target'] }> {
@@ -114,9 +116,9 @@ export function createPdp(deps: PdpDeps): Pdp {
         posture, now: deps.clock.now(), timeZone: deps.timeZone, assertedRequest: request.asserted?.context !== undefined,
       });
     }
-    const policySetId = options.candidate ? candidateSetId(snapshot, options.candidate) : snapshot.policySetId;
+    const set = options.candidate ? candidateSetId(snapshot, options.candidate) : { id: snapshot.policySetId, key: `active:${snapshot.policiesVersion}` };
     const policyVersion = options.candidate ? options.candidate.label : `${snapshot.activePolicyVersion ?? 0}.${snapshot.policiesVersion}`;
-    return { snapshot, principals: [principal, ...chain], resourceUid, resourceEntities, target, context, policySetId, policyVersion };
+    return { snapshot, principals: [principal, ...chain], resourceUid, resourceEntities, target, context, policySetId: set.id, policySetKey: set.key, policyVersion };
   }
 
   function targetOf(request: DecisionRequest): Prepared['target'] {
@@ -126,7 +128,24 @@ export function createPdp(deps: PdpDeps): Pdp {
     return { type: 'api', id: 'custos', name: 'custos' };
   }
 
-  function verdictFor(p: Prepared, principal: SnapshotPrincipal, index: number, request: DecisionRequest): PrincipalVerdict {
+  // Verdicts are a pure function of (parsed policy set, entities, request, context): they are memoised under a key
+  // naming all of them — the set's slot and policy version, the entity version, principal, action, resource, the
+  // whole context (which carries the time to the second, so grant expiry stays exact) and anything asserted.
+  // A change to policies, grants or entities changes the key; nothing is ever served across versions.
+  const verdictCache = new Map<string, PrincipalVerdict>();
+  const VERDICT_CACHE_MAX = 10_000;
+
+  function verdictFor(p: Prepared, principal: SnapshotPrincipal, index: number, request: DecisionRequest, contextKey: string): PrincipalVerdict {
+    const key = `${p.policySetKey}|${p.snapshot.entitiesVersion}|${principal.id}|${request.action}|${p.resourceUid.type}|${p.resourceUid.id}|${index === 0 ? 'actor' : 'chain'}|${contextKey}`;
+    const cached = verdictCache.get(key);
+    if (cached) return cached;
+    const verdict = evaluateVerdict(p, principal, index, request);
+    if (verdictCache.size >= VERDICT_CACHE_MAX) verdictCache.clear();
+    verdictCache.set(key, verdict);
+    return verdict;
+  }
+
+  function evaluateVerdict(p: Prepared, principal: SnapshotPrincipal, index: number, request: DecisionRequest): PrincipalVerdict {
     const own = p.snapshot.principalEntities(principal.id);
     const assertedSubject = index === 0 && request.asserted?.subject !== undefined;
     const entities: EntityJson[] = [
@@ -165,7 +184,8 @@ export function createPdp(deps: PdpDeps): Pdp {
         entityVersion: p.snapshot.entitiesVersion, verdicts: [], context: options.context ?? {}, auditEventId: null,
       } };
     }
-    const verdicts = p.principals.map((principal, i) => verdictFor(p, principal, i, request));
+    const contextKey = JSON.stringify([p.context, request.asserted ?? null]);
+    const verdicts = p.principals.map((principal, i) => verdictFor(p, principal, i, request, contextKey));
     const reasons: DecisionReason[] = [];
     for (const v of verdicts) {
       for (const policy of v.permits) reasons.push({ kind: 'permit', policy, principal: v.principal });
