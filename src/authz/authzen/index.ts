@@ -1,6 +1,10 @@
-// Placeholder while the authzen part is being built (issue 11); replaced by its real factory.
+// The OpenID AuthZEN Authorization API 1.0 (docs/authzen.md): evaluation, evaluations, the three searches and the
+// PDP metadata, a thin HTTP shell on the decision point every other enforcement point calls.
 import type { AuthzPart, AuthzPartContext } from '../parts.js';
+import { registerAuthzenRoutes } from './authzen.routes.js';
+import { createAuthzenService } from './authzen.service.js';
 
-export function createAuthzenPart(_ctx: AuthzPartContext): AuthzPart {
-  return { registerRoutes() {} };
+export function createAuthzenPart(ctx: AuthzPartContext): AuthzPart {
+  const service = createAuthzenService(ctx);
+  return { registerRoutes: (app) => registerAuthzenRoutes(app, service) };
 }
