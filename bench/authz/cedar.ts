@@ -1,11 +1,12 @@
 // Raw cedar-wasm on the bench model: the shipped Custos schema, the shipped guardrails and the bench's user policy
 // (below, the same text Custos activates as its policy version), pre-parsed once (`preparsePolicySet`,
-// `preparseSchema`), then one `statefulIsAuthorized` per decision with the request's entities — the agent, its
-// team, the resource and the empty `Asserted` entities the schema's attributes point to — in the Custos schema's
-// shape, and the full `RequestContext`.
+// `preparseSchema`), then one `statefulIsAuthorized` per decision with the request's entities — the agent (a
+// member of its team), the team, the resource and the empty `Asserted::"none"` the schema's `asserted` attributes
+// point to, which is what Custos's PDP passes for such a request — in the Custos schema's shape, with the full
+// `RequestContext`.
 //
-// Two variants, both printed: with the schema (request and entities validated against it, as a careful caller
-// does) and without (the floor: Cedar's evaluation alone). The entity and context objects of every request are
+// Two variants, both printed: without the schema (as Custos's PDP calls it: policies are validated against the
+// schema when a version is created, not per request) and with it (request and entities validated on every call). The entity and context objects of every request are
 // built before the clock starts, so the figure is cedar-wasm's own cost, not the bench's.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -40,7 +41,7 @@ function agentEntity(a: Agent): cedar.EntityJson {
     attrs: {
       id: a.name, name: a.name, kind: 'agent', status: a.status, owner: '', owner_team: a.team, team: a.team, risk_tier: 'medium', risk_rank: 1,
       purposes: a.purposes, scopes: [], environment: 'prod', autonomy: 'supervised', data_ceiling: '', data_ceiling_rank: 3, spiffe_id: '',
-      asserted: ref('Asserted', `principal:${a.name}`),
+      asserted: ref('Asserted', 'none'),
     },
     parents: a.team ? [uid('Team', a.team)] : [],
     tags: {},
@@ -54,7 +55,7 @@ function resourceEntity(r: Resource): cedar.EntityJson {
     attrs: {
       id: r.name, name: r.name, kind: r.kind, owner: '', owner_team: r.ownerTeam, classification: r.classification,
       classification_rank: RANK[r.classification]!, risk_tier: 'medium', risk_rank: 1, purposes: r.purposes, environment: 'prod', uri: '',
-      asserted: ref('Asserted', `resource:${r.name}`),
+      asserted: ref('Asserted', 'none'),
     },
     parents: [],
     tags: {},
@@ -74,7 +75,7 @@ export function requestContext(r: BenchRequest, epochSeconds: number): cedar.Con
     device: { posture: 'unknown', id: '', source: 'none' },
     time: { epoch_seconds: epochSeconds, hour: 12, weekday: 'wed' },
     risk: { score: 0 },
-    request: ref('Asserted', 'request'),
+    request: ref('Asserted', 'none'),
   };
 }
 
@@ -110,7 +111,7 @@ export function rawCedar(model: Model, withSchema: boolean): RawCedar {
     context: requestContext(r, now),
     entities: [
       agentEntity(r.agent), ...(r.agent.team ? [teamEntity(r.agent.team)] : []), resourceEntity(r.resource),
-      assertedEntity(`principal:${r.agent.name}`), assertedEntity(`resource:${r.resource.name}`), assertedEntity('request'),
+      assertedEntity('none'),
     ],
     preparsedPolicySetId: 'bench-policies',
     ...(withSchema ? { preparsedSchemaName: 'bench-custos', validateRequest: true } : {}),

@@ -45,6 +45,8 @@ export async function populate(call: Call, model: Model, inflight = 16): Promise
   await inParallel(model.agents, (a) => must('POST', '/v1/principals', {
     name: a.name, kind: 'agent', owner_team: a.team, team: a.team, purposes: a.purposes, status: a.status, environment: 'prod', reason: REASON,
   }));
+  // Each agent is also a member of its home team (teams are its parents in Cedar, as for any member).
+  await inParallel(model.agents, (a) => must('PUT', `/v1/teams/${a.team}/members/${a.name}`, { reason: REASON }, 200));
   await inParallel(model.resources, (r) => must('POST', '/v1/resources', {
     name: r.name, kind: r.kind, owner_team: r.ownerTeam, classification: r.classification, purposes: r.purposes, reason: REASON,
   }));
