@@ -222,7 +222,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv, cwd = pro
   const zonesRaw = pick(spec('networkZones')) ?? '';
   const networkZones = parseNetworkZones(zonesRaw, (value, why) => bad('networkZones', value, why));
 
-  const timeZoneRaw = pick(spec('authzTimeZone')) ?? 'UTC';
+  const timeZoneRaw = pick(spec('authzTimeZone')) || 'UTC';
   let authzTimeZone: string;
   try {
     if (!/^[A-Za-z0-9_+\-/]{1,64}$/.test(timeZoneRaw)) throw new RangeError('not a time zone name');
