@@ -161,6 +161,17 @@ for (const backend of BACKENDS) {
       expect(await part.postureOf(aliceId, facts({ deviceId: 'mac-9' }))).toMatchObject({ posture: 'unknown', id: 'mac-9', source: 'record' });
     });
 
+    it.runIf(enabled)('reaches the context of a decision made by the authorization module', async () => {
+      const evaluate = (device: RequestFacts['device']) => h.cp.authz.pdp.evaluate({
+        principal: 'alice', action: 'audit.read', resource: { kind: 'api' }, facts: facts(device), requestId: null,
+      });
+      expect((await evaluate(undefined)).context.device).toEqual({ posture: 'unknown', id: '', source: 'none' });
+      expect((await evaluate({ deviceId: 'mac-1' })).context.device).toEqual({ posture: 'compliant', id: 'mac-1', source: 'record' });
+      expect((await evaluate({ assertion: await sign({ sub: aliceId, device_id: 'mac-3', posture: 'noncompliant' }) })).context.device)
+        .toEqual({ posture: 'noncompliant', id: 'mac-3', source: 'assertion' });
+      expect((await evaluate({ deviceId: 'mac-1', assertion: 'forged.or.garbage' })).context.device).toEqual({ posture: 'compliant', id: 'mac-1', source: 'record' });
+    });
+
     it.runIf(enabled)('prefers a verified posture assertion, ignores forged or foreign ones, and stops trusting an issuer once removed', async () => {
       await h.call('PUT', '/v1/devices/mac-2', { principal: 'alice', posture: 'noncompliant', valid_for_seconds: 86_400 });
       const good = await sign({ device_id: 'mac-2' });
