@@ -2,7 +2,10 @@ import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK, type JWT
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDevicesPart, type DevicesPart } from '../../src/authz/devices/index.js';
 import { NO_FACTS, type RequestFacts } from '../../src/authz/index.js';
+import { createPostureIssuerService } from '../../src/authz/devices/posture-issuers.service.js';
+import { createRemoteKeySource } from '../../src/authz/devices/remote-keys.js';
 import { createIdentityDirectory } from '../../src/identity/index.js';
+import { NO_PROVENANCE, type Actor } from '../../src/platform/actor.js';
 import { newId } from '../../src/platform/ids.js';
 import { BACKENDS, postgresReachable } from '../support/backends.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -148,6 +151,19 @@ for (const backend of BACKENDS) {
       expect((await h.call('DELETE', '/v1/posture-issuers/corp-mdm', undefined, auditor)).status).toBe(403);
       const security = await h.operator('dev-security', 'security');
       expect((await h.call('PUT', '/v1/devices/mac-9', { principal: 'alice', posture: 'unknown' }, security)).status).toBe(201);
+    });
+
+    it.runIf(enabled)('keeps whom to trust to operators: a device reporter\'s token cannot add or remove posture issuers', async () => {
+      const issuers = createPostureIssuerService({ db: h.cp.db, audit: h.cp.audit, clock: h.clock, newId, remoteKeys: createRemoteKeySource() });
+      const reporter: Actor = {
+        principal: { id: bobId, name: 'bob', kind: 'service_account', status: 'active', ownerId: null }, credential: { id: 'tok-1', kind: 'access_token' },
+        authMethod: 'private_key_jwt', role: null, teamIds: [], scope: ['devices:write'], purpose: null, audience: null, binding: null,
+        delegationChain: [], provenance: NO_PROVENANCE, label: null,
+      };
+      const refused = await issuers.create(reporter, { name: 'sneaky', issuer: 'https://sneaky.test', jwks }).then(() => undefined, (e: unknown) => e);
+      expect(refused).toMatchObject({ code: 'forbidden' });
+      expect(await issuers.remove(reporter, 'corp-mdm', undefined).then(() => undefined, (e: unknown) => e)).toMatchObject({ code: 'forbidden' });
+      expect((await h.call('GET', '/v1/posture-issuers/corp-mdm')).status).toBe(200);
     });
 
     it.runIf(enabled)('gives a decision no posture without device facts, and the named device\'s record only if it is the principal\'s and current', async () => {
