@@ -11,3 +11,10 @@ export function createPoliciesPart(ctx: AuthzPartContext): AuthzPart {
 }
 
 export { createPoliciesService, type PoliciesService } from './policies.service.js';
+
+// The offline surface (`custos policy validate|test|diff|apply`): no store, no server.
+export { diffPolicies, type PolicyDiff } from './diff.js';
+export { parseEntitiesFile, runCasesOffline } from './offline.js';
+export { checkPolicyFiles, combinePolicyFiles, combineTestFiles, fileProblemLine, readTestFiles, type FileProblem, type SourceFile } from './sources.js';
+export type { CaseResult, TestCase } from './test-cases.js';
+export type { Activated, Impact, TestReport, VersionSummary, VersionView } from './policies.schemas.js';
