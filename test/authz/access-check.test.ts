@@ -92,20 +92,17 @@ for (const backend of BACKENDS) {
     });
 
     it.runIf(enabled)('an erroring policy is named, and makes the decision deny although a grant permits', async () => {
-      // An active user policy whose forbid errors on resources without the tag it reads (stored directly: the policy
-      // lifecycle's own checks are not what is tested here).
-      const text = '@id("needs-tier-tag")\nforbid (principal, action, resource) when { resource.getTag("tier") == "gold" };';
-      await h.cp.db.write(async (trx) => {
-        await trx.insertInto('policy_versions').values({
-          id: '0190a6f0-0000-7000-8000-00000000c0de', version: 1, status: 'active', policies: text, tests: null, description: 'erroring',
-          sha256: 'test', created_at: h.clock.now().toISOString(), created_by: null, activated_at: h.clock.now().toISOString(), activated_by: null, status_reason: null,
-        }).execute();
-      });
+      // An active user policy that validates but whose forbid errors at evaluation (Long overflow).
+      const text = '@id("overflowing-forbid")\nforbid (principal, action, resource) when { context.time.epoch_seconds + 9223372036854775807 > 0 };';
+      const created = await h.call('POST', '/v1/policies', { policies: text, description: 'erroring', reason: 'test' });
+      expect(created.status, created.text).toBe(201);
+      const activated = await h.call('POST', `/v1/policies/${created.body.version}/activate`, { reason: 'test' });
+      expect(activated.status, activated.text).toBe(200);
       const seq = await lastSeq(h);
       const r = await check({ principal: 'lead-bot', action: 'read', resource: 'tickets', purpose: 'support' });
       expect(r.body.decision).toBe('deny');
-      expect(r.body.errored).toEqual([expect.objectContaining({ policy: 'needs-tier-tag', principal: 'lead-bot' })]);
-      expect(r.body.verdicts[0]).toMatchObject({ decision: 'deny', errors: [expect.objectContaining({ policy: 'needs-tier-tag' })] });
+      expect(r.body.errored).toEqual([expect.objectContaining({ policy: 'overflowing-forbid', principal: 'lead-bot' })]);
+      expect(r.body.verdicts[0]).toMatchObject({ decision: 'deny', errors: [expect.objectContaining({ policy: 'overflowing-forbid' })] });
       expect((await eventsSince(h, seq)).map((e) => e.type).filter((t) => t.startsWith('authz.'))).toEqual(['authz.decision', 'authz.policy_error', 'authz.checked']);
     });
   });
