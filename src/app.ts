@@ -5,7 +5,7 @@ import {
 } from './audit/index.js';
 import fs from 'node:fs';
 import { ensureDataDir, initialiseStore, isInitialised, unseal, type BootstrapResult } from './bootstrap.js';
-import { createCredentialsModule } from './credentials/index.js';
+import { createCredentialsModule, createRemoteJwksCache } from './credentials/index.js';
 import {
   authorize, createAdminRecovery, createDenialRecorder, createOperatorTokenService, createRoleLookup, registerOperatorTokenRoutes,
   type AdminRecoveryInput, type AdminRecoveryResult,
@@ -16,7 +16,7 @@ import {
   createTeamService, registerPrincipalRoutes, registerResourceRoutes, registerTeamRoutes,
 } from './identity/index.js';
 import { createSigninModule } from './signin/index.js';
-import { createAuthzModule, DEFAULT_AUTHZ_SETTINGS, type AuthzModule } from './authz/index.js';
+import { createAuthzModule, type AuthzModule } from './authz/index.js';
 import { systemActor } from './platform/actor.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { ConfigError, type Config } from './platform/config.js';
@@ -127,7 +127,8 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     // The decision point: every decision reads the registry (through its snapshot) and is recorded in the audit log.
     const authz = createAuthzModule({
       db, audit, clock, newId, inspectToken: credentials.inspectToken, issuer: () => site.url,
-      settings: DEFAULT_AUTHZ_SETTINGS,
+      settings: { networkZones: config.networkZones, timeZone: config.authzTimeZone },
+      remoteKeys: createRemoteJwksCache({ clock }),
       recentDecisions: async (q) => (await auditService.list({ type: 'authz.decision', order: 'desc', limit: q.limit, since: q.since } as Parameters<typeof auditService.list>[0])).items,
     });
 

@@ -77,19 +77,48 @@ export class CedarTextError extends Error {
   }
 }
 
+/** The namespace of an application's own actions (AuthZEN PEPs deciding on their own objects). */
+export const APP_NAMESPACE = 'App';
+
 /**
- * Parses and validates user policy text against the shipped schema (strict mode). Returns every problem, each with
- * line and column in `text`; an empty list means the text is a valid Custos policy set.
+ * An application schema: a Cedar schema fragment in namespace `App` declaring actions only (e.g. `can_update_todo`),
+ * which apply to `Custos::AppResource`s. It extends the shipped schema for validation and names the application
+ * actions a decision accepts. Returns the actions, or throws CedarTextError: a fragment may not declare entity or
+ * common types, another namespace, or redeclare Custos.
  */
-export function validatePolicyText(text: string): PolicyProblem[] {
+export function appActionsOf(appSchema: string): string[] {
+  const answer = cedar.schemaToJson(`${CUSTOS_SCHEMA}\n${appSchema}`);
+  if (answer.type === 'failure') {
+    throw new CedarTextError(answer.errors.map((e) => ({ message: `application schema: ${e.message}`, line: null, column: null, policy: null })));
+  }
+  const namespaces = Object.keys(answer.json).filter((ns) => ns !== 'Custos');
+  const problems: PolicyProblem[] = [];
+  const fail = (message: string) => problems.push({ message: `application schema: ${message}`, line: null, column: null, policy: null });
+  if (namespaces.some((ns) => ns !== APP_NAMESPACE)) fail(`only namespace ${APP_NAMESPACE} may be declared (found ${namespaces.map((n) => n || '(none)').join(', ')})`);
+  const app = answer.json[APP_NAMESPACE];
+  if (app && (Object.keys(app.entityTypes ?? {}).length || Object.keys(app.commonTypes ?? {}).length)) fail('declare actions only: entity and common types are Custos\'s');
+  const baseline = cedar.schemaToJson(CUSTOS_SCHEMA);
+  if (baseline.type === 'success' && JSON.stringify(baseline.json.Custos) !== JSON.stringify(answer.json.Custos)) fail('the Custos namespace may not be changed');
+  if (problems.length) throw new CedarTextError(problems);
+  return Object.keys(app?.actions ?? {}).sort();
+}
+
+/**
+ * Parses and validates user policy text against the shipped schema (strict mode), extended by an application
+ * schema when given. Returns every problem, each with line and column in `text`; an empty list means the text is a
+ * valid Custos policy set.
+ */
+export function validatePolicyText(text: string, appSchema?: string | null): PolicyProblem[] {
   try {
     splitPolicies(text);
+    if (appSchema) appActionsOf(appSchema);
   } catch (error) {
     if (error instanceof CedarTextError) return error.problems;
     throw error;
   }
   // Validated as one text so that offsets are offsets in what the author wrote; ids there are positional.
-  const answer = cedar.validate({ schema: CUSTOS_SCHEMA, policies: { staticPolicies: text }, validationSettings: { mode: 'strict' } });
+  const schema = appSchema ? `${CUSTOS_SCHEMA}\n${appSchema}` : CUSTOS_SCHEMA;
+  const answer = cedar.validate({ schema, policies: { staticPolicies: text }, validationSettings: { mode: 'strict' } });
   if (answer.type === 'failure') return answer.errors.map((e) => problem(text, e.message, e.sourceLocations?.[0]?.start, null));
   return answer.validationErrors.map((e) => problem(text, e.error.message, e.error.sourceLocations?.[0]?.start, e.policyId));
 }

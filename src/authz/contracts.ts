@@ -68,6 +68,11 @@ export interface DecisionRequest {
   asserted?: Asserted;
   /** Echoed into the audit event (X-Request-ID, the gateway's request id). */
   requestId: string | null;
+  /**
+   * Facts stated by an operator (an explanation, `custos authz check`), not observed on a real request: the decision
+   * event says so, and policy impact replays skip it.
+   */
+  simulated?: { statedBy: string | null; facts: Record<string, unknown> };
 }
 
 /** Why a decision came out as it did: one entry per reason, in a stable shape for audit events and AuthZEN. */
@@ -111,6 +116,8 @@ export interface CandidatePolicies {
   text: string;
   /** A stable label for the decision's policyVersion (e.g. `candidate:7`). */
   label: string;
+  /** The candidate's application schema (its own application actions), if it has one. */
+  appSchema?: string | null;
 }
 
 export interface EvaluateOptions {

@@ -6,3 +6,4 @@ export {
   ACTIONS, ASSET_ACTIONS, MANAGEMENT_ACTIONS, NO_FACTS,
   type Decision, type DecisionReason, type DecisionRequest, type Pdp, type RequestFacts, type ResourceTarget,
 } from './contracts.js';
+export type { GrantView, NewGrant } from './grants/index.js';

@@ -11,6 +11,7 @@ import type { Database } from '../platform/store/db.js';
 import { checkSchema } from './cedar.js';
 import { createAuthzenPart } from './authzen/index.js';
 import { createDevicesPart } from './devices/index.js';
+import type { RemoteKeySource } from './devices/remote-keys.js';
 import { createGrantsPart } from './grants/index.js';
 import type { AuthzPartContext } from './parts.js';
 import { createPdp } from './pdp.js';
@@ -28,12 +29,13 @@ export interface AuthzModuleDeps {
   issuer(): string;
   settings: AuthzSettings;
   recentDecisions: AuthzPartContext['recentDecisions'];
+  /** Remote JWKS (posture issuers' jwks_uri): the credentials module's bounded, fail-closed cache. */
+  remoteKeys?: RemoteKeySource;
 }
 
 export function createAuthzModule(deps: AuthzModuleDeps) {
   checkSchema();
   const { db, audit, clock, newId } = deps;
-  const devices = createDevicesPart({ db, audit, clock, newId });
   const snapshots = createSnapshotSource({ db, clock });
   const pdp = createPdp({
     db, audit, clock, snapshots, postureOf: (id, facts) => devices.postureOf(id, facts),
@@ -45,15 +47,21 @@ export function createAuthzModule(deps: AuthzModuleDeps) {
     principals: async () => (await snapshots.current()).principals(),
     resources: async () => (await snapshots.current()).resources(),
   };
+  // Device reports and posture assertions name principals by id or name; remote JWKS go through the credentials
+  // module's bounded cache.
+  const devices = createDevicesPart({ db, audit, clock, newId, principals: entities, remoteKeys: deps.remoteKeys });
   const ctx: AuthzPartContext = {
     db, audit, clock, newId, pdp, entities, inspectToken: deps.inspectToken, issuer: deps.issuer, settings: deps.settings,
     recentDecisions: deps.recentDecisions,
   };
-  const parts = [devices, createPoliciesPart(ctx), createGrantsPart(ctx), createAuthzenPart(ctx)];
+  const grants = createGrantsPart(ctx);
+  const parts = [devices, createPoliciesPart(ctx), grants, createAuthzenPart(ctx)];
 
   return {
     pdp,
     entities,
+    /** The seam the approvals module makes and ends grants through, inside its own transaction. */
+    grants: { createGrant: grants.createGrant, revokeGrant: grants.revokeGrant },
     registerRoutes(app: HttpApp) {
       for (const part of parts) part.registerRoutes(app);
     },

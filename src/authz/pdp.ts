@@ -15,7 +15,7 @@ import type { AuditWriter } from '../audit/index.js';
 import type { Actor } from '../platform/actor.js';
 import type { Clock } from '../platform/clock.js';
 import type { Database } from '../platform/store/db.js';
-import { authorize, type CedarContext, type EntityJson } from './cedar.js';
+import { APP_NAMESPACE, appActionsOf, authorize, type CedarContext, type EntityJson } from './cedar.js';
 import { buildContext } from './context.js';
 import {
   ACTIONS, type CandidatePolicies, type Decision, type DecisionReason, type DecisionRequest, type EntityUid, type EvaluateOptions, type Pdp,
@@ -39,11 +39,13 @@ export interface PdpDeps {
 }
 
 const ACTION_SET = new Set<string>(ACTIONS);
+const APP_ACTION_TYPE = `${APP_NAMESPACE}::Action`;
 const UNKNOWN_POSTURE: DevicePosture = { posture: 'unknown', id: '', source: 'none' };
 
 interface Prepared {
   snapshot: Snapshot;
   principals: SnapshotPrincipal[];
+  actionUid: EntityUid;
   resourceUid: EntityUid;
   resourceEntities: EntityJson[];
   target: { type: string; id: string | null; name: string | null };
@@ -74,11 +76,29 @@ export function createPdp(deps: PdpDeps): Pdp {
     return { id: candidateSlots.place(n, () => candidatePolicySet(snapshot, candidate.text)), key: `candidate:${n}:${snapshot.policiesVersion}` };
   }
 
+  const candidateAppActions = new Map<string, ReadonlySet<string>>();
+  function appActions(snapshot: Snapshot, candidate: CandidatePolicies | undefined): ReadonlySet<string> {
+    if (!candidate) return snapshot.appActions;
+    const text = candidate.appSchema ?? '';
+    let actions = candidateAppActions.get(text);
+    if (!actions) {
+      actions = new Set(text ? appActionsOf(text) : []);
+      if (candidateAppActions.size > 64) candidateAppActions.clear();
+      candidateAppActions.set(text, actions);
+    }
+    return actions;
+  }
+
   async function prepare(request: DecisionRequest, options: EvaluateOptions): Promise<Prepared | { refusal: Refusal; snapshot: Snapshot; target: Prepared['target'] }> {
     const snapshot = await deps.snapshots.current();
     const target = targetOf(request);
     const refuse = (code: RefusalCode, message: string) => ({ refusal: new Refusal(code, message), snapshot, target });
-    if (!ACTION_SET.has(request.action)) return refuse('unknown_action', `'${request.action}' is not an action Custos knows`);
+    // Custos actions apply to everything; an application's own actions (declared by the policy version's application
+    // schema) only to application objects, so they can never reach a model, a dataset or the Custos API.
+    let actionUid: EntityUid;
+    if (ACTION_SET.has(request.action)) actionUid = { type: ACTION_TYPE, id: request.action };
+    else if (request.resource.kind === 'app' && appActions(snapshot, options.candidate).has(request.action)) actionUid = { type: APP_ACTION_TYPE, id: request.action };
+    else return refuse('unknown_action', `'${request.action}' is not an action Custos or the active policy version's application schema declares`);
     const principal = snapshot.principal(request.principal);
     if (!principal) return refuse('unknown_principal', 'no such principal');
     const chain: SnapshotPrincipal[] = [];
@@ -118,7 +138,7 @@ export function createPdp(deps: PdpDeps): Pdp {
     }
     const set = options.candidate ? candidateSetId(snapshot, options.candidate) : { id: snapshot.policySetId, key: `active:${snapshot.policiesVersion}` };
     const policyVersion = options.candidate ? options.candidate.label : `${snapshot.activePolicyVersion ?? 0}.${snapshot.policiesVersion}`;
-    return { snapshot, principals: [principal, ...chain], resourceUid, resourceEntities, target, context, policySetId: set.id, policySetKey: set.key, policyVersion };
+    return { snapshot, principals: [principal, ...chain], actionUid, resourceUid, resourceEntities, target, context, policySetId: set.id, policySetKey: set.key, policyVersion };
   }
 
   function targetOf(request: DecisionRequest): Prepared['target'] {
@@ -159,7 +179,7 @@ export function createPdp(deps: PdpDeps): Pdp {
     let answer;
     try {
       answer = authorize({
-        principal: principal.uid, action: { type: ACTION_TYPE, id: request.action }, resource: p.resourceUid, context: p.context as CedarContext,
+        principal: principal.uid, action: p.actionUid, resource: p.resourceUid, context: p.context as CedarContext,
         preparsedPolicySetId: p.policySetId, entities,
       });
     } catch (error) {
@@ -216,6 +236,7 @@ export function createPdp(deps: PdpDeps): Pdp {
             request: recordedRequest(request), context: decision.context, entity_version: decision.entityVersion,
             request_id: request.requestId ?? askedBy.provenance.requestId,
             verdicts: decision.verdicts.map((v) => ({ principal: v.principal, decision: v.decision })),
+            ...(request.simulated ? { simulated_facts: request.simulated.facts, stated_by: request.simulated.statedBy } : {}),
           },
         });
         // An erroring policy is a policy bug someone must look at: raise it as its own event.

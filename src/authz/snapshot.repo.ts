@@ -40,5 +40,5 @@ export function liveGrants(db: Db, notExpiredBefore: string) {
 }
 
 export function activePolicyVersion(db: Db) {
-  return db.selectFrom('policy_versions').select(['version', 'policies']).where('status', '=', 'active').executeTakeFirst();
+  return db.selectFrom('policy_versions').select(['version', 'policies', 'app_schema']).where('status', '=', 'active').executeTakeFirst();
 }

@@ -9,7 +9,7 @@
 import crypto from 'node:crypto';
 import type { Database } from '../platform/store/db.js';
 import type { Clock } from '../platform/clock.js';
-import { GUARDRAILS, preparse, splitPolicies, type EntityJson, type PolicySet } from './cedar.js';
+import { appActionsOf, GUARDRAILS, preparse, splitPolicies, type EntityJson, type PolicySet } from './cedar.js';
 import type { EntityUid, SnapshotPrincipal, SnapshotResource } from './contracts.js';
 import {
   principalEntity, principalUid, resourceEntity, resourceUid, teamEntity, type PrincipalRecord, type ResourceRecord,
@@ -24,6 +24,8 @@ export interface Snapshot {
   /** The pre-parsed policy set's id in the engine's cache (parsed again if its slot was reused meanwhile). */
   readonly policySetId: string;
   policySet: PolicySet;
+  /** The application actions the active version's application schema declares (`App::Action::"…"`). */
+  appActions: ReadonlySet<string>;
   /** Guardrails and grants, for composing a candidate set around other user policies. */
   guardrails: Record<string, string>;
   grants: GrantForPolicy[];
@@ -188,6 +190,7 @@ export function createSnapshotSource(deps: { db: Database; clock: Clock }) {
       activePolicyVersion: rows.active ? Number(rows.active.version) : null,
       get policySetId() { return parsedSets.place(versions.policies, policySet); },
       policySet,
+      appActions: new Set(rows.active?.app_schema ? appActionsOf(rows.active.app_schema) : []),
       guardrails: GUARDRAIL_POLICIES,
       grants,
       principal: (ref) => byRef(principalsById, principalsByName, ref),

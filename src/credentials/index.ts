@@ -14,4 +14,4 @@ export { chooseScope, choosePurpose, grantedLifetime } from './narrowing.js';
 export type { CredentialHolder } from './revocation.service.js';
 export { readParams, required, type OAuthParams } from './token-endpoint/params.js';
 export type { LeakRevokerFn } from './leaks.js';
-export { remoteUrlProblem } from './remote-jwks.js';
+export { createRemoteJwksCache, remoteUrlProblem } from './remote-jwks.js';

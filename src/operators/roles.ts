@@ -54,6 +54,8 @@ export const SELF_SERVICE_SCOPES: ReadonlyMap<string, readonly Permission[]> = n
   // A service account that uses Custos as its decision point (AuthZEN); the authz module keeps it to the subjects
   // it may ask about.
   ['authz:evaluate', ['self.read', 'authz.evaluate']],
+  // An MDM/EDR integration's service account reports device records (the devices part keeps it to reports).
+  ['devices:write', ['self.read', 'device.write']],
 ]);
 
 export function authorize(actor: Actor, permission: string): boolean {

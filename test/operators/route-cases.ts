@@ -15,7 +15,7 @@ import { OAUTH_CLIENTS_ROUTE_CASES } from './cases/oauth-clients.cases.js';
 import { AUTHZ_POLICIES_ROUTE_CASES } from './cases/authz-policies.cases.js';
 import { AUTHZ_GRANTS_ROUTE_CASES } from './cases/authz-grants.cases.js';
 import { AUTHZ_DEVICES_ROUTE_CASES } from './cases/authz-devices.cases.js';
-import { AUTHZEN_ROUTE_CASES } from './cases/authzen.cases.js';
+import { AUTHZEN_ACCESS_ROUTE_CASES } from './cases/authzen.cases.js';
 
 // One request per registered route, with what each operator role must get back. The role-matrix and
 // "no token" tests walk the routes the running app publishes in /openapi.json and fail on any route that
@@ -40,7 +40,7 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   ...AUTHZ_POLICIES_ROUTE_CASES,
   ...AUTHZ_GRANTS_ROUTE_CASES,
   ...AUTHZ_DEVICES_ROUTE_CASES,
-  ...AUTHZEN_ROUTE_CASES,
+  ...AUTHZEN_ACCESS_ROUTE_CASES,
 };
 
 /** Settings a harness walking these cases needs: the session cases sign in by pasting an operator token, which stays

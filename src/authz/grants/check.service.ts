@@ -57,6 +57,7 @@ export function createCheckService(deps: { db: Database; audit: AuditWriter; clo
       const simulated = describeStatement(stated);
       const d = await pdp.decide({
         principal: input.principal, action: input.action, resource, facts: factsFromStatement(stated, clock.now()), requestId: actor.provenance.requestId,
+        simulated: { statedBy: actor.principal?.id ?? null, facts: simulated },
       }, actor);
       const errored = d.reasons.flatMap((r) => r.kind === 'error' ? [{ policy: r.policy, principal: r.principal, message: r.message }] : []);
       const event = await db.write((trx, batch) => audit.record(trx, batch, {

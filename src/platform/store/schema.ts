@@ -380,6 +380,8 @@ export interface PolicyVersionsTable {
   status: 'candidate' | 'active' | 'superseded' | 'rejected';
   policies: string;
   tests: string | null;
+  /** Cedar schema fragment declaring an application's own actions (namespace App). */
+  app_schema: string | null;
   description: string | null;
   sha256: string;
   created_at: string;

@@ -5,8 +5,9 @@ import { idColumn } from './columns.js';
 type Db = Kysely<any>;
 
 // The authorization module's tables (authz/):
-// - policy_versions: versioned Cedar policy sets with their test cases; at most one is `active` (the partial
-//   unique index makes a second one impossible, so activation is all or nothing).
+// - policy_versions: versioned Cedar policy sets with their test cases and, optionally, an application schema
+//   (actions of applications that use Custos as their PDP); at most one is `active` (the partial unique index makes
+//   a second one impossible, so activation is all or nothing).
 // - grants: time-bound grants (subject, resource or resource set, actions, purpose, expiry), evaluated as
 //   Cedar template-linked policies whose condition carries the expiry; revoked_at ends one at once.
 // - devices: posture records pushed to /v1/devices (an MDM or EDR reporting a device's state).
@@ -29,6 +30,7 @@ export function migration(dialect: Dialect): Migration {
         .addColumn('status', 'text', (c) => c.notNull()) // candidate | active | superseded | rejected
         .addColumn('policies', 'text', (c) => c.notNull())
         .addColumn('tests', 'text') // YAML test cases as submitted
+        .addColumn('app_schema', 'text') // Cedar schema fragment: an application's own actions (namespace App)
         .addColumn('description', 'text')
         .addColumn('sha256', 'text', (c) => c.notNull())
         .addColumn('created_at', 'text', (c) => c.notNull())
