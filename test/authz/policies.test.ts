@@ -127,6 +127,22 @@ for (const backend of BACKENDS) {
         expect(field.body.errors[0].message).toMatch(/purpse/);
       });
 
+      it('accepts an application schema: its actions in policies and tests, only on application objects', async () => {
+        const appSchema = 'namespace App {\n  action can_read_todo appliesTo { principal: [Custos::Human, Custos::Agent], resource: [Custos::AppResource], context: Custos::RequestContext };\n}\n';
+        const policies = '@id("todo-read")\npermit (principal is Custos::Human, action == App::Action::"can_read_todo", resource is Custos::AppResource);\n';
+        const tests = '- {name: ben reads a todo, principal: ben, action: can_read_todo, resource: {type: todo, id: "1"}, expect: allow}\n';
+        const r = await h.call('POST', '/v1/policies', { policies, tests, app_schema: appSchema });
+        expect(r.status, r.text).toBe(201);
+        expect(r.body).toMatchObject({ app_schema: appSchema, test_report: { passed: 1, failed: 0 } });
+        // Without the schema the policy does not validate; an app action on a registry resource is refused.
+        expect((await h.call('POST', '/v1/policies', { policies })).status).toBe(statusOf(INVALID_POLICY));
+        const onModel = await h.call('POST', '/v1/policies', { policies, app_schema: appSchema, tests: '- {name: x, principal: ben, action: can_read_todo, resource: m-prod, expect: deny}\n' });
+        expect(onModel.status).toBe(statusOf(INVALID_POLICY));
+        expect(onModel.body.errors[0]).toMatchObject({ case: 'x' });
+        const unknown = await h.call('POST', '/v1/policies', { policies: READ_SUPPORT, tests: '- {name: y, principal: ben, action: fly, resource: m-prod, expect: deny}\n' });
+        expect(unknown.body.errors[0].message).toMatch(/'fly' is neither a Custos action nor declared/);
+      });
+
       it('refuses unknown body fields (400) and a missing text', async () => {
         expect((await h.call('POST', '/v1/policies', { policies: READ_SUPPORT, activate: true })).status).toBe(400);
         expect((await h.call('POST', '/v1/policies', {})).status).toBe(400);

@@ -17,4 +17,5 @@ export { diffPolicies, type PolicyDiff } from './diff.js';
 export { parseEntitiesFile, runCasesOffline } from './offline.js';
 export { checkPolicyFiles, combinePolicyFiles, combineTestFiles, fileProblemLine, readTestFiles, type FileProblem, type SourceFile } from './sources.js';
 export type { CaseResult, TestCase } from './test-cases.js';
+export { knownActions } from './validation.js';
 export type { Activated, Impact, TestReport, VersionSummary, VersionView } from './policies.schemas.js';

@@ -12,8 +12,8 @@
 // same functions the snapshot uses.
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { authorize, GUARDRAILS, preparse, splitPolicies, type CedarContext, type EntityJson } from '../cedar.js';
-import type { EntityUid } from '../contracts.js';
+import { APP_NAMESPACE, authorize, GUARDRAILS, preparse, splitPolicies, type CedarContext, type EntityJson } from '../cedar.js';
+import { ACTIONS, type EntityUid } from '../contracts.js';
 import {
   ACTION_TYPE, API_ENTITY, API_UID, appResourceEntity, assertedEntity, NOTHING_ASSERTED_ENTITY, principalEntity, PRINCIPAL_TYPES,
   resourceEntity, RESOURCE_TYPES, teamEntity, withAsserted,
@@ -130,19 +130,29 @@ export function buildEntities(file: EntitiesFile): OfflineEntities {
 
 let setCounter = 0;
 
-/** Evaluates test cases against `policies` (user Cedar text) and `entities`, without a server. */
-export function runCasesOffline(policies: string, cases: TestCase[], entities: OfflineEntities): CaseResult[] {
+/**
+ * Evaluates test cases against `policies` (user Cedar text) and `entities`, without a server. `appActions` are the
+ * actions the version's application schema declares (knownActions in validation.ts).
+ */
+export function runCasesOffline(policies: string, cases: TestCase[], entities: OfflineEntities, appActions: ReadonlySet<string> = new Set()): CaseResult[] {
   const setId = `offline:${++setCounter}`;
   preparse(setId, composePolicySet({ guardrails: splitPolicies(GUARDRAILS, { builtIn: true }), user: splitPolicies(policies), grants: [] }));
-  return cases.map((c) => runCase(setId, c, entities));
+  return cases.map((c) => runCase(setId, c, entities, appActions));
 }
+
+const CUSTOS_ACTIONS = new Set<string>(ACTIONS);
 
 function refused(c: TestCase, code: string): CaseResult {
   return { name: c.name, expect: c.expect, got: 'deny', passed: c.expect === 'deny', reasons: [`refused:${code}`] };
 }
 
-function runCase(setId: string, c: TestCase, entities: OfflineEntities): CaseResult {
+function runCase(setId: string, c: TestCase, entities: OfflineEntities, appActions: ReadonlySet<string>): CaseResult {
   const request = caseRequest(c);
+  // Custos actions apply to everything; an application's own actions only to application objects (as pdp.ts).
+  let actionUid: EntityUid;
+  if (CUSTOS_ACTIONS.has(request.action)) actionUid = { type: ACTION_TYPE, id: request.action };
+  else if (request.resource.kind === 'app' && appActions.has(request.action)) actionUid = { type: `${APP_NAMESPACE}::Action`, id: request.action };
+  else return refused(c, 'unknown_action');
   const actor = entities.principal(request.principal);
   if (!actor) return refused(c, 'unknown_principal');
   const chain: OfflinePrincipal[] = [];
@@ -177,7 +187,7 @@ function runCase(setId: string, c: TestCase, entities: OfflineEntities): CaseRes
     if (subjectAsserted) all.push(assertedEntity('subject', request.asserted!.subject!));
     if (assertedResource) all.push(assertedEntity('resource', request.asserted!.resource!));
     if (request.asserted?.context !== undefined) all.push(assertedEntity('request', request.asserted.context));
-    const answer = authorize({ principal: p.entities[0]!.uid as EntityUid, action: { type: ACTION_TYPE, id: request.action }, resource: resourceUid, context: context as CedarContext, preparsedPolicySetId: setId, entities: dedupe(all) });
+    const answer = authorize({ principal: p.entities[0]!.uid as EntityUid, action: actionUid, resource: resourceUid, context: context as CedarContext, preparsedPolicySetId: setId, entities: dedupe(all) });
     const ok = answer.decision === 'allow' && answer.errors.length === 0;
     for (const policy of answer.determining) reasons.push(`${answer.decision === 'allow' ? 'permit' : 'forbid'}:${policy}@${p.name}`);
     for (const e of answer.errors) reasons.push(`error:${e.policy}@${p.name}: ${e.message}`);

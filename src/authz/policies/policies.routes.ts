@@ -46,7 +46,7 @@ export function registerPolicyRoutes(app: HttpApp, policies: PoliciesService): v
   app.post('/v1/policies/impact', {
     config: { permission: 'policy.read', errors: [INVALID_POLICY] },
     schema: { tags, summary: 'Replay recent decisions against Cedar text and list every decision it would flip (changes nothing)', body: impactBody, response: { 200: impactSchema } },
-  }, async (req) => policies.impact(req.body.policies, req.body));
+  }, async (req) => policies.impact(req.body.policies, req.body.app_schema, req.body));
 
   app.post('/v1/policies/:version/impact', {
     config: { permission: 'policy.read', errors: ['not_found', INVALID_POLICY] },

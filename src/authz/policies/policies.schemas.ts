@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { paginationQuery } from '../../platform/http/pagination.js';
-import { MAX_POLICY_TEXT } from './validation.js';
+import { MAX_APP_SCHEMA_TEXT, MAX_POLICY_TEXT } from './validation.js';
 
 // Request and response shapes of /v1/policies (versioned user policy sets, their tests, activation, rollback and
 // impact); the OpenAPI document is generated from them. Cedar and YAML are carried as text and checked by the
@@ -12,6 +12,7 @@ export const MAX_IMPACT_LIMIT = 5000;
 
 const policiesText = z.string().min(1).max(MAX_POLICY_TEXT).describe('Cedar policies (user policies only: the built-in guardrails and grants are always added)');
 const testsText = z.string().max(MAX_TESTS_TEXT).describe('Test cases in YAML (docs/policies.md): request → expected decision');
+const appSchemaText = z.string().min(1).max(MAX_APP_SCHEMA_TEXT).describe('A Cedar schema fragment in namespace App declaring an application\'s own actions (applications that use Custos as their decision point); it extends the shipped schema for this version');
 const reason = z.string().min(1).max(1000).describe('Why: recorded in the audit log');
 const since = z.iso.datetime({ offset: true }).optional().describe('Replay decisions made at or after this time (ISO 8601)');
 const limit = z.number().int().min(1).max(MAX_IMPACT_LIMIT).optional().describe(`How many recent decisions to replay, newest first (default ${DEFAULT_IMPACT_LIMIT})`);
@@ -19,6 +20,7 @@ const limit = z.number().int().min(1).max(MAX_IMPACT_LIMIT).optional().describe(
 export const createPolicyBody = z.strictObject({
   policies: policiesText,
   tests: testsText.optional(),
+  app_schema: appSchemaText.optional(),
   description: z.string().max(2000).optional(),
   reason: reason.optional(),
 });
@@ -31,7 +33,7 @@ export const rollbackBody = z.strictObject({
 });
 export type RollbackInput = z.infer<typeof rollbackBody>;
 
-export const impactBody = z.strictObject({ policies: policiesText, since, limit });
+export const impactBody = z.strictObject({ policies: policiesText, app_schema: appSchemaText.optional(), since, limit });
 export const versionImpactBody = z.strictObject({ since, limit });
 export type ImpactInput = { since?: string; limit?: number };
 
@@ -80,6 +82,7 @@ export type VersionSummary = z.infer<typeof versionSummarySchema>;
 export const versionSchema = versionSummarySchema.extend({
   policies: z.string(),
   tests: z.string().nullable(),
+  app_schema: z.string().nullable(),
   policy_ids: z.array(z.string()),
   test_count: z.number(),
 });

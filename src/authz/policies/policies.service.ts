@@ -13,8 +13,8 @@ import {
   DEFAULT_IMPACT_LIMIT, type Activated, type CreatePolicyInput, type Impact, type ImpactInput, type ListQuery, type RollbackInput,
   type TestReport, type VersionSummary, type VersionView,
 } from './policies.schemas.js';
-import { caseContext, caseRequest, parseTestCases, TestCasesError, type CaseResult, type TestCase } from './test-cases.js';
-import { policyIds, policyProblems } from './validation.js';
+import { actionProblems, caseContext, caseRequest, parseTestCases, TestCasesError, type CaseResult, type TestCase } from './test-cases.js';
+import { knownActions, policyIds, policyProblems } from './validation.js';
 
 // The policy lifecycle (policy as code): versioned user policy sets with their test cases.
 //
@@ -65,21 +65,29 @@ function view(row: PolicyVersionsTable): VersionView {
   } catch {
     // Stored versions parsed when they were created; a Cedar upgrade that no longer parses one shows no ids.
   }
-  return { ...summary(row), policies: row.policies, tests: row.tests, policy_ids: ids, test_count: countCases(row.tests) };
+  return { ...summary(row), policies: row.policies, tests: row.tests, app_schema: row.app_schema, policy_ids: ids, test_count: countCases(row.tests) };
 }
 
-function checkedCases(tests: string | null | undefined): TestCase[] {
+/** Parses a version's test cases and checks their actions; throws TestCasesError. */
+function casesOf(tests: string | null | undefined, appSchema: string | null | undefined): TestCase[] {
   if (!tests || tests.trim() === '') return [];
+  const cases = parseTestCases(tests);
+  const problems = actionProblems(cases, knownActions(appSchema));
+  if (problems.length) throw new TestCasesError(problems);
+  return cases;
+}
+
+function checkedCases(tests: string | null | undefined, appSchema: string | null | undefined): TestCase[] {
   try {
-    return parseTestCases(tests);
+    return casesOf(tests, appSchema);
   } catch (error) {
     if (error instanceof TestCasesError) throw invalidPolicy('tests', error.problems);
     throw error;
   }
 }
 
-function checkedPolicies(text: string): void {
-  const problems = policyProblems(text);
+function checkedPolicies(text: string, appSchema: string | null | undefined): void {
+  const problems = policyProblems(text, appSchema);
   if (problems.length) throw invalidPolicy('policies', problems);
 }
 
@@ -128,7 +136,7 @@ export function createPoliciesService(ctx: Ctx) {
   }
 
   /** Runs test cases against `text` through the decision point (current registry, guardrails, live grants). */
-  async function runCases(text: string, cases: TestCase[], label: string): Promise<TestReport> {
+  async function runCases(text: string, appSchema: string | null | undefined, cases: TestCase[], label: string): Promise<TestReport> {
     const results: CaseResult[] = [];
     for (const c of cases) {
       const request = caseRequest(c);
@@ -136,7 +144,7 @@ export function createPoliciesService(ctx: Ctx) {
       const chainNames: string[] = [];
       for (const ref of request.facts.delegationChain) chainNames.push((await entities.principal(ref))?.name ?? ref);
       const context = caseContext(c, principal?.kind ?? 'unknown', chainNames);
-      const decision = await pdp.evaluate(request, { candidate: { text, label }, context });
+      const decision = await pdp.evaluate(request, { candidate: { text, label, appSchema: appSchema ?? null }, context });
       results.push({ name: c.name, expect: c.expect, got: decision.decision, passed: decision.decision === c.expect, reasons: decision.reasons.map(reasonText) });
     }
     const failed = results.filter((r) => !r.passed).length;
@@ -173,8 +181,8 @@ export function createPoliciesService(ctx: Ctx) {
   }
 
   /** Replays recent decisions against `text` and lists the ones that would flip. */
-  async function impact(text: string, input: ImpactInput, label = 'candidate:impact'): Promise<Impact> {
-    checkedPolicies(text);
+  async function impact(text: string, appSchema: string | null | undefined, input: ImpactInput, label = 'candidate:impact'): Promise<Impact> {
+    checkedPolicies(text, appSchema);
     const events = await ctx.recentDecisions({ ...(input.since ? { since: input.since } : {}), limit: input.limit ?? DEFAULT_IMPACT_LIMIT });
     const out: Impact = { candidate: label, replayed: 0, skipped: 0, flips: [] };
     for (const event of events) {
@@ -185,7 +193,7 @@ export function createPoliciesService(ctx: Ctx) {
       }
       const { request, context } = replay;
       const before = await pdp.evaluate(request, { context });
-      const after = await pdp.evaluate(request, { candidate: { text, label }, context });
+      const after = await pdp.evaluate(request, { candidate: { text, label, appSchema: appSchema ?? null }, context });
       out.replayed += 1;
       if (before.decision === after.decision) continue;
       out.flips.push({
@@ -201,22 +209,24 @@ export function createPoliciesService(ctx: Ctx) {
     runCases,
 
     async create(actor: Actor, input: CreatePolicyInput): Promise<VersionView & { test_report: TestReport }> {
-      checkedPolicies(input.policies);
-      const cases = checkedCases(input.tests);
+      checkedPolicies(input.policies, input.app_schema);
+      const cases = checkedCases(input.tests, input.app_schema);
       const row = await db.write(async (trx, batch) => {
         const version = (await repo.latestVersion(trx)) + 1;
         const r: PolicyVersionsTable = {
           id: newId(), version, status: 'candidate', policies: input.policies, tests: input.tests && input.tests.trim() !== '' ? input.tests : null,
+          app_schema: input.app_schema ?? null,
           description: input.description ?? null, sha256: sha256Hex(input.policies), created_at: clock.now().toISOString(), created_by: by(actor),
           activated_at: null, activated_by: null, status_reason: null,
         };
         await repo.insertVersion(trx, r);
         await record(trx, batch, actor, 'policy.created', r, 'success', {
-          version, sha256: r.sha256, policy_ids: policyIds(r.policies), test_count: cases.length, description: r.description, reason: input.reason ?? null,
+          version, sha256: r.sha256, policy_ids: policyIds(r.policies), test_count: cases.length, app_actions: [...knownActions(r.app_schema).app],
+          description: r.description, reason: input.reason ?? null,
         });
         return r;
       });
-      return { ...view(row), test_report: await runCases(row.policies, cases, `candidate:${row.version}`) };
+      return { ...view(row), test_report: await runCases(row.policies, row.app_schema, cases, `candidate:${row.version}`) };
     },
 
     async list(query: ListQuery): Promise<{ items: VersionSummary[]; next_cursor: string | null }> {
@@ -239,16 +249,16 @@ export function createPoliciesService(ctx: Ctx) {
     async activate(actor: Actor, version: number, reason: string): Promise<Activated> {
       const row = await load(version);
       if (row.status === 'active') throw notActivatable(`version ${version} is already active`);
-      const problems = policyProblems(row.policies);
+      const problems = policyProblems(row.policies, row.app_schema);
       let cases: TestCase[] = [];
       let testProblems: TestCasesError['problems'] = [];
       try {
-        cases = row.tests ? parseTestCases(row.tests) : [];
+        cases = casesOf(row.tests, row.app_schema);
       } catch (error) {
         if (!(error instanceof TestCasesError)) throw error;
         testProblems = error.problems;
       }
-      const report = problems.length || testProblems.length ? { passed: 0, failed: 0, results: [] } : await runCases(row.policies, cases, `candidate:${version}`);
+      const report = problems.length || testProblems.length ? { passed: 0, failed: 0, results: [] } : await runCases(row.policies, row.app_schema, cases, `candidate:${version}`);
       const failures = report.results.filter((r) => !r.passed);
       if (problems.length || testProblems.length || failures.length) {
         await db.write(async (trx, batch) => {
@@ -272,10 +282,10 @@ export function createPoliciesService(ctx: Ctx) {
       if (!row) throw notActivatable('no version was active before the current one: there is nothing to roll back to');
       if (row.status === 'active') throw notActivatable(`version ${row.version} is the active version`);
       if (row.status !== 'superseded') throw notActivatable(`version ${row.version} was never active (${row.status}): activate it instead, which runs its tests`, ['activate']);
-      checkedPolicies(row.policies);
+      checkedPolicies(row.policies, row.app_schema);
       let report: TestReport = { passed: 0, failed: 0, results: [] };
       try {
-        report = await runCases(row.policies, row.tests ? parseTestCases(row.tests) : [], `candidate:${row.version}`);
+        report = await runCases(row.policies, row.app_schema, casesOf(row.tests, row.app_schema), `candidate:${row.version}`);
       } catch (error) {
         if (!(error instanceof TestCasesError)) throw error;
       }
@@ -286,7 +296,7 @@ export function createPoliciesService(ctx: Ctx) {
 
     async impactOfVersion(version: number, input: ImpactInput): Promise<Impact> {
       const row = await load(version);
-      return impact(row.policies, input, `candidate:${row.version}`);
+      return impact(row.policies, row.app_schema, input, `candidate:${row.version}`);
     },
   };
 }

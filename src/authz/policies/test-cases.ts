@@ -57,7 +57,7 @@ const resourceSchema = z.union([
 export const testCaseSchema = z.strictObject({
   name: text(300),
   principal: text(200),
-  action: z.enum(ACTIONS),
+  action: z.string().min(1).max(200).regex(/^[A-Za-z_][A-Za-z0-9_.:-]*$/, 'an action name: a Custos action, or one the application schema declares').describe(`a Custos action (${ACTIONS.join(', ')}) or an application action`),
   resource: resourceSchema,
   purpose: text(200).optional(),
   context: contextSchema.optional(),
@@ -148,6 +148,20 @@ function caseName(value: unknown, path: Array<string | number>): string | undefi
   const index = Array.isArray(value) ? path[0] : path[0] === 'cases' ? path[1] : undefined;
   const c = Array.isArray(list) && typeof index === 'number' ? list[index] as { name?: unknown } : undefined;
   return typeof c?.name === 'string' ? c.name : undefined;
+}
+
+/**
+ * Cases whose action is neither a Custos action nor one of the application schema's, or an application action on
+ * something that is not an application object (the decision point refuses both as unknown_action).
+ */
+export function actionProblems(cases: TestCase[], actions: { custos: ReadonlySet<string>; app: ReadonlySet<string> }): InputProblem[] {
+  const out: InputProblem[] = [];
+  for (const c of cases) {
+    if (actions.custos.has(c.action)) continue;
+    if (!actions.app.has(c.action)) out.push({ message: `action '${c.action}' is neither a Custos action nor declared by the application schema`, line: null, column: null, case: c.name });
+    else if (caseTarget(c).kind !== 'app') out.push({ message: `application action '${c.action}' applies only to application objects ({type: <your type>, id})`, line: null, column: null, case: c.name });
+  }
+  return out;
 }
 
 /** Where a case's resource points. */

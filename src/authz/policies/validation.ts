@@ -6,14 +6,20 @@
 //   how many more there were;
 // - an empty text is a problem (a version with no policy would deny everything but grants: say so explicitly with
 //   a `forbid` if that is what is meant).
-import { CedarTextError, splitPolicies, validatePolicyText, type PolicyProblem } from '../cedar.js';
+import { ACTIONS } from '../contracts.js';
+import { appActionsOf, CedarTextError, splitPolicies, validatePolicyText, type PolicyProblem } from '../cedar.js';
 
 export type { PolicyProblem };
 
 export const MAX_POLICY_TEXT = 512 * 1024;
 
-/** Every problem of a user policy text; an empty list means it can be stored and activated. */
-export function policyProblems(text: string): PolicyProblem[] {
+export const MAX_APP_SCHEMA_TEXT = 64 * 1024;
+
+/**
+ * Every problem of a user policy text (validated against the shipped schema, extended by the version's application
+ * schema when it has one); an empty list means it can be stored and activated.
+ */
+export function policyProblems(text: string, appSchema?: string | null): PolicyProblem[] {
   if (text.trim() === '') return [{ message: 'no policies: the text is empty', line: 1, column: 1, policy: null }];
   let ids: string[];
   try {
@@ -24,8 +30,19 @@ export function policyProblems(text: string): PolicyProblem[] {
   }
   if (ids.length === 0) return [{ message: 'no policies: the text holds only comments', line: 1, column: 1, policy: null }];
   // Cedar's messages name the positional id ("for policy `policy0`, …"): the problem names the policy itself.
-  const named = validatePolicyText(text).map((p) => ({ ...p, message: p.message.replace(/^for policy `[^`]*`, /, ''), policy: p.policy ? idOf(p.policy, ids) : null }));
+  const named = validatePolicyText(text, appSchema).map((p) => ({ ...p, message: p.message.replace(/^for policy `[^`]*`, /, ''), policy: p.policy ? idOf(p.policy, ids) : null }));
   return dedupe(named);
+}
+
+/** The actions a test case may name: Custos's, and those the application schema declares (on application objects). */
+export function knownActions(appSchema?: string | null): { custos: ReadonlySet<string>; app: ReadonlySet<string> } {
+  let app: string[] = [];
+  try {
+    app = appSchema ? appActionsOf(appSchema) : [];
+  } catch (error) {
+    if (!(error instanceof CedarTextError)) throw error;
+  }
+  return { custos: new Set<string>(ACTIONS), app: new Set(app) };
 }
 
 /** The ids of a valid policy text, in order. */

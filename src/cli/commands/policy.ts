@@ -50,14 +50,21 @@ function reportProblems(io: CliIo, problems: FileProblem[], fileProblemLine: (p:
   throw new CliError(`${problems.length} problem${problems.length === 1 ? '' : 's'} in ${files} ${what} file${files === 1 ? '' : 's'}`, 1);
 }
 
+/** The application schema file (--app-schema), when given. */
+function readAppSchema(file: string | undefined): SourceFile | undefined {
+  return file === undefined ? undefined : collect([file], ['.cedarschema'], 'schema')[0];
+}
+
 /** Reads and checks the Cedar files; returns the combined text and the policy ids. */
-async function readPolicies(io: CliIo, paths: string[]): Promise<{ files: SourceFile[]; text: string; ids: string[] }> {
+async function readPolicies(io: CliIo, paths: string[], appSchema?: SourceFile): Promise<{ files: SourceFile[]; text: string; ids: string[] }> {
   const m = await offline();
   const files = collect(paths, CEDAR, 'Cedar');
-  const { problems, ids } = m.checkPolicyFiles(files);
+  const { problems, ids } = m.checkPolicyFiles(files, appSchema);
   if (problems.length) reportProblems(io, problems, m.fileProblemLine, 'policy');
   return { files, text: m.combinePolicyFiles(files), ids };
 }
+
+const appSchemaOption = ['--app-schema <file>', 'a Cedar schema fragment (namespace App) declaring an application\'s own actions'] as const;
 
 function printResults(io: CliIo, results: CaseResult[]): void {
   printTable(io, ['RESULT', 'CASE', 'EXPECT', 'GOT', 'REASONS'], results.map((r) => [r.passed ? 'pass' : 'FAIL', r.name, r.expect, r.got, r.reasons.join(', ')]));
@@ -80,9 +87,10 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
 
   policy.command('validate').argument('[paths...]', 'Cedar files or directories of them', ['policies'])
     .description('parse and validate Cedar files against the Custos schema (strict), offline; problems as file:line:column')
+    .option(...appSchemaOption)
     .addHelpText('after', examples('custos policy validate policies/', 'custos policy validate policies/models.cedar policies/data.cedar'))
-    .action(async (paths: string[], _o, cmd: Command) => {
-      const { files, ids } = await readPolicies(io, paths);
+    .action(async (paths: string[], o: { appSchema?: string }, cmd: Command) => {
+      const { files, ids } = await readPolicies(io, paths, readAppSchema(o.appSchema));
       if (cmd.optsWithGlobals().json) printJson(io, { files: files.map((f) => f.path), policies: ids });
       else io.stdout.write(`ok: ${files.length} file${files.length === 1 ? '' : 's'}, ${ids.length} polic${ids.length === 1 ? 'y' : 'ies'} (${ids.join(', ')})\n`);
     });
@@ -92,12 +100,14 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
     .option('--policies <paths...>', 'Cedar files or directories', ['policies'])
     .option('--tests <paths...>', 'test case files (YAML) or directories', ['tests'])
     .option('--entities <file>', 'teams, principals and resources the cases name (YAML or JSON); default entities.yaml when it exists')
+    .option(...appSchemaOption)
     .addHelpText('after', examples('custos policy test', 'custos policy test --policies policies --tests tests/models.yaml --entities fixtures/entities.yaml'))
-    .action(async (o: { policies: string[]; tests: string[]; entities?: string }, cmd: Command) => {
+    .action(async (o: { policies: string[]; tests: string[]; entities?: string; appSchema?: string }, cmd: Command) => {
       const m = await offline();
-      const { text } = await readPolicies(io, o.policies);
+      const appSchema = readAppSchema(o.appSchema);
+      const { text } = await readPolicies(io, o.policies, appSchema);
       const testFiles = collect(o.tests, YAML, 'test');
-      const { cases, problems } = m.readTestFiles(testFiles);
+      const { cases, problems } = m.readTestFiles(testFiles, appSchema);
       if (problems.length) reportProblems(io, problems, m.fileProblemLine, 'test');
       const entitiesFile = o.entities ?? (fs.existsSync('entities.yaml') ? 'entities.yaml' : undefined);
       let entities;
@@ -107,7 +117,7 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
         if (error instanceof Error && 'problems' in error) reportProblems(io, (error as { problems: FileProblem[] }).problems.map((p) => ({ ...p, file: entitiesFile ?? 'entities' })), m.fileProblemLine, 'entities');
         throw error;
       }
-      const results = m.runCasesOffline(text, cases, entities);
+      const results = m.runCasesOffline(text, cases, entities, m.knownActions(appSchema?.text).app);
       const failed = results.filter((r) => !r.passed).length;
       if (cmd.optsWithGlobals().json) printJson(io, { passed: results.length - failed, failed, results });
       else {
@@ -122,8 +132,9 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
     .addHelpText('after', examples('custos policy diff old/policies policies', 'git show main:policies/models.cedar > /tmp/old.cedar && custos policy diff /tmp/old.cedar policies/models.cedar'))
     .action(async (before: string, after: string, _o, cmd: Command) => {
       const m = await offline();
-      const a = await readPolicies(io, [before]);
-      const b = await readPolicies(io, [after]);
+      // Only parsed, not validated: a diff of two versions must work across schema changes.
+      const a = { text: m.combinePolicyFiles(collect([before], CEDAR, 'Cedar')) };
+      const b = { text: m.combinePolicyFiles(collect([after], CEDAR, 'Cedar')) };
       const d = m.diffPolicies(a.text, b.text);
       if (cmd.optsWithGlobals().json) return printJson(io, d);
       for (const id of d.added) io.stdout.write(`+ ${sanitizeCell(id)}\n`);
@@ -136,18 +147,20 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
     .description('create a candidate version on the server from Cedar files (checked locally first) and their tests; --activate makes it active if its tests pass')
     .option('--tests <paths...>', 'test case files (YAML) or directories, stored with the version')
     .option('--description <text>', 'what this version changes')
+    .option(...appSchemaOption)
     .option('--activate', 'activate it right away (its tests must pass; the active version is unchanged otherwise)')
     .option('--reason <text>', 'why (recorded in the audit log; required with --activate)')
     .addHelpText('after', examples('custos policy apply policies/ --tests tests/ --description "agents may invoke staging models"', 'custos policy apply policies/ --tests tests/ --activate --reason "PR #42"'))
-    .action(withClient(io, async (client, g, paths: string[], o: { tests?: string[]; description?: string; activate?: boolean; reason?: string }) => {
+    .action(withClient(io, async (client, g, paths: string[], o: { tests?: string[]; description?: string; appSchema?: string; activate?: boolean; reason?: string }) => {
       if (o.activate && !o.reason) throw new CliError('--activate needs --reason (recorded in the audit log)', 2);
       const m = await offline();
-      const { text } = await readPolicies(io, paths);
+      const appSchema = readAppSchema(o.appSchema);
+      const { text } = await readPolicies(io, paths, appSchema);
       const testFiles = o.tests ? collect(o.tests, YAML, 'test') : [];
-      const { cases, problems } = m.readTestFiles(testFiles);
+      const { cases, problems } = m.readTestFiles(testFiles, appSchema);
       if (problems.length) reportProblems(io, problems, m.fileProblemLine, 'test');
       const tests = m.combineTestFiles(testFiles, cases);
-      const created = await client.request<VersionView & { test_report: { passed: number; failed: number } }>('POST', '/v1/policies', defined({ policies: text, tests, description: o.description, reason: o.reason }));
+      const created = await client.request<VersionView & { test_report: { passed: number; failed: number } }>('POST', '/v1/policies', defined({ policies: text, tests, app_schema: appSchema?.text, description: o.description, reason: o.reason }));
       if (!o.activate) {
         if (g.json) return printJson(io, created);
         io.stdout.write(`created policy version ${created.version} (candidate): ${created.policy_ids.length} policies, ${created.test_count} tests (${created.test_report.passed} pass, ${created.test_report.failed} fail against the current registry)\n`);
@@ -206,14 +219,16 @@ export function registerPolicyCommands(program: Command, io: CliIo): void {
   policy.command('impact').argument('[paths...]', 'Cedar files or directories of the candidate (or --stored)', ['policies'])
     .description('replay recent recorded decisions against a candidate and list every decision it would flip (changes nothing)')
     .addOption(new Option('--stored <version>', 'replay against a stored version instead of files').argParser(versionArg))
+    .option(...appSchemaOption)
     .option('--since <time>', 'only decisions made at or after this time (ISO 8601)')
     .addOption(new Option('--limit <n>', 'how many recent decisions to replay (default 1000)').argParser(integerIn('--limit', 1, 5000)))
     .addHelpText('after', examples('custos policy impact policies/', 'custos policy impact --stored 9 --since 2026-01-01T00:00:00Z'))
-    .action(withClient(io, async (client, g, paths: string[], o: { stored?: number; since?: string; limit?: number }) => {
+    .action(withClient(io, async (client, g, paths: string[], o: { stored?: number; appSchema?: string; since?: string; limit?: number }) => {
       const body = defined({ since: o.since, limit: o.limit });
+      const appSchema = o.stored === undefined ? readAppSchema(o.appSchema) : undefined;
       const r = o.stored !== undefined
         ? await client.request<Impact>('POST', `/v1/policies/${o.stored}/impact`, body)
-        : await client.request<Impact>('POST', '/v1/policies/impact', { policies: (await readPolicies(io, paths)).text, ...body });
+        : await client.request<Impact>('POST', '/v1/policies/impact', { policies: (await readPolicies(io, paths, appSchema)).text, ...defined({ app_schema: appSchema?.text }), ...body });
       if (g.json) return printJson(io, r);
       printTable(io, ['TIME', 'PRINCIPAL', 'ACTION', 'RESOURCE', 'NOW', 'CANDIDATE', 'CANDIDATE REASONS'], r.flips.map((f) => [
         f.time.slice(0, 19), f.principal, f.action, f.resource, f.before, f.after, f.reasons_after.join(', '),
