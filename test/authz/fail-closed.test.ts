@@ -77,6 +77,18 @@ async function refuseAuditInserts(h: Harness): Promise<() => Promise<void>> {
   };
 }
 
+/** One AuthZEN evaluation (operator token of the harness's admin). */
+const evaluation = (h: Harness, subject: string, action: string, resource: string, type = 'dataset') =>
+  h.call('POST', '/access/v1/evaluation', { subject: { type: 'agent', id: subject }, action: { name: action }, resource: { type, id: resource } });
+
+/** A 503 problem+json with the given code (or any code when none is given), and nothing that reads as a decision. */
+function expect503(res: Awaited<ReturnType<Harness['call']>>, code?: string): void {
+  expect(res.status, res.text).toBe(503);
+  expect(String(res.headers['content-type'])).toContain('application/problem+json');
+  if (code) expect(res.body.code).toBe(code);
+  expect(res.body.decision).toBeUndefined();
+}
+
 async function seeded(backend: Backend): Promise<Harness> {
   const h = await startHarness(backend);
   await seedRegistry(h);
@@ -124,6 +136,16 @@ for (const backend of BACKENDS) {
         // A name of the wrong kind, and a principal's name, are not resources.
         expect((await evaluate(request('bot-a', 'read', { kind: 'registry', ref: 'ds-pub', resourceKind: 'model' }))).reasons[0]).toMatchObject({ code: 'unknown_resource' });
         expect((await evaluate(request('bot-a', 'read', registry('bot-b')))).reasons[0]).toMatchObject({ code: 'unknown_resource' });
+      });
+
+      it('through the AuthZEN API: allowed when all is well; unknown subject or resource is a deny, never an allow', async () => {
+        const okRes = await evaluation(h, 'bot-a', 'read', 'ds-pub');
+        expect(okRes.status, okRes.text).toBe(200);
+        expect(okRes.body.decision).toBe(true);
+        for (const res of [await evaluation(h, 'nobody', 'read', 'ds-pub'), await evaluation(h, 'bot-a', 'read', 'no-such-dataset')]) {
+          expect([200, 400, 404, 422]).toContain(res.status);
+          if (res.status === 200) expect(res.body.decision).toBe(false);
+        }
       });
 
       it('unknown action: deny', async () => {
@@ -209,6 +231,20 @@ for (const backend of BACKENDS) {
         await allowedBefore(h, request('bot-a', 'read', registry('ds-pub')));
       });
 
+      it('the store\'s version counters cannot be read: decisions throw, the AuthZEN API answers 503 store_unavailable', async () => {
+        const r = request('bot-a', 'read', registry('ds-pub'));
+        await allowedBefore(h, r);
+        await sql`alter table authz_versions rename to authz_versions_away`.execute(h.cp.db.kysely);
+        try {
+          await expectThrows(decide(r));
+          await expectThrows(evaluate(r));
+          expect503(await evaluation(h, 'bot-a', 'read', 'ds-pub'), 'store_unavailable');
+        } finally {
+          await sql`alter table authz_versions_away rename to authz_versions`.execute(h.cp.db.kysely);
+        }
+        await allowedBefore(h, r);
+      });
+
       it('audit unwritable: decide throws audit_unavailable (503) and returns no allow; nothing is recorded', async () => {
         await allowedBefore(h, request('bot-a', 'read', registry('ds-pub')));
         const count = async () => Number((await h.cp.db.kysely.selectFrom('audit_events').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
@@ -218,6 +254,8 @@ for (const backend of BACKENDS) {
           await expectThrows(decide(request('bot-a', 'read', registry('ds-pub'))), 'audit_unavailable');
           // A deny is not answered unrecorded either.
           await expectThrows(decide(request('nobody', 'read', registry('ds-pub'))), 'audit_unavailable');
+          // Through the AuthZEN API: 503 problem+json, no decision.
+          expect503(await evaluation(h, 'bot-a', 'read', 'ds-pub'), 'audit_unavailable');
           expect(await count()).toBe(before);
         } finally {
           await undo();
@@ -236,6 +274,7 @@ for (const backend of BACKENDS) {
           const last = Number((await h.cp.db.kysely.selectFrom('audit_events').select((eb) => eb.fn.max('seq').as('m')).executeTakeFirstOrThrow()).m);
           await asAttacker(h.cp.db, (q) => q.deleteFrom('audit_events').where('seq', '>=', last - 1).execute().then(() => undefined));
           await expectThrows(h.cp.authz.pdp.decide(request('bot-a', 'read', registry('ds-pub')), systemActor()), 'audit_integrity_failed');
+          expect503(await evaluation(h, 'bot-a', 'read', 'ds-pub'), 'audit_integrity_failed');
         } finally {
           await closeQuietly(h);
         }
@@ -253,6 +292,16 @@ for (const backend of BACKENDS) {
           await expectThrows(h.cp.authz.pdp.decide(r, systemActor()));
           await expectThrows(h.cp.authz.pdp.evaluate(r));
           await expect(h.cp.authz.pdp.versions()).rejects.toThrow();
+          const res = await evaluation(h, 'bot-a', 'read', 'ds-pub');
+          if (backend === 'postgres') {
+            // Through the AuthZEN API: 503 problem+json, no decision.
+            expect503(res, 'store_unavailable');
+          } else {
+            // A closed handle fails in Kysely ("driver has already been destroyed"), not as an SqliteError, so the
+            // HTTP layer answers 500 internal_error: still no decision (the table-level failure below is the 503 case).
+            expect(res.status).toBeGreaterThanOrEqual(500);
+            expect(res.body.decision).toBeUndefined();
+          }
           if (restore) {
             // PostgreSQL back: decisions resume (the pool reconnects), from a fresh counter read.
             await restore();

@@ -169,6 +169,26 @@ for (const backend of BACKENDS) {
         await expectAllowed(request('bot-b', 'read', registry('ds-conf')));
       });
 
+      it('a fresh device record of the acting person lifts it; another person\'s device or a stale record does not', async () => {
+        const report = (device_id: string, principal: string, posture: string, extra: Record<string, unknown> = {}) =>
+          h.call('POST', '/v1/devices', { device_id, principal, posture, ...extra });
+        expect((await report('ana-laptop', 'ana', 'compliant')).status).toBe(201);
+        expect((await report('ana-old', 'ana', 'noncompliant')).status).toBe(201);
+        expect((await report('ana-tablet', 'ana', 'compliant', { valid_for_seconds: 60 })).status).toBe(201);
+
+        const compliant = await decide(request('ana', 'read', registry('ds-conf'), { device: { deviceId: 'ana-laptop' } }));
+        expect(compliant.context).toMatchObject({ device: { posture: 'compliant', id: 'ana-laptop', source: 'record' } });
+        expect(compliant.decision).toBe('allow');
+        // Noncompliant is known: this guardrail is about unknown posture (a user policy may forbid noncompliant).
+        await expectAllowed(request('ana', 'read', registry('ds-conf'), { device: { deviceId: 'ana-old' } }));
+        // ana's laptop presented by ben is not ben's device: unknown.
+        await expectForbidden(request('ben', 'read', registry('ds-conf'), { device: { deviceId: 'ana-laptop' } }), 'unknown-posture-no-confidential');
+        // A record past its validity is stale: unknown.
+        await expectAllowed(request('ana', 'read', registry('ds-conf'), { device: { deviceId: 'ana-tablet' } }));
+        h.clock.advance(61_000);
+        await expectForbidden(request('ana', 'read', registry('ds-conf'), { device: { deviceId: 'ana-tablet' } }), 'unknown-posture-no-confidential');
+      });
+
       it('a compliant (or noncompliant) posture is not what this guardrail forbids', async () => {
         // The context the server built, with only the device posture changed, evaluated against the active set.
         const built = (await decide(request('ana', 'read', registry('ds-conf')))).context as { device: Record<string, unknown> };
