@@ -229,7 +229,9 @@ function toAppError(error: unknown, req: FastifyRequest): AppError {
 
 /** Errors raised by SQLite or PostgreSQL (or the connection to it) mean the store, not the request, failed. */
 function isStoreFailure(error: unknown): boolean {
-  const e = error as { code?: unknown; severity?: unknown; name?: string };
+  const e = error as { code?: unknown; severity?: unknown; name?: string; message?: unknown };
+  // Kysely's own refusal once the store was closed under us (shutting down, or a lost SQLite handle).
+  if (typeof e?.message === 'string' && e.message.includes('driver has already been destroyed')) return true;
   if (typeof e?.code !== 'string') return e?.name === 'SqliteError';
   return e.code.startsWith('SQLITE_') || (typeof e.severity === 'string' && /^[0-9A-Z]{5}$/.test(e.code))
     || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01'].includes(e.code);

@@ -60,6 +60,10 @@ export function openDatabase(opts: OpenOptions): Database {
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10 });
     // An idle client error must not crash the process; the next query reports it.
     pool.on('error', () => undefined);
+    // pg-pool drops its idle listener while a client is checked out; a connection that dies then (PostgreSQL
+    // restarting, a failover) would emit 'error' with nobody listening and crash the process. The client's next
+    // query fails instead, which the HTTP layer answers 503.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     const kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return wrap(kysely, 'postgres', opts.maxBatch);
   }
