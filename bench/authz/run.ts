@@ -4,7 +4,7 @@
 //
 //   npm run bench -- authz [--runs 5] [--seconds 3] [--http-seconds 10] [--connections 64] [--only inprocess|http]
 //
-// In process (this process, one after another, the order alternating between runs):
+// In process (each engine in its own process, engine.ts; one after another, the order alternating between runs):
 //   Custos `pdp.decide` (audit before response: the `authz.decision` event committed before it returns; SQLite) and
 //   `pdp.evaluate` (no audit), `--inflight` calls in flight, built through the real control plane (custos.ts);
 //   cedar-wasm `statefulIsAuthorized` on the Custos schema + guardrails + the bench policy, with and without the
@@ -19,7 +19,7 @@
 //
 // The HTTP server is the committed HEAD, compiled into bench/.work/authz-build (git archive + tsc); --no-build serves
 // the working tree's dist/. The in-process figures run the working tree's src/ (through tsx).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, fork, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,12 +29,11 @@ import Table from 'cli-table3';
 import { Pool } from 'undici';
 import { median, round } from '../registry/stats.js';
 import { startServer } from '../registry/server.js';
-import { rawCedar } from './cedar.js';
 import { cerbosBody, cerbosDecision, startCerbos } from './cerbos.js';
-import { activatePolicy, evaluationBody, httpCall, mintTokens, populate, startInProcess, tokenRequests } from './custos.js';
+import { activatePolicy, evaluationBody, httpCall, mintTokens, populate, tokenRequests } from './custos.js';
+import { ENGINES, type EngineId, type FromEngine, type Rate } from './engine.js';
 import { httpWindow, type HttpWindow } from './http.js';
 import { decisionMix, generateModel, type Model } from './model.js';
-import { casbinEngine, caslEngine, type Engine } from './peers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
@@ -98,6 +97,8 @@ const doInProcess = opt.only !== 'http';
 const doHttp = opt.only !== 'inprocess';
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
+/** a ÷ b to two decimals, or two significant digits below 0.1 (Custos ÷ an engine 100× faster is 0.0042×, not 0×). */
+const ratio = (a: number, b: number) => { const r = a / b; return r >= 0.1 ? round(r, 2) : Number(r.toPrecision(2)); };
 const load = () => os.loadavg().map((l) => round(l, 2));
 const log = (line: string) => process.stderr.write(`${line}\n`);
 // Plain tables (no colour codes), so the output reads the same in a terminal, a file and the docs.
@@ -130,80 +131,57 @@ function buildRev(rev: string): string {
 
 // ---- In process ----
 
-interface Rate { decisions: number; seconds: number; per_second: number; cpu_us_per_decision: number }
+/** One engine in its own process (engine.ts), forked through tsx; window() asks it for one timed window. */
+interface Runner { id: EngineId; name: string; custos: boolean; window(seconds: number, start: number): Promise<Rate>; close(): Promise<void> }
 
-/** A synchronous engine in a tight loop for `secs` (the clock read every 64 decisions). */
-function syncWindow(e: Engine, secs: number, start: number): Rate {
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const deadline = t0 + secs * 1000;
-  let i = start;
-  let n = 0;
-  let sink = 0;
-  while (performance.now() < deadline) {
-    for (let k = 0; k < 64; k++) sink += e.decide(i++) ? 1 : 0;
-    n += 64;
+async function forkEngine(id: EngineId, modelOptions: Record<string, number>): Promise<Runner> {
+  const child = fork(path.join(here, 'engine.ts'), [id, JSON.stringify(modelOptions), String(inflight)], {
+    execArgv: ['--import', 'tsx'], cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let waiting: { resolve: (m: FromEngine) => void; reject: (e: Error) => void } | undefined;
+  child.on('message', (m: FromEngine) => {
+    const w = waiting;
+    waiting = undefined;
+    w?.resolve(m);
+  });
+  child.on('exit', (code, signal) => {
+    const w = waiting;
+    waiting = undefined;
+    w?.reject(new Error(`engine ${id} exited (code ${code}, signal ${signal})`));
+  });
+  const next = () => new Promise<FromEngine>((resolve, reject) => (waiting = { resolve, reject }));
+  const ready = await next();
+  if (ready.op === 'error') throw new Error(`engine ${id}: ${ready.message}`);
+  if (ready.op !== 'ready') throw new Error(`engine ${id}: unexpected ${ready.op}`);
+  if (ready.wrong) {
+    child.kill();
+    throw new Error(`${ready.name}: ${ready.wrong} decisions differ from the reference; first: ${ready.first_wrong}`);
   }
-  const wall = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  if (sink < 0) log('unreachable');
-  return { decisions: n, seconds: round(wall, 3), per_second: round(n / wall, 0), cpu_us_per_decision: round((cpu.user + cpu.system) / n, 2) };
+  return {
+    id, name: ready.name, custos: id.startsWith('custos'),
+    async window(secs, start) {
+      const answer = next();
+      child.send({ op: 'window', seconds: secs, start });
+      const m = await answer;
+      if (m.op !== 'rate') throw new Error(`engine ${id}: ${m.op === 'error' ? m.message : m.op}`);
+      return m.rate;
+    },
+    async close() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.send({ op: 'close' });
+      await exited;
+    },
+  };
 }
 
-/** An async engine with `k` calls in flight (closed loop) for `secs`. */
-async function asyncWindow(op: (i: number) => Promise<boolean>, secs: number, k: number, start: number): Promise<Rate> {
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const deadline = t0 + secs * 1000;
-  let next = start;
-  let n = 0;
-  await Promise.all(Array.from({ length: k }, async () => {
-    while (performance.now() < deadline) {
-      await op(next++);
-      n++;
-    }
-  }));
-  const wall = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  return { decisions: n, seconds: round(wall, 3), per_second: round(n / wall, 0), cpu_us_per_decision: round((cpu.user + cpu.system) / n, 2) };
-}
-
-async function inProcess(model: Model): Promise<Record<string, unknown>> {
-  log(`in process: building Custos (control plane on a fresh SQLite store; ${model.teams.length} teams, ${model.agents.length} agents, ${model.resources.length} resources, the bench policy activated)…`);
-  const custos = await startInProcess(model);
+async function inProcess(modelOptions: Record<string, number>, model: Model): Promise<Record<string, unknown>> {
+  log(`in process: one process per engine; Custos's builds a control plane on a fresh SQLite store (${model.teams.length} teams, ${model.agents.length} agents, ${model.resources.length} resources, the bench policy activated)…`);
+  const runners: Runner[] = [];
   try {
-    const n = model.requests.length;
-    type Runner = { name: string; custos: boolean; window(secs: number, start: number): Promise<Rate> | Rate; check(i: number): Promise<boolean> | boolean };
-    const runners: Runner[] = [
-      {
-        name: 'Custos pdp.decide (audit before response)', custos: true,
-        window: (secs, start) => asyncWindow(async (i) => (await custos.pdp.decide(custos.requests[i % n]!, custos.actor)).decision === 'allow', secs, inflight, start),
-        check: async (i) => (await custos.pdp.decide(custos.requests[i]!, custos.actor)).decision === 'allow',
-      },
-      {
-        name: 'Custos pdp.evaluate (no audit)', custos: true,
-        window: (secs, start) => asyncWindow(async (i) => (await custos.pdp.evaluate(custos.requests[i % n]!)).decision === 'allow', secs, inflight, start),
-        check: async (i) => (await custos.pdp.evaluate(custos.requests[i]!)).decision === 'allow',
-      },
-    ];
-    for (const e of [rawCedar(model, false), rawCedar(model, true), await casbinEngine(model), caslEngine(model, false), caslEngine(model, true)]) {
-      runners.push({ name: e.name, custos: false, window: (secs, start) => syncWindow(e, secs, start), check: (i) => e.decide(i) });
-    }
-    const checks: Record<string, { wrong: number }> = {};
-    for (const r of runners) {
-      let wrong = 0;
-      let first: number | undefined;
-      for (let i = 0; i < n; i++) {
-        if ((await r.check(i)) !== model.expected[i]) {
-          wrong++;
-          first ??= i;
-        }
-      }
-      checks[r.name] = { wrong };
-      if (wrong) throw new Error(`${r.name}: ${wrong} of ${n} decisions differ from the reference; first: ${JSON.stringify(model.requests[first!])} expected ${model.expected[first!]}`);
-    }
-    log(`  every engine agrees with the reference on all ${n} requests`);
-
+    for (const id of ENGINES) runners.push(await forkEngine(id, modelOptions));
+    log(`  every engine agrees with the reference on all ${model.requests.length} requests`);
+    const checks = Object.fromEntries(runners.map((r) => [r.name, { wrong: 0 }]));
     const perEngine = new Map<string, Rate[]>(runners.map((r) => [r.name, []]));
     for (let run = 0; run < runs; run++) {
       const order = run % 2 === 0 ? runners : [...runners].reverse();
@@ -230,18 +208,18 @@ async function inProcess(model: Model): Promise<Record<string, unknown>> {
       for (const c of custosRunners) {
         const mine = perEngine.get(c.name)!;
         const theirs = perEngine.get(p.name)!;
-        const perRun = mine.map((x, i) => round(x.per_second / theirs[i]!.per_second, 2));
-        const ratio = round(medians[c.name]!.per_second / medians[p.name]!.per_second, 2);
-        ratios[c.name]![p.name] = { ratio_of_medians: ratio, per_run: perRun };
-        row.push(`${ratio}× (${perRun.join(' / ')})`);
+        const perRun = mine.map((x, i) => ratio(x.per_second, theirs[i]!.per_second));
+        const ofMedians = ratio(medians[c.name]!.per_second, medians[p.name]!.per_second);
+        ratios[c.name]![p.name] = { ratio_of_medians: ofMedians, per_run: perRun };
+        row.push(`${ofMedians}× (${perRun.join(' / ')})`);
       }
       ratioTable.push(row);
     }
     process.stdout.write(`\n${table.toString()}\n${ratioTable.toString()}\n`);
-    process.stdout.write(`Custos calls: ${inflight} in flight. decide commits each decision's audit event (SQLite WAL, synchronous=FULL, group commit) before it returns.\n`);
+    process.stdout.write(`Each engine in its own process. Custos calls: ${inflight} in flight; decide commits each decision's audit event (SQLite WAL, synchronous=FULL, group commit) before it returns.\n`);
     return { checks, medians, ratios, runs: Object.fromEntries(perEngine) };
   } finally {
-    await custos.close();
+    await Promise.all(runners.map((r) => r.close().catch(() => undefined)));
   }
 }
 
@@ -331,10 +309,10 @@ async function overHttp(model: Model): Promise<Record<string, unknown>> {
     const mine = perServer.get(c)!;
     const theirs = perServer.get(p)!;
     const ratios = {
-      requests_per_second: { ratio_of_medians: round(medians[c]!.requests_per_second / medians[p]!.requests_per_second, 2), per_run: mine.map((x, i) => round(x.requests_per_second / theirs[i]!.requests_per_second, 2)) },
-      p99: { ratio_of_medians: round(medians[c]!.p99_ms / medians[p]!.p99_ms, 2), per_run: mine.map((x, i) => round(x.p99_ms / theirs[i]!.p99_ms, 2)) },
-      p50: { ratio_of_medians: round(medians[c]!.p50_ms / medians[p]!.p50_ms, 2) },
-      server_cpu_per_request: { ratio_of_medians: round(medians[c]!.server_cpu_ms_per_request / medians[p]!.server_cpu_ms_per_request, 2) },
+      requests_per_second: { ratio_of_medians: ratio(medians[c]!.requests_per_second, medians[p]!.requests_per_second), per_run: mine.map((x, i) => ratio(x.requests_per_second, theirs[i]!.requests_per_second)) },
+      p99: { ratio_of_medians: ratio(medians[c]!.p99_ms, medians[p]!.p99_ms), per_run: mine.map((x, i) => ratio(x.p99_ms, theirs[i]!.p99_ms)) },
+      p50: { ratio_of_medians: ratio(medians[c]!.p50_ms, medians[p]!.p50_ms) },
+      server_cpu_per_request: { ratio_of_medians: ratio(medians[c]!.server_cpu_ms_per_request, medians[p]!.server_cpu_ms_per_request) },
     };
     const ratioTable = new Table({ style, head: ['Custos ÷ Cerbos', 'req/s (per run)', 'p50', 'p99 (per run)', 'server CPU per request'] });
     ratioTable.push(['', `${ratios.requests_per_second.ratio_of_medians}× (${ratios.requests_per_second.per_run.join(' / ')})`, `${ratios.p50.ratio_of_medians}×`,
@@ -354,10 +332,11 @@ async function overHttp(model: Model): Promise<Record<string, unknown>> {
 
 // ---- Main ----
 
-const model = generateModel({
+const modelOptions = {
   teams: num('teams', opt.teams, 1, 1000), agents: num('agents', opt.agents, 1, 100_000), resources: num('resources', opt.resources, 1, 100_000),
   requests: num('requests', opt.requests, 16, 1_000_000),
-});
+};
+const model = generateModel(modelOptions);
 const mix = decisionMix(model);
 const results: Record<string, unknown> = {
   when: new Date().toISOString(),
@@ -367,7 +346,7 @@ const results: Record<string, unknown> = {
   model: { teams: model.teams.length, agents: model.agents.length, resources: model.resources.length, requests: model.requests.length, ...mix },
 };
 log(`model: ${model.agents.length} agents, ${model.resources.length} resources, ${model.requests.length} requests (${mix.allow} allow, ${mix.deny} deny by the reference)`);
-if (doInProcess) results.in_process = await inProcess(model);
+if (doInProcess) results.in_process = await inProcess(modelOptions, model);
 if (doHttp) results.http = await overHttp(model);
 (results.machine as Record<string, unknown>).loadavg_end = load();
 fs.writeFileSync(opt.out, `${JSON.stringify(results, null, 2)}\n`);
