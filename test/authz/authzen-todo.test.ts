@@ -57,7 +57,7 @@ for (const backend of BACKENDS) {
       }
       await must('POST', '/v1/principals', { name: 'todo-backend', kind: 'service_account', owner: 'bootstrap-admin', scopes: ['authz:evaluate'], status: 'active' });
       pepKey = (await must('POST', '/v1/api-keys', { principal: 'todo-backend', scope: ['authz:evaluate'] })).key ?? '';
-      const candidate = await must('POST', '/v1/policies', { policies: read('policies.cedar'), schema: read('app-actions.cedarschema'), reason: 'AuthZEN Todo interop' });
+      const candidate = await must('POST', '/v1/policies', { policies: read('policies.cedar'), app_schema: read('app-actions.cedarschema'), reason: 'AuthZEN Todo interop' });
       await must('POST', `/v1/policies/${candidate.version}/activate`, { reason: 'AuthZEN Todo interop' });
     }, 60_000);
     afterAll(async () => { await h?.close(); });

@@ -73,13 +73,13 @@ for (const backend of BACKENDS) {
       const priv = await exportJWK((await generateKeyPair('ES256', { extractable: true })).privateKey);
       const refusals: Array<[unknown, number, RegExp]> = [
         [{ name: 'corp-mdm', issuer: 'https://other.test', jwks }, 409, /already exists/],
-        [{ name: 'dup-iss', issuer: ISS, jwks }, 400, /already configured as 'corp-mdm'/],
+        [{ name: 'dup-iss', issuer: ISS, jwks }, 422, /already configured as 'corp-mdm'/],
         [{ name: 'priv', issuer: 'https://priv.test', jwks: { keys: [priv] } }, 422, /private key members/],
         [{ name: 'oct', issuer: 'https://oct.test', jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] } }, 422, /symmetric/],
-        [{ name: 'plain', issuer: 'http://mdm.example.com', jwks }, 400, /https/],
-        [{ name: 'both', issuer: 'https://both.test', jwks, jwks_uri: 'https://both.test/jwks' }, 400, /exactly one/],
-        [{ name: 'neither', issuer: 'https://neither.test' }, 400, /exactly one/],
-        [{ name: 'bad-uri', issuer: 'https://u.test', jwks_uri: 'ftp://u.test/jwks' }, 400, /jwks_uri must use https/],
+        [{ name: 'plain', issuer: 'http://mdm.example.com', jwks }, 422, /https/],
+        [{ name: 'both', issuer: 'https://both.test', jwks, jwks_uri: 'https://both.test/jwks' }, 422, /exactly one/],
+        [{ name: 'neither', issuer: 'https://neither.test' }, 422, /exactly one/],
+        [{ name: 'bad-uri', issuer: 'https://u.test', jwks_uri: 'ftp://u.test/jwks' }, 422, /jwks_uri must use https/],
         [{ name: 'fresh', issuer: 'https://f.test', jwks, max_age_seconds: 10 }, 400, /max_age_seconds/],
       ];
       for (const [body, status, detail] of refusals) {

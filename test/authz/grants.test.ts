@@ -133,7 +133,7 @@ for (const backend of BACKENDS) {
       expect(await code({ ...base, purpose: 'billing' })).toBe('422 purpose_not_allowed'); // the principal's, not the resource's
       expect(await code({ ...base, duration_seconds: 91 * 86_400 })).toBe('400 validation_failed');
       const { duration_seconds: _d, ...noDuration } = base;
-      expect(await code({ ...noDuration, expires_at: new Date(h.clock.now().getTime() + 91 * 86_400_000).toISOString() })).toBe('422 ttl_too_long');
+      expect(await code({ ...noDuration, expires_at: new Date(h.clock.now().getTime() + 91 * 86_400_000).toISOString() })).toBe('422 grant_too_long');
       expect(await code({ ...noDuration, expires_at: new Date(h.clock.now().getTime() - 1000).toISOString() })).toBe('400 validation_failed');
       expect(await code({ ...base, expires_at: new Date(h.clock.now().getTime() + 86_400_000).toISOString() })).toBe('400 validation_failed');
       expect(await code(noDuration)).toBe('400 validation_failed');
@@ -141,7 +141,7 @@ for (const backend of BACKENDS) {
       expect(await code({ ...base, actions: ['approve'] })).toBe('400 validation_failed'); // management actions are not granted
       expect(await code({ ...base, reason: undefined })).toBe('400 validation_failed');
       expect(await code({ ...base, principal: 'nobody' })).toBe('422 principal_not_found');
-      expect(await code({ ...base, resource: 'nothing' })).toBe('400 validation_failed');
+      expect(await code({ ...base, resource: 'nothing' })).toBe('422 resource_not_found');
       expect(await code({ ...base, principal: 'bootstrap-admin' })).toBe('403 forbidden'); // to oneself
       expect(await code(base, security)).toBe('403 forbidden'); // admins only, for now
       expect(await code(base, auditor)).toBe('403 forbidden');

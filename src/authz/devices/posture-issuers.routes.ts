@@ -13,7 +13,7 @@ const tags = ['devices'];
 
 export function registerPostureIssuerRoutes(app: HttpApp, issuers: PostureIssuerService): void {
   app.post('/v1/posture-issuers', {
-    config: { permission: 'device.write', errors: ['validation_failed', 'invalid_jwk', 'name_taken', 'forbidden'] },
+    config: { permission: 'device.write', errors: ['invalid_posture_issuer', 'invalid_jwk', 'name_taken', 'forbidden'] },
     schema: { tags, summary: 'Trust an MDM or EDR to sign device posture assertions', body: createPostureIssuerBody, response: { 201: postureIssuerSchema } },
   }, async (req, reply) => reply.code(201).send(await issuers.create(req.actor, req.body)));
 

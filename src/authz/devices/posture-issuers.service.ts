@@ -32,9 +32,8 @@ import type { RemoteKeySource } from './remote-keys.js';
 
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
-// Until the catalogue has a code of its own for posture issuer settings (see the report), refusals are 400
-// validation_failed and key problems 422 invalid_jwk, with a detail naming the rule.
-const invalid = (detail: string) => errors.validation(detail);
+// Settings problems are 422 invalid_posture_issuer, key problems 422 invalid_jwk, each with a detail naming the rule.
+const invalid = (detail: string) => new AppError('invalid_posture_issuer', detail);
 const invalidKey = (detail: string) => new AppError('invalid_jwk', detail);
 
 export interface PostureIssuerDeps {

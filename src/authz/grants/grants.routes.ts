@@ -6,12 +6,12 @@ import type { GrantService } from './grants.service.js';
 const tags = ['grants'];
 
 export function registerGrantRoutes(app: HttpApp, grants: GrantService): void {
-  app.post('/v1/grants', { config: { permission: 'grant.write', errors: ['forbidden', 'principal_not_found', 'principal_decommissioned', 'purpose_not_allowed', 'ttl_too_long'] }, schema: { tags, summary: 'Grant a principal asset actions on a resource (and its children) until a time, optionally for one purpose (admins)', body: createGrantBody, response: { 201: grantSchema } } },
+  app.post('/v1/grants', { config: { permission: 'grant.write', errors: ['forbidden', 'principal_not_found', 'principal_decommissioned', 'purpose_not_allowed', 'grant_too_long', 'resource_not_found'] }, schema: { tags, summary: 'Grant a principal asset actions on a resource (and its children) until a time, optionally for one purpose (admins)', body: createGrantBody, response: { 201: grantSchema } } },
     async (req, reply) => reply.code(201).send(await grants.create(req.actor, req.body)));
   app.get('/v1/grants', { config: { permission: 'grant.read' }, schema: { tags, summary: 'List grants, per principal or resource, in force or ended', querystring: listGrantsQuery, response: { 200: pageSchema(grantSchema) } } },
     async (req) => grants.list(req.actor, req.query));
   app.get('/v1/grants/:id', { config: { permission: 'grant.read', errors: ['not_found'] }, schema: { tags, summary: 'Show a grant', params: grantIdParams, response: { 200: grantSchema } } },
     async (req) => grants.get(req.actor, req.params.id));
-  app.post('/v1/grants/:id/revoke', { config: { permission: 'grant.write', errors: ['not_found', 'forbidden', 'credential_already_revoked'] }, schema: { tags, summary: 'Revoke a grant: the next decision no longer sees it (admin, security)', params: grantIdParams, body: revokeGrantBody, response: { 200: grantSchema } } },
+  app.post('/v1/grants/:id/revoke', { config: { permission: 'grant.write', errors: ['not_found', 'forbidden', 'grant_already_revoked'] }, schema: { tags, summary: 'Revoke a grant: the next decision no longer sees it (admin, security)', params: grantIdParams, body: revokeGrantBody, response: { 200: grantSchema } } },
     async (req) => grants.revoke(req.actor, req.params.id, req.body));
 }

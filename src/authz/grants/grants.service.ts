@@ -90,7 +90,7 @@ export function createGrantService(deps: { db: Database; audit: AuditWriter; clo
     if (!principal) throw new AppError('principal_not_found', `principal '${input.principal}' does not exist`);
     if (principal.status === 'decommissioned') throw new AppError('principal_decommissioned', `principal '${principal.name}' is decommissioned`);
     const resource = await repo.findGrantResource(trx, input.resource);
-    if (!resource) throw errors.validation(`resource '${input.resource}' does not exist`, [{ path: ['resource'], message: 'no such resource' }]);
+    if (!resource) throw new AppError('resource_not_found', `resource '${input.resource}' does not exist`);
     if (actor.principal && actor.principal.id === principal.id) {
       throw errors.forbidden('nobody grants access to themselves: ask another administrator (or file an access request)');
     }
@@ -102,7 +102,7 @@ export function createGrantService(deps: { db: Database; audit: AuditWriter; clo
     const expiry = grantExpiry(now, { expiresAt: input.expiresAt, durationSeconds: input.durationSeconds });
     if ('problem' in expiry) {
       const detail = describeExpiryProblem(expiry.problem);
-      if (expiry.problem.kind === 'too_long') throw new AppError('ttl_too_long', detail, { max_seconds: MAX_GRANT_SECONDS });
+      if (expiry.problem.kind === 'too_long') throw new AppError('grant_too_long', detail, { max_seconds: MAX_GRANT_SECONDS });
       throw errors.validation(detail, [{ path: [input.expiresAt !== undefined ? 'expires_at' : 'duration_seconds'], message: detail }]);
     }
     const row: GrantsTable = {
@@ -138,7 +138,7 @@ export function createGrantService(deps: { db: Database; audit: AuditWriter; clo
     const before = await load(trx, id);
     const now = clock.now();
     if (!(await repo.revokeGrant(trx, id, now.toISOString(), by(actor), reason))) {
-      throw new AppError('credential_already_revoked', `grant '${id}' was revoked at ${before.revoked_at}`);
+      throw new AppError('grant_already_revoked', `grant '${id}' was revoked at ${before.revoked_at}`);
     }
     const after = await load(trx, id);
     await audit.record(trx, batch, {

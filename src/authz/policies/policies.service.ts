@@ -99,9 +99,11 @@ function describeTarget(r: ResourceTarget): string {
 
 /** The DecisionRequest an `authz.decision` event recorded (pdp.ts recordedRequest), or undefined when it holds none. */
 export function replayableRequest(event: Record<string, unknown>): { request: DecisionRequest; context: Record<string, unknown> } | undefined {
-  const details = event.details as { request?: Record<string, unknown>; context?: Record<string, unknown> } | undefined;
+  const details = event.details as { request?: Record<string, unknown>; context?: Record<string, unknown>; simulated_facts?: unknown } | undefined;
   const r = details?.request;
   const context = details?.context;
+  // An explanation (`custos authz check`) ran on facts an operator stated: not traffic to replay.
+  if (details?.simulated_facts !== undefined) return undefined;
   if (!r || !context || typeof r.principal !== 'string' || typeof r.action !== 'string' || typeof r.resource !== 'object' || r.resource === null) return undefined;
   const f = (r.facts ?? {}) as Record<string, unknown>;
   const facts: RequestFacts = {

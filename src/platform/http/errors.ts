@@ -68,6 +68,14 @@ export const ERROR_CODES = {
   signing_key_unavailable: { status: 503, title: 'No signing key', meaning: 'The token-signing key could not be loaded or created; no token was issued.' },
   credential_already_revoked: { status: 409, title: 'Already revoked', meaning: 'The credential was revoked before; nothing changed.' },
 
+  // Authorization: policies, grants, device posture
+  invalid_policy: { status: 422, title: 'Invalid policy', meaning: 'The Cedar policies do not parse or do not validate against the Custos schema (strict mode, extended by the version\'s application schema), or the test cases are not valid; `errors` lists each problem with `line`, `column` and the policy\'s id (or the test case\'s name).' },
+  policy_tests_failed: { status: 422, title: 'Policy tests failed', meaning: 'Activation refused: a test case of the version did not get its expected decision; `failures` lists them with their reasons. The previously active version stays active.' },
+  resource_not_found: { status: 422, title: 'Resource not found', meaning: 'A resource named in the body does not exist.' },
+  grant_too_long: { status: 422, title: 'Grant too long', meaning: 'A grant ends between 60 seconds and 90 days from now; `max_seconds` says the longest allowed.' },
+  grant_already_revoked: { status: 409, title: 'Grant already revoked', meaning: 'The grant was revoked before; nothing changed.' },
+  invalid_posture_issuer: { status: 422, title: 'Invalid posture issuer settings', meaning: 'A posture issuer needs an https issuer (plain http only to a loopback host) not configured twice, exactly one of an inline public JWKS or a JWKS URL, and a freshness window; at most 64 issuers. `detail` says which rule failed.' },
+
   resource_has_children: { status: 409, title: 'Resource has children', meaning: 'Delete or move the child resources first.' },
 
   // Sign-in: OAuth clients for people
