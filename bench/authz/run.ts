@@ -36,6 +36,14 @@ import { httpWindow, type HttpWindow } from './http.js';
 import { decisionMix, generateModel, type Model } from './model.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+/**
+ * Node 20 (V8 11.3) dies in its deoptimizer ("Fatal error … unreachable code", Deoptimizer::
+ * DoComputeBuiltinContinuation, SIGTRAP) under sustained cedar-wasm load: `custos serve` answering AuthZEN at 64
+ * connections within ~30 s, and this bench's engines when they shared one process. With V8's inlining of JS→Wasm
+ * calls off it did not, in the same runs. Every process this bench starts on Node 20 (the server and each engine)
+ * gets the flag; docs/benchmarks.md says so.
+ */
+const V8_FLAGS = process.versions.node.startsWith('20.') ? ['--no-turbo-inline-js-wasm-calls'] : [];
 const repoRoot = path.resolve(here, '..', '..');
 
 const { values: opt } = parseArgs({
@@ -136,7 +144,7 @@ interface Runner { id: EngineId; name: string; custos: boolean; window(seconds: 
 
 async function forkEngine(id: EngineId, modelOptions: Record<string, number>): Promise<Runner> {
   const child = fork(path.join(here, 'engine.ts'), [id, JSON.stringify(modelOptions), String(inflight)], {
-    execArgv: ['--import', 'tsx'], cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: ['--import', 'tsx', ...V8_FLAGS], cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let waiting: { resolve: (m: FromEngine) => void; reject: (e: Error) => void } | undefined;
   child.on('message', (m: FromEngine) => {
@@ -229,7 +237,7 @@ async function overHttp(model: Model): Promise<Record<string, unknown>> {
   const serverRoot = opt['no-build'] ? repoRoot : buildRev(opt.rev);
   if (!fs.existsSync(path.join(serverRoot, 'dist', 'cli', 'main.js'))) throw new Error(`${serverRoot}/dist/cli/main.js is missing: run \`npm run build\``);
   log('over HTTP: starting custos serve (SQLite), creating the model, activating the bench policy, minting the agents\' tokens…');
-  const server = await startServer({ repoRoot: serverRoot, logLevel: opt['log-level'] });
+  const server = await startServer({ repoRoot: serverRoot, logLevel: opt['log-level'], nodeArgs: V8_FLAGS });
   const cerbos = await startCerbos().catch(async (error) => {
     await server.stop();
     throw error;
@@ -342,9 +350,10 @@ const results: Record<string, unknown> = {
   when: new Date().toISOString(),
   ...gitCommit(),
   machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cpus: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.release()}`, loadavg_start: load() },
-  options: { runs, seconds, warmup, http_seconds: httpSeconds, http_warmup: httpWarmup, connections, inflight },
+  options: { runs, seconds, warmup, http_seconds: httpSeconds, http_warmup: httpWarmup, connections, inflight, node_flags: V8_FLAGS },
   model: { teams: model.teams.length, agents: model.agents.length, resources: model.resources.length, requests: model.requests.length, ...mix },
 };
+if (V8_FLAGS.length) log(`Node ${process.versions.node}: the server and every engine run with ${V8_FLAGS.join(' ')} (see run.ts: V8_FLAGS)`);
 log(`model: ${model.agents.length} agents, ${model.resources.length} resources, ${model.requests.length} requests (${mix.allow} allow, ${mix.deny} deny by the reference)`);
 if (doInProcess) results.in_process = await inProcess(modelOptions, model);
 if (doHttp) results.http = await overHttp(model);
