@@ -261,10 +261,15 @@ export function createPdp(deps: PdpDeps): Pdp {
 
 /** The request as the audit log keeps it: enough to replay (impact), never a presented assertion or token. */
 export function recordedRequest(request: DecisionRequest): Record<string, unknown> {
-  const { device, issuedAt, ...facts } = request.facts;
+  const f = request.facts;
   return {
     principal: request.principal, action: request.action, resource: request.resource,
-    facts: { ...facts, issued_at: issuedAt ? issuedAt.toISOString() : null, device_id: device?.deviceId ?? null, posture_assertion: device?.assertion ? 'presented' : null },
+    facts: {
+      purpose: f.purpose, delegation_chain: f.delegationChain, auth_method: f.authMethod, credential_kind: f.credentialKind,
+      dpop_bound: f.dpopBound, issued_at: f.issuedAt ? f.issuedAt.toISOString() : null, source_ip: f.sourceIp, via: f.via,
+      workload_id: f.workloadId, risk: f.risk ?? 0, device_id: f.device?.deviceId ?? null,
+      posture_assertion: f.device?.assertion ? 'presented' : null,
+    },
     ...(request.asserted ? { asserted: request.asserted } : {}),
   };
 }

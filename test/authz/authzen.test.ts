@@ -124,7 +124,7 @@ for (const backend of BACKENDS) {
       expect((await read({ type: 'agent', id: 'helper' })).body.decision).toBe(false);
       expect((await read({ type: 'agent', id: 'helper', properties: { token: helperToken } })).body.decision).toBe(true);
       const [recorded] = await lastEvents('authz.decision');
-      expect(recorded!.details.request.facts).toMatchObject({ purpose: 'support', credentialKind: 'access_token', dpopBound: false });
+      expect(recorded!.details.request.facts).toMatchObject({ purpose: 'support', credential_kind: 'access_token', dpop_bound: false });
       const mismatch = await read({ type: 'agent', id: 'todo-pep', properties: { token: helperToken } });
       expect(mismatch.body).toMatchObject({ decision: false, context: { error: { status: 400 } } });
       const forged = await read({ type: 'agent', id: 'helper', properties: { token: `${helperToken.slice(0, -4)}AAAA` } });

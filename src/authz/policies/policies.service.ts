@@ -109,14 +109,14 @@ export function replayableRequest(event: Record<string, unknown>): { request: De
   const facts: RequestFacts = {
     ...NO_FACTS,
     purpose: typeof f.purpose === 'string' ? f.purpose : null,
-    delegationChain: Array.isArray(f.delegationChain) ? f.delegationChain.filter((x): x is string => typeof x === 'string') : [],
-    authMethod: (f.authMethod as RequestFacts['authMethod']) ?? 'none',
-    credentialKind: (f.credentialKind as RequestFacts['credentialKind']) ?? 'none',
-    dpopBound: f.dpopBound === true,
+    delegationChain: Array.isArray(f.delegation_chain) ? f.delegation_chain.filter((x): x is string => typeof x === 'string') : [],
+    authMethod: (f.auth_method as RequestFacts['authMethod']) ?? 'none',
+    credentialKind: (f.credential_kind as RequestFacts['credentialKind']) ?? 'none',
+    dpopBound: f.dpop_bound === true,
     issuedAt: typeof f.issued_at === 'string' ? new Date(f.issued_at) : null,
-    sourceIp: typeof f.sourceIp === 'string' ? f.sourceIp : null,
+    sourceIp: typeof f.source_ip === 'string' ? f.source_ip : null,
     via: f.via === 'gateway' ? 'gateway' : 'direct',
-    workloadId: typeof f.workloadId === 'string' ? f.workloadId : null,
+    workloadId: typeof f.workload_id === 'string' ? f.workload_id : null,
     risk: typeof f.risk === 'number' ? f.risk : 0,
   };
   return {
