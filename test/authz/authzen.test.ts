@@ -145,7 +145,7 @@ for (const backend of BACKENDS) {
       expect(aboutOther).toMatchObject({ status: 403, body: { code: 'insufficient_scope' } });
       const self = await evaluation({ action: { name: 'read' }, resource: doc('d3') }, helperToken);
       expect(self.body).toEqual({ decision: true });
-      expect((await lastEvents('authz.decision'))[0]!.details.request.facts).toMatchObject({ purpose: 'support', credentialKind: 'access_token' });
+      expect((await lastEvents('authz.decision'))[0]!.details.request.facts).toMatchObject({ purpose: 'support', credential_kind: 'access_token' });
       expect((await evaluation({ subject: { type: 'agent', id: 'helper' }, action: { name: 'write' }, resource: doc('d3') }, helperToken)).body).toMatchObject({ decision: false, context: { reason_user: { 403: 'Access denied.' } } });
       const selfDeny = await evaluation({ subject: { type: 'agent', id: 'helper' }, action: { name: 'write' }, resource: doc('d3') }, helperToken);
       expect(selfDeny.body.context.reason_admin).toBeUndefined();
