@@ -5,6 +5,7 @@
 //   errors back and must deny (pdp.ts does);
 // - validation offsets are byte offsets in the text given; they are turned into 1-based line and column here.
 import fs from 'node:fs';
+import './v8-flags.js';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { Context as CedarContext, PolicyJson, PolicySet, StatefulAuthorizationCall, EntityJson } from '@cedar-policy/cedar-wasm/nodejs';
 
