@@ -21,6 +21,26 @@ export const GUARDRAILS = fs.readFileSync(new URL('guardrails.cedar', CEDAR_DIR)
 
 export const CEDAR_VERSION = cedar.getCedarVersion();
 
+// A WebAssembly trap (a stack overflow, "memory access out of bounds") can leave the engine instance unusable for
+// every later call in the process. The first one is remembered: decisions then fail closed and /readyz is red until
+// a restart (untrusted text is screened before it gets here: cedar-screen.ts).
+let failure: string | undefined;
+
+/** Why the engine is unusable, or undefined while it is healthy. */
+export function engineFailure(): string | undefined {
+  return failure;
+}
+
+function engine<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    // WebAssembly.RuntimeError: a trap inside the engine (its type is not in this project's lib).
+    if (error instanceof Error && error.name === 'RuntimeError') failure ??= error.message;
+    throw error;
+  }
+}
+
 /** Ids reserved for policies Custos itself adds: a user policy may not take them. */
 export const RESERVED_ID_PREFIXES = ['guardrail:', 'grant:'] as const;
 
@@ -51,7 +71,7 @@ function problem(text: string, message: string, start: number | undefined, polic
  * built-in guardrails, whose ids are the reserved ones).
  */
 export function splitPolicies(text: string, options: { builtIn?: boolean } = {}): Record<string, string> {
-  const parts = cedar.policySetTextToParts(text);
+  const parts = engine(() => cedar.policySetTextToParts(text));
   if (parts.type === 'failure') {
     throw new CedarTextError(parts.errors.map((e) => problem(text, e.message, e.sourceLocations?.[0]?.start, null)));
   }
@@ -61,7 +81,7 @@ export function splitPolicies(text: string, options: { builtIn?: boolean } = {})
   const out: Record<string, string> = {};
   const problems: PolicyProblem[] = [];
   parts.policies.forEach((policy, index) => {
-    const json = cedar.policyToJson(policy);
+    const json = engine(() => cedar.policyToJson(policy));
     const id = json.type === 'success' ? json.json.annotations?.id ?? `policy${index}` : `policy${index}`;
     if (!options.builtIn && RESERVED_ID_PREFIXES.some((p) => id.startsWith(p))) problems.push({ message: `policy id '${id}' is reserved for Custos (ids starting with ${RESERVED_ID_PREFIXES.join(' or ')})`, line: null, column: null, policy: id });
     else if (id in out) problems.push({ message: `two policies have the id '${id}'`, line: null, column: null, policy: id });
@@ -88,7 +108,7 @@ export const APP_NAMESPACE = 'App';
  * common types, another namespace, or redeclare Custos.
  */
 export function appActionsOf(appSchema: string): string[] {
-  const answer = cedar.schemaToJson(`${CUSTOS_SCHEMA}\n${appSchema}`);
+  const answer = engine(() => cedar.schemaToJson(`${CUSTOS_SCHEMA}\n${appSchema}`));
   if (answer.type === 'failure') {
     throw new CedarTextError(answer.errors.map((e) => ({ message: `application schema: ${e.message}`, line: null, column: null, policy: null })));
   }
@@ -98,7 +118,7 @@ export function appActionsOf(appSchema: string): string[] {
   if (namespaces.some((ns) => ns !== APP_NAMESPACE)) fail(`only namespace ${APP_NAMESPACE} may be declared (found ${namespaces.map((n) => n || '(none)').join(', ')})`);
   const app = answer.json[APP_NAMESPACE];
   if (app && (Object.keys(app.entityTypes ?? {}).length || Object.keys(app.commonTypes ?? {}).length)) fail('declare actions only: entity and common types are Custos\'s');
-  const baseline = cedar.schemaToJson(CUSTOS_SCHEMA);
+  const baseline = engine(() => cedar.schemaToJson(CUSTOS_SCHEMA));
   if (baseline.type === 'success' && JSON.stringify(baseline.json.Custos) !== JSON.stringify(answer.json.Custos)) fail('the Custos namespace may not be changed');
   if (problems.length) throw new CedarTextError(problems);
   return Object.keys(app?.actions ?? {}).sort();
@@ -119,21 +139,21 @@ export function validatePolicyText(text: string, appSchema?: string | null): Pol
   }
   // Validated as one text so that offsets are offsets in what the author wrote; ids there are positional.
   const schema = appSchema ? `${CUSTOS_SCHEMA}\n${appSchema}` : CUSTOS_SCHEMA;
-  const answer = cedar.validate({ schema, policies: { staticPolicies: text }, validationSettings: { mode: 'strict' } });
+  const answer = engine(() => cedar.validate({ schema, policies: { staticPolicies: text }, validationSettings: { mode: 'strict' } }));
   if (answer.type === 'failure') return answer.errors.map((e) => problem(text, e.message, e.sourceLocations?.[0]?.start, null));
   return answer.validationErrors.map((e) => problem(text, e.error.message, e.error.sourceLocations?.[0]?.start, e.policyId));
 }
 
 /** Cedar's formatter (`custos policy fmt`-style output); throws CedarTextError when the text does not parse. */
 export function formatPolicyText(text: string): string {
-  const answer = cedar.formatPolicies({ policyText: text });
+  const answer = engine(() => cedar.formatPolicies({ policyText: text }));
   if (answer.type === 'failure') throw new CedarTextError(answer.errors.map((e) => problem(text, e.message, e.sourceLocations?.[0]?.start, null)));
   return answer.formatted_policy;
 }
 
 /** Parses a policy set once into the engine's thread-local cache under `id`; throws CedarTextError on failure. */
 export function preparse(id: string, set: PolicySet): void {
-  const answer = cedar.preparsePolicySet(id, set);
+  const answer = engine(() => cedar.preparsePolicySet(id, set));
   if (answer.type === 'failure') throw new CedarTextError(answer.errors.map((e) => ({ message: e.message, line: null, column: null, policy: null })));
 }
 
@@ -146,7 +166,7 @@ export interface CedarAnswer {
 
 /** One evaluation against a pre-parsed policy set. A request Cedar cannot evaluate comes back as a deny with errors. */
 export function authorize(call: StatefulAuthorizationCall): CedarAnswer {
-  const answer = cedar.statefulIsAuthorized(call);
+  const answer = engine(() => cedar.statefulIsAuthorized(call));
   if (answer.type === 'failure') {
     return { decision: 'deny', determining: [], errors: answer.errors.map((e) => ({ policy: '', message: e.message })) };
   }
@@ -156,6 +176,6 @@ export function authorize(call: StatefulAuthorizationCall): CedarAnswer {
 
 /** Checks that the schema itself parses (start-up and tests). */
 export function checkSchema(): void {
-  const answer = cedar.checkParseSchema(CUSTOS_SCHEMA);
+  const answer = engine(() => cedar.checkParseSchema(CUSTOS_SCHEMA));
   if (answer.type === 'failure') throw new Error(`the shipped Cedar schema does not parse: ${answer.errors.map((e) => e.message).join('; ')}`);
 }

@@ -111,7 +111,8 @@ export function resourceEntity(r: ResourceRecord): EntityJson {
 }
 
 export function appResourceEntity(type: string, id: string, asserted: boolean): EntityJson {
-  return { uid: { type: APP_RESOURCE_TYPE, id: `${type}/${id}` }, attrs: { type, id, asserted: assertedRef(asserted ? 'resource' : 'none') }, parents: [] };
+  // The id is the JSON pair, so ("todo", "a/b") and ("todo/a", "b") are never the same entity.
+  return { uid: { type: APP_RESOURCE_TYPE, id: JSON.stringify([type, id]) }, attrs: { type, id, asserted: assertedRef(asserted ? 'resource' : 'none') }, parents: [] };
 }
 
 /**

@@ -8,7 +8,7 @@ import type { Clock } from '../platform/clock.js';
 import type { HttpApp } from '../platform/http/app.js';
 import type { IdGenerator } from '../platform/ids.js';
 import type { Database } from '../platform/store/db.js';
-import { checkSchema } from './cedar.js';
+import { checkSchema, engineFailure } from './cedar.js';
 import { createAuthzenPart } from './authzen/index.js';
 import { createDevicesPart } from './devices/index.js';
 import type { RemoteKeySource } from './devices/remote-keys.js';
@@ -67,6 +67,8 @@ export function createAuthzModule(deps: AuthzModuleDeps) {
     },
     /** Readiness: a node whose snapshot cannot be brought up to date would decide on stale data: not ready. */
     async health(): Promise<{ ok: boolean; detail?: string }> {
+      const failure = engineFailure();
+      if (failure) return { ok: false, detail: `the policy engine failed (${failure}): restart the server` };
       try {
         const v = await pdp.versions();
         return { ok: true, detail: `policy version ${v.activePolicyVersion ?? 'none (guardrails and grants only)'}, entities ${v.entities}` };

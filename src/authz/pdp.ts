@@ -15,7 +15,8 @@ import type { AuditWriter } from '../audit/index.js';
 import type { Actor } from '../platform/actor.js';
 import type { Clock } from '../platform/clock.js';
 import type { Database } from '../platform/store/db.js';
-import { APP_NAMESPACE, appActionsOf, authorize, type CedarContext, type EntityJson } from './cedar.js';
+import { APP_NAMESPACE, appActionsOf, authorize, engineFailure, type CedarContext, type EntityJson } from './cedar.js';
+import { AppError } from '../platform/http/errors.js';
 import { buildContext } from './context.js';
 import {
   ACTIONS, type CandidatePolicies, type Decision, type DecisionReason, type DecisionRequest, type EntityUid, type EvaluateOptions, type Pdp,
@@ -50,10 +51,20 @@ interface Prepared {
   resourceEntities: EntityJson[];
   target: { type: string; id: string | null; name: string | null };
   context: Record<string, unknown>;
-  policySetId: string;
+  /**
+   * The parsed set's id in the engine's cache, placed (parsed again if its slot was reused) — called synchronously
+   * right before evaluating, never across an await, so no other decision can take the slot in between.
+   */
+  placeSet: () => string;
   /** Names the parsed set's content (active version or candidate text, with the grants it saw). */
   policySetKey: string;
   policyVersion: string;
+}
+
+/** A broken engine answers nothing (not even from the memo): every decision fails closed until a restart. */
+function assertEngineUsable(): void {
+  const failure = engineFailure();
+  if (failure) throw new AppError('authz_unavailable', `the policy engine failed (${failure}); decisions are refused until the server restarts`);
 }
 
 class Refusal {
@@ -61,19 +72,14 @@ class Refusal {
 }
 
 export function createPdp(deps: PdpDeps): Pdp {
-  // Candidates (tests, impact replays) parse into slots of their own, keyed by text and the grants they see.
+  // Candidates (tests, impact replays) parse into slots of their own, keyed by a digest of their text and the
+  // policy counter (the grants they see), never by a reusable number.
   const candidateSlots = createParsedSetSlots(`candidate-${crypto.randomUUID()}`, 16);
-  const candidateKeys = new Map<string, number>();
 
-  function candidateSetId(snapshot: Snapshot, candidate: CandidatePolicies): { id: string; key: string } {
-    const key = `${snapshot.policiesVersion}\u0000${candidate.text}`;
-    let n = candidateKeys.get(key);
-    if (n === undefined) {
-      n = candidateKeys.size;
-      if (candidateKeys.size > 1024) candidateKeys.clear();
-      candidateKeys.set(key, n);
-    }
-    return { id: candidateSlots.place(n, () => candidatePolicySet(snapshot, candidate.text)), key: `candidate:${n}:${snapshot.policiesVersion}` };
+  function candidateSet(snapshot: Snapshot, candidate: CandidatePolicies): { place: () => string; key: string } {
+    const digest = crypto.createHash('sha256').update(candidate.text).digest('hex');
+    const key = `candidate:${digest}:${snapshot.policiesVersion}`;
+    return { key, place: () => candidateSlots.place(key, () => candidatePolicySet(snapshot, candidate.text)) };
   }
 
   const candidateAppActions = new Map<string, ReadonlySet<string>>();
@@ -90,6 +96,7 @@ export function createPdp(deps: PdpDeps): Pdp {
   }
 
   async function prepare(request: DecisionRequest, options: EvaluateOptions): Promise<Prepared | { refusal: Refusal; snapshot: Snapshot; target: Prepared['target'] }> {
+    assertEngineUsable();
     const snapshot = await deps.snapshots.current();
     const target = targetOf(request);
     const refuse = (code: RefusalCode, message: string) => ({ refusal: new Refusal(code, message), snapshot, target });
@@ -98,6 +105,7 @@ export function createPdp(deps: PdpDeps): Pdp {
     let actionUid: EntityUid;
     if (ACTION_SET.has(request.action)) actionUid = { type: ACTION_TYPE, id: request.action };
     else if (request.resource.kind === 'app' && appActions(snapshot, options.candidate).has(request.action)) actionUid = { type: APP_ACTION_TYPE, id: request.action };
+    else if (appActions(snapshot, options.candidate).has(request.action)) return refuse('unknown_action', `'${request.action}' is an application action: it applies to application objects only`);
     else return refuse('unknown_action', `'${request.action}' is not an action Custos or the active policy version's application schema declares`);
     const principal = snapshot.principal(request.principal);
     if (!principal) return refuse('unknown_principal', 'no such principal');
@@ -136,9 +144,9 @@ export function createPdp(deps: PdpDeps): Pdp {
         posture, now: deps.clock.now(), timeZone: deps.timeZone, assertedRequest: request.asserted?.context !== undefined,
       });
     }
-    const set = options.candidate ? candidateSetId(snapshot, options.candidate) : { id: snapshot.policySetId, key: `active:${snapshot.policiesVersion}` };
+    const set = options.candidate ? candidateSet(snapshot, options.candidate) : { place: () => snapshot.policySetId, key: `active:${snapshot.policiesVersion}` };
     const policyVersion = options.candidate ? options.candidate.label : `${snapshot.activePolicyVersion ?? 0}.${snapshot.policiesVersion}`;
-    return { snapshot, principals: [principal, ...chain], actionUid, resourceUid, resourceEntities, target, context, policySetId: set.id, policySetKey: set.key, policyVersion };
+    return { snapshot, principals: [principal, ...chain], actionUid, resourceUid, resourceEntities, target, context, placeSet: set.place, policySetKey: set.key, policyVersion };
   }
 
   function targetOf(request: DecisionRequest): Prepared['target'] {
@@ -155,17 +163,18 @@ export function createPdp(deps: PdpDeps): Pdp {
   const verdictCache = new Map<string, PrincipalVerdict>();
   const VERDICT_CACHE_MAX = 10_000;
 
-  function verdictFor(p: Prepared, principal: SnapshotPrincipal, index: number, request: DecisionRequest, contextKey: string): PrincipalVerdict {
-    const key = `${p.policySetKey}|${p.snapshot.entitiesVersion}|${principal.id}|${request.action}|${p.resourceUid.type}|${p.resourceUid.id}|${index === 0 ? 'actor' : 'chain'}|${contextKey}`;
+  function verdictFor(p: Prepared, setId: string, principal: SnapshotPrincipal, index: number, request: DecisionRequest, contextKey: string): PrincipalVerdict {
+    // A JSON array, so no part can run into the next (names and ids may hold any character).
+    const key = JSON.stringify([p.policySetKey, p.snapshot.entitiesVersion, principal.id, p.actionUid, p.resourceUid, index === 0, contextKey]);
     const cached = verdictCache.get(key);
     if (cached) return cached;
-    const verdict = evaluateVerdict(p, principal, index, request);
+    const verdict = evaluateVerdict(p, setId, principal, index, request);
     if (verdictCache.size >= VERDICT_CACHE_MAX) verdictCache.clear();
     verdictCache.set(key, verdict);
     return verdict;
   }
 
-  function evaluateVerdict(p: Prepared, principal: SnapshotPrincipal, index: number, request: DecisionRequest): PrincipalVerdict {
+  function evaluateVerdict(p: Prepared, setId: string, principal: SnapshotPrincipal, index: number, request: DecisionRequest): PrincipalVerdict {
     const own = p.snapshot.principalEntities(principal.id);
     const assertedSubject = index === 0 && request.asserted?.subject !== undefined;
     const entities: EntityJson[] = [
@@ -180,7 +189,7 @@ export function createPdp(deps: PdpDeps): Pdp {
     try {
       answer = authorize({
         principal: principal.uid, action: p.actionUid, resource: p.resourceUid, context: p.context as CedarContext,
-        preparsedPolicySetId: p.policySetId, entities,
+        preparsedPolicySetId: setId, entities,
       });
     } catch (error) {
       answer = { decision: 'deny' as const, determining: [], errors: [{ policy: '', message: `evaluation failed: ${(error as Error).message}` }] };
@@ -205,7 +214,11 @@ export function createPdp(deps: PdpDeps): Pdp {
       } };
     }
     const contextKey = JSON.stringify([p.context, request.asserted ?? null]);
-    const verdicts = p.principals.map((principal, i) => verdictFor(p, principal, i, request, contextKey));
+    // From here to the last verdict nothing awaits: the set placed now is the set evaluated.
+    assertEngineUsable();
+    const setId = p.placeSet();
+    const verdicts = p.principals.map((principal, i) => verdictFor(p, setId, principal, i, request, contextKey));
+    assertEngineUsable();
     const reasons: DecisionReason[] = [];
     for (const v of verdicts) {
       for (const policy of v.permits) reasons.push({ kind: 'permit', policy, principal: v.principal });

@@ -57,14 +57,16 @@ const json = <T>(text: string | null, fallback: T): T => (text ? JSON.parse(text
  * them in turn; a snapshot whose slot was taken by a newer version meanwhile parses its set again.
  */
 export function createParsedSetSlots(label: string, slots = 8) {
-  const owner = new Map<string, number>();
-  const slotOf = (version: number) => `${label}:${version % slots}`;
+  const owner = new Map<string, string>();
+  const slotOf = (key: string) => `${label}:${crypto.createHash('sha256').update(key).digest().readUInt32BE(0) % slots}`;
   return {
-    place(version: number, set: PolicySet | (() => PolicySet)): string {
-      const id = slotOf(version);
-      if (owner.get(id) !== version) {
+    /** The slot holding the set named `key`, parsing it there first unless it is already the slot's owner. */
+    place(key: string, set: PolicySet | (() => PolicySet)): string {
+      const id = slotOf(key);
+      if (owner.get(id) !== key) {
+        owner.delete(id);
         preparse(id, typeof set === 'function' ? set() : set);
-        owner.set(id, version);
+        owner.set(id, key);
       }
       return id;
     },
@@ -181,14 +183,15 @@ export function createSnapshotSource(deps: { db: Database; clock: Clock }) {
       const user = rows.active ? splitPolicies(rows.active.policies) : {};
       policySet = composePolicySet({ guardrails: GUARDRAIL_POLICIES, user, grants });
     }
-    const policySetId = parsedSets.place(versions.policies, policySet);
+    const setKey = `active:${versions.policies}`;
+    parsedSets.place(setKey, policySet);
 
     const byRef = <T>(byId: Map<string, T>, byName: Map<string, T>, ref: string) => byId.get(ref) ?? byName.get(ref);
     return {
       entitiesVersion: versions.entities,
       policiesVersion: versions.policies,
       activePolicyVersion: rows.active ? Number(rows.active.version) : null,
-      get policySetId() { return parsedSets.place(versions.policies, policySet); },
+      get policySetId() { return parsedSets.place(setKey, policySet); },
       policySet,
       appActions: new Set(rows.active?.app_schema ? appActionsOf(rows.active.app_schema) : []),
       guardrails: GUARDRAIL_POLICIES,

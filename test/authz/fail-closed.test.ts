@@ -190,7 +190,7 @@ for (const backend of BACKENDS) {
         const { device: _device, ...withoutDevice } = built;
         const d = await evaluate(request('ana', 'read', registry('ds-conf')), { context: withoutDevice });
         expect(d.decision).toBe('deny');
-        expect(errorsOf(d)).toEqual(['guardrail:unknown-posture-no-confidential']);
+        expect(errorsOf(d)).toEqual(['guardrail:posture-not-compliant-no-confidential']);
         // Without `auth`, restricted data cannot be reached (the bound-token guardrail errors).
         const agentContext = (await evaluate(request('bot-b', 'read', registry('ds-int'), { purpose: 'fraud', dpopBound: true }))).context;
         const { auth: _auth, ...withoutAuth } = agentContext;

@@ -149,18 +149,18 @@ for (const backend of BACKENDS) {
       });
     });
 
-    describe.runIf(enabled)('unknown device posture keeps people away from confidential and restricted data', () => {
+    describe.runIf(enabled)('a device not proven compliant keeps people away from confidential and restricted data', () => {
       it('with no device facts the posture is unknown, and a person is denied confidential and restricted data', async () => {
         const d = await decide(request('ana', 'read', registry('ds-conf')));
         expect(d.context).toMatchObject({ device: { posture: 'unknown', source: 'none' } });
         expect(d.decision).toBe('deny');
-        expect(forbiddenBy(d)).toEqual(['guardrail:unknown-posture-no-confidential']);
-        await expectForbidden(request('ana', 'read', registry('ds-res'), { purpose: 'fraud', dpopBound: true }), 'unknown-posture-no-confidential');
+        expect(forbiddenBy(d)).toEqual(['guardrail:posture-not-compliant-no-confidential']);
+        await expectForbidden(request('ana', 'read', registry('ds-res'), { purpose: 'fraud', dpopBound: true }), 'posture-not-compliant-no-confidential');
       });
 
       it('an unknown or unverifiable device reference is still unknown posture', async () => {
-        await expectForbidden(request('ana', 'read', registry('ds-conf'), { device: { deviceId: 'no-such-device' } }), 'unknown-posture-no-confidential');
-        await expectForbidden(request('ana', 'read', registry('ds-conf'), { device: { assertion: 'not.a.jwt' } }), 'unknown-posture-no-confidential');
+        await expectForbidden(request('ana', 'read', registry('ds-conf'), { device: { deviceId: 'no-such-device' } }), 'posture-not-compliant-no-confidential');
+        await expectForbidden(request('ana', 'read', registry('ds-conf'), { device: { assertion: 'not.a.jwt' } }), 'posture-not-compliant-no-confidential');
       });
 
       it('does not touch internal or public data, nor non-human principals', async () => {
@@ -179,23 +179,24 @@ for (const backend of BACKENDS) {
         const compliant = await decide(request('ana', 'read', registry('ds-conf'), { device: { deviceId: 'ana-laptop' } }));
         expect(compliant.context).toMatchObject({ device: { posture: 'compliant', id: 'ana-laptop', source: 'record' } });
         expect(compliant.decision).toBe('allow');
-        // Noncompliant is known: this guardrail is about unknown posture (a user policy may forbid noncompliant).
-        await expectAllowed(request('ana', 'read', registry('ds-conf'), { device: { deviceId: 'ana-old' } }));
+        // A device reported noncompliant is known bad: refused like no evidence at all.
+        await expectForbidden(request('ana', 'read', registry('ds-conf'), { device: { deviceId: 'ana-old' } }), 'posture-not-compliant-no-confidential');
         // ana's laptop presented by ben is not ben's device: unknown.
-        await expectForbidden(request('ben', 'read', registry('ds-conf'), { device: { deviceId: 'ana-laptop' } }), 'unknown-posture-no-confidential');
+        await expectForbidden(request('ben', 'read', registry('ds-conf'), { device: { deviceId: 'ana-laptop' } }), 'posture-not-compliant-no-confidential');
         // A record past its validity is stale: unknown.
         await expectAllowed(request('ana', 'read', registry('ds-conf'), { device: { deviceId: 'ana-tablet' } }));
         h.clock.advance(61_000);
-        await expectForbidden(request('ana', 'read', registry('ds-conf'), { device: { deviceId: 'ana-tablet' } }), 'unknown-posture-no-confidential');
+        await expectForbidden(request('ana', 'read', registry('ds-conf'), { device: { deviceId: 'ana-tablet' } }), 'posture-not-compliant-no-confidential');
       });
 
-      it('a compliant (or noncompliant) posture is not what this guardrail forbids', async () => {
+      it('only a compliant posture reaches confidential data: a noncompliant device is refused like an unknown one', async () => {
         // The context the server built, with only the device posture changed, evaluated against the active set.
         const built = (await decide(request('ana', 'read', registry('ds-conf')))).context as { device: Record<string, unknown> };
-        for (const posture of ['compliant', 'noncompliant']) {
+        for (const [posture, expected] of [['compliant', 'allow'], ['noncompliant', 'deny'], ['unknown', 'deny']] as const) {
           const context = { ...built, device: { ...built.device, posture, source: 'record', id: 'dev-1' } };
           const d = await h.cp.authz.pdp.evaluate(request('ana', 'read', registry('ds-conf')), { context });
-          expect(d.decision, posture).toBe('allow');
+          expect(d.decision, posture).toBe(expected);
+          if (expected === 'deny') expect(forbiddenBy(d)).toEqual(['guardrail:posture-not-compliant-no-confidential']);
         }
       });
     });

@@ -74,6 +74,7 @@ export const ERROR_CODES = {
   resource_not_found: { status: 422, title: 'Resource not found', meaning: 'A resource named in the body does not exist.' },
   grant_too_long: { status: 422, title: 'Grant too long', meaning: 'A grant ends between 60 seconds and 90 days from now; `max_seconds` says the longest allowed.' },
   grant_already_revoked: { status: 409, title: 'Grant already revoked', meaning: 'The grant was revoked before; nothing changed.' },
+  authz_unavailable: { status: 503, title: 'Decision point unavailable', meaning: 'The policy engine failed and cannot be trusted; every decision is refused until the server restarts (`/readyz` says so).' },
   invalid_posture_issuer: { status: 422, title: 'Invalid posture issuer settings', meaning: 'A posture issuer needs an https issuer (plain http only to a loopback host) not configured twice, exactly one of an inline public JWKS or a JWKS URL, and a freshness window; at most 64 issuers. `detail` says which rule failed.' },
 
   resource_has_children: { status: 409, title: 'Resource has children', meaning: 'Delete or move the child resources first.' },
