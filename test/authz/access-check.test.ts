@@ -22,8 +22,9 @@ for (const backend of BACKENDS) {
         if (r.status >= 300) throw new Error(`${method} ${url}: ${r.status} ${r.text}`);
         return r.body;
       };
-      await ok('POST', '/v1/principals', { name: 'lead-bot', kind: 'agent', owner: 'bootstrap-admin', status: 'active', purposes: ['support'] });
-      await ok('POST', '/v1/principals', { name: 'sub-bot', kind: 'agent', owner: 'bootstrap-admin', status: 'active', purposes: ['support'] });
+      await ok('POST', '/v1/principals', { name: 'agent-keeper', kind: 'human' }); // owns the agents: nobody grants to what they own
+      await ok('POST', '/v1/principals', { name: 'lead-bot', kind: 'agent', owner: 'agent-keeper', status: 'active', purposes: ['support'] });
+      await ok('POST', '/v1/principals', { name: 'sub-bot', kind: 'agent', owner: 'agent-keeper', status: 'active', purposes: ['support'] });
       await ok('POST', '/v1/resources', { name: 'tickets', kind: 'dataset', owner: 'bootstrap-admin', purposes: ['support'] });
       await ok('POST', '/v1/resources', { name: 'secrets', kind: 'dataset', owner: 'bootstrap-admin', classification: 'restricted', purposes: ['support'] });
       grantId = (await ok('POST', '/v1/grants', { principal: 'lead-bot', resource: 'tickets', actions: ['read'], purpose: 'support', duration_seconds: 3600, reason: 'x' })).id;

@@ -23,7 +23,8 @@ for (const backend of BACKENDS) {
         if (r.status >= 300) throw new Error(`${method} ${url}: ${r.status} ${r.text}`);
         return r.body;
       };
-      await ok('POST', '/v1/principals', { name: 'rag-bot', kind: 'agent', owner: 'bootstrap-admin', status: 'active', purposes: ['support'] });
+      await ok('POST', '/v1/principals', { name: 'agent-keeper', kind: 'human' }); // owns the agents: nobody grants to what they own
+      await ok('POST', '/v1/principals', { name: 'rag-bot', kind: 'agent', owner: 'agent-keeper', status: 'active', purposes: ['support'] });
       await ok('POST', '/v1/principals', { name: 'oz-bot', kind: 'agent', owner: 'own-oz', status: 'active', purposes: ['support'] });
       await ok('POST', '/v1/resources', { name: 'kb', kind: 'dataset', owner: 'bootstrap-admin', purposes: ['support'] });
       await ok('POST', '/v1/resources', { name: 'kb-faq', kind: 'dataset', owner: 'bootstrap-admin', parent: 'kb', purposes: ['support'] });

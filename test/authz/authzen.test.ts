@@ -96,6 +96,48 @@ for (const backend of BACKENDS) {
       await activate(h, POLICIES);
     });
 
+    it('an alias counts only on an active principal of the asked kind: nobody squats a person\'s authzen_id', async () => {
+      await activate(h, `${POLICIES}\n@id("dora-invokes")\npermit (principal == Custos::Human::"dora", action == Custos::Action::"invoke", resource);`);
+      expect((await h.call('POST', '/v1/principals', { name: 'dora', kind: 'human', labels: { authzen_id: 'dora@example.com' } })).status).toBe(201);
+      const owner = await h.operator('own-squatter', 'owner');
+      const ask = (id: string, type = 'user') => evaluation({ subject: { type, id }, action: { name: 'invoke' }, resource: { type: 'model', id: 'gpt-small' } });
+      // An owner's agent, or a merely proposed person, carrying the same alias does not make dora unknown.
+      expect((await h.call('POST', '/v1/principals', { name: 'squat-agent', kind: 'agent', owner: 'own-squatter', labels: { authzen_id: 'dora@example.com' } }, owner)).status).toBe(201);
+      expect((await h.call('POST', '/v1/principals', { name: 'squat-human', kind: 'human', status: 'proposed', labels: { authzen_id: 'dora@example.com' } })).status).toBe(201);
+      expect((await ask('dora@example.com')).body).toEqual({ decision: true });
+      // The agent's registry name of another kind does not hide an alias either.
+      expect((await h.call('POST', '/v1/principals', { name: 'dora-app-id', kind: 'agent', owner: 'own-squatter' }, owner)).status).toBe(201);
+      expect((await h.call('PATCH', '/v1/principals/dora', { labels: { authzen_id: 'dora-app-id' } })).status, 'relabel').toBe(200);
+      expect((await ask('dora-app-id')).body).toEqual({ decision: true });
+      // Two ACTIVE people with one alias are ambiguous: nobody (a deny naming what was asked), never a guess.
+      expect((await h.call('POST', '/v1/principals', { name: 'dora-twin', kind: 'human', labels: { authzen_id: 'dora-app-id' } })).status).toBe(201);
+      const ambiguous = await ask('dora-app-id');
+      expect(ambiguous.body.decision).toBe(false);
+      expect(ambiguous.body.context.error).toEqual({ status: 404, message: "no principal of type 'user' is named 'dora-app-id'" });
+      await activate(h, POLICIES);
+    });
+
+    it('an unknown subject or resource is a 404 refusal whose reasons are keyed 404 and name what was asked', async () => {
+      const unknown = await evaluation({ subject: { type: 'user', id: 'nobody-here' }, action: { name: 'invoke' }, resource: { type: 'model', id: 'gpt-small' } });
+      expect(unknown.body.context).toMatchObject({
+        reason_admin: { 404: "unknown_principal: no principal of type 'user' is named 'nobody-here'" }, reason_user: { 404: 'Not found.' },
+        error: { status: 404, message: "no principal of type 'user' is named 'nobody-here'" },
+      });
+      expect(unknown.body.context.reason_admin[403]).toBeUndefined();
+      const missing = await evaluation({ subject: { type: 'user', id: 'alice' }, action: { name: 'invoke' }, resource: { type: 'model', id: 'no-such-model' } });
+      expect(missing.body.context.error).toEqual({ status: 404, message: "no resource of type 'model' is named 'no-such-model'" });
+    });
+
+    it('a principal asking about itself gets a missing registry resource as a plain deny (existence is not revealed)', async () => {
+      const ask = (id: string) => evaluation({ action: { name: 'read' }, resource: { type: 'dataset', id } }, helperToken);
+      expect((await h.call('POST', '/v1/resources', { name: 'helper-secret', kind: 'dataset', owner: 'alice' })).status).toBe(201);
+      const [existing, missing] = [await ask('helper-secret'), await ask('helper-nothing')];
+      expect(existing.body).toMatchObject({ decision: false, context: { reason_user: { 403: 'Access denied.' } } });
+      expect(Object.keys(missing.body.context).sort()).toEqual(Object.keys(existing.body.context).sort());
+      expect(missing.body.context.reason_user).toEqual(existing.body.context.reason_user);
+      expect(missing.body.context.error).toBeUndefined();
+    });
+
     it('echoes X-Request-ID verbatim and records it with the decision', async () => {
       const id = 'pep request #42 (retry)';
       const r = await post('/access/v1/evaluation', { subject: { type: 'user', id: 'alice' }, action: { name: 'invoke' }, resource: { type: 'model', id: 'gpt-small' } }, h.adminToken, { 'x-request-id': id });
@@ -234,7 +276,7 @@ for (const backend of BACKENDS) {
 
     describe('search', () => {
       it('subject search: the principals of the kind that may, paged with MAC\'d tokens, one audit event per page', async () => {
-        await activate(h, `${POLICIES}\n@id("people-invoke-small")\npermit (principal is Custos::Human, action == Custos::Action::"invoke", resource == Custos::Model::"gpt-small") when { principal.name != "op-auditor" };`);
+        await activate(h, `${POLICIES}\n@id("people-invoke-small")\npermit (principal is Custos::Human, action == Custos::Action::"invoke", resource == Custos::Model::"gpt-small") when { principal.name != "op-auditor" && !(principal.name like "*dora*") && principal.name != "squat-human" && principal.name != "own-squatter" };`);
         const body = { subject: { type: 'user', id: 'ignored' }, action: { name: 'invoke' }, resource: { type: 'model', id: 'gpt-small' } };
         const all = await post('/access/v1/search/subject', body);
         expect(all.status).toBe(200);

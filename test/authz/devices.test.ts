@@ -2,6 +2,7 @@ import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK, type JWT
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDevicesPart, type DevicesPart } from '../../src/authz/devices/index.js';
 import { NO_FACTS, type RequestFacts } from '../../src/authz/index.js';
+import { createDeviceService } from '../../src/authz/devices/devices.service.js';
 import { createPostureIssuerService } from '../../src/authz/devices/posture-issuers.service.js';
 import { createRemoteKeySource } from '../../src/authz/devices/remote-keys.js';
 import { createIdentityDirectory } from '../../src/identity/index.js';
@@ -164,6 +165,26 @@ for (const backend of BACKENDS) {
       expect(refused).toMatchObject({ code: 'forbidden' });
       expect(await issuers.remove(reporter, 'corp-mdm', undefined).then(() => undefined, (e: unknown) => e)).toMatchObject({ code: 'forbidden' });
       expect((await h.call('GET', '/v1/posture-issuers/corp-mdm')).status).toBe(200);
+    });
+
+    it.runIf(enabled)('lets only operators and service accounts report or remove posture, whatever scopes another principal\'s token holds', async () => {
+      const devices = createDeviceService({ db: h.cp.db, audit: h.cp.audit, clock: h.clock, newId, principals: { principal: async (ref) => createIdentityDirectory({ db: h.cp.db }).principalByRef(ref) } });
+      const tokenOf = (kind: string): Actor => ({
+        principal: { id: bobId, name: 'bob', kind, status: 'active', ownerId: null }, credential: { id: 'tok-2', kind: 'access_token' },
+        authMethod: 'private_key_jwt', role: null, teamIds: [], scope: ['devices:write'], purpose: null, audience: null, binding: null,
+        delegationChain: [], provenance: NO_PROVENANCE, label: null,
+      });
+      for (const kind of ['agent', 'workload', 'human', 'training_job']) {
+        const refused = await devices.report(tokenOf(kind), { device_id: 'forge-1', principal: 'alice', posture: 'compliant' }).then(() => undefined, (e: unknown) => e);
+        expect(refused, kind).toMatchObject({ code: 'forbidden', message: expect.stringMatching(new RegExp(`kind '${kind}'`)) });
+        expect(await devices.remove(tokenOf(kind), 'mac-1', undefined).then(() => undefined, (e: unknown) => e), kind).toMatchObject({ code: 'forbidden' });
+      }
+      expect((await h.call('GET', '/v1/devices/forge-1')).status).toBe(404);
+      expect((await h.call('GET', '/v1/devices/mac-1')).status).toBe(200);
+      const mdm = await devices.report(tokenOf('service_account'), { device_id: 'mdm-1', principal: 'alice', posture: 'unknown' });
+      expect(mdm).toMatchObject({ created: true, device: { device_id: 'mdm-1', reported_by: bobId } });
+      await devices.remove(tokenOf('service_account'), 'mdm-1', 'cleanup');
+      expect((await h.call('GET', '/v1/devices/mdm-1')).status).toBe(404);
     });
 
     it.runIf(enabled)('gives a decision no posture without device facts, and the named device\'s record only if it is the principal\'s and current', async () => {

@@ -23,8 +23,9 @@ for (const backend of BACKENDS) {
         const r = await h.call(method, url, body);
         if (r.status >= 300) throw new Error(`${method} ${url}: ${r.status} ${r.text}`);
       };
-      await ok('POST', '/v1/principals', { name: 'support-bot', kind: 'agent', owner: 'bootstrap-admin', status: 'active', purposes: ['support', 'billing'] });
-      await ok('POST', '/v1/principals', { name: 'other-bot', kind: 'agent', owner: 'bootstrap-admin', status: 'active', purposes: ['support'] });
+      await ok('POST', '/v1/principals', { name: 'agent-keeper', kind: 'human' }); // owns the agents: nobody grants to what they own
+      await ok('POST', '/v1/principals', { name: 'support-bot', kind: 'agent', owner: 'agent-keeper', status: 'active', purposes: ['support', 'billing'] });
+      await ok('POST', '/v1/principals', { name: 'other-bot', kind: 'agent', owner: 'agent-keeper', status: 'active', purposes: ['support'] });
       await ok('POST', '/v1/resources', { name: 'corpus', kind: 'dataset', owner: 'bootstrap-admin', purposes: ['support', 'research'] });
       await ok('POST', '/v1/resources', { name: 'tickets', kind: 'dataset', owner: 'bootstrap-admin', parent: 'corpus', purposes: ['support'] });
       await ok('POST', '/v1/resources', { name: 'weights', kind: 'model', owner: 'bootstrap-admin', purposes: ['support'] });
@@ -131,7 +132,8 @@ for (const backend of BACKENDS) {
       };
       expect(await code({ ...base, purpose: 'research' })).toBe('422 purpose_not_allowed'); // the resource's (parent's), not the principal's
       expect(await code({ ...base, purpose: 'billing' })).toBe('422 purpose_not_allowed'); // the principal's, not the resource's
-      expect(await code({ ...base, duration_seconds: 91 * 86_400 })).toBe('400 validation_failed');
+      expect(await code({ ...base, duration_seconds: 91 * 86_400 })).toBe('422 grant_too_long'); // as a too-late expires_at
+      expect(await code({ ...base, duration_seconds: 30 })).toBe('400 validation_failed');
       const { duration_seconds: _d, ...noDuration } = base;
       expect(await code({ ...noDuration, expires_at: new Date(h.clock.now().getTime() + 91 * 86_400_000).toISOString() })).toBe('422 grant_too_long');
       expect(await code({ ...noDuration, expires_at: new Date(h.clock.now().getTime() - 1000).toISOString() })).toBe('400 validation_failed');
@@ -143,9 +145,22 @@ for (const backend of BACKENDS) {
       expect(await code({ ...base, principal: 'nobody' })).toBe('422 principal_not_found');
       expect(await code({ ...base, resource: 'nothing' })).toBe('422 resource_not_found');
       expect(await code({ ...base, principal: 'bootstrap-admin' })).toBe('403 forbidden'); // to oneself
+      // ...nor to a principal one owns, directly or through a team (one acts through it: a self-grant).
+      const admin2 = await h.operator('adm-ada', 'admin');
+      await h.call('POST', '/v1/principals', { name: 'ada-bot', kind: 'agent', owner: 'adm-ada', status: 'active', purposes: ['support'] });
+      await h.call('POST', '/v1/teams', { name: 'ada-team', reason: 'x' });
+      await h.call('PUT', '/v1/teams/ada-team/members/adm-ada', { reason: 'x' });
+      await h.call('POST', '/v1/principals', { name: 'team-bot', kind: 'agent', owner_team: 'ada-team', status: 'active', purposes: ['support'] });
+      const admin2Again = (await h.call('POST', '/v1/operator-tokens', { principal: 'adm-ada', role: 'admin' })).body.token as string; // minted after joining
+      const owned = await h.call('POST', '/v1/grants', { ...base, principal: 'ada-bot' }, admin2);
+      expect(`${owned.status} ${owned.body.code}`).toBe('403 forbidden');
+      expect(owned.body.detail).toMatch(/'ada-bot' is owned by you/);
+      const teamOwned = await h.call('POST', '/v1/grants', { ...base, principal: 'team-bot' }, admin2Again);
+      expect(`${teamOwned.status} ${teamOwned.body.code}`).toBe('403 forbidden');
+      expect(teamOwned.body.detail).toMatch(/owned by a team you belong to/);
       expect(await code(base, security)).toBe('403 forbidden'); // admins only, for now
       expect(await code(base, auditor)).toBe('403 forbidden');
-      await h.call('POST', '/v1/principals', { name: 'gone-bot', kind: 'agent', owner: 'bootstrap-admin', purposes: ['support'] });
+      await h.call('POST', '/v1/principals', { name: 'gone-bot', kind: 'agent', owner: 'agent-keeper', purposes: ['support'] });
       await h.call('POST', '/v1/principals/gone-bot/decommission', { reason: 'x' });
       expect(await code({ ...base, principal: 'gone-bot' })).toBe('409 principal_decommissioned');
       expect((await eventsSince(h, seq)).filter((e) => e.type.startsWith('grant.'))).toEqual([]);

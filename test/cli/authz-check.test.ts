@@ -34,8 +34,9 @@ async function custos(args: string[], token = h.adminToken) {
 beforeAll(async () => {
   h = await startHarness('sqlite');
   url = await h.cp.listen();
-  await h.call('POST', '/v1/principals', { name: 'lead', kind: 'agent', owner: 'bootstrap-admin', status: 'active', purposes: ['support'] });
-  await h.call('POST', '/v1/principals', { name: 'helper', kind: 'agent', owner: 'bootstrap-admin', status: 'active', purposes: ['support'] });
+  await h.call('POST', '/v1/principals', { name: 'agent-keeper', kind: 'human' }); // owns the agents: nobody grants to what they own
+  await h.call('POST', '/v1/principals', { name: 'lead', kind: 'agent', owner: 'agent-keeper', status: 'active', purposes: ['support'] });
+  await h.call('POST', '/v1/principals', { name: 'helper', kind: 'agent', owner: 'agent-keeper', status: 'active', purposes: ['support'] });
   await h.call('POST', '/v1/resources', { name: 'inbox', kind: 'dataset', owner: 'bootstrap-admin', purposes: ['support'] });
   await h.call('POST', '/v1/resources', { name: 'vault', kind: 'dataset', owner: 'bootstrap-admin', classification: 'restricted', purposes: ['support'] });
   grantId = (await h.call('POST', '/v1/grants', { principal: 'lead', resource: 'inbox', actions: ['read'], purpose: 'support', duration_seconds: 3600, reason: 'x' })).body.id;

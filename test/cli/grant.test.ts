@@ -27,7 +27,8 @@ async function custos(args: string[], token = h.adminToken) {
 beforeAll(async () => {
   h = await startHarness('sqlite');
   url = await h.cp.listen();
-  await h.call('POST', '/v1/principals', { name: 'cli-bot', kind: 'agent', owner: 'bootstrap-admin', status: 'active', purposes: ['support'] });
+  await h.call('POST', '/v1/principals', { name: 'agent-keeper', kind: 'human' }); // owns the agents: nobody grants to what they own
+  await h.call('POST', '/v1/principals', { name: 'cli-bot', kind: 'agent', owner: 'agent-keeper', status: 'active', purposes: ['support'] });
   await h.call('POST', '/v1/resources', { name: 'cli-kb', kind: 'dataset', owner: 'bootstrap-admin', purposes: ['support'] });
 });
 afterAll(async () => { await h?.close(); });

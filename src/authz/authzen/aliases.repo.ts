@@ -7,8 +7,18 @@ import { ALIAS_LABEL } from './mapping.js';
 
 type Db = Kysely<DB>;
 
-export async function principalIdsByAlias(db: Db, alias: string): Promise<string[]> {
-  const rows = await db.selectFrom('principal_labels').select('entity_id').where('key', '=', ALIAS_LABEL).where('value', '=', alias).limit(2).execute();
+/**
+ * The ids of the ACTIVE principals of `kind` carrying the alias (at most two: one is an answer, two are ambiguous).
+ * Principals of another kind or not active never count, so nobody can squat a person's alias by labelling an agent
+ * or a merely proposed principal with it.
+ */
+export async function principalIdsByAlias(db: Db, alias: string, kind: string): Promise<string[]> {
+  const rows = await db.selectFrom('principal_labels as l')
+    .innerJoin('principals as p', 'p.id', 'l.entity_id')
+    .select('l.entity_id')
+    .where('l.key', '=', ALIAS_LABEL).where('l.value', '=', alias)
+    .where('p.kind', '=', kind).where('p.status', '=', 'active')
+    .limit(2).execute();
   return rows.map((r) => r.entity_id);
 }
 

@@ -72,18 +72,30 @@ export function createAuthzenService(ctx: AuthzPartContext) {
   const notAboutOthers = (caller: Caller, route: string) => denied(caller.actor, route,
     'without the scope authz:evaluate (service accounts) a principal asks only about itself', 'insufficient_scope');
 
-  /** A principal by registry id, name, or `authzen_id` label (unique). */
-  async function findPrincipal(ref: string): Promise<SnapshotPrincipal | undefined> {
+  /**
+   * The principal of `kind` a subject id names: its registry id or name, else its `authzen_id` label. Only principals
+   * of the asked kind count, and an alias only on an ACTIVE one, held by exactly one (else ambiguous: nobody). A
+   * registry id or name of the right kind wins over an alias; one of another kind never hides a person's alias
+   * (an owner cannot make someone unaddressable by naming or labelling a principal it registers after them).
+   */
+  async function findPrincipal(ref: string, kind: string | null): Promise<SnapshotPrincipal | undefined> {
     const direct = await ctx.entities.principal(ref);
-    if (direct) return direct;
-    const ids = await principalIdsByAlias(ctx.db.kysely, ref);
-    return ids.length === 1 ? ctx.entities.principal(ids[0]!) : undefined;
+    if (kind === null) return direct;
+    if (direct && direct.kind === kind && direct.status === 'active') return direct;
+    const ids = await principalIdsByAlias(ctx.db.kysely, ref, kind);
+    if (ids.length === 1) return (await ctx.entities.principal(ids[0]!)) ?? (direct?.kind === kind ? direct : undefined);
+    // No (or an ambiguous) alias: the registry's own principal of that kind, if any (an inactive one is denied by the
+    // guardrails); else the principal of another kind, which wrongKind refuses.
+    return direct;
   }
+
+  /** Why a subject names no principal, echoing what was asked. */
+  const noSuchSubject = (subject: SubjectIn) => `no principal of type '${subject.type}' is named '${subject.id}'`;
 
   function wrongKind(subject: SubjectIn, p: SnapshotPrincipal | undefined): { code: RefusalCode; message: string } | null {
     const kind = principalKindOf(subject.type);
     if (kind === null) return { code: 'invalid_request', message: `subject type '${subject.type}' is not a principal kind` };
-    if (p && p.kind !== kind) return { code: 'unknown_principal', message: `no principal of type '${subject.type}' is named '${subject.id}'` };
+    if (!p || p.kind !== kind) return { code: 'unknown_principal', message: noSuchSubject(subject) };
     return null;
   }
 
@@ -112,7 +124,7 @@ export function createAuthzenService(ctx: AuthzPartContext) {
       }
       const acting = actingOf(claims);
       if (caller.kind === 'self' && acting.principal !== self!.id) return notAboutOthers(caller, route);
-      const p = await findPrincipal(subject.id);
+      const p = await findPrincipal(subject.id, principalKindOf(subject.type));
       if (!p || p.id !== acting.principal) {
         return { kind: 'refused', principal: subject.id, code: 'invalid_request', message: 'subject.id does not name the acting principal of subject.properties.token' };
       }
@@ -120,12 +132,12 @@ export function createAuthzenService(ctx: AuthzPartContext) {
       if (kind) return { kind: 'refused', principal: subject.id, ...kind };
       return { kind: 'ok', principal: p.id, facts: tokenFacts(claims), asserted };
     }
-    const p = await findPrincipal(subject.id);
+    const p = await findPrincipal(subject.id, principalKindOf(subject.type));
     if (caller.kind === 'self' && (!p || p.id !== self!.id)) return notAboutOthers(caller, route);
     const kind = wrongKind(subject, p);
     if (kind) return { kind: 'refused', principal: subject.id, ...kind };
     if (caller.kind === 'self') return { kind: 'ok', principal: p!.id, facts: factsFromActor(caller.actor), asserted };
-    return { kind: 'ok', principal: p?.id ?? subject.id, facts: NO_FACTS, asserted };
+    return { kind: 'ok', principal: p!.id, facts: NO_FACTS, asserted };
   }
 
   function auditTarget(resource: ResourceTarget): { type: string; id: string | null; name: string | null } {
@@ -158,7 +170,16 @@ export function createAuthzenService(ctx: AuthzPartContext) {
       principal: subject.principal, action: input.action.name, resource, facts: subject.facts, requestId,
       asserted: assertedOf({ subject: subject.asserted, resource: input.resource.properties, context: input.context, actionProperties: input.action.properties }),
     };
-    return answerOf(await ctx.pdp.decide(request, caller.actor), admin);
+    return answerOf(echoed(await ctx.pdp.decide(request, caller.actor), input.resource), admin);
+  }
+
+  /** A refusal of an unknown registry resource names what was asked (the PDP's message does not). */
+  function echoed(d: Decision, asked: { type: string; id: string }): Decision {
+    if (!d.reasons.some((r) => r.kind === 'refused' && r.code === 'unknown_resource')) return d;
+    return {
+      ...d,
+      reasons: d.reasons.map((r) => (r.kind === 'refused' && r.code === 'unknown_resource' ? { ...r, message: `no resource of type '${asked.type}' is named '${asked.id}'` } : r)),
+    };
   }
 
   async function prepare(caller: Caller, input: EvaluationInput, route: string, tokens: TokenCache): Promise<Prepared> {

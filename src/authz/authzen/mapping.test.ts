@@ -47,8 +47,26 @@ describe('AuthZEN mapping', () => {
     expect(answerOf({ decision: 'allow', reasons: [{ kind: 'permit', policy: 'p', principal: 'a' }], auditEventId: 'e1' }, true)).toEqual({ decision: true });
     expect(answerOf({ decision: 'deny', reasons: [{ kind: 'forbid', policy: 'f', principal: 'a' }, { kind: 'no_permit', principal: 'b' }], auditEventId: 'e2' }, true))
       .toEqual({ decision: false, context: { id: 'e2', reason_admin: { 403: 'forbidden by f for a; no policy permits b' }, reason_user: { 403: 'Access denied.' } } });
-    expect(answerOf({ decision: 'deny', reasons: [{ kind: 'refused', code: 'unknown_principal', message: 'no such principal' }], auditEventId: null }, false))
-      .toEqual({ decision: false, context: { reason_user: { 403: 'Access denied.' }, error: { status: 404, message: 'no such principal' } } });
+    // A refusal keys its reasons by its own status, never 403 beside a 404 error.
+    const unknownSubject = { decision: 'deny' as const, reasons: [{ kind: 'refused' as const, code: 'unknown_principal' as const, message: "no principal of type 'user' is named 'zed'" }], auditEventId: 'e3' };
+    expect(answerOf(unknownSubject, true)).toEqual({ decision: false, context: {
+      id: 'e3', reason_admin: { 404: "unknown_principal: no principal of type 'user' is named 'zed'" }, reason_user: { 404: 'Not found.' },
+      error: { status: 404, message: "no principal of type 'user' is named 'zed'" },
+    } });
+    expect(answerOf({ ...unknownSubject, reasons: [{ kind: 'refused', code: 'invalid_request', message: 'bad token' }] }, false))
+      .toEqual({ decision: false, context: { id: 'e3', reason_user: { 400: 'Bad request.' }, error: { status: 400, message: 'bad token' } } });
+  });
+
+  it('a principal asking about itself cannot tell a missing registry resource from a denied one', () => {
+    const denied = answerOf({ decision: 'deny', reasons: [{ kind: 'no_permit', principal: 'a' }], auditEventId: 'e1' }, false);
+    for (const code of ['unknown_resource', 'ambiguous_resource'] as const) {
+      const missing = answerOf({ decision: 'deny', reasons: [{ kind: 'refused', code, message: 'no such resource' }], auditEventId: 'e1' }, false);
+      expect(missing).toEqual(denied);
+      // Operators and evaluators still see the refusal.
+      expect(answerOf({ decision: 'deny', reasons: [{ kind: 'refused', code, message: 'no such resource' }], auditEventId: 'e1' }, true).context!.error)
+        .toMatchObject({ message: 'no such resource' });
+    }
+    expect(denied).toEqual({ decision: false, context: { id: 'e1', reason_user: { 403: 'Access denied.' } } });
   });
 
   it('stable JSON ignores key order and undefined members', () => {

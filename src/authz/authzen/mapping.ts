@@ -12,7 +12,9 @@
 //   outermost first, is the delegation chain every principal of which must be permitted (RFC 8693 §4.1, the same
 //   rule as the verifier's Actor).
 // - An allow is `{decision: true}`; a deny carries `context.id` (the audit event), `reason_user`, and for callers
-//   who may see policy names (operators, evaluators) `reason_admin`; a refusal adds `error: {status, message}`.
+//   who may see policy names (operators, evaluators) `reason_admin`; a refusal adds `error: {status, message}` and
+//   keys both reasons by that status. A principal asking about itself never learns from a refusal whether a registry
+//   resource exists (answerOf).
 import type { AccessTokenClaims } from '../../credentials/index.js';
 import type { AuthMethod } from '../../platform/actor.js';
 import { PRINCIPAL_KINDS, RESOURCE_KINDS } from '../../identity/index.js';
@@ -117,16 +119,28 @@ function reasonLine(r: DecisionReason): string {
   }
 }
 
-/** The AuthZEN answer for a decision. `admin`: the caller may see policy names and reasons. */
+/** Refusals a caller without access to the catalogue must not see: they would tell what exists from what is denied. */
+const CATALOGUE_REFUSALS = new Set<string>(['unknown_resource', 'ambiguous_resource']);
+
+const USER_TEXT: Record<number, string> = { 400: 'Bad request.', 403: 'Access denied.', 404: 'Not found.', 409: 'Ambiguous request.', 500: 'Evaluation failed.' };
+
+/**
+ * The AuthZEN answer for a decision. `admin`: the caller may see policy names and reasons (operators, evaluators).
+ * A refusal keys `reason_admin` / `reason_user` by its own status (404, 400, …), the same as `error.status`, never by
+ * 403. A principal asking about itself (not admin) gets a refusal about the registry (unknown or ambiguous resource)
+ * as a plain deny: no `error`, `reason_user` 403, so a nonexistent resource looks exactly like a denied one.
+ */
 export function answerOf(decision: Pick<Decision, 'decision' | 'reasons' | 'auditEventId'>, admin: boolean): DecisionOut {
   if (decision.decision === 'allow') return { decision: true };
   const denials = decision.reasons.filter((r) => r.kind !== 'permit');
   const context: Record<string, unknown> = {};
   if (decision.auditEventId) context.id = decision.auditEventId;
-  if (admin) context.reason_admin = { 403: denials.map(reasonLine).join('; ') || 'denied' };
-  context.reason_user = { 403: 'Access denied.' };
-  const refusal = decision.reasons.find((r): r is Extract<DecisionReason, { kind: 'refused' }> => r.kind === 'refused');
-  if (refusal) context.error = { status: REFUSAL_STATUS[refusal.code] ?? 400, message: refusal.message };
+  const found = decision.reasons.find((r): r is Extract<DecisionReason, { kind: 'refused' }> => r.kind === 'refused');
+  const refusal = found && (admin || !CATALOGUE_REFUSALS.has(found.code)) ? found : undefined;
+  const status = refusal ? REFUSAL_STATUS[refusal.code] ?? 400 : 403;
+  if (admin) context.reason_admin = { [status]: denials.map(reasonLine).join('; ') || 'denied' };
+  context.reason_user = { [status]: USER_TEXT[status] ?? 'Access denied.' };
+  if (refusal) context.error = { status, message: refusal.message };
   return { decision: false, context };
 }
 

@@ -20,8 +20,10 @@ import { DEFAULT_VALID_FOR_SECONDS, type DeviceView, type ListDevicesQuery, type
 //   `device.removed`).
 // - The principal must exist (id or name). valid_for_seconds is bounded (60 s to 7 days, default 1 day); the record
 //   stops counting at valid_until, whether or not anyone removes it.
-// - Who may report is the route's permission (device.write: operators, or a service account whose token holds the
-//   device-reporting scope); reported_by names the reporting principal.
+// - Who may report or remove: the route's permission (device.write) AND, here, an operator role (admin, security) or
+//   a caller principal of kind service_account (the MDM/EDR integration whose token holds `devices:write`). Any other
+//   principal is refused (403) whatever scopes its token carries: an agent, a workload or a person holding the scope
+//   would otherwise forge the posture the guardrails trust, for anyone. reported_by names the reporting principal.
 
 /** How this part finds principals: by id or name (the authz module passes its entity snapshot). */
 export interface DevicePrincipals {
@@ -34,6 +36,14 @@ export interface DeviceServiceDeps {
   clock: Clock;
   newId: IdGenerator;
   principals: DevicePrincipals;
+}
+
+/** Operators, or an integration's service account: nobody else reports or removes posture (F6). */
+export function requireReporter(actor: Actor): void {
+  if (actor.role !== null) return;
+  if (actor.principal?.kind === 'service_account') return;
+  throw errors.forbidden('device posture is reported by operators or by an MDM/EDR integration\'s service account; '
+    + `a principal of kind '${actor.principal?.kind ?? 'none'}' cannot report or remove it, whatever scopes its token holds`);
 }
 
 export function createDeviceService(deps: DeviceServiceDeps) {
@@ -64,6 +74,7 @@ export function createDeviceService(deps: DeviceServiceDeps) {
     lookup: (deviceId: string) => repo.findDevice(db.kysely, deviceId),
 
     async report(actor: Actor, input: ReportDeviceInput): Promise<{ created: boolean; device: DeviceView }> {
+      requireReporter(actor);
       const principal = await principalOf(input.principal);
       const now = clock.now();
       const validFor = input.valid_for_seconds ?? DEFAULT_VALID_FOR_SECONDS;
@@ -107,6 +118,7 @@ export function createDeviceService(deps: DeviceServiceDeps) {
     },
 
     async remove(actor: Actor, deviceId: string, reason: string | undefined): Promise<void> {
+      requireReporter(actor);
       await db.write(async (trx, batch) => {
         const row = await repo.findDevice(trx, deviceId);
         if (!row) throw errors.notFound('device', deviceId);

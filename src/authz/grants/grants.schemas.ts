@@ -18,7 +18,8 @@ export const createGrantBody = z.strictObject({
   actions: z.array(z.enum(ASSET_ACTIONS)).min(1).max(ASSET_ACTIONS.length * 2).describe('Asset actions granted'),
   purpose: purposeSchema.optional().describe('Only for this purpose: one the principal and the resource both allow. Without it the grant holds for any purpose'),
   expires_at: z.iso.datetime({ offset: true }).optional().describe('When the grant ends (ISO 8601); give this or duration_seconds'),
-  duration_seconds: z.number().int().min(MIN_GRANT_SECONDS).max(MAX_GRANT_SECONDS).optional()
+  // No .max here: a duration beyond MAX_GRANT_SECONDS is the service's 422 grant_too_long, like a too-late expires_at.
+  duration_seconds: z.number().int().min(MIN_GRANT_SECONDS).optional()
     .describe(`How long the grant lasts from now, ${MIN_GRANT_SECONDS} seconds to ${MAX_GRANT_SECONDS / 86_400} days; give this or expires_at`),
   reason: reasonText.describe('Why (required; recorded with the grant and in the audit log)'),
 });

@@ -18,7 +18,9 @@ import * as repo from './grants.repo.js';
 // effect at once. Every change is audited in the same db.write job.
 //
 // Who: through the API, admins create (`grant.write` is also in the security role, but the issue keeps direct
-// grants to admins; security operators may revoke, as incident response needs). Nobody grants to themselves.
+// grants to admins; security operators may revoke, as incident response needs). Nobody grants to themselves, nor
+// to a principal they own directly or through one of their teams (an owner manages that principal's credentials and
+// acts through it: that would be a self-grant). The rule is in createGrant, so approvals obey it too.
 // The approvals module creates grants through `createGrant` inside its own transaction (source `approval`).
 
 export interface NewGrant {
@@ -81,7 +83,7 @@ export function createGrantService(deps: { db: Database; audit: AuditWriter; clo
 
   /**
    * Creates a grant inside the caller's transaction and records `grant.created` in it. Checks: the principal
-   * exists and is not decommissioned, the resource exists, the purpose is one both allow, the expiry is within
+   * exists and is not decommissioned, it is neither the actor nor owned by the actor or one of its teams, the resource exists, the purpose is one both allow, the expiry is within
    * the bounds. The caller decides who may grant (the route: admins; approvals: its own rules).
    */
   async function createGrant(trx: Trx, batch: WriteBatch, actor: Actor, input: NewGrant): Promise<GrantView> {
@@ -93,6 +95,12 @@ export function createGrantService(deps: { db: Database; audit: AuditWriter; clo
     if (!resource) throw new AppError('resource_not_found', `resource '${input.resource}' does not exist`);
     if (actor.principal && actor.principal.id === principal.id) {
       throw errors.forbidden('nobody grants access to themselves: ask another administrator (or file an access request)');
+    }
+    if (actor.principal && principal.owner_principal_id === actor.principal.id) {
+      throw errors.forbidden(`'${principal.name}' is owned by you: nobody grants access to a principal they own (they act through it); ask another administrator (or file an access request)`);
+    }
+    if (principal.owner_team_id !== null && actor.teamIds.includes(principal.owner_team_id)) {
+      throw errors.forbidden(`'${principal.name}' is owned by a team you belong to: nobody grants access to a principal they own (they act through it); ask an administrator outside the team (or file an access request)`);
     }
     const actions = normaliseActions(input.actions, ASSET_ACTIONS);
     if (actions.length === 0) throw errors.validation('a grant needs at least one action', [{ path: ['actions'], message: 'empty' }]);
