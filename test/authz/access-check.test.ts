@@ -1,4 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDevicesPart } from '../../src/authz/devices/index.js';
+import { createCheckService } from '../../src/authz/grants/check.service.js';
+import { createIdentityDirectory } from '../../src/identity/index.js';
+import { NO_PROVENANCE, operatorActor } from '../../src/platform/actor.js';
+import { newId } from '../../src/platform/ids.js';
 import { BACKENDS, postgresReachable } from '../support/backends.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { eventsSince, lastSeq } from '../identity/store-probe.js';
@@ -90,6 +95,35 @@ for (const backend of BACKENDS) {
       const body = { principal: 'lead-bot', action: 'read', resource: 'tickets' };
       expect((await check(body, await h.operator('aud-al', 'auditor'))).status).toBe(403);
       expect((await check(body, await h.operator('own-ol', 'owner'))).status).toBe(403);
+    });
+
+    it.runIf(enabled)('auth_method implies the credential as policy test cases do (operator, alias operator_token; api_key; others an access token)', async () => {
+      const ctxOf = async (body: Record<string, unknown>) => (await check({ principal: 'lead-bot', action: 'read', resource: 'tickets', ...body })).body.context.auth;
+      expect(await ctxOf({ auth_method: 'operator' })).toMatchObject({ method: 'operator', credential: 'operator_token' });
+      expect(await ctxOf({ auth_method: 'operator_token' })).toMatchObject({ method: 'operator', credential: 'operator_token' });
+      expect(await ctxOf({ auth_method: 'api_key' })).toMatchObject({ method: 'api_key', credential: 'api_key' });
+      expect(await ctxOf({ auth_method: 'private_key_jwt' })).toMatchObject({ method: 'private_key_jwt', credential: 'access_token' });
+      expect(await ctxOf({ auth_method: 'federated', credential: 'api_key' })).toMatchObject({ method: 'federated', credential: 'api_key' });
+      expect(await ctxOf({})).toMatchObject({ method: 'none', credential: 'none' });
+    });
+
+    it.runIf(enabled)('explains the device posture it saw: device.detail (none presented, no record, another principal\'s, expired), never in the context', async () => {
+      const none = await check({ principal: 'lead-bot', action: 'read', resource: 'tickets' });
+      expect(none.body.device).toEqual({ posture: 'unknown', id: '', source: 'none', detail: expect.stringMatching(/no device was presented/) });
+      expect(none.body.context.device).not.toHaveProperty('detail');
+      // With the devices part's postureOf (the module passes it: createGrantsPart(ctx, { postureOf })).
+      const identity = createIdentityDirectory({ db: h.cp.db });
+      const devices = createDevicesPart({ db: h.cp.db, audit: h.cp.audit, clock: h.clock, newId, principals: { principal: (ref) => identity.principalByRef(ref) } });
+      const service = createCheckService({ db: h.cp.db, audit: h.cp.audit, clock: h.clock, pdp: h.cp.authz.pdp, postureOf: devices.postureOf });
+      const admin = await identity.principalByRef('bootstrap-admin');
+      const actor = operatorActor({ principal: { id: admin!.id, name: admin!.name, kind: 'human', status: 'active', ownerId: null }, credentialId: 'c', role: 'admin', teamIds: [], provenance: NO_PROVENANCE });
+      const explain = async (principal: string, device_id: string) => (await service.check(actor, { principal, action: 'read', resource: 'tickets', device_id })).device;
+      expect(await explain('lead-bot', 'lab-1')).toMatchObject({ posture: 'unknown', source: 'none', detail: expect.stringMatching(/no record/) });
+      expect((await h.call('PUT', '/v1/devices/lab-1', { principal: 'sub-bot', posture: 'compliant', valid_for_seconds: 60 })).status).toBe(201);
+      expect(await explain('lead-bot', 'lab-1')).toMatchObject({ posture: 'unknown', detail: expect.stringMatching(/not recorded for this principal/) });
+      expect(await explain('sub-bot', 'lab-1')).toEqual({ posture: 'compliant', id: 'lab-1', source: 'record' });
+      h.clock.advance(61_000);
+      expect(await explain('sub-bot', 'lab-1')).toMatchObject({ posture: 'unknown', detail: expect.stringMatching(/expired/) });
     });
 
     it.runIf(enabled)('an erroring policy is named, and makes the decision deny although a grant permits', async () => {

@@ -3,7 +3,8 @@ import type { Actor } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError, errors } from '../../platform/http/errors.js';
 import type { Database } from '../../platform/store/db.js';
-import { ASSET_ACTIONS, type Pdp, type ResourceTarget } from '../contracts.js';
+import { ASSET_ACTIONS, type Pdp, type RequestFacts, type ResourceTarget } from '../contracts.js';
+import type { DevicePosture } from '../devices/posture.js';
 import type { CheckInput, CheckView } from './check.schemas.js';
 import * as repo from './grants.repo.js';
 import { describeStatement, factsFromStatement, type StatedFacts } from './stated-facts.js';
@@ -15,11 +16,40 @@ import { describeStatement, factsFromStatement, type StatedFacts } from './state
 //
 // Who: `authz.evaluate`, and only operators (admin, security). A service account holding `authz:evaluate` uses
 // the AuthZEN API, which keeps it to the subjects it may ask about; this route names any principal.
+//
+// `device` explains the posture the decision saw: context.device plus `detail` (why: no device presented, no record,
+// expired, another principal's, assertion refused: …) from the devices part's postureOf (the same evidence, looked
+// at again for the explanation; the detail never reaches the Cedar context).
 
 const ASSET = new Set<string>(ASSET_ACTIONS);
 
-export function createCheckService(deps: { db: Database; audit: AuditWriter; clock: Clock; pdp: Pdp }) {
+export interface CheckDeps {
+  db: Database;
+  audit: AuditWriter;
+  clock: Clock;
+  pdp: Pdp;
+  /** The devices part's posture lookup (for `device.detail`); without it only "no device presented" is explained. */
+  postureOf?: (principalId: string, facts: RequestFacts) => Promise<DevicePosture>;
+}
+
+type DeviceView = CheckView['device'];
+
+export function createCheckService(deps: CheckDeps) {
   const { db, audit, clock, pdp } = deps;
+
+  /** The posture the decision used, with why it is what it is. */
+  async function deviceOf(context: Record<string, unknown>, principalRef: string, facts: RequestFacts): Promise<DeviceView> {
+    const seen = (context.device ?? {}) as Partial<DevicePosture>;
+    const base: DeviceView = { posture: seen.posture ?? 'unknown', id: seen.id ?? '', source: seen.source ?? 'none' };
+    if (!facts.device || (!facts.device.deviceId && !facts.device.assertion)) {
+      return { ...base, detail: 'no device was presented (state --device or --posture)' };
+    }
+    if (!deps.postureOf) return base;
+    const principal = await repo.findGrantee(db.kysely, principalRef);
+    if (!principal) return base;
+    const explained = await deps.postureOf(principal.id, facts).catch(() => undefined);
+    return explained?.detail ? { ...base, detail: explained.detail } : base;
+  }
 
   return {
     async check(actor: Actor, input: CheckInput): Promise<CheckView> {
@@ -55,10 +85,12 @@ export function createCheckService(deps: { db: Database; audit: AuditWriter; clo
         ...(input.risk !== undefined ? { risk: input.risk } : {}),
       };
       const simulated = describeStatement(stated);
+      const facts = factsFromStatement(stated, clock.now());
       const d = await pdp.decide({
-        principal: input.principal, action: input.action, resource, facts: factsFromStatement(stated, clock.now()), requestId: actor.provenance.requestId,
+        principal: input.principal, action: input.action, resource, facts, requestId: actor.provenance.requestId,
         simulated: { statedBy: actor.principal?.id ?? null, facts: simulated },
       }, actor);
+      const device = await deviceOf(d.context, input.principal, facts);
       const errored = d.reasons.flatMap((r) => r.kind === 'error' ? [{ policy: r.policy, principal: r.principal, message: r.message }] : []);
       const event = await db.write((trx, batch) => audit.record(trx, batch, {
         type: 'authz.checked', action: 'authz.checked', actor, outcome: 'success', decision: d.decision, policyVersion: d.policyVersion,
@@ -77,6 +109,7 @@ export function createCheckService(deps: { db: Database; audit: AuditWriter; clo
         errored,
         verdicts: d.verdicts,
         context: d.context,
+        device,
         policy_version: d.policyVersion,
         entity_version: d.entityVersion,
         simulated_facts: simulated,

@@ -5,7 +5,7 @@ import type { AuthzPart, AuthzPartContext } from '../parts.js';
 import { registerAccessRoutes } from './access.routes.js';
 import { createAccessService } from './access.service.js';
 import { registerCheckRoutes } from './check.routes.js';
-import { createCheckService } from './check.service.js';
+import { createCheckService, type CheckDeps } from './check.service.js';
 import { registerGrantRoutes } from './grants.routes.js';
 import { createGrantService, type GrantService } from './grants.service.js';
 
@@ -23,11 +23,17 @@ export interface GrantsPart extends AuthzPart {
   revokeGrant: GrantService['revokeGrant'];
 }
 
-export function createGrantsPart(ctx: AuthzPartContext): GrantsPart {
+/** What the grants part takes besides the shared context. */
+export interface GrantsPartDeps {
+  /** The devices part's posture lookup: `authz check` explains the posture it saw (`device.detail`). */
+  postureOf?: CheckDeps['postureOf'];
+}
+
+export function createGrantsPart(ctx: AuthzPartContext, extra: GrantsPartDeps = {}): GrantsPart {
   const deps = { db: ctx.db, audit: ctx.audit, clock: ctx.clock };
   const grants = createGrantService({ ...deps, newId: ctx.newId });
   const access = createAccessService({ ...deps, pdp: ctx.pdp });
-  const check = createCheckService({ ...deps, pdp: ctx.pdp });
+  const check = createCheckService({ ...deps, pdp: ctx.pdp, ...(extra.postureOf ? { postureOf: extra.postureOf } : {}) });
   return {
     createGrant: grants.createGrant,
     revokeGrant: grants.revokeGrant,

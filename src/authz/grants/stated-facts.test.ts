@@ -21,6 +21,21 @@ describe('factsFromStatement', () => {
   });
 });
 
+describe('the credential a stated method implies (as policy test cases derive it)', () => {
+  it('operator (alias operator_token) → operator_token, api_key → api_key, none → none, others → access_token; a stated credential wins', () => {
+    const of = (authMethod: Parameters<typeof factsFromStatement>[0]['authMethod'], credential?: 'api_key') => {
+      const f = factsFromStatement({ authMethod, ...(credential ? { credential } : {}) }, now);
+      return [f.authMethod, f.credentialKind];
+    };
+    expect(of('operator')).toEqual(['operator_token', 'operator_token']);
+    expect(of('operator_token')).toEqual(['operator_token', 'operator_token']);
+    expect(of('api_key')).toEqual(['api_key', 'api_key']);
+    expect(of('none')).toEqual(['none', 'none']);
+    for (const m of ['private_key_jwt', 'client_secret', 'federated'] as const) expect(of(m)).toEqual([m, 'access_token']);
+    expect(of('private_key_jwt', 'api_key')).toEqual(['private_key_jwt', 'api_key']);
+  });
+});
+
 describe('describeStatement', () => {
   it('lists only what was stated, and never repeats a posture assertion', () => {
     expect(describeStatement({})).toEqual({});

@@ -4,20 +4,43 @@
 // The decision point turns them into the Cedar context like any other facts (it still looks up zone, posture,
 // time and risk itself); the responses and audit events name them `simulated_facts`, so nobody mistakes an
 // explanation for a request that happened. Without any statement the request has no special facts at all (no
-// purpose, a bearer credential, no device, direct): the least a real request could carry.
+// purpose, a bearer credential, no device, direct): the least a real request could carry. Defaults: auth method
+// `none`, credential the one the method implies (none for none), no purpose, not DPoP-bound, direct, no source
+// address, no workload, no chain, token age unknown, no device, risk 0.
 import type { AuthMethod } from '../../platform/actor.js';
 import { NO_FACTS, type RequestFacts } from '../contracts.js';
 
-export const STATED_AUTH_METHODS = ['private_key_jwt', 'client_secret', 'api_key', 'federated', 'operator_token', 'none'] as const;
+/**
+ * How the principal authenticated, as policy test cases name it (`operator`); `operator_token` is kept as an alias
+ * (the name the decision context uses).
+ */
+export const STATED_AUTH_METHODS = ['private_key_jwt', 'client_secret', 'api_key', 'federated', 'operator', 'operator_token', 'none'] as const;
 export const STATED_CREDENTIALS = ['access_token', 'api_key', 'operator_token', 'none'] as const;
+export type StatedAuthMethod = (typeof STATED_AUTH_METHODS)[number];
+export type StatedCredential = (typeof STATED_CREDENTIALS)[number];
+
+/** The decision context's name of a stated method (`operator` → `operator_token`). */
+export function authMethodOf(method: StatedAuthMethod): AuthMethod | 'none' {
+  return method === 'operator' ? 'operator_token' : method;
+}
+
+/**
+ * The credential a method implies when none is stated, as policy test cases derive it: an operator token for
+ * `operator`, an API key for `api_key`, nothing for `none`, an access token for the others.
+ */
+export function credentialOf(method: StatedAuthMethod): StatedCredential {
+  const m = authMethodOf(method);
+  return m === 'operator_token' ? 'operator_token' : m === 'api_key' ? 'api_key' : m === 'none' ? 'none' : 'access_token';
+}
 
 export interface StatedFacts {
   purpose?: string;
   dpopBound?: boolean;
   sourceIp?: string;
   via?: 'direct' | 'gateway';
-  authMethod?: (typeof STATED_AUTH_METHODS)[number];
-  credential?: (typeof STATED_CREDENTIALS)[number];
+  authMethod?: StatedAuthMethod;
+  /** Without it, the credential the method implies (credentialOf); without either, none. */
+  credential?: StatedCredential;
   workloadId?: string;
   /** Principal ids of the act chain, outermost first (already resolved from names). */
   delegationChain?: string[];
@@ -36,8 +59,8 @@ export function factsFromStatement(s: StatedFacts, now: Date): RequestFacts {
     ...NO_FACTS,
     purpose: s.purpose ?? null,
     delegationChain: s.delegationChain ?? [],
-    authMethod: (s.authMethod ?? 'none') as AuthMethod | 'none',
-    credentialKind: s.credential ?? 'none',
+    authMethod: authMethodOf(s.authMethod ?? 'none'),
+    credentialKind: s.credential ?? credentialOf(s.authMethod ?? 'none'),
     dpopBound: s.dpopBound ?? false,
     issuedAt: s.tokenAgeSeconds === undefined ? null : new Date(now.getTime() - s.tokenAgeSeconds * 1000),
     sourceIp: s.sourceIp ?? null,
