@@ -144,6 +144,30 @@ export function validatePolicyText(text: string, appSchema?: string | null): Pol
   return answer.validationErrors.map((e) => problem(text, e.error.message, e.error.sourceLocations?.[0]?.start, e.policyId));
 }
 
+/** The JSON form of a set's policies and templates (what usage.ts reads). */
+export function policySetJson(set: PolicySet): PolicyJson[] {
+  const out: PolicyJson[] = [];
+  const statics = set.staticPolicies;
+  const texts = typeof statics === 'string' ? [statics] : Array.isArray(statics) ? statics : Object.values(statics ?? {});
+  for (const policy of texts) {
+    if (typeof policy !== 'string') { out.push(policy); continue; }
+    const parts = engine(() => cedar.policySetTextToParts(policy));
+    if (parts.type === 'failure') throw new CedarTextError(parts.errors.map((e) => ({ message: e.message, line: null, column: null, policy: null })));
+    for (const part of parts.policies) {
+      const json = engine(() => cedar.policyToJson(part));
+      if (json.type === 'failure') throw new CedarTextError(json.errors.map((e) => ({ message: e.message, line: null, column: null, policy: null })));
+      out.push(json.json);
+    }
+  }
+  for (const template of Object.values(set.templates ?? {})) {
+    if (typeof template !== 'string') { out.push(template); continue; }
+    const json = engine(() => cedar.templateToJson(template));
+    if (json.type === 'failure') throw new CedarTextError(json.errors.map((e) => ({ message: e.message, line: null, column: null, policy: null })));
+    out.push(json.json);
+  }
+  return out;
+}
+
 /** Cedar's formatter (`custos policy fmt`-style output); throws CedarTextError when the text does not parse. */
 export function formatPolicyText(text: string): string {
   const answer = engine(() => cedar.formatPolicies({ policyText: text }));

@@ -28,6 +28,7 @@ import {
 } from './entities.js';
 import { displayPolicyId } from './policy-set.js';
 import { candidatePolicySet, createParsedSetSlots, type Snapshot, type SnapshotSource } from './snapshot.js';
+import { pruneContext, pruneEntity } from './usage.js';
 
 export interface PdpDeps {
   db: Database;
@@ -51,6 +52,9 @@ interface Prepared {
   resourceEntities: EntityJson[];
   target: { type: string; id: string | null; name: string | null };
   context: Record<string, unknown>;
+  /** What is handed to the engine: the active set gets entities and context with only what it can read. */
+  pruned: boolean;
+  cedarContext: Record<string, unknown>;
   /**
    * The parsed set's id in the engine's cache, placed (parsed again if its slot was reused) — called synchronously
    * right before evaluating, never across an await, so no other decision can take the slot in between.
@@ -125,12 +129,12 @@ export function createPdp(deps: PdpDeps): Pdp {
       target.id = resource.id;
       target.name = resource.name;
       resourceUid = resource.uid;
-      const [own, ...ancestors] = snapshot.resourceEntities(resource.id);
+      const [own, ...ancestors] = options.candidate ? snapshot.resourceEntities(resource.id) : snapshot.prunedResourceEntities(resource.id);
       resourceEntities = [assertedResource ? withAsserted(own!, 'resource') : own!, ...ancestors];
     } else if (request.resource.kind === 'app') {
       const entity = appResourceEntity(request.resource.type, request.resource.id, assertedResource);
       resourceUid = entity.uid as EntityUid;
-      resourceEntities = [entity];
+      resourceEntities = [options.candidate ? entity : pruneEntity(entity, snapshot.usage)];
     } else {
       resourceUid = API_UID;
       resourceEntities = [API_ENTITY];
@@ -146,7 +150,12 @@ export function createPdp(deps: PdpDeps): Pdp {
     }
     const set = options.candidate ? candidateSet(snapshot, options.candidate) : { place: () => snapshot.policySetId, key: `active:${snapshot.policiesVersion}` };
     const policyVersion = options.candidate ? options.candidate.label : `${snapshot.activePolicyVersion ?? 0}.${snapshot.policiesVersion}`;
-    return { snapshot, principals: [principal, ...chain], actionUid, resourceUid, resourceEntities, target, context, placeSet: set.place, policySetKey: set.key, policyVersion };
+    const pruned = !options.candidate;
+    const cedarContext = pruned ? pruneContext(context, snapshot.usage) : context;
+    return {
+      snapshot, principals: [principal, ...chain], actionUid, resourceUid, resourceEntities, target, context, pruned, cedarContext,
+      placeSet: set.place, policySetKey: set.key, policyVersion,
+    };
   }
 
   function targetOf(request: DecisionRequest): Prepared['target'] {
@@ -175,26 +184,32 @@ export function createPdp(deps: PdpDeps): Pdp {
   }
 
   function evaluateVerdict(p: Prepared, setId: string, principal: SnapshotPrincipal, index: number, request: DecisionRequest): PrincipalVerdict {
-    const own = p.snapshot.principalEntities(principal.id);
+    const own = p.pruned ? p.snapshot.prunedPrincipalEntities(principal.id) : p.snapshot.principalEntities(principal.id);
     const assertedSubject = index === 0 && request.asserted?.subject !== undefined;
     const entities: EntityJson[] = [
       ...(assertedSubject ? [withAsserted(own[0]!, 'subject'), ...own.slice(1)] : own),
       ...p.resourceEntities,
-      NOTHING_ASSERTED_ENTITY,
     ];
-    if (assertedSubject) entities.push(assertedEntity('subject', request.asserted!.subject!));
-    if (request.asserted?.resource !== undefined) entities.push(assertedEntity('resource', request.asserted.resource));
-    if (request.asserted?.context !== undefined) entities.push(assertedEntity('request', request.asserted.context));
+    // Asserted entities only when the set can reach them (through `asserted` or `context.request`).
+    const readsAssertions = !p.pruned || p.snapshot.usage.attributes.has('asserted') || p.snapshot.usage.attributes.has('request');
+    if (readsAssertions) {
+      entities.push(NOTHING_ASSERTED_ENTITY);
+      if (assertedSubject) entities.push(assertedEntity('subject', request.asserted!.subject!));
+      if (request.asserted?.resource !== undefined) entities.push(assertedEntity('resource', request.asserted.resource));
+      if (request.asserted?.context !== undefined) entities.push(assertedEntity('request', request.asserted.context));
+    }
     let answer;
     try {
       answer = authorize({
-        principal: principal.uid, action: p.actionUid, resource: p.resourceUid, context: p.context as CedarContext,
+        principal: principal.uid, action: p.actionUid, resource: p.resourceUid, context: p.cedarContext as CedarContext,
         preparsedPolicySetId: setId, entities,
       });
     } catch (error) {
       answer = { decision: 'deny' as const, determining: [], errors: [{ policy: '', message: `evaluation failed: ${(error as Error).message}` }] };
     }
-    const determining = answer.determining.map(displayPolicyId);
+    // Sorted: the engine reports determining policies and errors in no stable order.
+    const determining = answer.determining.map(displayPolicyId).sort();
+    answer.errors.sort((a, b) => (a.policy < b.policy ? -1 : a.policy > b.policy ? 1 : 0));
     return {
       principal: principal.name,
       decision: answer.decision === 'allow' && answer.errors.length === 0 ? 'allow' : 'deny',

@@ -9,7 +9,8 @@
 import crypto from 'node:crypto';
 import type { Database } from '../platform/store/db.js';
 import type { Clock } from '../platform/clock.js';
-import { appActionsOf, GUARDRAILS, preparse, splitPolicies, type EntityJson, type PolicySet } from './cedar.js';
+import { appActionsOf, GUARDRAILS, policySetJson, preparse, splitPolicies, type EntityJson, type PolicySet } from './cedar.js';
+import { pruneEntity, usageOf, type AttributeUsage } from './usage.js';
 import type { EntityUid, SnapshotPrincipal, SnapshotResource } from './contracts.js';
 import {
   principalEntity, principalUid, resourceEntity, resourceUid, teamEntity, type PrincipalRecord, type ResourceRecord,
@@ -26,6 +27,12 @@ export interface Snapshot {
   policySet: PolicySet;
   /** The application actions the active version's application schema declares (`App::Action::"…"`). */
   appActions: ReadonlySet<string>;
+  /** What the active set can read: entities and context are handed to the engine with only that (usage.ts). */
+  usage: AttributeUsage;
+  /** The principal's entity and its teams, with only what the active set reads. */
+  prunedPrincipalEntities(id: string): EntityJson[];
+  /** The resource's entity and its ancestors, with only what the active set reads. */
+  prunedResourceEntities(id: string): EntityJson[];
   /** Guardrails and grants, for composing a candidate set around other user policies. */
   guardrails: Record<string, string>;
   grants: GrantForPolicy[];
@@ -178,11 +185,15 @@ export function createSnapshotSource(deps: { db: Database; clock: Clock }) {
     }
     // Parsing is per policy version: a change to entities alone reuses the parsed set (grants name their principal
     // and resource by name, and names never change).
-    let policySet = snapshot?.policiesVersion === versions.policies ? snapshot.policySet : undefined;
+    const reuse = snapshot?.policiesVersion === versions.policies ? snapshot : undefined;
+    let policySet = reuse?.policySet;
     if (!policySet) {
       const user = rows.active ? splitPolicies(rows.active.policies) : {};
       policySet = composePolicySet({ guardrails: GUARDRAIL_POLICIES, user, grants });
     }
+    const usage = reuse?.usage ?? usageOf(policySetJson(policySet));
+    const prunedPrincipals = new Map<string, EntityJson[]>();
+    const prunedResources = new Map<string, EntityJson[]>();
     const setKey = `active:${versions.policies}`;
     parsedSets.place(setKey, policySet);
 
@@ -194,6 +205,17 @@ export function createSnapshotSource(deps: { db: Database; clock: Clock }) {
       get policySetId() { return parsedSets.place(setKey, policySet); },
       policySet,
       appActions: new Set(rows.active?.app_schema ? appActionsOf(rows.active.app_schema) : []),
+      usage,
+      prunedPrincipalEntities(id) {
+        let list = prunedPrincipals.get(id);
+        if (!list) { list = (principalEntityLists.get(id) ?? []).map((e) => pruneEntity(e, usage)); prunedPrincipals.set(id, list); }
+        return list;
+      },
+      prunedResourceEntities(id) {
+        let list = prunedResources.get(id);
+        if (!list) { list = this.resourceEntities(id).map((e) => pruneEntity(e, usage)); prunedResources.set(id, list); }
+        return list;
+      },
       guardrails: GUARDRAIL_POLICIES,
       grants,
       principal: (ref) => byRef(principalsById, principalsByName, ref),
