@@ -100,12 +100,48 @@ describe('custos authz check', () => {
   it('usage and server errors: non-zero, one line', async () => {
     expect((await custos(['authz', 'check', '--principal', 'lead', '--action', 'read', '--resource', 'inbox', '--risk', '101'])).code).toBe(2);
     expect((await custos(['authz', 'check', '--action', 'read', '--resource', 'inbox'])).code).toBe(2);
+    // Flag-level checks, before any request (exit 2, naming the flag).
     const noResource = await custos(['authz', 'check', '--principal', 'lead', '--action', 'read']);
-    expect(noResource.code).toBe(1);
-    expect(noResource.stderr).toMatch(/^custos: .*name the resource.*\n$/);
+    expect(noResource.code).toBe(2);
+    expect(noResource.stderr).toBe("custos: --resource is required: 'read' is an asset action\n");
+    const badAction = await custos(['authz', 'check', '--principal', 'lead', '--action', 'reed', '--resource', 'inbox']);
+    expect(badAction.code).toBe(2);
+    expect(badAction.stderr).toMatch(/--action must be an asset action \(invoke, read/);
+    const managementWithResource = await custos(['authz', 'check', '--principal', 'lead', '--action', 'approve', '--resource', 'inbox']);
+    expect(managementWithResource.code).toBe(2);
+    expect(managementWithResource.stderr).toMatch(/'approve' is a management action on the Custos API: omit --resource/);
+    expect((await custos(['authz', 'check', '--principal', 'lead', '--action', 'read', '--resource', 'inbox', '--resource-kind', 'modle'])).code).toBe(2);
     const auditor = await custos(['authz', 'check', '--principal', 'lead', '--action', 'read', '--resource', 'inbox'], await h.operator('aud-x', 'auditor'));
     expect(auditor.code).toBe(1);
     expect(auditor.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('--auth-method operator (operator_token an alias) implies the operator-token credential; the device posture is explained', async () => {
+    for (const method of ['operator', 'operator_token']) {
+      const r = JSON.parse((await custos(['--json', 'authz', 'check', '--principal', 'lead', '--action', 'read', '--resource', 'inbox', '--purpose', 'support', '--auth-method', method])).stdout);
+      expect(r.context.auth, method).toMatchObject({ method: 'operator', credential: 'operator_token' });
+    }
+    const apiKey = JSON.parse((await custos(['--json', 'authz', 'check', '--principal', 'lead', '--action', 'read', '--resource', 'inbox', '--auth-method', 'api_key'])).stdout);
+    expect(apiKey.context.auth).toMatchObject({ method: 'api_key', credential: 'api_key' });
+    const plain = await custos(['authz', 'check', '--principal', 'lead', '--action', 'read', '--resource', 'inbox', '--purpose', 'support']);
+    expect(plain.stdout).toContain('device: unknown, source none: no device was presented (state --device or --posture)\n');
+  });
+
+  it('custos authz access: what a principal can do now, per resource, on stated facts', async () => {
+    const r = await custos(['authz', 'access', 'lead', '--purpose', 'support']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('principal lead (agent, active); simulated facts: purpose=support\n');
+    expect(r.stdout).toMatch(new RegExp(`inbox[\\s│]+dataset[\\s│]+internal[\\s│]+read[\\s│]+grant:${grantId}`));
+    expect(r.stdout).not.toMatch(/vault/); // restricted: needs a bound token
+    expect(r.stdout).toMatch(/\d+ resources walked; policy versions /);
+    const bound = JSON.parse((await custos(['--json', 'authz', 'access', 'lead', '--purpose', 'support', '--dpop-bound', '--resource-kind', 'dataset', '--limit', '1', '--all'])).stdout);
+    expect(bound.items.map((i: { resource: { name: string } }) => i.resource.name).sort()).toEqual(['inbox', 'vault']);
+    expect(bound.simulated_facts).toEqual({ purpose: 'support', dpop_bound: true });
+    expect((await custos(['authz', 'access', 'lead'])).stdout).toContain('(none)'); // the grants need the purpose
+    const missing = await custos(['authz', 'access', 'ghost']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect((await custos(['authz', 'access', 'lead', '--limit', '101'])).code).toBe(2);
   });
 
   it('as a user runs it (bin/custos.js from dist)', async () => {

@@ -91,6 +91,20 @@ describe('custos grant', () => {
     expect((await custos(['grant', 'create', 'cli-bot', 'cli-kb', '--action', 'read', '--for', '1h'])).code).toBe(2); // no reason
     expect((await custos(['grant', 'create', 'cli-bot', 'cli-kb', '--action', 'read', '--for', '1h', '--until', '2030-01-01T00:00:00Z', '--reason', 'x'])).code).toBe(2);
     expect((await custos(['grant', 'list', '--active', '--ended'])).code).toBe(2);
+    // Flag-level checks name the flag, before any request: --for 60 s to 90 days, --until a date-time with a zone,
+    // --action asset actions only.
+    const usage = async (args: string[], flag: RegExp) => {
+      const r = await custos(['grant', 'create', 'cli-bot', 'cli-kb', '--reason', 'x', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(flag);
+    };
+    await usage(['--action', 'read', '--for', '30s'], /--for must be from 60 seconds to 90 days/);
+    await usage(['--action', 'read', '--for', '91d'], /--for must be from 60 seconds to 90 days/);
+    await usage(['--action', 'read', '--until', '2030-01-01'], /--until must be an ISO 8601 date-time with a zone/);
+    await usage(['--action', 'read', '--until', '2030-01-01T00:00:00'], /--until must be an ISO 8601 date-time with a zone/);
+    await usage(['--action', 'read,approve', '--for', '1h'], /--action takes asset actions .*not 'approve'/);
+    await usage(['--action', 'reed', '--for', '1h'], /--action takes asset actions/);
+    expect((await custos(['grant', 'list', '--ended'])).stdout).not.toContain('approve');
     const auditor = await h.operator('cli-aud', 'auditor');
     const refused = await custos(['grant', 'create', 'cli-bot', 'cli-kb', '--action', 'read', '--for', '1h', '--reason', 'x'], auditor);
     expect(refused.code).toBe(1);

@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { ASSET_ACTIONS } from '../../authz/contracts.js';
+import { MAX_GRANT_SECONDS, MIN_GRANT_SECONDS } from '../../authz/grants/grant-rules.js';
 import { CliError } from '../client.js';
-import { collect, defined, examples, fetchPages, pageOptions, splitList, withClient } from '../common.js';
+import { defined, examples, fetchPages, pageOptions, splitList, withClient } from '../common.js';
 import { printJson, printRecord, printTable, type CliIo } from '../output.js';
 
 // `custos grant`: time-bound grants (/v1/grants). A grant lets one principal do some asset actions on a resource
@@ -36,6 +38,37 @@ export function durationSeconds(value: string): number {
   return n;
 }
 
+/** `--for`: a duration from 60 s to 90 days (the server's bounds), checked before any request. */
+export function grantDuration(value: string): number {
+  const n = durationSeconds(value);
+  if (n < MIN_GRANT_SECONDS || n > MAX_GRANT_SECONDS) {
+    throw new InvalidArgumentError(`--for must be from ${MIN_GRANT_SECONDS} seconds to ${MAX_GRANT_SECONDS / 86_400} days (90d)`);
+  }
+  return n;
+}
+
+const DATE_TIME_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** `--until`: an ISO 8601 date-time with seconds and a zone (Z or ±hh:mm), as the API takes it. */
+export function grantUntil(value: string): string {
+  if (!DATE_TIME_WITH_ZONE.test(value) || !Number.isFinite(Date.parse(value))) {
+    throw new InvalidArgumentError('--until must be an ISO 8601 date-time with a zone, e.g. 2026-03-01T18:00:00Z or 2026-03-01T19:00:00+01:00');
+  }
+  return value;
+}
+
+const ASSET = new Set<string>(ASSET_ACTIONS);
+
+/** `--action` (repeatable, or separated by commas): asset actions only, checked before any request. */
+export function collectAssetActions(value: string, previous: string[] = []): string[] {
+  const given = splitList(value);
+  const wrong = given.filter((a) => !ASSET.has(a));
+  if (given.length === 0 || wrong.length) {
+    throw new InvalidArgumentError(`--action takes asset actions (${ASSET_ACTIONS.join(', ')})${wrong.length ? `; not ${wrong.map((w) => `'${w}'`).join(', ')}` : ''}`);
+  }
+  return [...previous, ...given];
+}
+
 const reasonRequired = ['--reason <text>', 'why (required; kept with the grant and in the audit log)'] as const;
 
 function grantLine(g: GrantView): string {
@@ -51,10 +84,10 @@ export function registerGrantCommands(program: Command, io: CliIo): void {
     ));
 
   grant.command('create <principal> <resource>').description('grant a principal asset actions on a resource and its children until a time (admins)')
-    .requiredOption('--action <action>', 'asset action granted (invoke, read, write, train, fine_tune, deploy, promote, delegate, call_tool, export); repeat or separate with commas', collect)
+    .requiredOption('--action <action>', `asset action granted (${ASSET_ACTIONS.join(', ')}); repeat or separate with commas`, collectAssetActions)
     .option('--purpose <purpose>', 'only for this purpose: one the principal and the resource both allow (default: any purpose)')
-    .addOption(new Option('--for <duration>', 'how long from now: 3600, 90s, 15m, 8h or 7d (60 s to 90 days)').argParser(durationSeconds).conflicts('until'))
-    .option('--until <time>', 'when it ends instead, ISO 8601 (e.g. 2026-03-01T18:00:00Z)')
+    .addOption(new Option('--for <duration>', 'how long from now: 3600, 90s, 15m, 8h or 7d (60 s to 90 days)').argParser(grantDuration).conflicts('until'))
+    .addOption(new Option('--until <time>', 'when it ends instead: an ISO 8601 date-time with a zone (e.g. 2026-03-01T18:00:00Z), at most 90 days from now').argParser(grantUntil))
     .requiredOption(...reasonRequired)
     .addHelpText('after', examples(
       'custos grant create support-bot tickets --action read --purpose customer-support --for 8h --reason "INC-42 triage"',
@@ -63,7 +96,7 @@ export function registerGrantCommands(program: Command, io: CliIo): void {
     .action(withClient(io, async (client, g, principal: string, resource: string, o) => {
       if (o.for === undefined && o.until === undefined) throw new CliError('give --for <duration> or --until <time>', 2);
       const created = await client.request<GrantView>('POST', '/v1/grants', defined({
-        principal, resource, actions: (o.action as string[]).flatMap(splitList), purpose: o.purpose,
+        principal, resource, actions: o.action as string[], purpose: o.purpose,
         duration_seconds: o.for as number | undefined, expires_at: o.until, reason: o.reason,
       }));
       if (g.json) printJson(io, created); else io.stdout.write(`granted: ${grantLine(created)} (${created.id})\n`);
