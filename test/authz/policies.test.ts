@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INVALID_POLICY, POLICY_TESTS_FAILED } from '../../src/authz/policies/errors.js';
+import { MAX_POLICY_TEXT } from '../../src/authz/policies/validation.js';
 import { ERROR_CODES } from '../../src/platform/http/errors.js';
 import { systemActor } from '../../src/platform/actor.js';
 import { registry, request, seedRegistry } from '../support/authz.js';
@@ -151,6 +152,47 @@ for (const backend of BACKENDS) {
         expect((await h.call('GET', '/v1/policies/abc')).status).toBe(400);
       });
 
+      it('refuses text nested deeply enough to break the Cedar engine (422) before the engine sees it; decisions go on working', async () => {
+        const deepParens = `@id("deep") permit (principal, action, resource) when { ${'('.repeat(300)}true${')'.repeat(300)} };`;
+        const longChain = `@id("chain") permit (principal, action, resource) when { ${Array.from({ length: 1000 }, (_, i) => `context.risk.score == ${i}`).join(' || ')} };`;
+        const deepSchema = `namespace App { type T = ${'{ a: '.repeat(300)}Long${' }'.repeat(300)}; action go appliesTo { principal: [Custos::Human], resource: [Custos::AppResource], context: Custos::RequestContext }; }`;
+        const before = (await h.call('GET', '/v1/policies?limit=100')).body.items.length;
+        for (const [url, body] of [
+          ['/v1/policies', { policies: deepParens }], ['/v1/policies', { policies: longChain }],
+          ['/v1/policies', { policies: READ_SUPPORT, app_schema: deepSchema }],
+          ['/v1/policies/impact', { policies: deepParens }], ['/v1/policies/impact', { policies: longChain }],
+          ['/v1/policies/impact', { policies: READ_SUPPORT, app_schema: deepSchema }],
+        ] as const) {
+          const r = await h.call('POST', url, body);
+          expect(r.status, `${url}: ${r.text}`).toBe(statusOf(INVALID_POLICY));
+          expect(r.body.code).toBe(INVALID_POLICY);
+          expect(r.body.errors[0].message).toMatch(/nested too deeply|too deeply nested/);
+        }
+        expect((await h.call('GET', '/v1/policies?limit=100')).body.items).toHaveLength(before);
+        // The engine of the decision point never saw them: a policy text still validates, and a decision is made.
+        expect((await h.call('POST', '/v1/policies/impact', { policies: READ_SUPPORT, limit: 1 })).status).toBe(200);
+        expect((await decide('ben', 'read', 'm-prod')).decision).toBe('deny');
+      });
+
+      it(`refuses a policy text over ${MAX_POLICY_TEXT} characters as a validation error (400)`, async () => {
+        const long = `${READ_SUPPORT}${'/'.repeat(MAX_POLICY_TEXT)}`;
+        for (const url of ['/v1/policies', '/v1/policies/impact']) {
+          const r = await h.call('POST', url, { policies: long });
+          expect(r.status, url).toBe(400);
+          expect(r.body.code).toBe('validation_failed');
+        }
+      });
+
+      it('warns when a deny case passed only because the request was refused as unknown, and names who created a version', async () => {
+        const tests = `${TESTS}- {name: a typo passes, principal: bne, action: read, resource: ds-int, expect: deny}\n`;
+        const r = await h.call('POST', '/v1/policies', { policies: READ_SUPPORT, tests });
+        expect(r.status, r.text).toBe(201);
+        expect(r.body.test_report).toMatchObject({ passed: 3, failed: 0 });
+        expect(r.body.test_report.warnings).toEqual([expect.stringMatching(/^case 'a typo passes' passed only because the request was refused \(refused:unknown_principal\)/)]);
+        const one = await h.call('GET', `/v1/policies/${r.body.version}`);
+        expect(one.body).toMatchObject({ created_by: r.body.created_by, created_by_name: 'bootstrap-admin', activated_by_name: null });
+      });
+
       it('refuses Trojan Source: bidirectional overrides in policy text', async () => {
         const r = await h.call('POST', '/v1/policies', { policies: '@id("x") permit (principal, action, resource) when { principal.name == "ad\u202Emin" };' });
         expect(r.status).toBe(400);
@@ -191,7 +233,10 @@ for (const backend of BACKENDS) {
         expect(r.body.failures).toEqual([expect.objectContaining({ name: 'agents may not invoke the prod model', expect: 'deny', got: 'allow', passed: false })]);
         expect(r.body.failures[0].reasons).toContain('permit:agents-invoke@bot-a');
         expect(await activeVersion()).toBe(v1);
-        expect((await h.call('GET', `/v1/policies/${bad}`)).body).toMatchObject({ status: 'rejected', status_reason: 'try' });
+        // The rejected version says why it was refused (not only the reason given for trying).
+        expect((await h.call('GET', `/v1/policies/${bad}`)).body).toMatchObject({
+          status: 'rejected', status_reason: "activation refused: test 'agents may not invoke the prod model' expected deny but got allow; activation reason: try",
+        });
         expect((await decide('bot-a', 'invoke', 'm-prod')).decision).toBe('deny');
         const e = (await events('policy.activation_refused')).find((x) => x.details.version === bad);
         expect(e).toMatchObject({ outcome: 'failure', details: { active: v1, reason: 'try', failures: [{ name: 'agents may not invoke the prod model', expect: 'deny', got: 'allow' }] } });
@@ -291,7 +336,7 @@ for (const backend of BACKENDS) {
         expect(r.status, r.text).toBe(200);
         expect(r.body).toMatchObject({ replayed: 3, skipped: 0 });
         expect(r.body.flips).toEqual([expect.objectContaining({
-          principal: 'bot-a', action: 'invoke', resource: 'm-prod', recorded: 'allow', before: 'allow', after: 'deny',
+          principal: 'bot-a', principal_name: 'bot-a', action: 'invoke', resource: 'm-prod', recorded: 'allow', before: 'allow', after: 'deny',
           reasons_before: ['permit:agents-invoke@bot-a'], reasons_after: ['no_permit@bot-a'],
         })]);
         const v = await create(READ_SUPPORT);

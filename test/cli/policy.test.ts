@@ -95,7 +95,7 @@ describe('custos policy offline (no server)', () => {
     const r = await offline(['validate', bad]);
     expect(r.code).toBe(1);
     expect(r.stdout.trim()).toMatch(new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3:8: policy 'typo': attribute \`clasification\``));
-    expect(r.stderr.trim().split('\n')).toEqual(['custos: 1 problem in 1 policy file']);
+    expect(r.stderr.trim().split('\n')).toEqual(['custos: 1 problem in 1 file']);
     const parse = write('bad/parse.cedar', 'permit (principal, action, resource)\nwhen { principal.name == };\n');
     expect((await offline(['validate', parse])).stdout).toMatch(/parse\.cedar:2:26: /);
   });

@@ -26,3 +26,33 @@ export function diffPolicies(before: string, after: string): PolicyDiff {
 function normalise(policy: string): string {
   return formatPolicyText(policy).trim();
 }
+
+/**
+ * A line diff of two texts (longest common subsequence): lines as `  ` (both), `- ` (before only), `+ ` (after only).
+ * For showing how a changed policy changed; policies are short, so the quadratic table is small.
+ */
+export function lineDiff(before: string, after: string): string[] {
+  const a = before.replace(/\s+$/, '').split('\n');
+  const b = after.replace(/\s+$/, '').split('\n');
+  const n = a.length;
+  const m = b.length;
+  // common[i][j]: length of the longest common subsequence of a[i..] and b[j..].
+  const common = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = m - 1; j >= 0; j--) common[i]![j] = a[i] === b[j] ? common[i + 1]![j + 1]! + 1 : Math.max(common[i + 1]![j]!, common[i]![j + 1]!);
+  }
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] === b[j]) { out.push(`  ${a[i]}`); i++; j++; }
+    else if (i < n && (j === m || common[i + 1]![j]! >= common[i]![j + 1]!)) out.push(`- ${a[i++]}`);
+    else out.push(`+ ${b[j++]}`);
+  }
+  return out;
+}
+
+/** The Cedar text of each policy of a text, by id (for showing a changed policy). */
+export function policiesById(text: string): Record<string, string> {
+  return splitPolicies(text);
+}

@@ -15,7 +15,11 @@ export { createPoliciesService, type PoliciesService } from './policies.service.
 // The offline surface (`custos policy validate|test|diff|apply`): no store, no server.
 export { diffPolicies, type PolicyDiff } from './diff.js';
 export { parseEntitiesFile, runCasesOffline } from './offline.js';
-export { checkPolicyFiles, combinePolicyFiles, combineTestFiles, fileProblemLine, readTestFiles, type FileProblem, type SourceFile } from './sources.js';
-export type { CaseResult, TestCase } from './test-cases.js';
+export {
+  checkPolicyFiles, combinedIdProblems, combinePolicyFiles, combineTestFiles, fileProblemLine, readTestFiles, screenPolicyFiles, unsafePath,
+  type FileProblem, type SourceFile,
+} from './sources.js';
+export { refusalWarnings, type CaseResult, type TestCase } from './test-cases.js';
+export { lineDiff, policiesById } from './diff.js';
 export { knownActions } from './validation.js';
 export type { Activated, Impact, TestReport, VersionSummary, VersionView } from './policies.schemas.js';

@@ -10,7 +10,7 @@ export const MAX_TESTS_TEXT = 512 * 1024;
 export const DEFAULT_IMPACT_LIMIT = 1000;
 export const MAX_IMPACT_LIMIT = 5000;
 
-const policiesText = z.string().min(1).max(MAX_POLICY_TEXT).describe('Cedar policies (user policies only: the built-in guardrails and grants are always added)');
+const policiesText = z.string().min(1).max(MAX_POLICY_TEXT).describe(`Cedar policies (user policies only: the built-in guardrails and grants are always added), at most ${MAX_POLICY_TEXT} characters`);
 const testsText = z.string().max(MAX_TESTS_TEXT).describe('Test cases in YAML (docs/policies.md): request → expected decision');
 const appSchemaText = z.string().min(1).max(MAX_APP_SCHEMA_TEXT).describe('A Cedar schema fragment in namespace App declaring an application\'s own actions (applications that use Custos as their decision point); it extends the shipped schema for this version');
 const reason = z.string().min(1).max(1000).describe('Why: recorded in the audit log');
@@ -63,6 +63,7 @@ export const testReportSchema = z.object({
   passed: z.number(),
   failed: z.number(),
   results: z.array(caseResultSchema),
+  warnings: z.array(z.string()).describe('Deny cases that passed only because the request was refused as unknown (refused:unknown_*): they test no policy'),
 });
 export type TestReport = z.infer<typeof testReportSchema>;
 
@@ -75,7 +76,7 @@ export const versionSummarySchema = z.object({
   created_by: z.string().nullable(),
   activated_at: z.string().nullable().describe('When it last became active'),
   activated_by: z.string().nullable(),
-  status_reason: z.string().nullable().describe('Why it last changed status (the activation, rollback or refusal reason)'),
+  status_reason: z.string().nullable().describe('Why it has its status: for active and superseded versions the reason given when it was activated or rolled back to; for a rejected one why the activation was refused (and the reason given for trying)'),
 });
 export type VersionSummary = z.infer<typeof versionSummarySchema>;
 
@@ -85,6 +86,8 @@ export const versionSchema = versionSummarySchema.extend({
   app_schema: z.string().nullable(),
   policy_ids: z.array(z.string()),
   test_count: z.number(),
+  created_by_name: z.string().nullable().describe('The name of the principal who created it, when the registry still knows it'),
+  activated_by_name: z.string().nullable().describe('The name of the principal who last activated it, when the registry still knows it'),
 });
 export type VersionView = z.infer<typeof versionSchema>;
 
@@ -99,7 +102,8 @@ export type Activated = z.infer<typeof activatedSchema>;
 export const flipSchema = z.object({
   event_id: z.string(),
   time: z.string(),
-  principal: z.string(),
+  principal: z.string().describe('The principal as the decision named it (id or name)'),
+  principal_name: z.string().nullable().describe('Its name in the registry today (null when the registry no longer knows it)'),
   action: z.string(),
   resource: z.string(),
   recorded: z.enum(['allow', 'deny']).nullable().describe('The decision as it was made then'),
@@ -111,7 +115,7 @@ export const flipSchema = z.object({
 export const impactSchema = z.object({
   candidate: z.string(),
   replayed: z.number(),
-  skipped: z.number().describe('Decisions that could not be replayed (recorded without their request)'),
+  skipped: z.number().describe('Decisions not replayed: explanations on operator-stated facts (custos authz check), or events recorded without their request'),
   flips: z.array(flipSchema),
 });
 export type Impact = z.infer<typeof impactSchema>;

@@ -7,18 +7,22 @@ import type { PolicyVersionsTable } from '../../platform/store/schema.js';
 import { NO_FACTS, type DecisionRequest, type RequestFacts, type ResourceTarget } from '../contracts.js';
 import type { AuthzPartContext } from '../parts.js';
 import { reasonText } from '../pdp.js';
+import { screenPolicyInput } from '../cedar-screen.js';
 import { invalidPolicy, notActivatable, testsFailed } from './errors.js';
 import * as repo from './policies.repo.js';
 import {
   DEFAULT_IMPACT_LIMIT, type Activated, type CreatePolicyInput, type Impact, type ImpactInput, type ListQuery, type RollbackInput,
   type TestReport, type VersionSummary, type VersionView,
 } from './policies.schemas.js';
-import { actionProblems, caseContext, caseRequest, parseTestCases, TestCasesError, type CaseResult, type TestCase } from './test-cases.js';
+import { actionProblems, caseContext, caseRequest, parseTestCases, refusalWarnings, TestCasesError, type CaseResult, type TestCase } from './test-cases.js';
 import { knownActions, policyIds, policyProblems } from './validation.js';
 
 // The policy lifecycle (policy as code): versioned user policy sets with their test cases.
 //
 // Rules:
+// - Text from a request (policies, application schema) is screened first (cedar-screen.ts: parsed in a worker, too
+//   deep a nesting refused) before any Cedar call in this thread sees it: a hostile text must not break the engine
+//   every decision uses. Stored versions are screened again before activation, rollback and impact.
 // - A version is created as a `candidate` only when its Cedar text parses, validates against the shipped schema in
 //   strict mode and its test cases parse; otherwise nothing is stored (422 listing every problem with line/column).
 //   Versions are numbered 1, 2, … in creation order and never change afterwards (text, tests and SHA-256 are fixed).
@@ -29,7 +33,8 @@ import { knownActions, policyIds, policyProblems } from './validation.js';
 //   and the store's partial unique index makes two active versions impossible. The decision point's snapshot reads
 //   the version counter the triggers bump in that transaction, so no decision sees half of a version.
 // - A refused activation changes nothing that decides: the previous version stays active; a candidate becomes
-//   `rejected`; `policy.activation_refused` records who, why and the failures.
+//   `rejected` (its status_reason says why it was refused); `policy.activation_refused` records who, why and the
+//   failures.
 // - Rollback returns to a version that was active before (default: the most recent one), with a reason, audited as
 //   `policy.rolled_back`. It validates again but does not block on tests (rolling back is how one gets out of
 //   trouble); their results are reported.
@@ -58,15 +63,25 @@ function countCases(tests: string | null): number {
   }
 }
 
-function view(row: PolicyVersionsTable): VersionView {
+function view(row: PolicyVersionsTable, names: { created: string | null; activated: string | null } = { created: null, activated: null }): VersionView {
   let ids: string[] = [];
   try {
     ids = policyIds(row.policies);
   } catch {
     // Stored versions parsed when they were created; a Cedar upgrade that no longer parses one shows no ids.
   }
-  return { ...summary(row), policies: row.policies, tests: row.tests, app_schema: row.app_schema, policy_ids: ids, test_count: countCases(row.tests) };
+  return {
+    ...summary(row), policies: row.policies, tests: row.tests, app_schema: row.app_schema, policy_ids: ids, test_count: countCases(row.tests),
+    created_by_name: names.created, activated_by_name: names.activated,
+  };
 }
+
+function report(results: CaseResult[]): TestReport {
+  const failed = results.filter((r) => !r.passed).length;
+  return { passed: results.length - failed, failed, results, warnings: refusalWarnings(results) };
+}
+
+const NO_REPORT: TestReport = { passed: 0, failed: 0, results: [], warnings: [] };
 
 /** Parses a version's test cases and checks their actions; throws TestCasesError. */
 function casesOf(tests: string | null | undefined, appSchema: string | null | undefined): TestCase[] {
@@ -86,9 +101,26 @@ function checkedCases(tests: string | null | undefined, appSchema: string | null
   }
 }
 
-function checkedPolicies(text: string, appSchema: string | null | undefined): void {
+/** Screens, then validates; throws invalid_policy listing the problems. */
+async function checkedPolicies(text: string, appSchema: string | null | undefined): Promise<void> {
+  const unsafe = await screenPolicyInput({ policies: text, appSchema: appSchema ?? null });
+  if (unsafe.length) throw invalidPolicy('policies', unsafe);
   const problems = policyProblems(text, appSchema);
   if (problems.length) throw invalidPolicy('policies', problems);
+}
+
+/** Every problem of a stored version's text: screening first (nothing else runs on a text it refuses). */
+async function storedProblems(text: string, appSchema: string | null): Promise<ReturnType<typeof policyProblems>> {
+  const unsafe = await screenPolicyInput({ policies: text, appSchema });
+  return unsafe.length ? unsafe : policyProblems(text, appSchema);
+}
+
+/** Why a rejected version was refused, in one line (its status_reason). */
+function refusalSummary(reason: string, problems: Array<{ message: string }>, testProblems: Array<{ message: string }>, failures: CaseResult[]): string {
+  const why = problems.length ? `the Cedar text is not valid: ${problems[0]!.message}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`
+    : testProblems.length ? `the test cases are not valid: ${testProblems[0]!.message}${testProblems.length > 1 ? ` (and ${testProblems.length - 1} more)` : ''}`
+      : `test '${failures[0]!.name}' expected ${failures[0]!.expect} but got ${failures[0]!.got}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''}`;
+  return `activation refused: ${why}; activation reason: ${reason}`.slice(0, 2000);
 }
 
 function describeTarget(r: ResourceTarget): string {
@@ -137,6 +169,13 @@ export function createPoliciesService(ctx: Ctx) {
     return row;
   }
 
+  const nameOf = async (id: string | null) => (id ? (await entities.principal(id))?.name ?? null : null);
+
+  /** A version with the names of who created and activated it (the registry's, today). */
+  async function named(row: PolicyVersionsTable): Promise<VersionView> {
+    return view(row, { created: await nameOf(row.created_by), activated: await nameOf(row.activated_by) });
+  }
+
   /** Runs test cases against `text` through the decision point (current registry, guardrails, live grants). */
   async function runCases(text: string, appSchema: string | null | undefined, cases: TestCase[], label: string): Promise<TestReport> {
     const results: CaseResult[] = [];
@@ -149,8 +188,7 @@ export function createPoliciesService(ctx: Ctx) {
       const decision = await pdp.evaluate(request, { candidate: { text, label, appSchema: appSchema ?? null }, context });
       results.push({ name: c.name, expect: c.expect, got: decision.decision, passed: decision.decision === c.expect, reasons: decision.reasons.map(reasonText) });
     }
-    const failed = results.filter((r) => !r.passed).length;
-    return { passed: results.length - failed, failed, results };
+    return report(results);
   }
 
   const target = (row: PolicyVersionsTable) => ({ type: 'policy_version', id: row.id, name: String(row.version) });
@@ -177,14 +215,13 @@ export function createPoliciesService(ctx: Ctx) {
         from: current?.version ?? null, to: fresh.version, reason, sha256: fresh.sha256,
         tests: { passed: report.passed, failed: report.failed, failures: report.results.filter((r) => !r.passed).map((r) => r.name) },
       });
-      const active = await repo.findVersion(trx, fresh.version);
-      return { active: view(active!), previous: current?.version ?? null, test_report: report } satisfies Activated;
-    });
+      return { active: (await repo.findVersion(trx, fresh.version))!, previous: current?.version ?? null };
+    }).then(async ({ active, previous }) => ({ active: await named(active), previous, test_report: report }) satisfies Activated);
   }
 
   /** Replays recent decisions against `text` and lists the ones that would flip. */
   async function impact(text: string, appSchema: string | null | undefined, input: ImpactInput, label = 'candidate:impact'): Promise<Impact> {
-    checkedPolicies(text, appSchema);
+    await checkedPolicies(text, appSchema);
     const events = await ctx.recentDecisions({ ...(input.since ? { since: input.since } : {}), limit: input.limit ?? DEFAULT_IMPACT_LIMIT });
     const out: Impact = { candidate: label, replayed: 0, skipped: 0, flips: [] };
     for (const event of events) {
@@ -199,7 +236,7 @@ export function createPoliciesService(ctx: Ctx) {
       out.replayed += 1;
       if (before.decision === after.decision) continue;
       out.flips.push({
-        event_id: String(event.id ?? ''), time: String(event.time ?? ''), principal: request.principal, action: request.action,
+        event_id: String(event.id ?? ''), time: String(event.time ?? ''), principal: request.principal, principal_name: await nameOf(request.principal), action: request.action,
         resource: describeTarget(request.resource), recorded: event.decision === 'allow' || event.decision === 'deny' ? event.decision : null,
         before: before.decision, after: after.decision, reasons_before: before.reasons.map(reasonText), reasons_after: after.reasons.map(reasonText),
       });
@@ -211,7 +248,7 @@ export function createPoliciesService(ctx: Ctx) {
     runCases,
 
     async create(actor: Actor, input: CreatePolicyInput): Promise<VersionView & { test_report: TestReport }> {
-      checkedPolicies(input.policies, input.app_schema);
+      await checkedPolicies(input.policies, input.app_schema);
       const cases = checkedCases(input.tests, input.app_schema);
       const row = await db.write(async (trx, batch) => {
         const version = (await repo.latestVersion(trx)) + 1;
@@ -228,7 +265,7 @@ export function createPoliciesService(ctx: Ctx) {
         });
         return r;
       });
-      return { ...view(row), test_report: await runCases(row.policies, row.app_schema, cases, `candidate:${row.version}`) };
+      return { ...(await named(row)), test_report: await runCases(row.policies, row.app_schema, cases, `candidate:${row.version}`) };
     },
 
     async list(query: ListQuery): Promise<{ items: VersionSummary[]; next_cursor: string | null }> {
@@ -239,19 +276,19 @@ export function createPoliciesService(ctx: Ctx) {
     },
 
     async get(version: number): Promise<VersionView> {
-      return view(await load(version));
+      return named(await load(version));
     },
 
     async active(): Promise<VersionView> {
       const row = await repo.findActive(db.kysely);
       if (!row) throw errors.notFound('active policy version', 'active');
-      return view(row);
+      return named(row);
     },
 
     async activate(actor: Actor, version: number, reason: string): Promise<Activated> {
       const row = await load(version);
       if (row.status === 'active') throw notActivatable(`version ${version} is already active`);
-      const problems = policyProblems(row.policies, row.app_schema);
+      const problems = await storedProblems(row.policies, row.app_schema);
       let cases: TestCase[] = [];
       let testProblems: TestCasesError['problems'] = [];
       try {
@@ -260,12 +297,12 @@ export function createPoliciesService(ctx: Ctx) {
         if (!(error instanceof TestCasesError)) throw error;
         testProblems = error.problems;
       }
-      const report = problems.length || testProblems.length ? { passed: 0, failed: 0, results: [] } : await runCases(row.policies, row.app_schema, cases, `candidate:${version}`);
-      const failures = report.results.filter((r) => !r.passed);
+      const tested = problems.length || testProblems.length ? NO_REPORT : await runCases(row.policies, row.app_schema, cases, `candidate:${version}`);
+      const failures = tested.results.filter((r) => !r.passed);
       if (problems.length || testProblems.length || failures.length) {
         await db.write(async (trx, batch) => {
           const current = await repo.findActive(trx);
-          if (row.status === 'candidate') await repo.setStatus(trx, row.id, { status: 'rejected', status_reason: reason });
+          if (row.status === 'candidate' || row.status === 'rejected') await repo.setStatus(trx, row.id, { status: 'rejected', status_reason: refusalSummary(reason, problems, testProblems, failures) });
           await record(trx, batch, actor, 'policy.activation_refused', row, 'failure', {
             version, active: current?.version ?? null, reason,
             problems: [...problems, ...testProblems].map((p) => ({ message: p.message, line: p.line, column: p.column })),
@@ -276,7 +313,7 @@ export function createPoliciesService(ctx: Ctx) {
         if (testProblems.length) throw invalidPolicy('tests', testProblems);
         throw testsFailed(version, failures);
       }
-      return makeActive(actor, row, reason, 'policy.activated', report);
+      return makeActive(actor, row, reason, 'policy.activated', tested);
     },
 
     async rollback(actor: Actor, input: RollbackInput): Promise<Activated> {
@@ -284,14 +321,15 @@ export function createPoliciesService(ctx: Ctx) {
       if (!row) throw notActivatable('no version was active before the current one: there is nothing to roll back to');
       if (row.status === 'active') throw notActivatable(`version ${row.version} is the active version`);
       if (row.status !== 'superseded') throw notActivatable(`version ${row.version} was never active (${row.status}): activate it instead, which runs its tests`, ['activate']);
-      checkedPolicies(row.policies, row.app_schema);
-      let report: TestReport = { passed: 0, failed: 0, results: [] };
+      const problems = await storedProblems(row.policies, row.app_schema);
+      if (problems.length) throw invalidPolicy('policies', problems);
+      let tested: TestReport = NO_REPORT;
       try {
-        report = await runCases(row.policies, row.app_schema, casesOf(row.tests, row.app_schema), `candidate:${row.version}`);
+        tested = await runCases(row.policies, row.app_schema, casesOf(row.tests, row.app_schema), `candidate:${row.version}`);
       } catch (error) {
         if (!(error instanceof TestCasesError)) throw error;
       }
-      return makeActive(actor, row, input.reason, 'policy.rolled_back', report);
+      return makeActive(actor, row, input.reason, 'policy.rolled_back', tested);
     },
 
     impact,

@@ -245,3 +245,18 @@ export interface CaseResult {
   /** The decision's reasons, one line each (`permit:<policy>@<principal>`, `forbid:…`, `error:…`, `no_permit@…`, `refused:…`). */
   reasons: string[];
 }
+
+/**
+ * Warnings for deny cases that passed only because the decision point refused the request as unknown (a principal,
+ * chain principal, resource or action it does not know): such a case says nothing about the policies, and is most
+ * often a name missing from the registry (or the entities file) or misspelt.
+ */
+export function refusalWarnings(results: CaseResult[]): string[] {
+  const out: string[] = [];
+  for (const r of results) {
+    if (!r.passed || r.expect !== 'deny') continue;
+    const refusal = r.reasons.find((x) => x.startsWith('refused:unknown_'));
+    if (refusal) out.push(`case '${r.name}' passed only because the request was refused (${refusal}): it tests no policy; is every name it uses registered (or in the entities file)?`);
+  }
+  return out;
+}
