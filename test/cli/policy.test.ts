@@ -156,6 +156,86 @@ describe('custos policy offline (no server)', () => {
     const changed = JSON.parse((await offline(['--json', 'diff', path.join(dir, 'policies'), path.join(dir, 'next')])).stdout);
     expect(changed.changed).toEqual(['agents-invoke-for-purpose']);
   });
+
+  it('a file nested deeply enough to break the Cedar engine is that file\'s problem, not a crash; the other files are still checked', async () => {
+    const deep = write('hostile/deep.cedar', `@id("deep") permit (principal, action, resource) when { ${'('.repeat(400)}true${')'.repeat(400)} };\n`);
+    const typo = write('hostile/typo.cedar', '@id("typo")\npermit (principal, action, resource is Custos::Model)\nwhen { resource.clasification == "public" };\n');
+    const r = await offline(['validate', path.dirname(deep)]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toContain(`${deep}: the Cedar engine failed on this text`);
+    expect(r.stdout).toContain(`${typo}:3:8: policy 'typo'`);
+    expect(r.stderr.trim().split('\n')).toEqual(['custos: 2 problems in 2 files']);
+    const chain = write('hostile2/chain.cedar', `@id("chain") permit (principal, action, resource) when { ${Array.from({ length: 1000 }, (_, i) => `context.risk.score == ${i}`).join(' || ')} };\n`);
+    const c = await offline(['validate', chain]);
+    expect(c.code).toBe(1);
+    expect(c.stdout).toMatch(/chain\.cedar: the Cedar text is nested too deeply \(depth \d+, at most 128\)/);
+  });
+
+  it('refuses a file name that would write Cedar into the combined text (exit 2)', async () => {
+    const evil = path.join(dir, 'evil');
+    write('evil/a.cedar', DATA);
+    // (A file name cannot hold `/`, so a real attack needs more care than this name; any newline is refused.)
+    write('evil/b\n@id("injected") permit (principal, action, resource);\n.cedar', POLICY);
+    const r = await offline(['validate', evil]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/b\\u000a@id\("injected"\).*a file name with control, line-separator or bidirectional characters is not accepted/);
+    expect((await offline(['validate', path.join(evil, 'b\nx.cedar')])).code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('--json on failure prints {files, errors}; problems without a place print as "file: message"; App:: actions get a hint', async () => {
+    const again = write('dupe2/again.cedar', POLICY);
+    const text = await offline(['validate', path.join(dir, 'policies'), again]);
+    expect(text.stdout).toMatch(new RegExp(`models\\.cedar: policy 'agents-invoke-for-purpose': the id`));
+    const r = await offline(['--json', 'validate', path.join(dir, 'policies'), again]);
+    expect(r.code).toBe(1);
+    const json = JSON.parse(r.stdout);
+    expect(json.files).toHaveLength(3);
+    expect(json.errors).toEqual([expect.objectContaining({ file: path.join(dir, 'policies/models.cedar'), policy: 'agents-invoke-for-purpose', line: null })]);
+    const app = write('app/todo.cedar', '@id("todo") permit (principal, action == App::Action::"can_read_todo", resource);\n');
+    const hinted = await offline(['validate', app]);
+    expect(hinted.code).toBe(1);
+    expect(hinted.stdout).toMatch(/hint: these name application \(App::\) actions: give their schema with --app-schema <file>\n$/);
+  });
+
+  it('without an entities file, test is a usage error (exit 2, one line) unless --entities is given', async () => {
+    const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'custos-policy-bare-'));
+    try {
+      fs.cpSync(path.join(dir, 'policies'), path.join(bare, 'policies'), { recursive: true });
+      fs.cpSync(path.join(dir, 'tests'), path.join(bare, 'tests'), { recursive: true });
+      const r = await runInDir(bare, ['policy', 'test']);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/no entities\.yaml here: .*give --entities FILE/);
+      expect(r.stdout).toBe('');
+      const given = await runInDir(bare, ['policy', 'test', '--entities', path.join(dir, 'entities.yaml')]);
+      expect(given.code, given.stderr).toBe(0);
+    } finally {
+      fs.rmSync(bare, { recursive: true, force: true });
+    }
+  });
+
+  it('warns about a deny case that passed only because the request was refused as unknown; --strict fails it', async () => {
+    const typo = write('typo-tests/cases.yaml', '- {name: a misspelt bot is denied, principal: biling-bot, action: invoke, resource: support-llm, purpose: support, expect: deny}\n');
+    const r = await runInDir(dir, ['policy', 'test', '--tests', typo]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/1 passed, 0 failed, 1 warning\n$/);
+    expect(r.stderr).toMatch(/^warning: case 'a misspelt bot is denied' passed only because the request was refused \(refused:unknown_principal\)/);
+    const strict = await runInDir(dir, ['policy', 'test', '--tests', typo, '--strict']);
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toMatch(/custos: 1 deny case passed only because the request was refused \(--strict\)/);
+    const json = JSON.parse((await runInDir(dir, ['--json', 'policy', 'test', '--tests', typo])).stdout);
+    expect(json.warnings).toHaveLength(1);
+  });
+
+  it('diff --text shows how a changed policy changed', async () => {
+    write('next2/models.cedar', POLICY.replace('context.purpose != "" && ', ''));
+    const r = await offline(['diff', '--text', path.join(dir, 'policies/models.cedar'), path.join(dir, 'next2/models.cedar')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^~ agents-invoke-for-purpose\n/);
+    expect(r.stdout).toMatch(/\n {4}- when \{ context\.purpose != "" && resource\.purposes/);
+    expect(r.stdout).toMatch(/\n {4}\+ when \{ resource\.purposes/);
+  });
 });
 
 /** The CLI run from a directory (the policy repository), with only PATH and `env` in its environment. */
@@ -236,5 +316,45 @@ describe('custos policy against a server', () => {
     expect(r.stdout).toMatch(/replayed 1 decision; 1 would flip\n$/);
     const json = JSON.parse((await custos(['--json', 'policy', 'impact', '--stored', '1'])).stdout);
     expect(json).toMatchObject({ candidate: 'candidate:1', replayed: 1, flips: [] });
+  });
+
+  it('impact: names principals, fails with --fail-on-flip, and refuses paths with --stored (exit 2)', async () => {
+    const r = await custos(['policy', 'impact', 'policies/models.cedar', '--limit', '10', '--fail-on-flip']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/dana\s+│ read\s+│ tickets/);
+    expect(r.stderr.trim()).toBe('custos: 1 decision would flip (--fail-on-flip)');
+    expect((await custos(['policy', 'impact', 'policies', '--limit', '10', '--fail-on-flip'])).code).toBe(0);
+    const both = await custos(['policy', 'impact', 'policies', '--stored', '1']);
+    expect(both.code).toBe(2);
+    expect(both.stderr.trim()).toBe('custos: give either paths or --stored, not both');
+  });
+
+  it('a refused activation prints its failing cases (a table, or with --json the refusal), and history says why it was refused', async () => {
+    const failing = write('server-failing2/cases.yaml', '- {name: bot reads tickets again, principal: billing-bot, action: read, resource: tickets, expect: allow}\n');
+    const r = await custos(['policy', 'apply', 'policies', '--tests', failing, '--activate', '--reason', 'PR 3']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/FAIL\s+│ bot reads tickets again\s+│ allow\s+│ deny\s+│ no_permit@billing-bot/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    const json = await custos(['--json', 'policy', 'apply', 'policies', '--tests', failing, '--activate', '--reason', 'PR 4']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ code: 'policy_tests_failed', failures: [{ name: 'bot reads tickets again', expect: 'allow', got: 'deny' }] });
+    const history = await custos(['policy', 'history', '--status', 'rejected']);
+    expect(history.stdout).toMatch(/rejected\s+│.*activation refused: test 'bot reads tickets again' expected allow but got deny; activation reason: PR 3/);
+    const show = await custos(['policy', 'show', '1']);
+    expect(show.stdout).toMatch(/^created_by\s+bootstrap-admin$/m);
+  });
+
+  it('apply without --tests stores the tests directory next to the policies, and warns when there is none', async () => {
+    const r = await custos(['policy', 'apply', 'policies', '--description', 'default tests']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/: 2 policies, 4 tests/);
+    expect(r.stderr).toBe('');
+    const lone = write('lone/policies/models.cedar', POLICY);
+    const bare = await custos(['policy', 'apply', path.dirname(lone)]);
+    expect(bare.code, bare.stderr).toBe(0);
+    expect(bare.stdout).toMatch(/: 1 policies, 0 tests/);
+    expect(bare.stderr).toMatch(/^warning: no --tests and no .*lone\/tests directory/);
+    const none = await custos(['policy', 'apply', path.dirname(lone), '--no-tests']);
+    expect(none.stderr).toBe('');
   });
 });
