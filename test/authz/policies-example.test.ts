@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   checkPolicyFiles, combinePolicyFiles, combineTestFiles, parseEntitiesFile, readTestFiles, runCasesOffline, type SourceFile,
 } from '../../src/authz/policies/index.js';
+import { runCustos } from '../support/cli-process.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
 // examples/policy-repo is what the docs tell people to copy: its policies validate, its test cases pass offline,
@@ -38,12 +39,55 @@ describe('examples/policy-repo offline', () => {
   it('its CI workflow runs validate and test offline, and applies only on main', () => {
     const wf = parse(fs.readFileSync(path.join(REPO, '.github/workflows/policy.yml'), 'utf8')) as { jobs: Record<string, { steps: Array<{ run?: string; env?: Record<string, string> }>; if?: string }> };
     const check = wf.jobs.check!.steps.map((s) => s.run ?? '').join('\n');
-    expect(check).toMatch(/npx custos policy validate policies/);
-    expect(check).toMatch(/npx custos policy test /);
+    expect(check).toMatch(/^custos policy validate policies$/m);
+    expect(check).toMatch(/^custos policy test .*--entities entities\.yaml$/m);
+    // Custos is not on npm: the workflow builds it from its repository instead of `npx custos` / `npm install`.
+    expect(check).not.toMatch(/npx custos|npm install/);
+    expect(check).toMatch(/npm link/);
     const offlineSteps = wf.jobs.check!.steps.filter((s) => /policy (validate|test)/.test(s.run ?? ''));
     expect(offlineSteps.every((s) => !s.env?.CUSTOS_TOKEN)).toBe(true);
     expect(wf.jobs.apply!.if).toMatch(/refs\/heads\/main/);
   });
+});
+
+describe('examples/policy-repo documentation', () => {
+  it('does not depend on a custos package from npm, nor tell people to npx it', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+    expect(pkg.dependencies?.custos).toBeUndefined();
+    expect(pkg.devDependencies?.custos).toBeUndefined();
+    expect(fs.readFileSync(path.join(REPO, 'README.md'), 'utf8')).not.toMatch(/npx custos/);
+  });
+
+  it('uses the purpose names of the main README (customer-support)', () => {
+    expect(entitiesText).toMatch(/purposes: \[customer-support\]/);
+    expect(entitiesText).not.toMatch(/purposes: \[support\]/);
+  });
+});
+
+describe('examples/policy-repo README on a server, through the CLI', () => {
+  let h: Harness;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    h = await startHarness('sqlite');
+    env = { CUSTOS_SERVER: await h.cp.listen(), CUSTOS_TOKEN: h.adminToken, CUSTOS_DATA_DIR: '/nonexistent' };
+  }, 60_000);
+  afterAll(async () => { await h?.close(); });
+
+  it('its "register the entities first" commands let `policy apply --activate` pass on a fresh server', async () => {
+    const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+    const block = readme.split('### Register the entities first')[1]!.split('```sh')[1]!.split('```')[0]!;
+    const commands = block.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('custos '));
+    expect(commands.length).toBeGreaterThan(10);
+    for (const line of commands) {
+      expect(line, 'no quoting in this block: it is split on spaces here').not.toMatch(/["'\\]/);
+      const r = await runCustos(line.split(/\s+/).slice(1), env);
+      expect(r.code, `${line}: ${r.stderr}`).toBe(0);
+    }
+    const apply = await runCustos(['policy', 'apply', path.join(REPO, 'policies'), '--tests', path.join(REPO, 'tests'), '--activate', '--reason', 'README'], env);
+    expect(apply.code, apply.stdout + apply.stderr).toBe(0);
+    expect(apply.stdout).toMatch(/^version 1 is active; tests: \d+ passed, 0 failed\n$/);
+    expect(apply.stderr).toBe('');
+  }, 120_000);
 });
 
 describe('examples/policy-repo on a server', () => {
