@@ -1,7 +1,9 @@
 import { adminOnly, readers, type RouteCase, type World } from './shared.js';
 
 // The policy lifecycle (/v1/policies). Only admins change policy (policy.write); admin, security and auditors read
-// the history and run impact replays (policy.read; impact changes nothing). Owners see none of it. The policies the
+// the history and run impact replays (policy.read; impact changes nothing). Impact on text from the request stays
+// policy.read on purpose (docs/policies.md: a pull request's CI job holds a read-only token; the text is screened and
+// bounded first). Owners see none of it. The policies the
 // matrix activates forbid only a principal that does not exist, so they change no other case's decisions.
 
 const HARMLESS = (n: string) => `@id("matrix-${n}")\nforbid (principal, action, resource) when { principal.name == "nobody-${n}" };\n`;
