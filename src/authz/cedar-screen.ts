@@ -25,11 +25,12 @@ function spawn(): Worker {
   // From TypeScript sources (tests), register tsx's loader inside the worker first.
   const w = ext === '.js' ? new Worker(url)
     : new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true });
-  w.unref();
   w.on('message', (answer: ScreenAnswer) => {
     const entry = waiting.get(answer.id);
     if (!entry) return;
     waiting.delete(answer.id);
+    // Idle, the worker must not keep a short-lived process (the CLI) alive.
+    if (waiting.size === 0) w.unref();
     clearTimeout(entry.timer);
     // A broken engine answers once and is replaced before the next text.
     if (answer.depth === Infinity) retire(w);
@@ -41,6 +42,7 @@ function spawn(): Worker {
   };
   w.on('error', fail);
   w.on('exit', (code) => { if (worker === w) fail(new Error(`the Cedar screening worker exited (${code})`)); });
+  w.unref();
   return w;
 }
 
@@ -61,6 +63,8 @@ function ask(req: Omit<ScreenRequest, 'id'>): Promise<ScreenAnswer> {
     }, SCREEN_TIMEOUT_MS);
     timer.unref();
     waiting.set(id, { resolve, reject, timer });
+    // Referenced while an answer is awaited, so the process waits for it.
+    w.ref();
     w.postMessage({ id, ...req });
   });
 }

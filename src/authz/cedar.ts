@@ -130,18 +130,26 @@ export function appActionsOf(appSchema: string): string[] {
  * valid Custos policy set.
  */
 export function validatePolicyText(text: string, appSchema?: string | null): PolicyProblem[] {
+  const found: PolicyProblem[] = [];
   try {
     splitPolicies(text);
+  } catch (error) {
+    if (!(error instanceof CedarTextError)) throw error;
+    // Text that does not parse has nothing more to validate; id problems (repeated, reserved) do not hide the rest.
+    if (error.problems.some((p) => p.policy === null)) return error.problems;
+    found.push(...error.problems);
+  }
+  try {
     if (appSchema) appActionsOf(appSchema);
   } catch (error) {
-    if (error instanceof CedarTextError) return error.problems;
+    if (error instanceof CedarTextError) return [...found, ...error.problems];
     throw error;
   }
   // Validated as one text so that offsets are offsets in what the author wrote; ids there are positional.
   const schema = appSchema ? `${CUSTOS_SCHEMA}\n${appSchema}` : CUSTOS_SCHEMA;
   const answer = engine(() => cedar.validate({ schema, policies: { staticPolicies: text }, validationSettings: { mode: 'strict' } }));
-  if (answer.type === 'failure') return answer.errors.map((e) => problem(text, e.message, e.sourceLocations?.[0]?.start, null));
-  return answer.validationErrors.map((e) => problem(text, e.error.message, e.error.sourceLocations?.[0]?.start, e.policyId));
+  if (answer.type === 'failure') return [...found, ...answer.errors.map((e) => problem(text, e.message, e.sourceLocations?.[0]?.start, null))];
+  return [...found, ...answer.validationErrors.map((e) => problem(text, e.error.message, e.error.sourceLocations?.[0]?.start, e.policyId))];
 }
 
 /** The JSON form of a set's policies and templates (what usage.ts reads). */

@@ -132,7 +132,7 @@ export interface Pdp {
   /** Evaluates without recording: policy tests, impact replays, searches whose answers are recorded as one event. */
   evaluate(request: DecisionRequest, options?: EvaluateOptions): Promise<Decision>;
   /** Brings the snapshot up to date and returns its versions (health, explain). */
-  versions(): Promise<{ entities: number; policies: number; activePolicyVersion: number | null }>;
+  versions(): Promise<{ entities: number; policies: number; activePolicyVersion: number | null; appActions: string[] }>;
 }
 
 /** A principal as the snapshot holds it (names resolved). */

@@ -54,7 +54,7 @@ export function createAuthzModule(deps: AuthzModuleDeps) {
     db, audit, clock, newId, pdp, entities, inspectToken: deps.inspectToken, issuer: deps.issuer, settings: deps.settings,
     recentDecisions: deps.recentDecisions,
   };
-  const grants = createGrantsPart(ctx);
+  const grants = createGrantsPart(ctx, { postureOf: (id, facts) => devices.postureOf(id, facts) });
   const parts = [devices, createPoliciesPart(ctx), grants, createAuthzenPart(ctx)];
 
   return {

@@ -282,7 +282,7 @@ export function createPdp(deps: PdpDeps): Pdp {
 
     async versions() {
       const s = await deps.snapshots.current();
-      return { entities: s.entitiesVersion, policies: s.policiesVersion, activePolicyVersion: s.activePolicyVersion };
+      return { entities: s.entitiesVersion, policies: s.policiesVersion, activePolicyVersion: s.activePolicyVersion, appActions: [...s.appActions] };
     },
   };
 }

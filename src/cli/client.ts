@@ -25,7 +25,8 @@ export const CLI_CLIENT_ID = 'custos-cli';
 export const REFRESH_MARGIN_MS = 60_000;
 
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number = 1) {
+  /** `problem`: the server's problem+json body, when the error is a refusal (commands may show more of it). */
+  constructor(message: string, readonly exitCode: number = 1, readonly problem?: Record<string, unknown>) {
     super(message);
     this.name = 'CliError';
   }
@@ -256,14 +257,16 @@ export function createClient(opts: ClientOptions, env: NodeJS.ProcessEnv = proce
     if (!res.ok) {
       const text = await res.text();
       let message = `${res.status} ${res.statusText}`;
+      let body: Record<string, unknown> | undefined;
       try {
         const problem = JSON.parse(text) as { detail?: string; code?: string };
+        if (problem && typeof problem === 'object') body = problem as Record<string, unknown>;
         if (problem.detail) message = `${problem.detail} (${problem.code ?? res.status})`;
       } catch {
         // not problem+json
       }
       // A token the server refuses is a credentials problem (exit 3), like having none.
-      throw new CliError(message, res.status === 401 ? 3 : 1);
+      throw new CliError(message, res.status === 401 ? 3 : 1, body);
     }
     return res;
   }

@@ -87,6 +87,14 @@ for (const backend of BACKENDS) {
       expect(r.body.evaluations.map((e: { decision: boolean }) => e.decision)).toEqual(decisions.evaluation.map((c) => c.expected));
     });
 
+    it('an action search on a todo lists the application actions the subject may take', async () => {
+      const rick = users.find((u) => u.roles.includes('admin'))!;
+      const r = await post('/access/v1/search/action', { subject: { type: 'user', id: rick.authzen_id }, resource: { type: 'todo', id: '1', properties: { ownerID: 'someone-else@example.com' } } });
+      expect(r.status).toBe(200);
+      const names = (r.body.results as Array<{ name: string }>).map((a) => a.name);
+      expect(names).toContain('can_delete_todo');
+    });
+
     it('every decision was recorded, naming the PEP as the one who asked', async () => {
       const events = (await h.call('GET', '/v1/audit/events?type=authz.decision&order=desc&limit=5')).body.items as Array<Record<string, any>>;
       expect(events.length).toBe(5);

@@ -331,7 +331,9 @@ export function createAuthzenService(ctx: AuthzPartContext) {
       const digest = searchDigest('action', body);
       const position = pagePosition(digest, body.page);
       const resource = resourceTargetOf(body.resource);
-      const candidates: string[] = subject.kind !== 'ok' ? [] : resource.kind === 'api' ? [...MANAGEMENT_ACTIONS] : [...ASSET_ACTIONS];
+      // On an application object, the active version's application actions are candidates too.
+      const appActions = resource.kind === 'app' ? (await ctx.pdp.versions()).appActions : [];
+      const candidates: string[] = subject.kind !== 'ok' ? [] : resource.kind === 'api' ? [...MANAGEMENT_ACTIONS] : [...ASSET_ACTIONS, ...appActions];
       const asserted = assertedOf({ subject: subject.kind === 'ok' ? subject.asserted : undefined, resource: body.resource.properties, context: body.context });
       const page = subject.kind !== 'ok' ? { items: [], next: null, evaluated: 0, policyVersion: null, refusals: [`refused:${subject.code}`] } : await pageThrough(candidates, position.offset, position.limit, (action) => ctx.pdp.evaluate({
         principal: subject.principal, action, resource, facts: subject.facts, asserted, requestId,
