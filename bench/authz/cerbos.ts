@@ -1,4 +1,4 @@
-// The Cerbos PDP (npm `cerbos`, whose optional dependency @cerbos/cerbos-<os>-<arch> ships the Go binary; no
+// The Cerbos PDP (its npm binary package @cerbos/cerbos-<os>-<arch>, installed by cerbosBinary on first use; no
 // install script) started as its own process on loopback with the bench model as Cerbos policies, audit off, and
 // asked over its HTTP API (`POST /api/check/resources`, one resource and one action per request, as one AuthZEN
 // evaluation is).
@@ -9,9 +9,10 @@
 // resource (kinds `model`, `dataset`; attributes owner_team, classification, purposes). Two derived roles
 // (owning team, allowed purpose) grant invoke/read; three EFFECT_DENY rules (inactive agent, restricted without
 // DPoP, restricted without an allowed and held purpose) win over them, as Cerbos lets a deny win.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -118,12 +119,30 @@ process.on('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
+/** The Cerbos release the bench runs (its npm binary package, @cerbos/cerbos-<os>-<arch>). */
+export const CERBOS_VERSION = '0.51.0';
+
+/**
+ * The Cerbos binary. It is not a dependency of this project: npm's lock file would have to name the binary package of
+ * every platform, and a registry mirror that carries only this platform's makes `npm ci` fail. The bench installs
+ * this platform's package on first use into bench/.work/cerbos (npm, the same registry) and runs it from there.
+ */
 export function cerbosBinary(): string {
   const pkg = `@cerbos/cerbos-${process.platform}-${process.arch}`;
+  const prefix = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.work', 'cerbos');
+  const from = () => createRequire(path.join(prefix, 'package.json')).resolve(pkg);
   try {
-    return createRequire(import.meta.url).resolve(pkg);
-  } catch (error) {
-    throw new Error(`the Cerbos binary package ${pkg} is not installed (npm installs it as an optional dependency of \`cerbos\`)`, { cause: error });
+    return from();
+  } catch {
+    fs.mkdirSync(prefix, { recursive: true });
+    if (!fs.existsSync(path.join(prefix, 'package.json'))) fs.writeFileSync(path.join(prefix, 'package.json'), '{"private":true}\n');
+    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+    try {
+      execFileSync(npm, ['install', '--prefix', prefix, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', `${pkg}@${CERBOS_VERSION}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+      return from();
+    } catch (error) {
+      throw new Error(`the Cerbos binary package ${pkg}@${CERBOS_VERSION} could not be installed into ${prefix}`, { cause: error });
+    }
   }
 }
 
