@@ -3,11 +3,13 @@
 //
 // Freshness without staleness: before every decision the two counters in `authz_versions` are read (one small
 // query; triggers bump them in the same transaction as any change, on every node). Equal counters mean the snapshot
-// is current; otherwise it is rebuilt. A reload reads the counters before and after the data and retries when they
-// moved in between, so a snapshot never mixes two versions (activation is atomic for decisions too). Concurrent
+// is current; otherwise it is rebuilt. A reload reads the counters and the data in one read transaction, so a
+// snapshot never mixes two versions (activation is atomic for decisions too). Concurrent
 // decisions share one counter read, but never one that started before they were asked.
 import crypto from 'node:crypto';
+import type { Kysely } from 'kysely';
 import type { Database } from '../platform/store/db.js';
+import type { DB } from '../platform/store/schema.js';
 import type { Clock } from '../platform/clock.js';
 import { appActionsOf, GUARDRAILS, policySetJson, preparse, splitPolicies, type EntityJson, type PolicySet } from './cedar.js';
 import { pruneEntity, usageOf, type AttributeUsage } from './usage.js';
@@ -97,17 +99,22 @@ export function createSnapshotSource(deps: { db: Database; clock: Clock }) {
     return queued;
   }
 
+  /**
+   * Reads the counters and everything they version in one read transaction (repeatable read on PostgreSQL; on
+   * SQLite a WAL read transaction sees one snapshot), so the data and the versions it is named by always agree.
+   */
   async function load(): Promise<Snapshot> {
-    for (let attempt = 0; ; attempt++) {
-      const before = await repo.readVersions(deps.db.kysely);
+    const read = async (db: Kysely<DB>) => {
+      const versions = await repo.readVersions(db);
       const [principalRows, teamRows, memberRows, resourceRows, grantRows, active] = await Promise.all([
-        repo.principals(deps.db.kysely), repo.teams(deps.db.kysely), repo.memberships(deps.db.kysely), repo.resources(deps.db.kysely),
-        repo.liveGrants(deps.db.kysely, deps.clock.now().toISOString()), repo.activePolicyVersion(deps.db.kysely),
+        repo.principals(db), repo.teams(db), repo.memberships(db), repo.resources(db),
+        repo.liveGrants(db, deps.clock.now().toISOString()), repo.activePolicyVersion(db),
       ]);
-      const after = await repo.readVersions(deps.db.kysely);
-      if ((before.entities !== after.entities || before.policies !== after.policies) && attempt < 5) continue;
-      return build(after, { principalRows, teamRows, memberRows, resourceRows, grantRows, active });
-    }
+      return { versions, rows: { principalRows, teamRows, memberRows, resourceRows, grantRows, active } };
+    };
+    const tx = deps.db.kysely.transaction();
+    const { versions, rows } = await (deps.db.dialect === 'postgres' ? tx.setIsolationLevel('repeatable read') : tx).execute(read);
+    return build(versions, rows);
   }
 
   function build(versions: { entities: number; policies: number }, rows: {
