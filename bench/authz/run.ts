@@ -19,12 +19,13 @@
 //
 // The HTTP server is the committed HEAD, compiled into bench/.work/authz-build (git archive + tsc); --no-build serves
 // the working tree's dist/. The in-process figures run the working tree's src/ (through tsx).
-import { execFileSync, fork, spawnSync } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { buildRev, num } from '../registry/build.js';
 import Table from 'cli-table3';
 import { Pool } from 'undici';
 import { median, round } from '../registry/stats.js';
@@ -88,11 +89,6 @@ if (opt.help) {
   process.exit(0);
 }
 
-function num(name: string, value: string | undefined, min: number, max: number, integer = true): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) throw new Error(`--${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
-  return n;
-}
 const runs = num('runs', opt.runs, 1, 50);
 const seconds = num('seconds', opt.seconds, 0.2, 120, false);
 const warmup = num('warmup', opt.warmup, 0, 60, false);
@@ -122,20 +118,6 @@ function gitCommit(): { commit: string; dirty: boolean } {
   }
 }
 
-/** Compiles --rev (src, bin, package.json, tsconfig.json) into bench/.work/authz-build; returns that root. */
-function buildRev(rev: string): string {
-  const root = path.join(repoRoot, 'bench', '.work', 'authz-build');
-  fs.rmSync(root, { recursive: true, force: true });
-  fs.mkdirSync(root, { recursive: true });
-  log(`building ${rev} into bench/.work/authz-build…`);
-  const archive = spawnSync('git', ['archive', rev, 'src', 'bin', 'package.json', 'tsconfig.json'], { cwd: repoRoot, maxBuffer: 1 << 30 });
-  if (archive.status !== 0) throw new Error(`git archive failed: ${archive.stderr.toString()}`);
-  const untar = spawnSync('tar', ['-x', '-C', root], { input: archive.stdout });
-  if (untar.status !== 0) throw new Error(`tar failed: ${untar.stderr.toString()}`);
-  const tsc = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], { cwd: root, encoding: 'utf8' });
-  if (tsc.status !== 0) log(`warning: tsc reported errors in ${rev} (JavaScript emitted anyway):\n${(tsc.stdout + tsc.stderr).trim().split('\n').slice(0, 5).join('\n')}`);
-  return root;
-}
 
 // ---- In process ----
 
@@ -234,7 +216,7 @@ async function inProcess(modelOptions: Record<string, number>, model: Model): Pr
 // ---- Over HTTP ----
 
 async function overHttp(model: Model): Promise<Record<string, unknown>> {
-  const serverRoot = opt['no-build'] ? repoRoot : buildRev(opt.rev);
+  const serverRoot = opt['no-build'] ? repoRoot : buildRev({ repoRoot, rev: opt.rev, name: 'authz-build', log });
   if (!fs.existsSync(path.join(serverRoot, 'dist', 'cli', 'main.js'))) throw new Error(`${serverRoot}/dist/cli/main.js is missing: run \`npm run build\``);
   log('over HTTP: starting custos serve (SQLite), creating the model, activating the bench policy, minting the agents\' tokens…');
   const server = await startServer({ repoRoot: serverRoot, logLevel: opt['log-level'], nodeArgs: V8_FLAGS });

@@ -13,12 +13,13 @@
 //
 // The server is the committed HEAD, compiled into bench/.work/refresh-build (git archive + tsc) and started as
 // `node bin/custos.js serve` from there; --no-build serves the working tree's dist/ instead.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { buildRev, num } from '../registry/build.js';
 import Table from 'cli-table3';
 import { summarizeProfile } from '../registry/profile.js';
 import { median, round } from '../registry/stats.js';
@@ -69,11 +70,6 @@ if (opt.help) {
   process.exit(0);
 }
 
-function num(name: string, value: string | undefined, min: number, max: number, integer = true): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) throw new Error(`--${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
-  return n;
-}
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 const runs = num('runs', opt.runs, 1, 20);
@@ -99,21 +95,6 @@ function gitCommit(): { commit: string; dirty: boolean } {
   }
 }
 
-/** Compiles the committed HEAD, or --rev, (src, bin, package.json, tsconfig.json) into bench/.work/refresh-build; returns that root. */
-function buildHead(rev = opt.rev): string {
-  const root = path.join(repoRoot, 'bench', '.work', 'refresh-build');
-  fs.rmSync(root, { recursive: true, force: true });
-  fs.mkdirSync(root, { recursive: true });
-  log(`building ${rev} into bench/.work/refresh-build…`);
-  const archive = spawnSync('git', ['archive', rev, 'src', 'bin', 'package.json', 'tsconfig.json'], { cwd: repoRoot, maxBuffer: 1 << 30 });
-  if (archive.status !== 0) throw new Error(`git archive failed: ${archive.stderr.toString()}`);
-  const untar = spawnSync('tar', ['-x', '-C', root], { input: archive.stdout });
-  if (untar.status !== 0) throw new Error(`tar failed: ${untar.stderr.toString()}`);
-  const tsc = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.json')], { cwd: root, encoding: 'utf8' });
-  // Type errors still emit JavaScript (no noEmitOnError); say so and go on, as `npm run build` output would run too.
-  if (tsc.status !== 0) log(`warning: tsc reported errors in ${rev} (JavaScript emitted anyway):\n${(tsc.stdout + tsc.stderr).trim().split('\n').slice(0, 5).join('\n')}`);
-  return root;
-}
 
 const results: Record<string, unknown> = {
   when: new Date().toISOString(),
@@ -122,7 +103,7 @@ const results: Record<string, unknown> = {
   options: { runs, seconds, warmup, concurrency, backends, peer_adapters: peerAdapters, log_level: opt['log-level'] },
 };
 
-const serverRoot = opt['no-build'] ? repoRoot : buildHead();
+const serverRoot = opt['no-build'] ? repoRoot : buildRev({ repoRoot, rev: opt.rev, name: 'refresh-build', log });
 if (!fs.existsSync(path.join(serverRoot, 'dist', 'cli', 'main.js'))) throw new Error(`${serverRoot}/dist/cli/main.js is missing: run \`npm run build\``);
 (results.options as Record<string, unknown>).server_build = opt['no-build'] ? 'dist/ of the working tree' : `${opt.rev === 'HEAD' ? `HEAD (${(results as { commit: string }).commit})` : opt.rev} built into bench/.work/refresh-build`;
 
