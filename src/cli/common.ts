@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createClient, type ApiClient } from './client.js';
+import { CliError, createClient, type ApiClient } from './client.js';
 import type { CliIo } from './output.js';
 
 // Shared plumbing for the noun files under cli/commands/.
@@ -95,4 +95,19 @@ export function writeOutput(io: CliIo, text: string, file: string | undefined, w
 export function writePrivateFile(file: string, text: string | Uint8Array): void {
   fs.writeFileSync(file, text, { mode: 0o600 });
   fs.chmodSync(file, 0o600);
+}
+
+/** A --jwks file's JSON, or a one-line usage error (exit 2); `describes` says what the file should hold. */
+export function readJwksFile(file: string, describes = 'a JWKS'): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new CliError(`cannot read --jwks file '${file}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 2);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CliError(`--jwks file '${file}' is not JSON (${describes}: {"keys": [...]})`, 2);
+  }
 }

@@ -1,11 +1,10 @@
-import fs from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { DeviceView } from '../../authz/devices/devices.schemas.js';
 import { DEFAULT_VALID_FOR_SECONDS, MAX_VALID_FOR_SECONDS, MIN_VALID_FOR_SECONDS } from '../../authz/devices/devices.schemas.js';
 import type { PostureIssuerView } from '../../authz/devices/posture-issuers.schemas.js';
 import { DEFAULT_MAX_AGE_SECONDS, MAX_MAX_AGE_SECONDS, MIN_MAX_AGE_SECONDS } from '../../authz/devices/posture-issuers.schemas.js';
 import { CliError } from '../client.js';
-import { defined, examples, fetchPages, integerIn, pageOptions, withClient } from '../common.js';
+import { defined, examples, fetchPages, integerIn, pageOptions, readJwksFile, withClient } from '../common.js';
 import { printJson, printRecord, printTable, type CliIo } from '../output.js';
 
 // `custos device report|list|show|remove`: the posture records an MDM or EDR reports about a device and the principal
@@ -23,19 +22,6 @@ function collectDetail(value: string, previous: Record<string, string | boolean>
   return { ...previous, [value.slice(0, i)]: raw === 'true' ? true : raw === 'false' ? false : raw };
 }
 
-function readJwksFile(file: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new CliError(`cannot read --jwks file '${file}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 2);
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new CliError(`--jwks file '${file}' is not JSON (a JWKS of public keys: {"keys": [...]})`, 2);
-  }
-}
 
 const keySource = (i: PostureIssuerView) => i.jwks_uri ?? `inline (${i.jwks?.keys.length ?? 0} key${i.jwks?.keys.length === 1 ? '' : 's'})`;
 
@@ -105,7 +91,7 @@ export function registerDeviceCommands(program: Command, io: CliIo): void {
     .action(withClient(io, async (client, g, name: string, o) => {
       if ((o.jwksUri === undefined) === (o.jwks === undefined)) throw new CliError('give exactly one of --jwks-uri or --jwks', 2);
       const i = await client.request<PostureIssuerView>('POST', '/v1/posture-issuers', defined({
-        name, issuer: o.issuer, jwks_uri: o.jwksUri, jwks: o.jwks !== undefined ? readJwksFile(o.jwks) : undefined, max_age_seconds: o.maxAge, reason: o.reason,
+        name, issuer: o.issuer, jwks_uri: o.jwksUri, jwks: o.jwks !== undefined ? readJwksFile(o.jwks, 'a JWKS of public keys') : undefined, max_age_seconds: o.maxAge, reason: o.reason,
       }));
       if (g.json) return printJson(io, i);
       io.stdout.write(`trusting posture assertions from '${i.name}' (${i.issuer}), fresh for ${i.max_age_seconds} s\n`);

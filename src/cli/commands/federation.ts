@@ -1,10 +1,9 @@
-import fs from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   DEFAULT_ALGORITHMS, MAX_TOKEN_AGE_SECONDS, MIN_TOKEN_AGE_SECONDS, type IssuerView,
 } from '../../credentials/federation.schemas.js';
 import { CliError } from '../client.js';
-import { defined, examples, fetchPages, integerIn, pageOptions, withClient } from '../common.js';
+import { defined, examples, fetchPages, integerIn, pageOptions, readJwksFile, withClient } from '../common.js';
 import { printJson, printRecord, printTable, type CliIo } from '../output.js';
 
 // `custos federation add|list|show|remove`: trusted workload issuers (GitHub Actions, a Kubernetes cluster,
@@ -49,19 +48,6 @@ function parseAlgorithms(value: string): string[] {
   return list;
 }
 
-function readJwksFile(file: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new CliError(`cannot read --jwks file '${file}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 2);
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new CliError(`--jwks file '${file}' is not JSON (a JWKS: {"keys": [...]})`, 2);
-  }
-}
 
 const keySource = (i: IssuerView) => i.jwks_url ?? `inline (${i.jwks?.keys.length ?? 0} key${i.jwks?.keys.length === 1 ? '' : 's'})`;
 const mappingText = (m: IssuerView['mappings'][number]) =>
