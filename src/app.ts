@@ -12,11 +12,12 @@ import {
 } from './operators/index.js';
 import { createFindingService, registerFindingRoutes } from './findings/index.js';
 import {
-  createCredentialDirectory, createIdentityDirectory, createPeopleDirectory, createPrincipalService, createResourceService, createTeamResolver,
+  createApprovalDirectory, createCredentialDirectory, createIdentityDirectory, createPeopleDirectory, createPrincipalService, createResourceService, createTeamResolver,
   createTeamService, registerPrincipalRoutes, registerResourceRoutes, registerTeamRoutes,
 } from './identity/index.js';
 import { createSigninModule } from './signin/index.js';
 import { createAuthzModule, type AuthzModule } from './authz/index.js';
+import { createApprovalsModule, type ApprovalsModule, type WebhookTransport } from './approvals/index.js';
 import { systemActor } from './platform/actor.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { ConfigError, type Config } from './platform/config.js';
@@ -39,6 +40,8 @@ export interface ControlPlaneOptions {
   logger?: Logger;
   /** Refuse to initialise a new store (host-side commands that act on an existing one). */
   requireInitialised?: boolean;
+  /** How webhook deliveries are sent (default: undici over the network). */
+  webhookTransport?: WebhookTransport;
 }
 
 export interface ControlPlane {
@@ -52,6 +55,8 @@ export interface ControlPlane {
   bootstrap: BootstrapResult | undefined;
   /** The decision point and the registry view it decides on (the gateway calls it in-process). */
   authz: AuthzModule;
+  /** Access requests, break-glass, reviews and webhooks (tests drive its sweeps with a manual clock). */
+  approvals: ApprovalsModule;
   /** The OAuth issuer: the public URL, or the listener's address. */
   issuer(): string;
   /** `custos admin recover`: a host operator holding the master key mints a fresh admin token (audited). */
@@ -132,6 +137,20 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
       recentDecisions: async (q) => (await auditService.list({ type: 'authz.decision', order: 'desc', limit: q.limit, since: q.since } as Parameters<typeof auditService.list>[0])).items,
     });
 
+    // Approvals make and end grants through the decision point's seam and move principals through identity's
+    // service, each inside the approval's own transaction.
+    const approvals = createApprovalsModule({
+      db, audit, clock, newId, keys, logger, sweepSeconds: config.approvalsSweepSeconds, webhookTransport: options.webhookTransport,
+      directory: createApprovalDirectory({ db, principals }),
+      grants: {
+        createGrant: (trx, batch, actor, input) => authz.grants.createGrant(trx, batch, actor, { ...input, actions: input.actions as Parameters<typeof authz.grants.createGrant>[3]['actions'] }),
+        revokeGrant: (trx, batch, actor, id, reason) => authz.grants.revokeGrant(trx, batch, actor, id, reason),
+        activeGrantsOf: (trx, principalId) => authz.grants.activeGrantsOf(trx, principalId),
+      },
+    });
+    authz.grants.addRevokerRule((trx, actor, grant) => approvals.mayRevokeGrant(trx, actor, grant));
+    authz.grants.onRevoked((trx, batch, actor, grant, reason) => approvals.grantRevoked(trx, batch, actor, grant, reason));
+
     setCursorKey(keys.deriveKey('pagination-cursor'));
     const http = await createHttpApp({
       logger,
@@ -163,6 +182,7 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     credentials.registerRoutes(http);
     signin.registerRoutes(http);
     authz.registerRoutes(http);
+    approvals.registerRoutes(http);
     await credentials.init();
     await authz.init();
 
@@ -175,6 +195,7 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
       checkpointer,
       bootstrap,
       authz,
+      approvals,
       issuer: () => site.url,
       recoverAdmin: (input) => adminRecovery.recover(systemActor('cli_local'), input),
       async listen() {
@@ -186,12 +207,14 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
         if (!config.publicUrl) site.url = url;
         credentials.start();
         signin.start();
+        approvals.start();
         return url;
       },
       async close() {
         statsKeeper.stop();
         credentials.stop();
         signin.stop();
+        await approvals.stop();
         await http.close();
         // A last checkpoint on shutdown covers every acknowledged event.
         await checkpointer.stop();

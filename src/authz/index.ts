@@ -7,3 +7,4 @@ export {
   type Decision, type DecisionReason, type DecisionRequest, type Pdp, type RequestFacts, type ResourceTarget,
 } from './contracts.js';
 export type { GrantView, NewGrant } from './grants/index.js';
+export { purposeProblem } from './grants/grant-rules.js';

@@ -61,7 +61,10 @@ export function createAuthzModule(deps: AuthzModuleDeps) {
     pdp,
     entities,
     /** The seam the approvals module makes and ends grants through, inside its own transaction. */
-    grants: { createGrant: grants.createGrant, revokeGrant: grants.revokeGrant },
+    grants: {
+      createGrant: grants.createGrant, revokeGrant: grants.revokeGrant, activeGrantsOf: grants.activeGrantsOf,
+      addRevokerRule: grants.addRevokerRule, onRevoked: grants.onRevoked,
+    },
     registerRoutes(app: HttpApp) {
       for (const part of parts) part.registerRoutes(app);
     },

@@ -24,6 +24,10 @@ import { registerPolicyCommands } from './commands/policy.js';
 import { registerAuthzCommands } from './commands/authz.js';
 import { registerGrantCommands } from './commands/grant.js';
 import { registerDeviceCommands } from './commands/device.js';
+import { registerRequestCommands } from './commands/request.js';
+import { registerBreakGlassCommands } from './commands/breakglass.js';
+import { registerReviewCommands } from './commands/review.js';
+import { registerWebhookCommands } from './commands/webhook.js';
 import type { CliIo } from './output.js';
 
 // Every command but `scan` (see main.ts). Exit codes: 0 success, 1 the request failed (the server said no, or
@@ -67,6 +71,10 @@ export function buildProgram(io: CliIo): Command {
   registerAuthzCommands(program, io);
   registerGrantCommands(program, io);
   registerDeviceCommands(program, io);
+  registerRequestCommands(program, io);
+  registerBreakGlassCommands(program, io);
+  registerReviewCommands(program, io);
+  registerWebhookCommands(program, io);
   registerAdminCommands(program, io);
   for (const cmd of allCommands(program)) cmd.exitOverride();
   return program;

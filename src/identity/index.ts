@@ -20,4 +20,6 @@ export {
   AUTONOMY_LEVELS, CLASSIFICATIONS, ENVIRONMENTS, PRINCIPAL_KINDS, PRINCIPAL_STATUSES, RESOURCE_KINDS, RISK_TIERS,
   type PrincipalKind, type RiskTier,
 } from './taxonomy.js';
+export { createApprovalDirectory } from './approval-directory.js';
+export { needsRegistration } from './taxonomy.js';
 export { createPeopleDirectory, createTeamResolver, nameFromHint } from './people.js';

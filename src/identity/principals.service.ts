@@ -17,7 +17,7 @@ import * as repo from './principals.repo.js';
 import type { CreatePrincipalInput, ListPrincipalsQuery, PrincipalView, UpdatePrincipalInput } from './principals.schemas.js';
 import { findTeam } from './teams.repo.js';
 import {
-  LIFECYCLE_ACTIONS, assertTransition, reviewDueAfterTierChange, reviewDueAt, type LifecycleAction, type PrincipalStatus, type RiskTier,
+  LIFECYCLE_ACTIONS, assertTransition, needsRegistration, reviewDueAfterTierChange, reviewDueAt, type LifecycleAction, type PrincipalStatus, type RiskTier,
 } from './taxonomy.js';
 
 export interface PrincipalServiceDeps {
@@ -147,6 +147,9 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
     const now = clock.now();
     const status: PrincipalStatus = input.status ?? (input.kind === 'human' ? 'active' : 'proposed');
     const tier = (input.risk_tier ?? 'medium') as RiskTier;
+    if (status === 'active' && needsRegistration({ kind: input.kind, risk_tier: tier })) {
+      throw new AppError('registration_required', `a ${tier} risk ${input.kind} starts proposed and becomes active only through an approved registration request; register it without status: active, then file one (custos request create ${input.name} --register …)`);
+    }
     const { ownerId, ownerTeamId, ownerName, ownerTeamName } = await resolveOwner(trx, subjectOf(input.kind), input, undefined, actor);
     if (isOwnerRole(actor) && !canManageOwned(actor, ownerId, ownerTeamId)) {
       throw errors.forbidden('owners may only register principals owned by themselves or their teams');
@@ -197,6 +200,129 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
     return view;
   }
 
+  /** Changes a principal inside the caller's transaction (reviews narrow scopes and purposes this way). */
+  async function updateIn(trx: Trx, batch: WriteBatch, actor: Actor, ref: string, input: UpdatePrincipalInput): Promise<PrincipalView> {
+    const row = await loadVisible(trx, actor, ref);
+    assertCanManage(actor, row);
+    await assertNotOutranked(trx, actor, row);
+    if (row.status === 'decommissioned') throw new AppError('principal_decommissioned', `principal '${row.name}' is decommissioned and cannot change`);
+    if (input.expected_version !== undefined && input.expected_version !== row.version) {
+      throw new AppError('version_mismatch', `principal '${row.name}' is at version ${row.version}, not ${input.expected_version}`);
+    }
+    const team = await resolveTeamRef(trx, input.team);
+    const before = await viewOf(trx, row);
+    if (isOwnerRole(actor)) {
+      const bad = ownerWideningFields(before, input);
+      if (team && !ownerMayPickTeam(actor, team.id)) bad.push('team');
+      if (bad.length) {
+        throw new AppError('forbidden', `owners cannot reassign ownership, postpone reviews, pick a home team they do not belong to or widen what a principal may do (${bad.join(', ')}); ask an admin or security operator`, { fields: bad });
+      }
+    }
+    const patch: Partial<PrincipalsTable> = {};
+    const changed: string[] = [];
+    const set = <K extends keyof PrincipalsTable>(k: K, v: PrincipalsTable[K] | undefined) => {
+      if (v !== undefined && v !== row[k]) {
+        patch[k] = v;
+        changed.push(k);
+      }
+    };
+    if (input.owner !== undefined || input.owner_team !== undefined) {
+      const next = await resolveOwner(trx, subjectOf(row.kind), input, ownerOf(row));
+      set('owner_principal_id', next.ownerId);
+      set('owner_team_id', next.ownerTeamId);
+      // A new owner (resolveOwner admits only active humans and existing teams) adopts the principal;
+      // keeping the same, inactive human owner leaves it orphaned.
+      set('orphaned', next.ownerId !== null && next.ownerId === row.owner_principal_id ? row.orphaned : 0);
+    }
+    if (team !== undefined) set('team_id', team?.id ?? null);
+    set('display_name', input.display_name);
+    set('description', input.description);
+    set('autonomy', input.autonomy);
+    set('platform', input.platform);
+    set('framework', input.framework);
+    set('environment', input.environment);
+    set('data_ceiling', input.data_ceiling);
+    if (row.status === 'proposed' && input.risk_tier !== undefined && needsRegistration(row) && !needsRegistration({ kind: row.kind, risk_tier: input.risk_tier })) {
+      // Lowering the tier of a proposal would let it be activated without the registration approval it awaits.
+      throw new AppError('registration_required', `'${row.name}' is a proposed ${row.risk_tier} risk ${row.kind}: its tier cannot be lowered before its registration request is approved`);
+    }
+    set('risk_tier', input.risk_tier);
+    if (input.review_due_at) {
+      set('review_due_at', new Date(input.review_due_at).toISOString());
+    } else if (input.risk_tier !== undefined && input.risk_tier !== row.risk_tier && row.status !== 'proposed') {
+      set('review_due_at', reviewDueAfterTierChange(row.review_due_at, clock.now(), input.risk_tier));
+    }
+    if (input.scopes) set('scopes', JSON.stringify(input.scopes));
+    if (input.purposes) set('purposes', JSON.stringify(input.purposes));
+    if (input.external_ids) set('external_ids', JSON.stringify(input.external_ids));
+    if (input.may_delegate_to) {
+      const current = JSON.parse(row.may_delegate_to) as string[];
+      set('may_delegate_to', JSON.stringify((await resolveDelegates(trx, actor, input.may_delegate_to, current)).entries));
+    }
+    const labels = nextLabels(JSON.parse(row.labels) as Record<string, string>, input);
+    if (labels && !sameLabels(labels, JSON.parse(row.labels) as Record<string, string>)) set('labels', JSON.stringify(labels));
+    if (changed.length === 0) return before;
+    const now = clock.now().toISOString();
+    await repo.updatePrincipal(trx, row.id, { ...patch, updated_at: now, version: row.version + 1 });
+    const after = await reload(trx, row.id);
+    await recordChange(trx, batch, actor, 'principal.updated', row, {
+      reason: input.reason ?? null,
+      changed,
+      before: pick(before, changed),
+      after: pick(after, changed),
+    });
+    return after;
+  }
+
+  /**
+   * Moves a principal through its lifecycle inside the caller's transaction. A proposed high or critical risk
+   * principal becomes active only through an approved registration request: the approvals module passes
+   * `registration` when one is approved; every other caller is refused (409 registration_required).
+   */
+  async function transitionIn(trx: Trx, batch: WriteBatch, actor: Actor, ref: string, action: LifecycleAction, reason: string | undefined,
+    via: { registration?: string } = {}): Promise<PrincipalView> {
+    const to = LIFECYCLE_ACTIONS[action];
+    const row = await loadVisible(trx, actor, ref);
+    assertCanManage(actor, row);
+    if (to === 'active' && row.status === 'proposed' && needsRegistration(row) && !via.registration) {
+      throw new AppError('registration_required', `'${row.name}' is a ${row.risk_tier} risk ${row.kind}: it becomes active only through an approved registration request (custos request create ${row.name} --register …)`);
+    }
+    if (isOwnerRole(actor) && to === 'active') {
+      throw errors.forbidden('owners cannot activate principals; an admin or security operator approves activation');
+    }
+    if (actor.principal?.id === row.id) throw errors.forbidden('you cannot change your own lifecycle status');
+    await assertNotOutranked(trx, actor, row);
+    assertTransition(row.status as PrincipalStatus, to);
+    if (to !== 'active') await assertNotLastAdmin(trx, row);
+    const now = clock.now();
+    await repo.updatePrincipal(trx, row.id, {
+      status: to,
+      status_reason: reason ?? null,
+      updated_at: now.toISOString(),
+      version: row.version + 1,
+      // Activation starts the review clock.
+      ...(to === 'active' && row.status === 'proposed' ? { review_due_at: reviewDueAt(now, row.risk_tier as RiskTier) } : {}),
+      // A decommissioned principal needs no new owner, so it leaves the reassignment list.
+      ...(to === 'decommissioned' ? { orphaned: 0 } : {}),
+    });
+    await recordChange(trx, batch, actor, `principal.${action === 'activate' ? 'activated' : action === 'suspend' ? 'suspended' : 'decommissioned'}`, row, {
+      reason: reason ?? null, from: row.status, to, ...(via.registration ? { registration_request: via.registration } : {}),
+    });
+    // A principal that can no longer act loses what it holds, in this transaction: tokens, keys, secrets.
+    if (to !== 'active') await deps.credentials?.revokeAllOf(trx, batch, actor, row.id, `principal ${to}${reason ? `: ${reason}` : ''}`);
+    if (row.kind === 'human') {
+      // A human who can no longer act leaves what they own without an accountable owner.
+      const orphan = to !== 'active';
+      const affected = await repo.setOrphanedForOwner(trx, row.id, orphan, now.toISOString());
+      if (affected.length) {
+        await recordChange(trx, batch, actor, orphan ? 'principal.orphaned' : 'principal.adopted', row, {
+          owner_status: to, principals: affected,
+        });
+      }
+    }
+    return reload(trx, row.id);
+  }
+
   return {
     createIn,
 
@@ -242,117 +368,16 @@ export function createPrincipalService(deps: PrincipalServiceDeps) {
     },
 
     async update(actor: Actor, ref: string, input: UpdatePrincipalInput): Promise<PrincipalView> {
-      return db.write(async (trx, batch) => {
-        const row = await loadVisible(trx, actor, ref);
-        assertCanManage(actor, row);
-        await assertNotOutranked(trx, actor, row);
-        if (row.status === 'decommissioned') throw new AppError('principal_decommissioned', `principal '${row.name}' is decommissioned and cannot change`);
-        if (input.expected_version !== undefined && input.expected_version !== row.version) {
-          throw new AppError('version_mismatch', `principal '${row.name}' is at version ${row.version}, not ${input.expected_version}`);
-        }
-        const team = await resolveTeamRef(trx, input.team);
-        const before = await viewOf(trx, row);
-        if (isOwnerRole(actor)) {
-          const bad = ownerWideningFields(before, input);
-          if (team && !ownerMayPickTeam(actor, team.id)) bad.push('team');
-          if (bad.length) {
-            throw new AppError('forbidden', `owners cannot reassign ownership, postpone reviews, pick a home team they do not belong to or widen what a principal may do (${bad.join(', ')}); ask an admin or security operator`, { fields: bad });
-          }
-        }
-        const patch: Partial<PrincipalsTable> = {};
-        const changed: string[] = [];
-        const set = <K extends keyof PrincipalsTable>(k: K, v: PrincipalsTable[K] | undefined) => {
-          if (v !== undefined && v !== row[k]) {
-            patch[k] = v;
-            changed.push(k);
-          }
-        };
-        if (input.owner !== undefined || input.owner_team !== undefined) {
-          const next = await resolveOwner(trx, subjectOf(row.kind), input, ownerOf(row));
-          set('owner_principal_id', next.ownerId);
-          set('owner_team_id', next.ownerTeamId);
-          // A new owner (resolveOwner admits only active humans and existing teams) adopts the principal;
-          // keeping the same, inactive human owner leaves it orphaned.
-          set('orphaned', next.ownerId !== null && next.ownerId === row.owner_principal_id ? row.orphaned : 0);
-        }
-        if (team !== undefined) set('team_id', team?.id ?? null);
-        set('display_name', input.display_name);
-        set('description', input.description);
-        set('autonomy', input.autonomy);
-        set('platform', input.platform);
-        set('framework', input.framework);
-        set('environment', input.environment);
-        set('data_ceiling', input.data_ceiling);
-        set('risk_tier', input.risk_tier);
-        if (input.review_due_at) {
-          set('review_due_at', new Date(input.review_due_at).toISOString());
-        } else if (input.risk_tier !== undefined && input.risk_tier !== row.risk_tier && row.status !== 'proposed') {
-          set('review_due_at', reviewDueAfterTierChange(row.review_due_at, clock.now(), input.risk_tier));
-        }
-        if (input.scopes) set('scopes', JSON.stringify(input.scopes));
-        if (input.purposes) set('purposes', JSON.stringify(input.purposes));
-        if (input.external_ids) set('external_ids', JSON.stringify(input.external_ids));
-        if (input.may_delegate_to) {
-          const current = JSON.parse(row.may_delegate_to) as string[];
-          set('may_delegate_to', JSON.stringify((await resolveDelegates(trx, actor, input.may_delegate_to, current)).entries));
-        }
-        const labels = nextLabels(JSON.parse(row.labels) as Record<string, string>, input);
-        if (labels && !sameLabels(labels, JSON.parse(row.labels) as Record<string, string>)) set('labels', JSON.stringify(labels));
-        if (changed.length === 0) return before;
-        const now = clock.now().toISOString();
-        await repo.updatePrincipal(trx, row.id, { ...patch, updated_at: now, version: row.version + 1 });
-        const after = await reload(trx, row.id);
-        await recordChange(trx, batch, actor, 'principal.updated', row, {
-          reason: input.reason ?? null,
-          changed,
-          before: pick(before, changed),
-          after: pick(after, changed),
-        });
-        return after;
-      });
+      return db.write((trx, batch) => updateIn(trx, batch, actor, ref, input));
     },
 
+    updateIn,
+
     async transition(actor: Actor, ref: string, action: LifecycleAction, reason: string | undefined): Promise<PrincipalView> {
-      const to = LIFECYCLE_ACTIONS[action];
-      return db.write(async (trx, batch) => {
-        const row = await loadVisible(trx, actor, ref);
-        assertCanManage(actor, row);
-        if (isOwnerRole(actor) && to === 'active') {
-          throw errors.forbidden('owners cannot activate principals; an admin or security operator approves activation');
-        }
-        if (actor.principal?.id === row.id) throw errors.forbidden('you cannot change your own lifecycle status');
-        await assertNotOutranked(trx, actor, row);
-        assertTransition(row.status as PrincipalStatus, to);
-        if (to !== 'active') await assertNotLastAdmin(trx, row);
-        const now = clock.now();
-        await repo.updatePrincipal(trx, row.id, {
-          status: to,
-          status_reason: reason ?? null,
-          updated_at: now.toISOString(),
-          version: row.version + 1,
-          // Activation starts the review clock.
-          ...(to === 'active' && row.status === 'proposed' ? { review_due_at: reviewDueAt(now, row.risk_tier as RiskTier) } : {}),
-          // A decommissioned principal needs no new owner, so it leaves the reassignment list.
-          ...(to === 'decommissioned' ? { orphaned: 0 } : {}),
-        });
-        await recordChange(trx, batch, actor, `principal.${action === 'activate' ? 'activated' : action === 'suspend' ? 'suspended' : 'decommissioned'}`, row, {
-          reason: reason ?? null, from: row.status, to,
-        });
-        // A principal that can no longer act loses what it holds, in this transaction: tokens, keys, secrets.
-        if (to !== 'active') await deps.credentials?.revokeAllOf(trx, batch, actor, row.id, `principal ${to}${reason ? `: ${reason}` : ''}`);
-        if (row.kind === 'human') {
-          // A human who can no longer act leaves what they own without an accountable owner.
-          const orphan = to !== 'active';
-          const affected = await repo.setOrphanedForOwner(trx, row.id, orphan, now.toISOString());
-          if (affected.length) {
-            await recordChange(trx, batch, actor, orphan ? 'principal.orphaned' : 'principal.adopted', row, {
-              owner_status: to, principals: affected,
-            });
-          }
-        }
-        return reload(trx, row.id);
-      });
+      return db.write((trx, batch) => transitionIn(trx, batch, actor, ref, action, reason));
     },
+
+    transitionIn,
 
     async markReviewed(actor: Actor, ref: string, reason: string | undefined): Promise<PrincipalView> {
       return db.write(async (trx, batch) => {

@@ -61,3 +61,11 @@ export function reviewDueAfterTierChange(current: string | null, now: Date, tier
 
 /** DNS-label names: lowercase letters, digits and hyphens, 1-63 characters, no leading or trailing hyphen. */
 export const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * Whether a principal needs an approved registration request to become active: non-human principals of high or
+ * critical risk (humans come from the organisation's directory and are accountable for themselves).
+ */
+export function needsRegistration(p: { kind: string; risk_tier: string }): boolean {
+  return p.kind !== 'human' && (p.risk_tier === 'high' || p.risk_tier === 'critical');
+}

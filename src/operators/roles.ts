@@ -18,13 +18,18 @@ export const PERMISSIONS = [
   'client.read', 'client.write',
   'session.read', 'session.revoke',
   'policy.read', 'policy.write', 'grant.read', 'grant.write', 'device.read', 'device.write', 'authz.evaluate',
+  'grant.revoke',
+  'request.read', 'request.create', 'request.approve', 'approval.settings',
+  'breakglass.use', 'breakglass.review',
+  'review.read', 'review.write', 'review.decide',
+  'webhook.read', 'webhook.write',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 const READ: Permission[] = [
   'self.read', 'principal.read', 'team.read', 'resource.read', 'token.read', 'audit.read', 'audit.verify', 'finding.read',
   'key.read', 'credential.read', 'federation.read', 'idp.read', 'client.read', 'session.read',
-  'policy.read', 'grant.read', 'device.read',
+  'policy.read', 'grant.read', 'device.read', 'request.read', 'review.read',
 ];
 
 export const ROLE_PERMISSIONS: Record<OperatorRole, ReadonlySet<Permission>> = {
@@ -32,12 +37,16 @@ export const ROLE_PERMISSIONS: Record<OperatorRole, ReadonlySet<Permission>> = {
   security: new Set<Permission>([
     ...READ, 'principal.create', 'principal.update', 'principal.lifecycle', 'team.write', 'resource.write', 'token.revoke', 'finding.write',
     'credential.create', 'credential.revoke', 'session.revoke', 'grant.write', 'device.write', 'authz.evaluate',
+    'grant.revoke', 'request.create', 'request.approve', 'breakglass.use', 'breakglass.review', 'review.write', 'review.decide', 'webhook.read',
   ]),
   auditor: new Set<Permission>(READ),
   // Owners manage the credentials of the principals they own (the services check ownership).
   owner: new Set<Permission>([
     'self.read', 'principal.read', 'principal.create', 'principal.update', 'principal.lifecycle', 'team.read', 'resource.read', 'resource.write',
     'credential.read', 'credential.create', 'credential.revoke',
+    // Approvals: the services keep owners to what they own or are asked about (their requests, their principals'
+    // reviews, grants on their resources); approving follows the request's rule, not the role.
+    'grant.revoke', 'request.read', 'request.create', 'request.approve', 'breakglass.use', 'review.read', 'review.decide',
   ]),
 };
 
@@ -56,6 +65,8 @@ export const SELF_SERVICE_SCOPES: ReadonlyMap<string, readonly Permission[]> = n
   ['authz:evaluate', ['self.read', 'authz.evaluate']],
   // An MDM/EDR integration's service account reports device records (the devices part keeps it to reports).
   ['devices:write', ['self.read', 'device.write']],
+  // An agent asking for access for itself (its owner becomes the accountable requester); it sees its own requests.
+  ['custos:access-request', ['self.read', 'request.create', 'request.read']],
 ]);
 
 export function authorize(actor: Actor, permission: string): boolean {

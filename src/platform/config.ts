@@ -46,6 +46,8 @@ export interface Config {
   networkZones: Array<{ name: string; cidrs: string[] }>;
   /** IANA time zone of `context.time.hour` and `weekday` in authorization decisions. */
   authzTimeZone: string;
+  /** Seconds between approvals sweeps (request expiry, review notices and lapses, webhook retries); 0: never. */
+  approvalsSweepSeconds: number;
 }
 
 export interface SettingSpec {
@@ -76,6 +78,7 @@ export interface ConfigInput {
   operatorTokenSignin?: string;
   networkZones?: string;
   authzTimeZone?: string;
+  approvalsSweepSeconds?: string;
 }
 
 /** Every setting, in one table: the README's settings table is generated from the same facts. */
@@ -98,6 +101,7 @@ export const SETTINGS: SettingSpec[] = [
   { key: 'cimdAllowPrivate', flag: '--cimd-allow-private', env: 'CUSTOS_CIMD_ALLOW_PRIVATE', default: '(none)', description: 'Hosts (names, IP addresses or CIDRs, comma-separated) a Client ID Metadata Document may be fetched from although private or loopback, over http too; for development' },
   { key: 'networkZones', flag: '--network-zones', env: 'CUSTOS_NETWORK_ZONES', default: '(none)', description: 'Named network zones for authorization policies (context.provenance.zone): NAME=CIDR[,CIDR…], zones separated by ; (office=10.0.0.0/8,192.168.0.0/16;vpn=100.64.0.0/10); the most specific CIDR wins' },
   { key: 'authzTimeZone', flag: '--authz-time-zone', env: 'CUSTOS_AUTHZ_TIME_ZONE', default: 'UTC', description: 'IANA time zone of the hour and weekday authorization policies see (context.time), e.g. Europe/Berlin' },
+  { key: 'approvalsSweepSeconds', flag: '--approvals-sweep-seconds', env: 'CUSTOS_APPROVALS_SWEEP_SECONDS', default: '15', description: 'Seconds between approvals sweeps (0-3600): pending requests expire, review notices and lapses, webhook retries; 0 turns the timer off' },
   { key: 'checkpointIntervalMs', flag: '--checkpoint-interval-ms', env: 'CUSTOS_CHECKPOINT_INTERVAL_MS', default: '1000', description: 'How often a signed audit checkpoint is made while events arrive (100-60000)' },
 ];
 
@@ -231,6 +235,10 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv, cwd = pro
     throw bad('authzTimeZone', timeZoneRaw, 'expected an IANA time zone such as UTC, Europe/Berlin or America/New_York');
   }
 
+  const sweepRaw = pick(spec('approvalsSweepSeconds')) ?? '15';
+  const approvalsSweepSeconds = Number(sweepRaw);
+  if (!/^\d+$/.test(sweepRaw) || approvalsSweepSeconds > 3600) throw bad('approvalsSweepSeconds', sweepRaw, 'expected an integer from 0 to 3600');
+
   const masterKey = env.CUSTOS_MASTER_KEY === '' ? undefined : env.CUSTOS_MASTER_KEY;
 
   return {
@@ -254,6 +262,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv, cwd = pro
     operatorTokenSignin: opSigninRaw,
     networkZones,
     authzTimeZone,
+    approvalsSweepSeconds,
   };
 }
 

@@ -16,6 +16,10 @@ import { AUTHZ_POLICIES_ROUTE_CASES } from './cases/authz-policies.cases.js';
 import { AUTHZ_GRANTS_ROUTE_CASES } from './cases/authz-grants.cases.js';
 import { AUTHZ_DEVICES_ROUTE_CASES } from './cases/authz-devices.cases.js';
 import { AUTHZEN_ACCESS_ROUTE_CASES } from './cases/authzen.cases.js';
+import { APPROVALS_REQUESTS_ROUTE_CASES } from './cases/approvals-requests.cases.js';
+import { APPROVALS_BREAK_GLASS_ROUTE_CASES } from './cases/approvals-break-glass.cases.js';
+import { APPROVALS_REVIEWS_ROUTE_CASES } from './cases/approvals-reviews.cases.js';
+import { APPROVALS_WEBHOOKS_ROUTE_CASES } from './cases/approvals-webhooks.cases.js';
 
 // One request per registered route, with what each operator role must get back. The role-matrix and
 // "no token" tests walk the routes the running app publishes in /openapi.json and fail on any route that
@@ -41,6 +45,10 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   ...AUTHZ_GRANTS_ROUTE_CASES,
   ...AUTHZ_DEVICES_ROUTE_CASES,
   ...AUTHZEN_ACCESS_ROUTE_CASES,
+  ...APPROVALS_REQUESTS_ROUTE_CASES,
+  ...APPROVALS_BREAK_GLASS_ROUTE_CASES,
+  ...APPROVALS_REVIEWS_ROUTE_CASES,
+  ...APPROVALS_WEBHOOKS_ROUTE_CASES,
 };
 
 /** Settings a harness walking these cases needs: the session cases sign in by pasting an operator token, which stays

@@ -11,6 +11,7 @@ type Q = Kysely<DB>;
 export type GrantRow = GrantsTable & {
   principal_name: string; principal_kind: string;
   resource_name: string; resource_kind: string;
+  resource_owner_id: string | null; resource_owner_team_id: string | null;
   granted_by_name: string | null; revoked_by_name: string | null;
 };
 
@@ -22,6 +23,7 @@ function selectGrants(db: Q) {
     .leftJoin('principals as rb', 'rb.id', 'g.revoked_by')
     .selectAll('g')
     .select(['p.name as principal_name', 'p.kind as principal_kind', 'r.name as resource_name', 'r.kind as resource_kind',
+      'r.owner_principal_id as resource_owner_id', 'r.owner_team_id as resource_owner_team_id',
       'gb.name as granted_by_name', 'rb.name as revoked_by_name']);
 }
 

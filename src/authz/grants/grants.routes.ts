@@ -12,6 +12,6 @@ export function registerGrantRoutes(app: HttpApp, grants: GrantService): void {
     async (req) => grants.list(req.actor, req.query));
   app.get('/v1/grants/:id', { config: { permission: 'grant.read', errors: ['not_found'] }, schema: { tags, summary: 'Show a grant', params: grantIdParams, response: { 200: grantSchema } } },
     async (req) => grants.get(req.actor, req.params.id));
-  app.post('/v1/grants/:id/revoke', { config: { permission: 'grant.write', errors: ['not_found', 'forbidden', 'grant_already_revoked'] }, schema: { tags, summary: 'Revoke a grant: the next decision no longer sees it (admin, security)', params: grantIdParams, body: revokeGrantBody, response: { 200: grantSchema } } },
+  app.post('/v1/grants/:id/revoke', { config: { permission: 'grant.revoke', errors: ['not_found', 'forbidden', 'grant_already_revoked'] }, schema: { tags, summary: 'Revoke a grant: the next decision no longer sees it (admin, security, the resource owner, the approvers, the grantee)', params: grantIdParams, body: revokeGrantBody, response: { 200: grantSchema } } },
     async (req) => grants.revoke(req.actor, req.params.id, req.body));
 }

@@ -21,7 +21,13 @@ import * as repo from './grants.repo.js';
 // grants to admins; security operators may revoke, as incident response needs). Nobody grants to themselves, nor
 // to a principal they own directly or through one of their teams (an owner manages that principal's credentials and
 // acts through it: that would be a self-grant). The rule is in createGrant, so approvals obey it too.
-// The approvals module creates grants through `createGrant` inside its own transaction (source `approval`).
+// The approvals module creates grants through `createGrant` inside its own transaction (source `approval`), passing
+// its workflow actor (no principal), so the approval rules — not one person's — decide.
+//
+// Revoking early: admins and security always; the resource's owner (the owning principal or a member of the owning
+// team); the grantee itself (giving access up is always safe); and whoever an added revoker rule admits (the
+// approvals module: the approvers of the request that produced the grant). Revocation listeners run inside the
+// revoking transaction (the approvals module reports `grant.revoked` to webhooks there).
 
 export interface NewGrant {
   /** The grantee: principal id or name. */
@@ -41,8 +47,12 @@ export interface NewGrant {
 
 /** The roles that may create grants directly through /v1/grants. */
 const CREATORS = new Set(['admin']);
-/** The roles that may revoke them (incident response included). */
+/** The roles that may revoke any grant (incident response included). */
 const REVOKERS = new Set(['admin', 'security']);
+
+/** Whether `actor` may revoke `grant` beyond the rules above (e.g. an approver of the request behind it). */
+export type RevokerRule = (trx: Trx, actor: Actor, grant: { id: string; source: GrantsTable['source']; source_ref: string | null }) => Promise<boolean>;
+export type RevocationListener = (trx: Trx, batch: WriteBatch, actor: Actor, grant: GrantView, reason: string) => Promise<void>;
 
 function by(actor: Actor): string | null {
   return actor.principal?.id ?? actor.label;
@@ -74,6 +84,18 @@ function auditTarget(row: repo.GrantRow) {
 
 export function createGrantService(deps: { db: Database; audit: AuditWriter; clock: Clock; newId: IdGenerator }) {
   const { db, audit, clock } = deps;
+  const revokerRules: RevokerRule[] = [];
+  const revocationListeners: RevocationListener[] = [];
+
+  async function mayRevoke(trx: Trx, actor: Actor, row: repo.GrantRow): Promise<boolean> {
+    if (actor.role && REVOKERS.has(actor.role)) return true;
+    const me = actor.principal?.id;
+    if (!me) return false;
+    if (row.principal_id === me || row.resource_owner_id === me) return true;
+    if (row.resource_owner_team_id !== null && actor.teamIds.includes(row.resource_owner_team_id)) return true;
+    for (const rule of revokerRules) if (await rule(trx, actor, row)) return true;
+    return false;
+  }
 
   async function load(q: Trx | Database['kysely'], id: string) {
     const row = await repo.findGrant(q, id);
@@ -156,12 +178,23 @@ export function createGrantService(deps: { db: Database; audit: AuditWriter; clo
         actions: JSON.parse(after.actions) as string[], reason, was: grantStatus(before, now),
       },
     });
-    return toView(after, now);
+    const view = toView(after, now);
+    for (const listener of revocationListeners) await listener(trx, batch, actor, view, reason);
+    return view;
   }
 
   return {
     createGrant,
     revokeGrant,
+    addRevokerRule(rule: RevokerRule) { revokerRules.push(rule); },
+    onRevoked(listener: RevocationListener) { revocationListeners.push(listener); },
+
+    /** Grants in force now for a principal, inside the caller's transaction (access reviews list them). */
+    async activeGrantsOf(trx: Trx, principalId: string): Promise<GrantView[]> {
+      const now = clock.now();
+      const rows = await repo.listGrants(trx, { principalId, limit: 1000, active: { now: now.toISOString(), value: true } });
+      return rows.map((r) => toView(r, now));
+    },
 
     async create(actor: Actor, input: CreateGrantInput): Promise<GrantView> {
       if (!actor.role || !CREATORS.has(actor.role)) throw errors.forbidden('only admins create grants directly; others file an access request');
@@ -172,8 +205,12 @@ export function createGrantService(deps: { db: Database; audit: AuditWriter; clo
     },
 
     async revoke(actor: Actor, id: string, input: RevokeGrantInput): Promise<GrantView> {
-      if (!actor.role || !REVOKERS.has(actor.role)) throw errors.forbidden('only admins and security operators revoke grants');
-      return db.write((trx, batch) => revokeGrant(trx, batch, actor, id, input.reason));
+      return db.write(async (trx, batch) => {
+        if (!(await mayRevoke(trx, actor, await load(trx, id)))) {
+          throw errors.forbidden('grants are revoked early by admins, security, the resource\'s owner, the approvers of the request behind the grant, or the grantee');
+        }
+        return revokeGrant(trx, batch, actor, id, input.reason);
+      });
     },
 
     async get(_actor: Actor, id: string): Promise<GrantView> {

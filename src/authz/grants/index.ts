@@ -21,6 +21,9 @@ export interface GrantsPart extends AuthzPart {
   createGrant: GrantService['createGrant'];
   /** Revokes a grant inside the caller's job (`grant.revoked`); throws 409 if it already was. */
   revokeGrant: GrantService['revokeGrant'];
+  activeGrantsOf: GrantService['activeGrantsOf'];
+  addRevokerRule: GrantService['addRevokerRule'];
+  onRevoked: GrantService['onRevoked'];
 }
 
 /** What the grants part takes besides the shared context. */
@@ -37,6 +40,9 @@ export function createGrantsPart(ctx: AuthzPartContext, extra: GrantsPartDeps = 
   return {
     createGrant: grants.createGrant,
     revokeGrant: grants.revokeGrant,
+    activeGrantsOf: grants.activeGrantsOf,
+    addRevokerRule: grants.addRevokerRule,
+    onRevoked: grants.onRevoked,
     registerRoutes(app) {
       registerGrantRoutes(app, grants);
       registerAccessRoutes(app, access);

@@ -77,6 +77,22 @@ export const ERROR_CODES = {
   authz_unavailable: { status: 503, title: 'Decision point unavailable', meaning: 'The policy engine failed and cannot be trusted; every decision is refused until the server restarts (`/readyz` says so).' },
   invalid_posture_issuer: { status: 422, title: 'Invalid posture issuer settings', meaning: 'A posture issuer needs an https issuer (plain http only to a loopback host) not configured twice, exactly one of an inline public JWKS or a JWKS URL, and a freshness window; at most 64 issuers. `detail` says which rule failed.' },
 
+  // Approvals: access requests, separation of duties, break-glass, access reviews, webhooks
+  request_not_pending: { status: 409, title: 'Request not pending', meaning: 'The access request was already approved, denied, cancelled or expired (`status` says which); approvals, denials and edits are refused.' },
+  request_changed: { status: 409, title: 'Request changed', meaning: 'The request was edited since the approver read it: `request_hash` in the body is not the current one (`current_hash`). Approvals are bound to the request\'s hash; read it again and decide on what it now says.' },
+  self_approval: { status: 403, title: 'Self-approval refused', meaning: 'Nobody approves a request they filed or are answerable for, nor one filed by or for an agent they own or through a token delegated to or by them. No setting turns this off.' },
+  approver_not_human: { status: 403, title: 'Approver must be a person', meaning: 'Only a human acting directly (no delegated token) approves or denies; agents, service accounts and every other non-human principal never do.' },
+  approver_not_eligible: { status: 403, title: 'Not an eligible approver', meaning: 'The request\'s approval rule needs approvers from a group the caller is not in (`needs` lists what is still missing), or a conflicting-role pair excludes the caller; admins are approvers like anyone else.' },
+  already_decided: { status: 409, title: 'Already decided', meaning: 'This person has already approved or denied this revision of the request; one person counts once however many roles, teams or tokens they hold.' },
+  request_too_long: { status: 422, title: 'Requested duration too long', meaning: 'The duration is longer than the approval rule for the resources\' risk tier allows; `max_seconds` says the longest.' },
+  registration_required: { status: 409, title: 'Registration approval required', meaning: 'A high or critical risk principal becomes active only through an approved registration request (`custos request create --register`), not by a direct activation.' },
+  break_glass_not_allowed: { status: 403, title: 'Break-glass not allowed', meaning: 'Only members of the configured break-glass team open break-glass access, for themselves, as people.' },
+  break_glass_too_long: { status: 422, title: 'Break-glass too long', meaning: 'Break-glass access lasts at most the configured maximum (default one hour); `max_seconds` says it.' },
+  review_not_open: { status: 409, title: 'Review not open', meaning: 'The post-incident review, campaign or review item is already closed or decided.' },
+  self_review: { status: 403, title: 'Own review refused', meaning: 'The person who used break-glass access, or who owns the principal under review as its requester, cannot close their own review.' },
+  invalid_approval_settings: { status: 422, title: 'Invalid approval settings', meaning: 'The approval rules document breaks a rule (every tier covered, low may only auto-approve, critical needs two distinct approvers one from security, durations whole seconds of at least 60); `detail` says which.' },
+  invalid_webhook_url: { status: 422, title: 'Invalid webhook URL', meaning: 'Webhook URLs are https, or plain http only to a loopback address (127.0.0.0/8, [::1], localhost); no user information or fragment.' },
+
   resource_has_children: { status: 409, title: 'Resource has children', meaning: 'Delete or move the child resources first.' },
 
   // Sign-in: OAuth clients for people

@@ -437,6 +437,116 @@ export interface AuthzVersionsTable {
   version: number;
 }
 
+export interface AccessRequestsTable {
+  id: string;
+  kind: 'access' | 'registration' | 'break_glass';
+  status: 'pending' | 'approved' | 'denied' | 'cancelled' | 'expired';
+  requester_id: string;
+  accountable_id: string | null;
+  /** JSON principal ids: the requester, the human answerable for it, and the requesting token's delegation chain. */
+  requester_chain: string;
+  subject_id: string;
+  /** JSON [{ id, name, kind, risk_tier, classification }] as resolved when filed or edited. */
+  resources: string;
+  actions: string;
+  purpose: string | null;
+  justification: string;
+  duration_seconds: number;
+  ticket: string | null;
+  tier: string;
+  /** JSON: the approval rule applied (frozen when filed or edited). */
+  requirement: string;
+  request_hash: string;
+  revision: number;
+  created_at: string;
+  updated_at: string;
+  pending_until: string | null;
+  decided_at: string | null;
+  decided_by: string | null;
+  decision_reason: string | null;
+  grant_ids: string;
+  review_status: 'open' | 'closed' | null;
+  review_finding: string | null;
+  review_closed_by: string | null;
+  review_closed_at: string | null;
+}
+
+export interface ApprovalsTable {
+  id: string;
+  request_id: string;
+  approver_id: string;
+  decision: 'approve' | 'deny';
+  request_hash: string;
+  revision: number;
+  comment: string | null;
+  credential_id: string | null;
+  created_at: string;
+}
+
+export interface ApprovalSettingsTable {
+  id: string;
+  document: string;
+  version: number;
+  updated_at: string;
+  updated_by: string | null;
+}
+
+export interface ReviewCampaignsTable {
+  id: string;
+  name: string;
+  status: 'open' | 'closed';
+  settings: string;
+  created_at: string;
+  created_by: string | null;
+  due_at: string;
+  grace_until: string;
+  closed_at: string | null;
+}
+
+export interface ReviewItemsTable {
+  id: string;
+  campaign_id: string;
+  principal_id: string;
+  reviewer_id: string | null;
+  reviewer_team_id: string | null;
+  orphaned: number;
+  snapshot: string;
+  status: 'pending' | 'kept' | 'reduced' | 'revoked' | 'lapsed';
+  decided_by: string | null;
+  decided_at: string | null;
+  decision_reason: string | null;
+  applied: string | null;
+  notified: string | null;
+}
+
+export interface WebhooksTable {
+  id: string;
+  name: string;
+  url: string;
+  secret_sealed: string;
+  events: string;
+  format: 'json' | 'slack';
+  enabled: number;
+  created_at: string;
+  created_by: string | null;
+  updated_at: string;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  event_id: string;
+  event_type: string;
+  payload: string;
+  status: 'pending' | 'delivered' | 'dead';
+  attempts: number;
+  next_attempt_at: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
 export interface DB {
   meta: MetaTable;
   principals: PrincipalsTable;
@@ -470,6 +580,13 @@ export interface DB {
   devices: DevicesTable;
   posture_issuers: PostureIssuersTable;
   authz_versions: AuthzVersionsTable;
+  access_requests: AccessRequestsTable;
+  approvals: ApprovalsTable;
+  approval_settings: ApprovalSettingsTable;
+  review_campaigns: ReviewCampaignsTable;
+  review_items: ReviewItemsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export type { Generated };

@@ -6,6 +6,7 @@ import { migration as m0003 } from './0003_findings.js';
 import { migration as m0004 } from './0004_credentials.js';
 import { migration as m0005 } from './0005_signin.js';
 import { migration as m0006 } from './0006_authz.js';
+import { migration as m0007 } from './0007_approvals.js';
 
 // One ordered list of migrations serves both SQLite and PostgreSQL. Only portable column types are used;
 // where the dialects differ (append-only triggers) the migration branches explicitly.
@@ -19,6 +20,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0004_credentials': m0004(dialect),
     '0005_signin': m0005(dialect),
     '0006_authz': m0006(dialect),
+    '0007_approvals': m0007(dialect),
   };
 }
 
