@@ -51,6 +51,8 @@ export interface ApprovalDirectory {
   suspend(trx: Trx, batch: WriteBatch, actor: Actor, principalId: string, reason: string): Promise<void>;
   /** Narrows what a principal may do (reviews' "reduce"), audited by identity as `principal.updated`. */
   narrow(trx: Trx, batch: WriteBatch, actor: Actor, principalId: string, change: { scopes?: string[]; purposes?: string[] }, reason: string): Promise<void>;
+  /** Records a completed review: the principal's next review is due at `nextDueAt` (audited as `principal.updated`). */
+  markReviewed(trx: Trx, batch: WriteBatch, actor: Actor, principalId: string, nextDueAt: string, reason: string): Promise<void>;
 }
 
 /** A grant as the approvals module shows and ends it (the authorization module's GrantView, reduced). */

@@ -68,5 +68,8 @@ export function createApprovalDirectory(deps: { db: Database; principals: Princi
     async narrow(trx: Trx, batch: WriteBatch, actor: Actor, principalId: string, change: { scopes?: string[]; purposes?: string[] }, reason: string): Promise<void> {
       await service.updateIn(trx, batch, actor, principalId, { ...change, reason });
     },
+    async markReviewed(trx: Trx, batch: WriteBatch, actor: Actor, principalId: string, nextDueAt: string, reason: string): Promise<void> {
+      await service.updateIn(trx, batch, actor, principalId, { review_due_at: nextDueAt, reason });
+    },
   };
 }
