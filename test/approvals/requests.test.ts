@@ -12,7 +12,7 @@ for (const backend of BACKENDS) {
   describe(`access requests on ${backend}`, async () => {
     const enabled = backend === 'sqlite' || (await postgresReachable());
     let h: Harness;
-    const t: Record<string, string> = {};
+    const t = {} as Record<'alice' | 'bob' | 'rita' | 'ron' | 'sam' | 'sue' | 'al', string>;
     let n = 0;
     const uniq = (p: string) => `${p}-${++n}`;
     const must = async (method: string, url: string, body?: unknown, token?: string) => {
@@ -22,7 +22,7 @@ for (const backend of BACKENDS) {
     };
     const decide = async (principal: string, action: string, resource: string, purpose = 'support') =>
       (await h.cp.authz.pdp.evaluate({ principal, action, resource: { kind: 'registry', ref: resource }, facts: { ...NO_FACTS, purpose }, requestId: null })).decision;
-    const file = (body: Record<string, unknown>, token = t.alice) => h.call('POST', '/v1/access-requests', { justification: 'triage of the support queue', ...body }, token);
+    const file = (body: Record<string, unknown>, token: string = t.alice) => h.call('POST', '/v1/access-requests', { justification: 'triage of the support queue', ...body }, token);
     const approve = (id: string, hash: string, token: string, extra: Record<string, unknown> = {}) => h.call('POST', `/v1/access-requests/${id}/approve`, { request_hash: hash, ...extra }, token);
     const agent = async (owner: string, extra: Record<string, unknown> = {}) => {
       const name = uniq(`${owner}-bot`);
@@ -102,7 +102,7 @@ for (const backend of BACKENDS) {
       const r = await file({ subject: bot, resources: ['weights'], actions: ['invoke'], purpose: 'support', duration_seconds: 3600 });
       expect(r.body).toMatchObject({ status: 'pending', tier: 'high', needs: ['resource_owners'] });
       for (const who of ['al', 'sam', 'bob']) {
-        const no = await approve(r.body.id, r.body.request_hash, t[who]!);
+        const no = await approve(r.body.id, r.body.request_hash, t[who as keyof typeof t]);
         expect(no.status, who).toBe(403);
         expect(no.body.code).toBe('approver_not_eligible');
       }

@@ -20,7 +20,7 @@ function capture(env: Record<string, string> = {}) {
 
 let h: Harness;
 let url: string;
-const t: Record<string, string> = {};
+const t = {} as Record<'alice' | 'bob', string>;
 async function custos(args: string[], token = h.adminToken) {
   const c = capture({ CUSTOS_SERVER: url, CUSTOS_TOKEN: token, CUSTOS_DATA_DIR: '/nonexistent' });
   const code = await runCommands(args, c.io);

@@ -121,7 +121,8 @@ for (const backend of BACKENDS) {
     it.runIf(enabled)('an owner cannot widen scopes or purposes, raise the data ceiling, postpone the review or reassign ownership', async () => {
       const name = w.uniq('guarded');
       await w.admin('POST', '/v1/principals', {
-        name, kind: 'agent', owner: w.names.owner, status: 'active', scopes: ['model:invoke', 'data:read'], purposes: ['support'],
+        // Proposed: a high risk agent becomes active only through an approved registration request.
+        name, kind: 'agent', owner: w.names.owner, scopes: ['model:invoke', 'data:read'], purposes: ['support'],
         data_ceiling: 'internal', autonomy: 'supervised', environment: 'staging', risk_tier: 'high',
       });
       const t = w.tokens.owner;

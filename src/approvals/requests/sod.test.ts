@@ -64,7 +64,9 @@ const world = fc.record({
   approvals: fc.array(fc.record({ personId: fc.constantFrom(...ids), kind: fc.constantFrom('human', 'human', 'agent', 'service_account'), chain: fc.subarray(ids, { maxLength: 2 }) }), { maxLength: 8 }),
 });
 
-function inputOf(w: fc.RecordValue<any>): RuleInput {
+type World = typeof world extends fc.Arbitrary<infer T> ? T : never;
+
+function inputOf(w: World): RuleInput {
   const g: Record<string, string[]> = { security: w.security, resource_owners: w.resourceOwners };
   return {
     slots: w.slots, ownerNotSole: w.ownerNotSole, parties: parties(w.requesterChain, w.owners), approvals: w.approvals,
