@@ -242,7 +242,7 @@ for (const backend of BACKENDS) {
       expect(critical.body.tier).toBe('critical');
       expect(critical.body.skipped.approvers).toEqual([
         { group: 'anyone', people: 'anyone' },
-        { group: 'security', people: [{ id: ids['sec-sam'], name: 'sec-sam' }, { id: ids['sec-sue'], name: 'sec-sue' }].sort((a, b) => a.id.localeCompare(b.id)) },
+        { group: 'security', people: [{ id: ids['sec-sam']!, name: 'sec-sam' }, { id: ids['sec-sue']!, name: 'sec-sue' }].sort((a, b) => a.id.localeCompare(b.id)) },
       ]);
       expect(critical.body.notified.map((p: { name: string }) => p.name).sort()).toEqual(['sec-sam', 'sec-sue']);
       // A team-owned resource: the owning team's members, minus the user (adam is on ml-platform himself).
