@@ -1,8 +1,10 @@
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  afterFailure, backoffSeconds, describeFailure, errorText, isDelivered, MAX_ATTEMPTS, MAX_BACKOFF_SECONDS, MAX_ERROR_LENGTH, signatureHeader,
+  afterFailure, backoffSeconds, describeFailure, errorText, isDelivered, MAX_ATTEMPTS, MAX_BACKOFF_SECONDS, MAX_ERROR_LENGTH, normaliseEvents,
+  signatureHeader, subscribes,
 } from './delivery-rules.js';
+import { NOTIFICATION_TYPES } from '../notifications.js';
 
 describe('delivery rules', () => {
   it('backoff doubles from 30 s and stops at an hour', () => {
@@ -57,5 +59,18 @@ describe('delivery rules', () => {
     expect(describeFailure(abort)).toBe('timed out after 10 s');
     expect(describeFailure(Object.assign(new Error('boom'), { code: 'EPIPE' }))).toBe('EPIPE: boom');
     expect(describeFailure('odd')).toBe('odd');
+  });
+});
+
+describe('subscriptions', () => {
+  it('an empty list is every event; otherwise the listed ones only', () => {
+    expect(subscribes([], 'request.created')).toBe(true);
+    expect(subscribes(['grant.revoked'], 'grant.revoked')).toBe(true);
+    expect(subscribes(['grant.revoked'], 'request.created')).toBe(false);
+  });
+
+  it('lists are stored without repeats in the catalogue order', () => {
+    expect(normaliseEvents(['review.due', 'request.created', 'review.due'], NOTIFICATION_TYPES)).toEqual(['request.created', 'review.due']);
+    expect(normaliseEvents([], NOTIFICATION_TYPES)).toEqual([]);
   });
 });

@@ -74,3 +74,14 @@ export function describeFailure(error: unknown): string {
   }
   return parts.join(': ') || 'delivery failed';
 }
+
+/** Whether a webhook subscribed to `events` (stored list; empty means every type) receives an event of `type`. */
+export function subscribes(events: readonly string[], type: string): boolean {
+  return events.length === 0 || events.includes(type);
+}
+
+/** A subscription list without repeats, in the catalogue's order (so equal subscriptions are stored equally). */
+export function normaliseEvents<T extends string>(given: readonly T[], catalogue: readonly T[]): T[] {
+  const set = new Set(given);
+  return catalogue.filter((t) => set.has(t));
+}
