@@ -23,6 +23,10 @@ export const LEASE_SECONDS = 60;
 export const MAX_ERROR_LENGTH = 300;
 
 export const SIGNATURE_HEADER = 'Custos-Signature';
+/** A secret someone gives: 32-256 printable ASCII characters without spaces (generated ones are 43 base64url). */
+export const MIN_SECRET_LENGTH = 32;
+export const MAX_SECRET_LENGTH = 256;
+export const SECRET_PATTERN = /^[\x21-\x7e]+$/;
 
 /** Seconds from a failed attempt number `attempt` (1-based) to the next one. */
 export function backoffSeconds(attempt: number): number {

@@ -2,14 +2,13 @@ import { z } from 'zod';
 import { nameSchema } from '../../identity/index.js';
 import { paginationQuery } from '../../platform/http/pagination.js';
 import { NOTIFICATION_TYPES } from '../notifications.js';
+import { MAX_SECRET_LENGTH, MIN_SECRET_LENGTH, SECRET_PATTERN } from './delivery-rules.js';
 import { MAX_WEBHOOK_URL_LENGTH } from './webhook-url.js';
 
 // Request and response shapes of /v1/webhooks; the OpenAPI document is generated from them. Shapes bound every
 // field; the URL rule (https, loopback-only http) is the service's (webhook-url.ts). The secret appears in exactly
 // one response: the one that creates it (or rotates it). Nothing else here has a place for it.
 
-export const MIN_SECRET_LENGTH = 32;
-export const MAX_SECRET_LENGTH = 256;
 export const MAX_WEBHOOKS = 100;
 
 const reason = z.string().min(1).max(1000).optional().describe('Why: recorded in the audit log');
@@ -18,7 +17,7 @@ const url = z.string().min(1).max(MAX_WEBHOOK_URL_LENGTH)
 const events = z.array(z.enum(NOTIFICATION_TYPES)).max(NOTIFICATION_TYPES.length * 2)
   .describe(`The event types delivered (${NOTIFICATION_TYPES.join(', ')}); empty or absent: all of them`);
 const format = z.enum(['json', 'slack']).describe('json: {id, type, time, data, recipients?}; slack: a Slack incoming-webhook message');
-const secret = z.string().min(MIN_SECRET_LENGTH).max(MAX_SECRET_LENGTH).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+const secret = z.string().min(MIN_SECRET_LENGTH).max(MAX_SECRET_LENGTH).regex(SECRET_PATTERN, 'printable ASCII without spaces')
   .describe(`The HMAC key the receiver verifies with, ${MIN_SECRET_LENGTH}-${MAX_SECRET_LENGTH} printable characters; absent: a random one is generated`);
 
 export const createWebhookBody = z.strictObject({
