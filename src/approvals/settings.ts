@@ -100,6 +100,8 @@ export function settingsProblem(s: ApprovalSettings): string | null {
   for (const tier of ['high', 'critical'] as const) {
     if (s.registration[tier].auto_approve || s.registration[tier].slots.length < 1) return `registration.${tier}: needs at least one approver and no auto-approval`;
   }
+  const everyone = s.conflicts.find((c) => c.holders === 'anyone');
+  if (everyone) return `conflicts.${everyone.name}: a conflict held by 'anyone' would leave nobody to approve`;
   if (s.break_glass_team === s.security_team) return 'break_glass_team: must differ from security_team (break-glass is reviewed by security)';
   return null;
 }
