@@ -310,7 +310,7 @@ for (const backend of BACKENDS) {
       expect(test.text).toMatch(/^Test delivery from Custos/);
       const created = JSON.parse(got[1]!.body);
       expect(Object.keys(created)).toEqual(['text', 'blocks']);
-      expect(created.text).toBe('Access request created: request id: r-1, subject: support-bot, justification: INC-9 &lt;!here&gt;');
+      expect(created.text).toBe('Access request created: subject: support-bot, justification: INC-9 &lt;!here&gt;, request id: r-1');
       expect(created.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: 'Access request created' } });
       expect(created.blocks.at(-1).elements[0].text).toMatch(/^for alice · `request.created` · /);
       expect(got[1]!.headers['custos-event-type']).toBe('request.created');

@@ -76,13 +76,41 @@ function shown(value: unknown): string | undefined {
   return scalar(value);
 }
 
-/** The `data` members a person reads first, as `[label, value]`, at most MAX_FIELDS. */
+/** Who, what and why first; the rest in the order the event gives it. */
+const FIRST = [
+  'subject', 'user', 'principal', 'requester', 'resource', 'resources', 'actions', 'purpose', 'justification', 'reason', 'by', 'revoked_by',
+  'reviewer', 'campaign', 'due_at', 'expires_at', 'duration_seconds', 'tier', 'ticket', 'status',
+];
+/** Members that mean nothing to a person reading a chat message. */
+const SKIPPED = new Set(['request_hash', 'revision', 'grant_ids', 'source_ref', 'break_glass']);
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * The `data` members a person reads first, as `[label, value]`, at most MAX_FIELDS. A nested object without a name
+ * (`request: {…}`, `grant: {…}`) is opened one level, its `id` labelled after it (`request id`).
+ */
 export function summaryFields(data: Record<string, unknown>): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
+  const members: Array<[string, string, unknown]> = [];
   for (const [key, value] of Object.entries(data)) {
+    if (isRecord(value) && typeof value.name !== 'string') {
+      for (const [k, v] of Object.entries(value)) members.push([k, k === 'id' ? `${key} id` : k, v]);
+    } else {
+      members.push([key, key, value]);
+    }
+  }
+  const rank = (key: string) => { const i = FIRST.indexOf(key); return i === -1 ? FIRST.length : i; };
+  const ordered = members.map((m, i) => ({ m, i })).sort((a, b) => rank(a.m[0]) - rank(b.m[0]) || a.i - b.i).map((x) => x.m);
+  const out: Array<[string, string]> = [];
+  const seen = new Set<string>();
+  for (const [key, label, value] of ordered) {
+    if (SKIPPED.has(key) || seen.has(label)) continue;
     const text = shown(value);
     if (text === undefined || text === '') continue;
-    out.push([key.replace(/_/g, ' '), clip(text, MAX_VALUE)]);
+    seen.add(label);
+    out.push([label.replace(/_/g, ' '), clip(text, MAX_VALUE)]);
     if (out.length === MAX_FIELDS) break;
   }
   return out;
