@@ -20,6 +20,9 @@ describe('grantExpiry', () => {
     expect(grantExpiry(now, { expiresAt: '2026-02-01T00:00:00Z' })).toMatchObject({ problem: { kind: 'too_soon' } });
     expect(grantExpiry(now, { durationSeconds: MAX_GRANT_SECONDS + 1 })).toEqual({ problem: { kind: 'too_long', maxSeconds: MAX_GRANT_SECONDS } });
     expect(grantExpiry(now, { durationSeconds: MAX_GRANT_SECONDS })).toHaveProperty('expiresAt');
+    // The shortest duration holds at a fractional instant too (it once compared the rounded-down end with it).
+    const fractional = new Date('2026-03-01T12:00:00.400Z');
+    expect(grantExpiry(fractional, { durationSeconds: MIN_GRANT_SECONDS })).toEqual({ expiresAt: new Date('2026-03-01T12:01:00.000Z') });
     expect(grantExpiry(now, { durationSeconds: MIN_GRANT_SECONDS + 1 })).toHaveProperty('expiresAt');
     expect(grantExpiry(now, { expiresAt: 'not a date' })).toEqual({ problem: { kind: 'unparseable' } });
   });

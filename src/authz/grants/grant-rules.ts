@@ -28,9 +28,11 @@ export function grantExpiry(now: Date, input: { expiresAt?: string; durationSeco
   const end = input.expiresAt !== undefined ? Date.parse(input.expiresAt) : now.getTime() + input.durationSeconds! * 1000;
   if (!Number.isFinite(end)) return { problem: { kind: 'unparseable' } };
   const seconds = Math.floor(end / 1000);
-  const nowSeconds = now.getTime() / 1000;
-  if (seconds - nowSeconds < MIN_GRANT_SECONDS) return { problem: { kind: 'too_soon', minSeconds: MIN_GRANT_SECONDS } };
-  if (seconds - nowSeconds > MAX_GRANT_SECONDS) return { problem: { kind: 'too_long', maxSeconds: MAX_GRANT_SECONDS } };
+  // A duration is checked as asked (a 60 s grant asked at a fractional instant is 60 s long, not 59.4); an absolute
+  // end is checked by what remains of it after rounding down.
+  const lasts = input.durationSeconds !== undefined ? input.durationSeconds : seconds - now.getTime() / 1000;
+  if (lasts < MIN_GRANT_SECONDS) return { problem: { kind: 'too_soon', minSeconds: MIN_GRANT_SECONDS } };
+  if (lasts > MAX_GRANT_SECONDS) return { problem: { kind: 'too_long', maxSeconds: MAX_GRANT_SECONDS } };
   return { expiresAt: new Date(seconds * 1000) };
 }
 

@@ -81,6 +81,7 @@ export function registerRequestCommands(program: Command, io: CliIo): void {
     }));
 
   request.command('show <id>').description('show a request: its rule, approvals, what it still needs, and the hash approvers decide on')
+    .addHelpText('after', examples('custos request show 0190a6f0-…', 'custos --json request show 0190a6f0-…'))
     .action(withClient(io, async (client, g, id: string) => {
       const r = await client.request<RequestView>('GET', `/v1/access-requests/${encodeURIComponent(id)}`);
       if (g.json) return printJson(io, r);
@@ -111,6 +112,7 @@ export function registerRequestCommands(program: Command, io: CliIo): void {
 
   request.command('cancel <id>').description('cancel a pending request (the requester)')
     .option('--reason <text>', 'why')
+    .addHelpText('after', examples('custos request cancel 0190a6f0-… --reason "no longer needed"'))
     .action(withClient(io, async (client, g, id: string, o) => {
       const r = await client.request<RequestView>('POST', `/v1/access-requests/${encodeURIComponent(id)}/cancel`, defined({ reason: o.reason }));
       if (g.json) printJson(io, r); else io.stdout.write(`cancelled ${r.id}\n`);
