@@ -257,6 +257,8 @@ for (const backend of BACKENDS) {
     });
 
     it.runIf(enabled)('the sweep starts reviews by itself for principals whose review date passed, once, in the campaign of the day', async () => {
+      const now = h.clock.now();
+      h.clock.set(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1, 1))); // early in a UTC day: the steps below stay in it
       await agent('s-due', { owner: 'olga' });
       await agent('s-later', { owner: 'olga' });
       await ok('PATCH', '/v1/principals/s-due', { review_due_at: new Date(h.clock.now().getTime() - DAY).toISOString(), reason: 'imported with an overdue review' });
@@ -282,15 +284,36 @@ for (const backend of BACKENDS) {
       const seq3 = await lastSeq(h);
       await h.cp.approvals.sweep();
       const extended = (await eventsSince(h, seq3)).filter((e) => e.type.startsWith('review.'));
-      if (h.clock.now().toISOString().slice(0, 10) === campaign.name.slice('scheduled-'.length)) {
-        expect(extended.map((e) => [e.type, e.target!.id])).toEqual([['review.campaign_extended', campaign.id]]);
-      } else {
-        expect(extended.map((e) => e.type)).toEqual(['review.campaign_started']); // the day turned meanwhile
-      }
+      expect(extended.map((e) => [e.type, e.target!.id])).toEqual([['review.campaign_extended', campaign.id]]);
+      expect(extended[0]!.details).toMatchObject({ items: 1, already_in_review: 1 });
+      expect((await ok('GET', `/v1/review-campaigns/${campaign.id}`)).progress.total).toBe(2);
 
       const r = await h.call('POST', `/v1/review-items/${item!.id}/decision`, { decision: 'keep', reason: 'fine' }, tok.olga);
       expect(r.status, r.text).toBe(200);
       expect(Date.parse((await principal('s-due')).review_due_at) - h.clock.now().getTime()).toBe(365 * DAY);
+    });
+
+    it.runIf(enabled)('a campaign takes only principals falling due by its due date unless due_only is false; tiers narrow it', async () => {
+      await agent('d-soon', { owner: 'olga' });
+      await agent('d-later', { owner: 'olga' });
+      await agent('d-medium', { owner: 'olga' }, { risk_tier: 'medium' });
+      await ok('PATCH', '/v1/principals/d-soon', { review_due_at: new Date(h.clock.now().getTime() + 5 * DAY).toISOString(), reason: 'due soon' });
+      const names = async (body: Record<string, unknown>) => {
+        const c = await ok('POST', '/v1/review-campaigns', body);
+        return { c, names: (await items(c.id)).map((i) => i.principal.name as string) };
+      };
+      const due = await names({ name: 'due-low', tiers: ['low'], due_in_days: 7 });
+      expect(due.names).toContain('d-soon');
+      expect(due.names).not.toContain('d-later');
+      expect(due.c).toMatchObject({ due_only: true, tiers: ['low'] });
+      const every = await names({ name: 'every-medium', tiers: ['medium'], due_only: false });
+      expect(every.names).toContain('d-medium');
+      expect(every.names).not.toContain('d-later'); // another tier
+      expect(every.names).not.toContain('a-revoke'); // suspended: not in scope
+      const rest = await names({ name: 'every-low', tiers: ['low'], due_only: false });
+      expect(rest.names).toContain('d-later');
+      expect(rest.names).not.toContain('d-soon'); // already in an open campaign
+      expect(rest.c.already_in_review).toBeGreaterThanOrEqual(1);
     });
   });
 }
