@@ -217,8 +217,14 @@ for (const backend of BACKENDS) {
         await agent(name, { owner: 'olga' }); // active high/critical principals come through registration; raising the tier later is allowed
         await ok('PATCH', `/v1/principals/${name}`, { risk_tier: tier, reason: 'handles payments' });
       }
+      await ok('POST', '/v1/webhooks', { name: 'reviews-hook', url: 'http://127.0.0.1:9/reviews', events: ['review.due', 'review.overdue'], reason: 'review notices' });
+      const notices = async (type: string) => (await h.cp.db.kysely.selectFrom('webhook_deliveries').select('payload').where('event_type', '=', type).execute())
+        .map((d) => JSON.parse(d.payload) as { data: { item: { id: string }; principal: { name: string }; suspended_if_unreviewed: boolean }; recipients: Array<{ name: string }> });
       const c = await ok('POST', '/v1/review-campaigns', { name: 'lapse', principals: ['l-low', 'l-high', 'l-crit'], due_in_days: 1 });
       const ids = (await items(c.id)).map((i) => i.id as string);
+      const due = (await notices('review.due')).filter((n) => ids.includes(n.data.item.id));
+      expect(due.map((n) => [n.data.principal.name, n.data.suspended_if_unreviewed, n.recipients.map((r) => r.name)]).sort())
+        .toEqual([['l-crit', true, ['olga']], ['l-high', true, ['olga']], ['l-low', false, ['olga']]]);
 
       h.clock.advance(DAY); // the due instant itself: not yet overdue
       await h.cp.approvals.sweep();
@@ -237,6 +243,7 @@ for (const backend of BACKENDS) {
       seq = await lastSeq(h);
       await h.cp.approvals.sweep();
       expect((await eventsSince(h, seq)).filter((e) => e.type.startsWith('review.'))).toEqual([]); // once only, and not lapsed within the grace period
+      expect((await notices('review.overdue')).map((n) => n.data.item.id).sort()).toEqual([...ids].sort());
 
       h.clock.advance(7 * DAY + 1); // past due + 14 days of grace
       seq = await lastSeq(h);
