@@ -1,7 +1,7 @@
 // The webhooks part of the approvals module: subscriptions (/v1/webhooks), the outbox every other part notifies
 // through (outbox.ts) and the delivery log. The module builds it first and hands its `notify` to the other parts;
-// its `sweep` delivers what fell due and prunes the old log, and a started node also delivers right after each commit
-// that queued something and polls for retries. Layout and rules: docs/webhooks.md.
+// its `sweep` delivers what fell due (in the background on a started node) and prunes the old log, and a started node
+// also delivers right after each commit that queued something and polls for retries. Layout and rules: docs/webhooks.md.
 import type { Logger } from '../../platform/logger.js';
 import type { Notifier } from '../notifications.js';
 import type { ApprovalsPart, ApprovalsPartContext } from '../parts.js';
@@ -20,10 +20,7 @@ export function createWebhooksPart(ctx: Omit<ApprovalsPartContext, 'notify'> & {
     notify: (trx, batch, n) => outbox.notify(trx, batch, n),
     deliverDue: () => outbox.deliverDue(),
     registerRoutes: (app) => registerWebhookRoutes(app, service),
-    async sweep() {
-      await outbox.deliverDue();
-      await outbox.prune();
-    },
+    sweep: () => outbox.sweep(),
     start: () => outbox.start(),
     stop: () => outbox.stop(),
   };

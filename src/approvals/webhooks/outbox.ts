@@ -219,8 +219,20 @@ export function createOutbox(deps: OutboxDeps) {
     if (started) setImmediate(pump);
   }
 
+  /**
+   * The module's sweep: on a started node it only wakes the pump (slow receivers must not hold up request expiry and
+   * review notices, which the same sweep runs); otherwise (tests, a node without timers) it delivers what is due.
+   * Then it prunes the log.
+   */
+  async function sweep(): Promise<void> {
+    if (started) kick();
+    else await deliverDue();
+    await prune();
+  }
+
   return {
     notify,
+    sweep,
     queueClaimed,
     attempt,
     deliverDue,
