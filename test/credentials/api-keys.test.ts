@@ -110,10 +110,16 @@ for (const backend of BACKENDS) {
 
     async function agent(fields: Record<string, unknown> = {}): Promise<string> {
       const name = uniq('agent');
+      // High and critical agents become active only through a registration request: register it low, then raise it.
+      const { risk_tier: tier, ...rest } = fields;
       const r = await h.call('POST', '/v1/principals', {
-        name, kind: 'agent', owner: 'key-owner', status: 'active', scopes: ['model:invoke', 'tools:read'], purposes: ['support'], risk_tier: 'low', ...fields,
+        name, kind: 'agent', owner: 'key-owner', status: 'active', scopes: ['model:invoke', 'tools:read'], purposes: ['support'], risk_tier: 'low', ...rest,
       });
       if (r.status !== 201) throw new Error(r.text);
+      if (tier !== undefined) {
+        const u = await h.call('PATCH', `/v1/principals/${name}`, { risk_tier: tier });
+        if (u.status !== 200) throw new Error(u.text);
+      }
       return name;
     }
 

@@ -216,16 +216,17 @@ for (const backend of BACKENDS) {
 
     it.runIf(enabled)('review_due_at defaults by risk tier and starts again at activation', async () => {
       for (const tier of ['low', 'medium', 'high', 'critical'] as const) {
-        const p = await make({ name: uniq(`tier-${tier}`), kind: 'agent', owner: 'bob', status: 'active', risk_tier: tier });
+        // High and critical ones start proposed (registration); the clock starts at registration all the same.
+        const p = await make({ name: uniq(`tier-${tier}`), kind: 'agent', owner: 'bob', ...(tier === 'low' || tier === 'medium' ? { status: 'active' } : {}), risk_tier: tier });
         expect(Date.parse(p.review_due_at) - h.clock.now().getTime()).toBe(REVIEW_PERIOD_DAYS[tier] * DAY);
       }
       const defaulted = await make({ name: uniq('tier-default'), kind: 'agent', owner: 'bob', status: 'active' });
       expect(defaulted.risk_tier).toBe('medium');
       expect(Date.parse(defaulted.review_due_at) - h.clock.now().getTime()).toBe(180 * DAY);
-      const proposed = await make({ name: uniq('later'), kind: 'agent', owner: 'bob', risk_tier: 'high' });
+      const proposed = await make({ name: uniq('later'), kind: 'agent', owner: 'bob', risk_tier: 'medium' });
       h.clock.advance(5 * DAY);
       const active = await call('POST', `/v1/principals/${proposed.name}/activate`, {});
-      expect(Date.parse(active.body.review_due_at) - h.clock.now().getTime()).toBe(90 * DAY);
+      expect(Date.parse(active.body.review_due_at) - h.clock.now().getTime()).toBe(180 * DAY);
     });
 
     it.runIf(enabled)('raising the risk tier pulls the next review in; lowering it never pushes it out', async () => {
@@ -238,8 +239,15 @@ for (const backend of BACKENDS) {
     });
 
     it.runIf(enabled)('review_overdue lists what is past due; a review sets the next date and is audited', async () => {
-      const crit = await make({ name: uniq('crit'), kind: 'agent', owner: 'bob', status: 'active', risk_tier: 'critical' });
-      const gone = await make({ name: uniq('crit-gone'), kind: 'agent', owner: 'bob', status: 'active', risk_tier: 'critical' });
+      // Active critical agents: registered low, then raised (a new critical one would need a registration request).
+      const critical = async (name: string) => {
+        await make({ name, kind: 'agent', owner: 'bob', status: 'active', risk_tier: 'low' });
+        const raised = await call('PATCH', `/v1/principals/${name}`, { risk_tier: 'critical' });
+        expect(raised.status).toBe(200);
+        return raised.body;
+      };
+      const crit = await critical(uniq('crit'));
+      const gone = await critical(uniq('crit-gone'));
       await call('POST', `/v1/principals/${gone.name}/decommission`, {});
       const overdue = async () => (await call('GET', '/v1/principals?review_overdue=true&limit=500')).body.items.map((p: { name: string }) => p.name);
       expect(await overdue()).not.toContain(crit.name);

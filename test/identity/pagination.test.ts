@@ -42,7 +42,8 @@ for (const backend of BACKENDS) {
         const r = await h.call('POST', '/v1/principals', {
           name: `${i % 3 === 0 ? 'svc' : 'bot'}-${i}`, kind: kinds[i % kinds.length], owner: i % 2 ? 'ana' : 'ben',
           environment: envs[i % envs.length], labels: { group: i % 4 === 0 ? 'a' : 'b', 'app.kubernetes.io/name': `n${i % 2}` },
-          status: i % 5 === 0 ? 'proposed' : 'active', risk_tier: i % 7 === 0 ? 'critical' : 'low',
+          // Critical ones stay proposed: they become active only through an approved registration request.
+          status: i % 5 === 0 || i % 7 === 0 ? 'proposed' : 'active', risk_tier: i % 7 === 0 ? 'critical' : 'low',
         });
         expect(r.status, r.text).toBe(201);
       }));
