@@ -9,8 +9,8 @@
 // approval's transaction bumps the policy counter; every decision reads it first), so one decision should do.
 //
 // Per sample (a fresh agent × resource pair that has no access yet): file, decide once (must be deny: the figure
-// "one decision, current snapshot"), for critical approve once as sam and decide again (still deny), then the final
-// approval and the timed loop. Samples run one at a time. `backgroundGrants` live direct grants (other resources)
+// "one decision, current snapshot" — a request the decision point's memo has not seen), for critical approve once as
+// sam and decide again (still deny), then the final approval and the timed loop. Samples run one at a time. `backgroundGrants` live direct grants (other resources)
 // can be put in the store first: a new grant makes the next decision rebuild the policy set with every live grant.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -49,7 +49,8 @@ export interface Sample {
   to_allow_ms: number;
   /** Decisions asked until the first allow (1 when the grant was effective at once). */
   decisions: number;
-  /** The last decision before the final approval (a deny on a current snapshot), for scale (ms). */
+  /** The first decision on the pair, before any approval: a deny on a current snapshot, not answered from the
+   * decision point's memo (a request it has not seen), for scale (ms). */
   current_ms: number;
 }
 
@@ -119,6 +120,8 @@ export async function startInProcess(opts: { serverRoot: string; databaseUrl?: s
       liveGrants: () => live,
       async samples(tier, n, background) {
         await topUp(background);
+        // Brings the snapshot up to date after the top-up, so the first sample's "one decision" is not a rebuild.
+        await decide(fx.agents[0]!, fillers.medium[0]!);
         const out: Sample[] = [];
         const resources = fx[tier];
         for (let s = 0; s < n; s++) {
@@ -131,14 +134,12 @@ export async function startInProcess(opts: { serverRoot: string; databaseUrl?: s
           const approve = (token: string) => c.must('POST', `/v1/access-requests/${r.id}/approve`, { request_hash: r.request_hash }, token, 200);
           const t = performance.now();
           if ((await decide(agent, resource)) !== 'deny') throw new Error(`latency: ${agent} is already allowed on ${resource} before approval`);
-          let currentMs = performance.now() - t;
+          const currentMs = performance.now() - t;
           let finalToken = fx.sam;
           if (tier === 'critical') {
             const first = await approve(fx.sam);
             if (first.status !== 'pending') throw new Error(`latency: critical request ${first.status} after one approval`);
-            const t1 = performance.now();
             if ((await decide(agent, resource)) !== 'deny') throw new Error(`latency: ${agent} allowed on ${resource} after one of two approvals`);
-            currentMs = performance.now() - t1;
             finalToken = fx.sue;
           }
           const a0 = performance.now();

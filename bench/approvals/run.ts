@@ -3,8 +3,8 @@
 // directly (`POST /v1/grants`, the baseline) in the same run with the ratio request path ÷ direct grant; and the time
 // from the final approval to the first allowed decision on the enforcement path (p50/p99), with the decisions needed.
 //
-//   npm run bench -- approvals [--rounds 3] [--count 300] [--concurrency 16] [--backends sqlite,postgres]
-//                              [--latency-samples 50] [--latency-grants 0,1000]
+//   npm run bench -- approvals [--rounds 3] [--count 300] [--postgres-count 100] [--concurrency 16]
+//                              [--backends sqlite,postgres] [--latency-samples 30] [--latency-grants 0,1000]
 //
 // Rates (throughput.ts): `node bin/custos.js serve` as its own process (bench/registry/server.ts) on a fresh SQLite
 // data dir, or a fresh PostgreSQL database dropped afterwards; the fixture (fixture.ts) made through the API; a
@@ -39,11 +39,12 @@ const { values: opt } = parseArgs({
     backends: { type: 'string', default: process.env.BENCH_APPROVALS_BACKENDS ?? 'sqlite,postgres' },
     rounds: { type: 'string', default: process.env.BENCH_APPROVALS_ROUNDS ?? '3' },
     count: { type: 'string', default: process.env.BENCH_APPROVALS_COUNT ?? '300' },
-    warmup: { type: 'string', default: '100' },
+    'postgres-count': { type: 'string', default: process.env.BENCH_APPROVALS_POSTGRES_COUNT ?? '100' },
+    warmup: { type: 'string', default: '50' },
     concurrency: { type: 'string', default: '16' },
     agents: { type: 'string', default: '20' },
     resources: { type: 'string', default: '20' },
-    'latency-samples': { type: 'string', default: process.env.BENCH_APPROVALS_LATENCY_SAMPLES ?? '50' },
+    'latency-samples': { type: 'string', default: process.env.BENCH_APPROVALS_LATENCY_SAMPLES ?? '30' },
     'latency-grants': { type: 'string', default: '0,1000' },
     only: { type: 'string' },
     'log-level': { type: 'string', default: 'info' },
@@ -60,13 +61,15 @@ if (opt.help) {
   process.stdout.write(`usage: npm run bench -- approvals [options]
   --backends LIST         stores: sqlite,postgres (default both; env BENCH_APPROVALS_BACKENDS)
   --rounds N              timed rounds per store; tables show medians over rounds (default 3; env BENCH_APPROVALS_ROUNDS)
-  --count N               units per phase per round: grants, requests filed, decided, critical chains (default 300;
-                          env BENCH_APPROVALS_COUNT)
-  --warmup N              units per phase in the untimed warm-up round (default 100; 0 skips it)
+  --count N               units per phase per round on SQLite: grants, requests filed, decided, critical chains
+                          (default 300; env BENCH_APPROVALS_COUNT)
+  --postgres-count N      the same on PostgreSQL, whose request path is ~10× slower (default 100;
+                          env BENCH_APPROVALS_POSTGRES_COUNT)
+  --warmup N              units per phase in the untimed warm-up round (default 50; 0 skips it)
   --concurrency N         units in flight, one keep-alive connection each (default 16)
   --agents N              agents owned by the requester (default 20)
   --resources N           resources of each tier (default 20)
-  --latency-samples N     approvals timed to the first allow, per tier and per --latency-grants size (default 50;
+  --latency-samples N     approvals timed to the first allow, per tier and per --latency-grants size (default 30;
                           env BENCH_APPROVALS_LATENCY_SAMPLES)
   --latency-grants LIST   live direct grants in the store before each set of samples (default 0,1000): a new grant
                           makes the next decision rebuild the policy set with every live grant
@@ -83,7 +86,7 @@ if (opt.help) {
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 const rounds = num('rounds', opt.rounds, 1, 20);
-const count = num('count', opt.count, 10, 100_000);
+const counts = { sqlite: num('count', opt.count, 10, 100_000), postgres: num('postgres-count', opt['postgres-count'], 10, 100_000) };
 const warmup = num('warmup', opt.warmup, 0, 100_000);
 const concurrency = num('concurrency', opt.concurrency, 1, 256);
 const agents = num('agents', opt.agents, 1, 10_000);
@@ -128,7 +131,7 @@ const results: Record<string, any> = {
   when: new Date().toISOString(),
   ...gitCommit(),
   machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cpus: os.cpus().length, memory_gb: round(os.totalmem() / 1e9, 1), node: process.version, platform: `${os.platform()} ${os.release()}`, loadavg_start: load() },
-  options: { rounds, count, warmup, concurrency, agents, resources, latency_samples: latencySamples, latency_grants: latencyGrants, backends, log_level: opt['log-level'] },
+  options: { rounds, counts, warmup, concurrency, agents, resources, latency_samples: latencySamples, latency_grants: latencyGrants, backends, log_level: opt['log-level'] },
   rates: {} as Record<string, unknown>,
   latency: {} as Record<string, unknown>,
 };
@@ -170,6 +173,7 @@ function medians(roundsOf: PhaseResult[][]) {
 }
 
 async function ratesFor(backend: 'sqlite' | 'postgres'): Promise<void> {
+  const count = counts[backend];
   const db = backend === 'postgres' ? await freshPostgres(opt['postgres-url']) : undefined;
   log(`[${backend}] starting custos serve${db ? ' on a fresh database' : ''}…`);
   const server = await startServer({ repoRoot: serverRoot, databaseUrl: db?.url, logLevel: opt['log-level'] });
@@ -249,7 +253,7 @@ results.wall_seconds = round((performance.now() - started) / 1000, 1);
 
 for (const backend of Object.keys(results.rates)) {
   const m = results.rates[backend].medians as ReturnType<typeof medians>;
-  const table = new Table({ style, head: [`${backend}: median of ${rounds} rounds × ${count}, ${concurrency} in flight`, 'per s', 'p50 ms', 'p99 ms', 'server CPU ms', '÷ direct grant', 'CPU ÷ direct grant', 'rounds (per s)', 'rounds (÷ grant)'] });
+  const table = new Table({ style, head: [`${backend}: median of ${rounds} rounds × ${counts[backend as 'sqlite']}, ${concurrency} in flight`, 'per s', 'p50 ms', 'p99 ms', 'server CPU ms', '÷ direct grant', 'CPU ÷ direct grant', 'rounds (per s)', 'rounds (÷ grant)'] });
   for (const phase of PHASES) {
     const x = m[phase];
     table.push([LABEL[phase], fmt(x.per_second), fmt(x.p50_ms, 1), fmt(x.p99_ms, 1), fmt(x.server_cpu_ms_per_unit, 2), phase === 'grant' ? '1' : `${fmt(x.ratio_to_grant, 2)}×`, phase === 'grant' ? '1' : `${fmt(x.cpu_ratio_to_grant, 2)}×`, x.runs_per_second.map((v) => fmt(v)).join(' / '), phase === 'grant' ? '' : x.ratio_per_round.map((v) => fmt(v, 2)).join(' / ')]);
@@ -265,7 +269,7 @@ for (const backend of Object.keys(results.latency)) {
   }
   process.stdout.write(`\n${table.toString()}\n`);
 }
-process.stdout.write(`\n"one decision" is the last decision before the final approval (a deny on a current snapshot). ${results.machine.cpus} × ${results.machine.cpu}, Node ${process.version}, load ${results.machine.loadavg_start.join(' ')} → ${results.machine.loadavg_end.join(' ')}; ${fmt(results.wall_seconds, 0)} s\n`);
+process.stdout.write(`\n"one decision": the pair's first decision, before any approval (a deny on a current snapshot, not from the memo). ${results.machine.cpus} × ${results.machine.cpu}, Node ${process.version}, load ${results.machine.loadavg_start.join(' ')} → ${results.machine.loadavg_end.join(' ')}; ${fmt(results.wall_seconds, 0)} s\n`);
 
 fs.mkdirSync(path.dirname(opt.out), { recursive: true });
 fs.writeFileSync(opt.out, `${JSON.stringify(results, null, 2)}\n`);
