@@ -63,7 +63,7 @@ if (opt.help) {
   --rounds N              timed rounds per store; tables show medians over rounds (default 3; env BENCH_APPROVALS_ROUNDS)
   --count N               units per phase per round on SQLite: grants, requests filed, decided, critical chains
                           (default 300; env BENCH_APPROVALS_COUNT)
-  --postgres-count N      the same on PostgreSQL, whose request path is ~10× slower (default 100;
+  --postgres-count N      the same on PostgreSQL, where the request path is several times slower (default 100;
                           env BENCH_APPROVALS_POSTGRES_COUNT)
   --warmup N              units per phase in the untimed warm-up round (default 50; 0 skips it)
   --concurrency N         units in flight, one keep-alive connection each (default 16)
