@@ -17,6 +17,7 @@ import {
 } from './identity/index.js';
 import { createSigninModule } from './signin/index.js';
 import { createAuthzModule, type AuthzModule } from './authz/index.js';
+import { createGatewayModule, type GatewayModule } from './gateway/index.js';
 import { createApprovalsModule, type ApprovalsModule, type WebhookTransport } from './approvals/index.js';
 import { systemActor } from './platform/actor.js';
 import { systemClock, type Clock } from './platform/clock.js';
@@ -57,6 +58,8 @@ export interface ControlPlane {
   authz: AuthzModule;
   /** Access requests, break-glass, reviews and webhooks (tests drive its sweeps with a manual clock). */
   approvals: ApprovalsModule;
+  /** Upstreams and limits today; the model and MCP proxies next. */
+  gateway: GatewayModule;
   /** The OAuth issuer: the public URL, or the listener's address. */
   issuer(): string;
   /** `custos admin recover`: a host operator holding the master key mints a fresh admin token (audited). */
@@ -151,6 +154,8 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     authz.grants.addRevokerRule((trx, actor, grant) => approvals.mayRevokeGrant(trx, actor, grant));
     authz.grants.onRevoked((trx, batch, actor, grant, reason) => approvals.grantRevoked(trx, batch, actor, grant, reason));
 
+    const gateway = createGatewayModule({ db, audit, clock, newId, keys, logger });
+
     setCursorKey(keys.deriveKey('pagination-cursor'));
     const http = await createHttpApp({
       logger,
@@ -183,6 +188,7 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     signin.registerRoutes(http);
     authz.registerRoutes(http);
     approvals.registerRoutes(http);
+    gateway.registerRoutes(http);
     await credentials.init();
     await authz.init();
 
@@ -196,6 +202,7 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
       bootstrap,
       authz,
       approvals,
+      gateway,
       issuer: () => site.url,
       recoverAdmin: (input) => adminRecovery.recover(systemActor('cli_local'), input),
       async listen() {

@@ -23,13 +23,14 @@ export const PERMISSIONS = [
   'breakglass.use', 'breakglass.review',
   'review.read', 'review.write', 'review.decide',
   'webhook.read', 'webhook.write',
+  'upstream.read', 'upstream.write', 'limit.read', 'limit.write',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 const READ: Permission[] = [
   'self.read', 'principal.read', 'team.read', 'resource.read', 'token.read', 'audit.read', 'audit.verify', 'finding.read',
   'key.read', 'credential.read', 'federation.read', 'idp.read', 'client.read', 'session.read',
-  'policy.read', 'grant.read', 'device.read', 'request.read', 'review.read',
+  'policy.read', 'grant.read', 'device.read', 'request.read', 'review.read', 'upstream.read', 'limit.read',
 ];
 
 export const ROLE_PERMISSIONS: Record<OperatorRole, ReadonlySet<Permission>> = {
@@ -38,6 +39,7 @@ export const ROLE_PERMISSIONS: Record<OperatorRole, ReadonlySet<Permission>> = {
     ...READ, 'principal.create', 'principal.update', 'principal.lifecycle', 'team.write', 'resource.write', 'token.revoke', 'finding.write',
     'credential.create', 'credential.revoke', 'session.revoke', 'grant.write', 'device.write', 'authz.evaluate',
     'grant.revoke', 'request.create', 'request.approve', 'breakglass.use', 'breakglass.review', 'review.write', 'review.decide', 'webhook.read',
+    'limit.write',
   ]),
   auditor: new Set<Permission>(READ),
   // Owners manage the credentials of the principals they own (the services check ownership).

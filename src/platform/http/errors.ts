@@ -93,6 +93,12 @@ export const ERROR_CODES = {
   invalid_approval_settings: { status: 422, title: 'Invalid approval settings', meaning: 'The approval rules document breaks a rule (every tier covered, low may only auto-approve, critical needs two distinct approvers one from security, durations whole seconds of at least 60); `detail` says which.' },
   invalid_webhook_url: { status: 422, title: 'Invalid webhook URL', meaning: 'Webhook URLs are https, or plain http only to a loopback address (127.0.0.0/8, [::1], localhost); no user information or fragment.' },
 
+  // Gateway: upstreams and limits
+  invalid_upstream: { status: 422, title: 'Invalid upstream', meaning: 'The upstream breaks a rule: a known provider, an https base URL (plain http only to a loopback or private address for local servers), no user information, timeouts and retries within bounds, model aliases naming model resources; `detail` says which.' },
+  upstream_not_found: { status: 422, title: 'Upstream not found', meaning: 'An upstream named in the body does not exist.' },
+  model_already_routed: { status: 409, title: 'Model already routed', meaning: 'The model resource is already served by another upstream; remove that alias first.' },
+  invalid_limit: { status: 422, title: 'Invalid limit', meaning: 'A limit names an existing principal, team or resource and at least one positive whole number (requests or tokens per minute, tokens per day or month).' },
+
   resource_has_children: { status: 409, title: 'Resource has children', meaning: 'Delete or move the child resources first.' },
 
   // Sign-in: OAuth clients for people

@@ -547,6 +547,42 @@ export interface WebhookDeliveriesTable {
   delivered_at: string | null;
 }
 
+export interface UpstreamsTable {
+  id: string;
+  name: string;
+  provider: 'openai' | 'anthropic' | 'azure-openai' | 'openai-compatible';
+  base_url: string;
+  key_sealed: string | null;
+  /** JSON: provider settings that are not secret (api_version for Azure OpenAI, …). */
+  settings: string;
+  timeout_ms: number;
+  retries: number;
+  created_at: string;
+  created_by: string | null;
+  updated_at: string;
+  version: number;
+}
+
+export interface UpstreamModelsTable {
+  resource_id: string;
+  upstream_id: string;
+  provider_model: string;
+  created_at: string;
+}
+
+export interface GatewayLimitsTable {
+  id: string;
+  target_kind: 'principal' | 'team' | 'resource';
+  target_id: string;
+  requests_per_minute: number | null;
+  tokens_per_minute: number | null;
+  tokens_per_day: number | null;
+  tokens_per_month: number | null;
+  created_at: string;
+  updated_at: string;
+  updated_by: string | null;
+}
+
 export interface DB {
   meta: MetaTable;
   principals: PrincipalsTable;
@@ -587,6 +623,9 @@ export interface DB {
   review_items: ReviewItemsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  upstreams: UpstreamsTable;
+  upstream_models: UpstreamModelsTable;
+  gateway_limits: GatewayLimitsTable;
 }
 
 export type { Generated };
