@@ -153,6 +153,7 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     });
     authz.grants.addRevokerRule((trx, actor, grant) => approvals.mayRevokeGrant(trx, actor, grant));
     authz.grants.onRevoked((trx, batch, actor, grant, reason) => approvals.grantRevoked(trx, batch, actor, grant, reason));
+    authz.grants.addCreationRule((trx, _actor, grant) => approvals.assertDirectGrantAllowed(trx, grant.resource));
 
     const gateway = createGatewayModule({ db, audit, clock, newId, keys, logger });
 

@@ -53,6 +53,8 @@ export function createApprovalsModule(deps: ApprovalsModuleDeps) {
     mayRevokeGrant: requests.mayRevokeGrant,
     /** A grant revoked anywhere (API, review, incident): reported to the webhooks in the same transaction. */
     grantRevoked: requests.grantRevoked,
+    /** Direct admin grants stop at medium risk (the resource and everything below it); above, an approval is needed. */
+    assertDirectGrantAllowed: requests.assertDirectGrantAllowed,
     registerRoutes(app: HttpApp) {
       for (const part of parts) part.registerRoutes(app);
     },

@@ -39,6 +39,8 @@ export interface RegistryResource {
 export interface ApprovalDirectory {
   principal(trx: Trx, ref: string): Promise<RegistryPrincipal | undefined>;
   resource(trx: Trx, ref: string): Promise<RegistryResource | undefined>;
+  /** Every resource below one (a grant on a resource covers them all). */
+  descendants(trx: Trx, resourceId: string): Promise<RegistryResource[]>;
   team(trx: Trx, ref: string): Promise<{ id: string; name: string } | undefined>;
   /** Active human members of a team (principal ids). */
   activeHumanMembers(trx: Trx, teamId: string): Promise<string[]>;

@@ -30,6 +30,8 @@ describe('approval settings', () => {
     expect(settingsProblem(edit((s) => { s.rules.low.auto_approve = false; }))).toMatch(/rules.low/);
     expect(settingsProblem(edit((s) => { s.break_glass_team = 'security'; }))).toMatch(/must differ/);
     expect(settingsProblem(edit((s) => { s.conflicts = [{ name: 'x', holders: 'anyone', actions: ['deploy'] }]; }))).toMatch(/nobody to approve/);
+    expect(settingsProblem(edit((s) => { s.classification_floor.restricted = 'low'; }))).toMatch(/restricted: at least high/);
+    expect(settingsProblem(edit((s) => { s.classification_floor.confidential = 'low'; }))).toMatch(/confidential: at least medium/);
     // Stricter is always fine.
     expect(settingsProblem(edit((s) => { s.rules.critical.slots = ['anyone', 'security', 'resource_owners']; s.rules.medium.slots = ['team:ml-leads']; }))).toBeNull();
   });

@@ -85,6 +85,8 @@ export const DEFAULT_APPROVAL_SETTINGS: ApprovalSettings = {
   reviews: { period_days: { low: 365, medium: 180, high: 90, critical: 30 }, grace_days: 14, suspend_unreviewed: ['high', 'critical'] },
 };
 
+const ORDER: Record<Tier, number> = { low: 0, medium: 1, high: 2, critical: 3 };
+
 /** The floors no stored document may go below; null when the document keeps them, else what is wrong. */
 export function settingsProblem(s: ApprovalSettings): string | null {
   const { rules } = s;
@@ -100,13 +102,13 @@ export function settingsProblem(s: ApprovalSettings): string | null {
   for (const tier of ['high', 'critical'] as const) {
     if (s.registration[tier].auto_approve || s.registration[tier].slots.length < 1) return `registration.${tier}: needs at least one approver and no auto-approval`;
   }
+  if (ORDER[s.classification_floor.confidential] < ORDER.medium) return 'classification_floor.confidential: at least medium';
+  if (ORDER[s.classification_floor.restricted] < ORDER.high) return 'classification_floor.restricted: at least high';
   const everyone = s.conflicts.find((c) => c.holders === 'anyone');
   if (everyone) return `conflicts.${everyone.name}: a conflict held by 'anyone' would leave nobody to approve`;
   if (s.break_glass_team === s.security_team) return 'break_glass_team: must differ from security_team (break-glass is reviewed by security)';
   return null;
 }
-
-const ORDER: Record<Tier, number> = { low: 0, medium: 1, high: 2, critical: 3 };
 
 export function riskier(a: Tier, b: Tier): Tier {
   return ORDER[a] >= ORDER[b] ? a : b;

@@ -63,7 +63,7 @@ export function createAuthzModule(deps: AuthzModuleDeps) {
     /** The seam the approvals module makes and ends grants through, inside its own transaction. */
     grants: {
       createGrant: grants.createGrant, revokeGrant: grants.revokeGrant, activeGrantsOf: grants.activeGrantsOf,
-      addRevokerRule: grants.addRevokerRule, onRevoked: grants.onRevoked,
+      addRevokerRule: grants.addRevokerRule, onRevoked: grants.onRevoked, addCreationRule: grants.addCreationRule,
     },
     registerRoutes(app: HttpApp) {
       for (const part of parts) part.registerRoutes(app);

@@ -4,6 +4,7 @@ import type { PrincipalService } from './principals.service.js';
 import * as principals from './principals.repo.js';
 import * as resources from './resources.repo.js';
 import * as teams from './teams.repo.js';
+import { MAX_DEPTH } from './resources.service.js';
 
 // The registry as the approvals module sees it (its ApprovalDirectory port, declared in approvals/ports.ts and
 // restated structurally here so identity does not import a higher module): principals, resources and teams read
@@ -34,6 +35,18 @@ export function createApprovalDirectory(deps: { db: Database; principals: Princi
         id: row.id, name: row.name, kind: row.kind, riskTier: row.risk_tier, classification: row.classification,
         purposes: JSON.parse(row.purposes) as string[], ownerId: row.owner_principal_id, ownerTeamId: row.owner_team_id,
       };
+    },
+    /** Everything below a resource (a grant on it covers them), level by level up to the hierarchy's depth limit. */
+    async descendants(trx: Trx, resourceId: string) {
+      const out: Array<{ id: string; name: string; kind: string; riskTier: string; classification: string; purposes: string[]; ownerId: string | null; ownerTeamId: string | null }> = [];
+      let level = [resourceId];
+      for (let depth = 0; depth <= MAX_DEPTH && level.length; depth++) {
+        level = await resources.childIds(trx, level);
+        for (const r of await resources.riskOf(trx, level)) {
+          out.push({ id: r.id, name: r.name, kind: r.kind, riskTier: r.risk_tier, classification: r.classification, purposes: JSON.parse(r.purposes) as string[], ownerId: r.owner_principal_id, ownerTeamId: r.owner_team_id });
+        }
+      }
+      return out;
     },
     async team(trx: Trx, ref: string) {
       const row = await teams.findTeam(trx, ref);

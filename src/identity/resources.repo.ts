@@ -110,6 +110,13 @@ export async function childIds(db: Q, parentIds: string[]): Promise<string[]> {
   return (await db.selectFrom('resources').select('id').where('parent_id', 'in', parentIds).execute()).map((r) => r.id);
 }
 
+/** Risk and classification of resources by id (what an approval rule reads of a resource's descendants). */
+export async function riskOf(db: Q, ids: string[]) {
+  if (ids.length === 0) return [];
+  return db.selectFrom('resources').select(['id', 'name', 'kind', 'risk_tier', 'classification', 'purposes', 'owner_principal_id', 'owner_team_id'])
+    .where('id', 'in', ids).execute();
+}
+
 export async function parentIdOf(db: Q, id: string): Promise<string | null> {
   return (await db.selectFrom('resources').select('parent_id').where('id', '=', id).executeTakeFirst())?.parent_id ?? null;
 }

@@ -120,7 +120,7 @@ for (const backend of BACKENDS) {
       expect(JSON.parse(row.grant_ids)).toEqual([r.body.grant.id]);
       expect(JSON.parse(row.requirement)).toMatchObject({ break_glass: true, skipped: { tier: 'high', rule: DEFAULT_APPROVAL_SETTINGS.rules.high } });
       expect(row.request_hash).toBe(requestHash({
-        kind: 'break_glass', subjectId: ids['oncall-olga']!, resourceIds: [r.body.resource.id], actions: ['invoke', 'read'], purpose: null, durationSeconds: 600, justification: JUSTIFICATION, ticket: 'INC-9',
+        kind: 'break_glass', revision: 1, subjectId: ids['oncall-olga']!, resourceIds: [r.body.resource.id], actions: ['invoke', 'read'], purpose: null, durationSeconds: 600, justification: JUSTIFICATION, ticket: 'INC-9',
       }));
 
       // It ends at the duration by itself (the grant's own condition); the review stays open.

@@ -219,6 +219,68 @@ for (const backend of BACKENDS) {
       expect((await approve(r.body.id, r.body.request_hash, t.bob)).body.status).toBe('approved');
     });
 
+    it.runIf(enabled)('the tier counts what is below a resource: a grant on a low parent would cover a critical child', async () => {
+      await must('POST', '/v1/resources', { name: uniq('box'), kind: 'dataset', owner: 'bob', classification: 'public', risk_tier: 'low', purposes: ['support'] });
+      const box = `box-${n}`;
+      await must('POST', '/v1/resources', { name: uniq('crown'), kind: 'dataset', owner: 'bob', parent: box, risk_tier: 'critical', purposes: ['support'] });
+      const bot = await agent('alice');
+      const r = await file({ subject: bot, resources: [box], actions: ['read'], purpose: 'support', duration_seconds: 600 });
+      expect(r.body).toMatchObject({ status: 'pending', tier: 'critical', needs: ['security', 'anyone'] });
+      // Nor may an admin grant it directly: direct grants stop at medium, descendants included.
+      const direct = await h.call('POST', '/v1/grants', { principal: bot, resource: box, actions: ['read'], purpose: 'support', duration_seconds: 600, reason: 'around the rules' }, t.al);
+      expect([direct.status, direct.body.code, direct.body.tier]).toEqual([403, 'approval_required', 'critical']);
+      const pii = await h.call('POST', '/v1/grants', { principal: bot, resource: 'pii', actions: ['read'], purpose: 'support', duration_seconds: 600, reason: 'around the rules' });
+      expect(pii.body.code).toBe('approval_required');
+      expect((await h.call('POST', '/v1/grants', { principal: bot, resource: 'corpus', actions: ['read'], purpose: 'support', duration_seconds: 600, reason: 'medium is fine' })).status).toBe(201);
+    });
+
+    it.runIf(enabled)('the person who benefits never decides, whoever filed the request for them', async () => {
+      await must('PATCH', '/v1/principals/bob', { purposes: ['support'] });
+      const r = await file({ subject: 'bob', resources: ['corpus'], actions: ['read'], purpose: 'support', duration_seconds: 600 }, t.al);
+      expect(r.status, r.text).toBe(201);
+      const self = await approve(r.body.id, r.body.request_hash, t.bob);
+      expect([self.status, self.body.code]).toEqual([403, 'self_approval']);
+      expect((await approve(r.body.id, r.body.request_hash, t.ron)).body.status).toBe('approved');
+    }, 30_000);
+
+    it.runIf(enabled)('a resource that became riskier after filing raises the pending request\'s rule', async () => {
+      const name = uniq('rising');
+      await must('POST', '/v1/resources', { name, kind: 'dataset', owner: 'bob', risk_tier: 'medium', purposes: ['support'] });
+      const bot = await agent('alice');
+      const r = await file({ subject: bot, resources: [name], actions: ['read'], purpose: 'support', duration_seconds: 600 });
+      await must('PATCH', `/v1/resources/${name}`, { risk_tier: 'critical' });
+      const seq = await lastSeq(h);
+      const one = await approve(r.body.id, r.body.request_hash, t.ron);
+      expect(one.status, one.text).toBe(200);
+      expect(one.body).toMatchObject({ status: 'pending', tier: 'critical', needs: ['security'] });
+      expect((await eventsSince(h, seq)).map((e) => e.type)).toContain('access_request.retiered');
+      expect((await approve(r.body.id, r.body.request_hash, t.sam)).body.status).toBe('approved');
+    });
+
+    it.runIf(enabled)('editing back to the first text does not revive the approvals it voided; expired requests take no edit or cancel', async () => {
+      const bot = await agent('alice');
+      // A short pending time for critical (the rule is frozen when filed), so the clock jump stays within token lifetimes.
+      const current = await must('GET', '/v1/approval-settings');
+      const shorter = structuredClone(current.settings);
+      shorter.rules.critical.pending_seconds = 600;
+      const put = await must('PUT', '/v1/approval-settings', { expected_version: current.version, settings: shorter, reason: 'test expiry' });
+      const r = await file({ subject: bot, resources: ['pii'], actions: ['read'], purpose: 'support', duration_seconds: 600 });
+      await must('PUT', '/v1/approval-settings', { expected_version: put.version, settings: current.settings, reason: 'restore' });
+      await approve(r.body.id, r.body.request_hash, t.sam);
+      await must('PATCH', `/v1/access-requests/${r.body.id}`, { actions: ['read', 'export'] }, t.alice);
+      const back = await must('PATCH', `/v1/access-requests/${r.body.id}`, { actions: ['read'] }, t.alice);
+      expect(back.revision).toBe(3);
+      expect(back.request_hash).not.toBe(r.body.request_hash);
+      expect(back.approvals).toMatchObject([{ approver: { name: 'sam' }, counts: false }]);
+      expect(back.needs).toEqual(['security', 'anyone']);
+
+      h.clock.advance(600_000);
+      const edit = await h.call('PATCH', `/v1/access-requests/${r.body.id}`, { justification: 'later' }, t.alice);
+      expect([edit.status, edit.body.status]).toEqual([409, 'expired']);
+      const cancel = await h.call('POST', `/v1/access-requests/${r.body.id}/cancel`, {}, t.alice);
+      expect([cancel.status, cancel.body.status]).toEqual([409, 'expired']);
+    });
+
     it.runIf(enabled)('registration: a critical agent starts proposed and becomes active only through an approved request', async () => {
       const name = uniq('crit-bot');
       const refused = await h.call('POST', '/v1/principals', { name, kind: 'agent', owner: 'alice', status: 'active', risk_tier: 'critical' });

@@ -6,6 +6,7 @@ import { NO_PROVENANCE, operatorActor } from '../../src/platform/actor.js';
 import { newId } from '../../src/platform/ids.js';
 import { BACKENDS, postgresReachable } from '../support/backends.js';
 import { startHarness, type Harness } from '../support/harness.js';
+import { approvedGrant } from '../support/authz.js';
 import { eventsSince, lastSeq } from '../identity/store-probe.js';
 
 // POST /v1/authz/check: one real decision (recorded as authz.decision), explained — which policies permitted,
@@ -33,7 +34,8 @@ for (const backend of BACKENDS) {
       await ok('POST', '/v1/resources', { name: 'tickets', kind: 'dataset', owner: 'bootstrap-admin', purposes: ['support'] });
       await ok('POST', '/v1/resources', { name: 'secrets', kind: 'dataset', owner: 'bootstrap-admin', classification: 'restricted', purposes: ['support'] });
       grantId = (await ok('POST', '/v1/grants', { principal: 'lead-bot', resource: 'tickets', actions: ['read'], purpose: 'support', duration_seconds: 3600, reason: 'x' })).id;
-      await ok('POST', '/v1/grants', { principal: 'lead-bot', resource: 'secrets', actions: ['read'], purpose: 'support', duration_seconds: 3600, reason: 'x' });
+      // Restricted: granted only through an approved request.
+      await approvedGrant(h, { principal: 'lead-bot', resource: 'secrets', actions: ['read'], purpose: 'support', durationSeconds: 3600 });
     });
     afterAll(async () => { await h?.close(); });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, postgresReachable } from '../support/backends.js';
 import { startHarness, type Harness } from '../support/harness.js';
+import { approvedGrant } from '../support/authz.js';
 import { eventsSince, lastSeq } from '../identity/store-probe.js';
 
 // GET /v1/principals/{ref}/access: what a principal can do now, every answer from the decision point (grants,
@@ -31,7 +32,8 @@ for (const backend of BACKENDS) {
       await ok('POST', '/v1/resources', { name: 'vault', kind: 'dataset', owner: 'bootstrap-admin', classification: 'restricted', purposes: ['support'] });
       for (let i = 0; i < 3; i++) await ok('POST', '/v1/resources', { name: `m-${i}`, kind: 'model', owner: 'bootstrap-admin' });
       grantId = (await ok('POST', '/v1/grants', { principal: 'rag-bot', resource: 'kb', actions: ['read', 'call_tool'], purpose: 'support', duration_seconds: 86_400, reason: 'rag' })).id;
-      await ok('POST', '/v1/grants', { principal: 'rag-bot', resource: 'vault', actions: ['read'], purpose: 'support', duration_seconds: 86_400, reason: 'rag' });
+      // Restricted: granted only through an approved request.
+      await approvedGrant(h, { principal: 'rag-bot', resource: 'vault', actions: ['read'], purpose: 'support', durationSeconds: 86_400 });
       await ok('POST', '/v1/grants', { principal: 'rag-bot', resource: 'm-1', actions: ['invoke'], duration_seconds: 86_400, reason: 'rag' });
     });
     afterAll(async () => { await h?.close(); });

@@ -115,3 +115,17 @@ export async function principalId(h: Harness, name: string): Promise<string> {
   if (!p) throw new Error(`no principal ${name}`);
   return p.id;
 }
+
+/**
+ * A grant as an approved access request would make it (source `approval`), through the decision point's seam:
+ * for fixtures on high or critical resources, where direct admin grants are refused (approval_required) and the
+ * approval flow itself is not what the test is about (test/approvals/ covers it).
+ */
+export async function approvedGrant(h: Harness, g: { principal: string; resource: string; actions: string[]; purpose?: string; durationSeconds: number }): Promise<string> {
+  const { systemActor } = await import('../../src/platform/actor.js');
+  const view = await h.cp.db.write((trx, batch) => h.cp.authz.grants.createGrant(trx, batch, { ...systemActor('background'), label: 'approvals:test-fixture' }, {
+    principal: g.principal, resource: g.resource, actions: g.actions as never, purpose: g.purpose ?? null, durationSeconds: g.durationSeconds,
+    reason: 'fixture: approved request', source: 'approval',
+  }));
+  return view.id;
+}

@@ -181,7 +181,7 @@ export function createBreakGlassService(ctx: Ctx) {
         resources: JSON.stringify([storedResource]), actions: JSON.stringify(grant.actions), purpose, justification: input.justification,
         duration_seconds: duration, ticket, tier, requirement: JSON.stringify(requirement),
         request_hash: requestHash({
-          kind: 'break_glass', subjectId: user.id, resourceIds: [resource.id], actions: grant.actions, purpose, durationSeconds: duration,
+          kind: 'break_glass', revision: 1, subjectId: user.id, resourceIds: [resource.id], actions: grant.actions, purpose, durationSeconds: duration,
           justification: input.justification, ticket,
         }),
         revision: 1, created_at: now, updated_at: now, pending_until: null, decided_at: now, decided_by: user.id, decision_reason: null,

@@ -11,6 +11,7 @@ import { createRequestService } from './requests.service.js';
 export interface RequestsPart extends ApprovalsPart {
   mayRevokeGrant(trx: Trx, actor: Actor, grant: { id: string; source: string; source_ref: string | null }): Promise<boolean>;
   grantRevoked(trx: Trx, batch: WriteBatch, actor: Actor, grant: GrantRecord, reason: string): Promise<void>;
+  assertDirectGrantAllowed(trx: Trx, resourceRef: string): Promise<void>;
 }
 
 export function createRequestsPart(ctx: ApprovalsPartContext): RequestsPart {
@@ -20,5 +21,6 @@ export function createRequestsPart(ctx: ApprovalsPartContext): RequestsPart {
     async sweep() { await requests.expireDue(); },
     mayRevokeGrant: requests.mayRevokeGrant,
     grantRevoked: requests.grantRevoked,
+    assertDirectGrantAllowed: requests.assertDirectGrantAllowed,
   };
 }

@@ -95,7 +95,8 @@ export function createRequestService(ctx: ApprovalsPartContext) {
     const owners = new Set<string>();
     if (subject?.ownerId) owners.add(subject.ownerId);
     if (subject?.ownerTeamId) for (const id of await directory.activeHumanMembers(trx, subject.ownerTeamId)) owners.add(id);
-    return { requesterChain: new Set(JSON.parse(row.requester_chain) as string[]), subjectOwners: owners };
+    // The subject benefits: a person never decides access for themselves, whoever filed it.
+    return { requesterChain: new Set([...(JSON.parse(row.requester_chain) as string[]), row.subject_id]), subjectOwners: owners };
   }
 
   /** Group membership and conflicting-role pairs for one request, read in the deciding transaction. */
@@ -121,7 +122,7 @@ export function createRequestService(ctx: ApprovalsPartContext) {
   async function currentApprovals(trx: Trx, row: AccessRequestsTable): Promise<ApproverFacts[]> {
     const out: ApproverFacts[] = [];
     for (const a of await repo.approvalsOf(trx, row.id)) {
-      if (a.decision !== 'approve' || a.request_hash !== row.request_hash) continue;
+      if (a.decision !== 'approve' || a.request_hash !== row.request_hash || a.revision !== row.revision) continue;
       const p = await directory.principal(trx, a.approver_id);
       // Someone suspended since approving no longer counts.
       out.push({ personId: a.approver_id, kind: p && p.status === 'active' ? p.kind : 'inactive', chain: [] });
@@ -164,7 +165,7 @@ export function createRequestService(ctx: ApprovalsPartContext) {
       request_hash: row.request_hash, revision: row.revision, created_at: row.created_at, updated_at: row.updated_at, pending_until: row.pending_until,
       decided_at: row.decided_at, decided_by: row.decided_by, decision_reason: row.decision_reason, grant_ids: JSON.parse(row.grant_ids) as string[],
       approvals: await Promise.all(approvals.map(async (a) => ({
-        approver: await named(a.approver_id), decision: a.decision, revision: a.revision, counts: a.request_hash === row.request_hash,
+        approver: await named(a.approver_id), decision: a.decision, revision: a.revision, counts: a.request_hash === row.request_hash && a.revision === row.revision,
         comment: a.comment, created_at: a.created_at,
       }))),
       needs,
@@ -240,8 +241,15 @@ export function createRequestService(ctx: ApprovalsPartContext) {
     ticket: string | null;
   }
 
+  /** The named resources and everything below them: a grant on a resource covers its descendants, so they set the tier. */
+  async function covered(trx: Trx, resources: readonly RegistryResource[]): Promise<RegistryResource[]> {
+    const out = [...resources];
+    for (const r of resources) for (const d of await directory.descendants(trx, r.id)) if (!out.some((x) => x.id === d.id)) out.push(d);
+    return out;
+  }
+
   /** Checks a request's content (filing or editing) and computes its rule and hash. */
-  async function prepare(trx: Trx, d: Draft) {
+  async function prepare(trx: Trx, d: Draft, revision: number) {
     const settings = await ctx.settings(trx);
     if (d.kind === 'access') {
       if (d.subject.status !== 'active') throw new AppError('principal_not_active', `'${d.subject.name}' is ${d.subject.status}: access is requested for active principals (a proposed one needs its registration first)`);
@@ -250,12 +258,12 @@ export function createRequestService(ctx: ApprovalsPartContext) {
         if (problem) throw new AppError('purpose_not_allowed', `${r.name}: ${problem}`);
       }
     }
-    const { tier, requirement } = requirementFor(settings, d.kind, d.subject, d.resources, d.actions);
+    const { tier, requirement } = requirementFor(settings, d.kind, d.subject, await covered(trx, d.resources), d.actions);
     if (d.kind === 'access' && d.durationSeconds > requirement.max_duration_seconds) {
       throw new AppError('request_too_long', `a ${tier} risk request lasts at most ${requirement.max_duration_seconds} seconds`, { max_seconds: requirement.max_duration_seconds });
     }
     const hash = requestHash({
-      kind: d.kind, subjectId: d.subject.id, resourceIds: d.resources.map((r) => r.id), actions: d.actions, purpose: d.purpose,
+      kind: d.kind, revision, subjectId: d.subject.id, resourceIds: d.resources.map((r) => r.id), actions: d.actions, purpose: d.purpose,
       durationSeconds: d.durationSeconds, justification: d.justification, ticket: d.ticket,
     });
     const stored: StoredResource[] = d.resources.map((r) => ({ id: r.id, name: r.name, kind: r.kind, risk_tier: r.riskTier, classification: r.classification }));
@@ -302,17 +310,39 @@ export function createRequestService(ctx: ApprovalsPartContext) {
     if (row.requester_id !== me && row.accountable_id !== me) throw errors.forbidden(`only the requester (or the human answerable for it) may ${what} a request`);
   }
 
+  /** Decided, cancelled and expired requests (swept or not yet) take no decision, edit or cancellation. */
+  function assertPending(row: AccessRequestsTable) {
+    if (row.status !== 'pending') throw new AppError('request_not_pending', `access request '${row.id}' is ${row.status}`, { status: row.status });
+    if (row.pending_until !== null && clock.now().getTime() >= Date.parse(row.pending_until)) {
+      throw new AppError('request_not_pending', `access request '${row.id}' expired at ${row.pending_until}`, { status: 'expired' });
+    }
+  }
+
+  /** Raises a pending request to the rule the registry implies now when that is riskier than the frozen one. */
+  async function retier(trx: Trx, batch: WriteBatch, row: AccessRequestsTable): Promise<AccessRequestsTable> {
+    const settings = await ctx.settings(trx);
+    const subject = await principalOrFail(trx, row.subject_id);
+    const named = row.kind === 'access' ? await resolveResources(trx, resourcesOf(row).map((r) => r.id)) : [];
+    const now = requirementFor(settings, row.kind as 'access' | 'registration', subject, await covered(trx, named), JSON.parse(row.actions) as string[]);
+    if (riskier(now.tier, row.tier as Tier) === row.tier) return row;
+    const patch = { tier: now.tier, requirement: JSON.stringify(now.requirement), updated_at: clock.now().toISOString() };
+    if (!(await repo.updatePending(trx, row.id, row.revision, patch))) throw new AppError('request_not_pending', `access request '${row.id}' was decided meanwhile`, { status: 'decided' });
+    const after = { ...row, ...patch };
+    await record(trx, batch, ctx.workflowActor(`request/${row.id}`), 'access_request.retiered', after, { from: row.tier, to: now.tier, requirement: { ...now.requirement, conflicts: now.requirement.conflicts.map((c) => c.name) } });
+    return after;
+  }
+
   async function decide(actor: Actor, id: string, decision: 'approve' | 'deny', input: { request_hash: string; comment?: string; reason?: string }): Promise<RequestView> {
     const me = personOf(actor);
     return db.write(async (trx, batch) => {
-      const row = await load(trx, id);
-      if (row.status !== 'pending') throw new AppError('request_not_pending', `access request '${id}' is ${row.status}`, { status: row.status });
-      if (row.pending_until !== null && clock.now().getTime() >= Date.parse(row.pending_until)) {
-        throw new AppError('request_not_pending', `access request '${id}' expired at ${row.pending_until}`, { status: 'expired' });
+      const read = await load(trx, id);
+      assertPending(read);
+      if (input.request_hash !== read.request_hash) {
+        throw new AppError('request_changed', `access request '${id}' changed since you read it (revision ${read.revision}): read it again`, { current_hash: read.request_hash });
       }
-      if (input.request_hash !== row.request_hash) {
-        throw new AppError('request_changed', `access request '${id}' changed since you read it (revision ${row.revision}): read it again`, { current_hash: row.request_hash });
-      }
+      // The rule is the stricter of the one frozen at filing and the one the registry implies now (a resource or
+      // the subject may have become riskier since).
+      const row = await retier(trx, batch, read);
       const refusal = approverRefusal(factsOf(actor), await partiesOf(trx, row));
       if (refusal) throw new AppError(refusal.code, refusal.detail);
       const checks = await checkersOf(trx, row);
@@ -322,7 +352,7 @@ export function createRequestService(ctx: ApprovalsPartContext) {
         throw new AppError('approver_not_eligible', `this ${row.tier} risk request needs approvers from: ${checks.requirement.slots.join(', ')}; you are in none of them`, { needs: (await outcomeOf(trx, row)).needs });
       }
       const previous = await repo.approvalsOf(trx, row.id);
-      if (previous.some((a) => a.approver_id === me.id && a.request_hash === row.request_hash)) {
+      if (previous.some((a) => a.approver_id === me.id && a.request_hash === row.request_hash && a.revision === row.revision)) {
         throw new AppError('already_decided', `you already decided revision ${row.revision} of this request: one person counts once`);
       }
       const now = clock.now().toISOString();
@@ -369,7 +399,7 @@ export function createRequestService(ctx: ApprovalsPartContext) {
           kind, subject, resources, actions: normalise(input.actions ?? []), purpose: input.purpose ?? null, justification: input.justification,
           durationSeconds: kind === 'access' ? input.duration_seconds! : 0, ticket: input.ticket ?? null,
         };
-        const { tier, requirement, hash, stored } = await prepare(trx, draft);
+        const { tier, requirement, hash, stored } = await prepare(trx, draft, 1);
         const { accountable, chain } = await requesterChain(trx, actor, requester);
         const now = clock.now();
         const row: AccessRequestsTable = {
@@ -396,7 +426,7 @@ export function createRequestService(ctx: ApprovalsPartContext) {
       return db.write(async (trx, batch) => {
         const row = await load(trx, id);
         assertRequesterSide(actor, row, 'edit');
-        if (row.status !== 'pending') throw new AppError('request_not_pending', `access request '${id}' is ${row.status}`, { status: row.status });
+        assertPending(row);
         if (row.kind !== 'access' && (input.resources || input.actions || input.purpose || input.duration_seconds)) {
           throw errors.validation('a registration request changes only its justification and ticket', [{ path: [], message: 'registration takes no resources, actions, purpose or duration' }]);
         }
@@ -407,8 +437,9 @@ export function createRequestService(ctx: ApprovalsPartContext) {
           purpose: input.purpose ?? row.purpose, justification: input.justification ?? row.justification,
           durationSeconds: input.duration_seconds ?? row.duration_seconds, ticket: input.ticket === undefined ? row.ticket : input.ticket,
         };
-        const { tier, requirement, hash, stored } = await prepare(trx, draft);
-        if (hash === row.request_hash) return toView(trx, row);
+        const unchanged = await prepare(trx, draft, row.revision);
+        if (unchanged.hash === row.request_hash) return toView(trx, row);
+        const { tier, requirement, hash, stored } = await prepare(trx, draft, row.revision + 1);
         const now = clock.now().toISOString();
         const patch = {
           resources: JSON.stringify(stored), actions: JSON.stringify(draft.actions), purpose: draft.purpose, justification: draft.justification,
@@ -432,7 +463,7 @@ export function createRequestService(ctx: ApprovalsPartContext) {
       return db.write(async (trx, batch) => {
         const row = await load(trx, id);
         if (!(actor.role && STAFF.has(actor.role))) assertRequesterSide(actor, row, 'cancel');
-        if (row.status !== 'pending') throw new AppError('request_not_pending', `access request '${id}' is ${row.status}`, { status: row.status });
+        assertPending(row);
         const now = clock.now().toISOString();
         const patch = { status: 'cancelled' as const, decided_at: now, decided_by: personOf(actor).id, decision_reason: input.reason ?? null, updated_at: now };
         if (!(await repo.updatePending(trx, row.id, row.revision, patch))) throw new AppError('request_not_pending', `access request '${id}' was decided meanwhile`, { status: 'decided' });
@@ -495,7 +526,18 @@ export function createRequestService(ctx: ApprovalsPartContext) {
       const row = await repo.findRequest(trx, grant.source_ref);
       if (!row) return false;
       const me = actor.principal.id;
-      return (await repo.approvalsOf(trx, row.id)).some((a) => a.approver_id === me && a.decision === 'approve' && a.request_hash === row.request_hash);
+      return (await repo.approvalsOf(trx, row.id)).some((a) => a.approver_id === me && a.decision === 'approve' && a.request_hash === row.request_hash && a.revision === row.revision);
+    },
+
+    async assertDirectGrantAllowed(trx: Trx, resourceRef: string): Promise<void> {
+      const resource = await directory.resource(trx, resourceRef);
+      if (!resource) return; // the grant itself answers resource_not_found
+      const settings = await ctx.settings(trx);
+      const all = await covered(trx, [resource]);
+      const tier = all.map((r) => effectiveTier(settings, r)).reduce<Tier>((a, b) => riskier(a, b), 'low');
+      if (tier === 'high' || tier === 'critical') {
+        throw new AppError('approval_required', `'${resource.name}' is ${tier} risk${tier !== effectiveTier(settings, resource) ? ' (through what is below it)' : ''}: access is granted through an approved access request (custos request create …), not directly`, { tier });
+      }
     },
 
     async grantRevoked(trx: Trx, batch: WriteBatch, actor: Actor, grant: GrantRecord, reason: string): Promise<void> {

@@ -6,7 +6,8 @@ import type { ApproverGroup } from '../settings.js';
 // or the same person twice can satisfy a rule that it would not satisfy without them.
 //
 // Rules:
-// - The requester never approves their own request, nor does anyone on the requester's chain: the human answerable
+// - The subject never decides a request for itself (a person filed for by someone else still benefits), and the
+//   requester never approves their own request, nor does anyone on the requester's chain: the human answerable
 //   for it (an agent's owner when the agent asked for itself), the members of an owning team when a team-owned agent
 //   asked, and every principal of the requesting token's delegation chain. An approver whose own token carries a
 //   delegation chain touching the requester's chain is refused as a self-approval too (a token delegated to or by
@@ -28,7 +29,7 @@ export interface ApproverFacts {
 }
 
 export interface RequestParties {
-  /** The requester, the human answerable for the request, and the requesting token's chain. */
+  /** Who may never decide: the subject, the requester, the human answerable for the request, the requesting token's chain. */
   requesterChain: ReadonlySet<string>;
   /** The subject's owning principal and the active members of its owning team. */
   subjectOwners: ReadonlySet<string>;

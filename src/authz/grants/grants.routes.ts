@@ -6,7 +6,7 @@ import type { GrantService } from './grants.service.js';
 const tags = ['grants'];
 
 export function registerGrantRoutes(app: HttpApp, grants: GrantService): void {
-  app.post('/v1/grants', { config: { permission: 'grant.write', errors: ['forbidden', 'principal_not_found', 'principal_decommissioned', 'purpose_not_allowed', 'grant_too_long', 'resource_not_found'] }, schema: { tags, summary: 'Grant a principal asset actions on a resource (and its children) until a time, optionally for one purpose (admins)', body: createGrantBody, response: { 201: grantSchema } } },
+  app.post('/v1/grants', { config: { permission: 'grant.write', errors: ['forbidden', 'approval_required', 'principal_not_found', 'principal_decommissioned', 'purpose_not_allowed', 'grant_too_long', 'resource_not_found'] }, schema: { tags, summary: 'Grant a principal asset actions on a resource (and its children) until a time, optionally for one purpose (admins)', body: createGrantBody, response: { 201: grantSchema } } },
     async (req, reply) => reply.code(201).send(await grants.create(req.actor, req.body)));
   app.get('/v1/grants', { config: { permission: 'grant.read' }, schema: { tags, summary: 'List grants, per principal or resource, in force or ended', querystring: listGrantsQuery, response: { 200: pageSchema(grantSchema) } } },
     async (req) => grants.list(req.actor, req.query));

@@ -17,7 +17,8 @@ import * as repo from './grants.repo.js';
 // in the same transaction (migration 0006), so the next decision on any node sees it, and a revocation takes
 // effect at once. Every change is audited in the same db.write job.
 //
-// Who: through the API, admins create (`grant.write` is also in the security role, but the issue keeps direct
+// Who: through the API, admins create, up to medium risk (a creation rule the approvals module adds refuses direct
+// grants on high and critical resources, or on resources with such descendants: those need an approved request) (`grant.write` is also in the security role, but the issue keeps direct
 // grants to admins; security operators may revoke, as incident response needs). Nobody grants to themselves, nor
 // to a principal they own directly or through one of their teams (an owner manages that principal's credentials and
 // acts through it: that would be a self-grant). The rule is in createGrant, so approvals obey it too.
@@ -52,6 +53,8 @@ const REVOKERS = new Set(['admin', 'security']);
 
 /** Whether `actor` may revoke `grant` beyond the rules above (e.g. an approver of the request behind it). */
 export type RevokerRule = (trx: Trx, actor: Actor, grant: { id: string; source: GrantsTable['source']; source_ref: string | null }) => Promise<boolean>;
+/** Refuses a direct grant (throws) that must go through an approval instead (the approvals module's rule). */
+export type CreationRule = (trx: Trx, actor: Actor, grant: { principal: string; resource: string }) => Promise<void>;
 export type RevocationListener = (trx: Trx, batch: WriteBatch, actor: Actor, grant: GrantView, reason: string) => Promise<void>;
 
 function by(actor: Actor): string | null {
@@ -86,6 +89,7 @@ export function createGrantService(deps: { db: Database; audit: AuditWriter; clo
   const { db, audit, clock } = deps;
   const revokerRules: RevokerRule[] = [];
   const revocationListeners: RevocationListener[] = [];
+  const creationRules: CreationRule[] = [];
 
   async function mayRevoke(trx: Trx, actor: Actor, row: repo.GrantRow): Promise<boolean> {
     if (actor.role && REVOKERS.has(actor.role)) return true;
@@ -188,6 +192,8 @@ export function createGrantService(deps: { db: Database; audit: AuditWriter; clo
     revokeGrant,
     addRevokerRule(rule: RevokerRule) { revokerRules.push(rule); },
     onRevoked(listener: RevocationListener) { revocationListeners.push(listener); },
+    /** A rule every direct grant (`POST /v1/grants`) must pass; approvals and break-glass grants are theirs to rule. */
+    addCreationRule(rule: CreationRule) { creationRules.push(rule); },
 
     /** Grants in force now for a principal, inside the caller's transaction (access reviews list them). */
     async activeGrantsOf(trx: Trx, principalId: string): Promise<GrantView[]> {
@@ -198,10 +204,13 @@ export function createGrantService(deps: { db: Database; audit: AuditWriter; clo
 
     async create(actor: Actor, input: CreateGrantInput): Promise<GrantView> {
       if (!actor.role || !CREATORS.has(actor.role)) throw errors.forbidden('only admins create grants directly; others file an access request');
-      return db.write((trx, batch) => createGrant(trx, batch, actor, {
-        principal: input.principal, resource: input.resource, actions: input.actions, purpose: input.purpose ?? null,
-        expiresAt: input.expires_at, durationSeconds: input.duration_seconds, reason: input.reason, source: 'admin',
-      }));
+      return db.write(async (trx, batch) => {
+        for (const rule of creationRules) await rule(trx, actor, { principal: input.principal, resource: input.resource });
+        return createGrant(trx, batch, actor, {
+          principal: input.principal, resource: input.resource, actions: input.actions, purpose: input.purpose ?? null,
+          expiresAt: input.expires_at, durationSeconds: input.duration_seconds, reason: input.reason, source: 'admin',
+        });
+      });
     },
 
     async revoke(actor: Actor, id: string, input: RevokeGrantInput): Promise<GrantView> {

@@ -24,6 +24,7 @@ export interface GrantsPart extends AuthzPart {
   activeGrantsOf: GrantService['activeGrantsOf'];
   addRevokerRule: GrantService['addRevokerRule'];
   onRevoked: GrantService['onRevoked'];
+  addCreationRule: GrantService['addCreationRule'];
 }
 
 /** What the grants part takes besides the shared context. */
@@ -43,6 +44,7 @@ export function createGrantsPart(ctx: AuthzPartContext, extra: GrantsPartDeps = 
     activeGrantsOf: grants.activeGrantsOf,
     addRevokerRule: grants.addRevokerRule,
     onRevoked: grants.onRevoked,
+    addCreationRule: grants.addCreationRule,
     registerRoutes(app) {
       registerGrantRoutes(app, grants);
       registerAccessRoutes(app, access);
