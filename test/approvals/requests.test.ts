@@ -281,6 +281,19 @@ for (const backend of BACKENDS) {
       expect([cancel.status, cancel.body.status]).toEqual([409, 'expired']);
     });
 
+    it.runIf(enabled)('break-glass rows share the list: requests list and show them without failing', async () => {
+      await must('POST', '/v1/teams', { name: 'break-glass' });
+      await must('PUT', '/v1/teams/break-glass/members/sue', {});
+      const bg = await h.call('POST', '/v1/break-glass', { resource: 'corpus', actions: ['read'], justification: 'pager: corpus outage, need to read it now' }, t.sue);
+      expect(bg.status, bg.text).toBe(201);
+      const all = await h.call('GET', '/v1/access-requests?limit=500');
+      expect(all.status, all.text).toBe(200);
+      const row = all.body.items.find((x: any) => x.id === bg.body.id);
+      expect(row).toMatchObject({ kind: 'break_glass', status: 'approved', needs: [] });
+      expect((await h.call('GET', `/v1/access-requests/${bg.body.id}`)).status).toBe(200);
+      expect((await h.call('GET', '/v1/access-requests?kind=break_glass')).body.items.length).toBeGreaterThan(0);
+    });
+
     it.runIf(enabled)('registration: a critical agent starts proposed and becomes active only through an approved request', async () => {
       const name = uniq('crit-bot');
       const refused = await h.call('POST', '/v1/principals', { name, kind: 'agent', owner: 'alice', status: 'active', risk_tier: 'critical' });

@@ -50,7 +50,12 @@ function resourcesOf(row: AccessRequestsTable): StoredResource[] {
 }
 
 function requirementOf(row: AccessRequestsTable): Requirement {
-  return JSON.parse(row.requirement) as Requirement;
+  const stored = JSON.parse(row.requirement) as Partial<Requirement>;
+  // Break-glass rows share the table and store their own shape: no approver was asked.
+  return {
+    slots: stored.slots ?? [], owner_not_sole: stored.owner_not_sole ?? false, auto_approve: stored.auto_approve ?? false,
+    max_duration_seconds: stored.max_duration_seconds ?? row.duration_seconds, pending_seconds: stored.pending_seconds ?? 0, conflicts: stored.conflicts ?? [],
+  };
 }
 
 function auditTarget(row: AccessRequestsTable, subjectName: string) {
