@@ -7,7 +7,7 @@ import type { PersonRef } from '../notifications.js';
 import type { ApprovalsPartContext } from '../parts.js';
 import type { RegistryResource } from '../ports.js';
 import { requestHash } from '../request-hash.js';
-import { effectiveTier, type ApprovalSettings, type Tier, type TierRule } from '../settings.js';
+import { effectiveTier, riskier, type ApprovalSettings, type Tier, type TierRule } from '../settings.js';
 import { breakGlassDuration, breakGlassExpiry, mayEnd, membershipRefusal, recipientIds, reviewRefusal, skippedApprovers, userRefusal, type SkippedSlot } from './break-glass.js';
 import type { BreakGlassView, CloseReviewInput, EndBreakGlassInput, ListBreakGlassQuery, OpenBreakGlassInput } from './break-glass.schemas.js';
 import * as repo from './break-glass.repo.js';
@@ -151,7 +151,8 @@ export function createBreakGlassService(ctx: Ctx) {
       }
       const resource = await directory.resource(trx, input.resource);
       if (!resource) throw new AppError('resource_not_found', `resource '${input.resource}' does not exist`);
-      const tier = effectiveTier(settings, resource);
+      // The grant covers everything below the resource too, so its riskiest descendant decides the skipped rule.
+      const tier = [resource, ...(await ctx.directory.descendants(trx, resource.id))].map((r) => effectiveTier(settings, r)).reduce<Tier>((a, b) => riskier(a, b), 'low');
       const rule = settings.rules[tier];
       const id = ctx.newId();
       const at = clock.now();
