@@ -1,25 +1,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
 import { runCustos } from '../support/cli-process.js';
 import { registerAuthzCommands } from '../../src/cli/commands/authz.js';
-import type { CliIo } from '../../src/cli/output.js';
 import { runCommands } from '../../src/cli/program.js';
+import { capture } from '../support/cli-capture.js';
+import { approvedGrant } from '../support/authz.js';
 
 // `custos authz check`: the explanation of one decision as an operator reads it (and as a script reads --json),
 // against a real server. The process test runs bin/custos.js from dist/ (npm run build first).
 
-function capture(env: Record<string, string> = {}) {
-  let out = '';
-  let err = '';
-  const sink = (append: (s: string) => void) => new Writable({ write(chunk, _enc, done) { append(String(chunk)); done(); } });
-  const io: CliIo = { stdout: sink((s) => { out += s; }), stderr: sink((s) => { err += s; }), stdoutIsTTY: false, env };
-  return { io, out: () => out, err: () => err };
-}
 
 let h: Harness;
 let url: string;
@@ -40,7 +33,8 @@ beforeAll(async () => {
   await h.call('POST', '/v1/resources', { name: 'inbox', kind: 'dataset', owner: 'bootstrap-admin', purposes: ['support'] });
   await h.call('POST', '/v1/resources', { name: 'vault', kind: 'dataset', owner: 'bootstrap-admin', classification: 'restricted', purposes: ['support'] });
   grantId = (await h.call('POST', '/v1/grants', { principal: 'lead', resource: 'inbox', actions: ['read'], purpose: 'support', duration_seconds: 3600, reason: 'x' })).body.id;
-  await h.call('POST', '/v1/grants', { principal: 'lead', resource: 'vault', actions: ['read'], purpose: 'support', duration_seconds: 3600, reason: 'x' });
+  // Restricted: granted only through an approved request.
+  await approvedGrant(h, { principal: 'lead', resource: 'vault', actions: ['read'], purpose: 'support', durationSeconds: 3600 });
 });
 afterAll(async () => {
   await h?.close();

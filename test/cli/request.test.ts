@@ -1,22 +1,14 @@
-import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
 import { registerRequestCommands } from '../../src/cli/commands/request.js';
-import type { CliIo } from '../../src/cli/output.js';
 import { runCommands } from '../../src/cli/program.js';
+import { capture } from '../support/cli-capture.js';
 
 // `custos request create|list|show|approve|deny|cancel` against a real server over HTTP, in-process — including the
 // separation-of-duties bypasses a person could try from the command line: approving their own request, approving
 // text they did not read (a stale --hash), approving with an agent's credential.
 
-function capture(env: Record<string, string> = {}) {
-  let out = '';
-  let err = '';
-  const sink = (append: (s: string) => void) => new Writable({ write(chunk, _enc, done) { append(String(chunk)); done(); } });
-  const io: CliIo = { stdout: sink((s) => { out += s; }), stderr: sink((s) => { err += s; }), stdoutIsTTY: false, env };
-  return { io, out: () => out, err: () => err };
-}
 
 let h: Harness;
 let url: string;
