@@ -89,8 +89,9 @@ export function registerRequestCommands(program: Command, io: CliIo): void {
         id: r.id, kind: r.kind, status: statusLine(r), requester: r.requester.name, accountable: r.accountable?.name ?? null, subject: `${r.subject.name} (${r.subject.kind})`,
         what: whatLine(r), duration_seconds: r.kind === 'access' ? r.duration_seconds : null, justification: r.justification, ticket: r.ticket,
         rule: `${r.tier}: ${r.requirement.auto_approve ? 'auto-approved' : r.requirement.slots.join(' + ')}${r.requirement.owner_not_sole ? ' (not the subject\'s owner alone)' : ''}`,
-        approvals: r.approvals.map((a) => `${a.approver.name} ${a.decision}${a.counts ? '' : ' (earlier revision)'}`).join(', ') || null,
-        pending_until: r.pending_until, revision: r.revision, request_hash: r.request_hash,
+        approvals: r.approvals.map((a) => `${a.approver.name} ${a.decision}${a.counts ? '' : ' (earlier revision)'}${a.comment ? `: ${a.comment}` : ''}`).join('; ') || null,
+        ...(r.status === 'pending' ? { pending_until: r.pending_until } : { decided_at: r.decided_at, decision_reason: r.decision_reason }),
+        revision: r.revision, request_hash: r.request_hash,
       });
     }));
 
