@@ -1,22 +1,17 @@
 // The gateway module, composed from its parts. Landed so far: the upstreams registry (providers, sealed keys, model
-// routes) and limits and budgets (the enforcer the call pipeline reserves through). The model and MCP proxies that
-// use them — their own listener and `pipeline.ts` — come next (issue 13).
-import type { GatewayPartContext } from './parts.js';
-import { createLimitsPart } from './limits/index.js';
-import { createUpstreamsPart } from './upstreams/index.js';
+// routes) and the catalog the forwarding step will ask. Limits and budgets (table `gateway_limits`, migration 0008)
+// and the model and MCP proxies that use them — their own listener and `pipeline.ts` — come next (issue 13).
 import type { HttpApp } from '../platform/http/app.js';
+import type { GatewayPartContext } from './parts.js';
+import { createUpstreamsPart } from './upstreams/index.js';
 
 export function createGatewayModule(ctx: GatewayPartContext) {
   const upstreams = createUpstreamsPart(ctx);
-  const limits = createLimitsPart(ctx);
   return {
     /** Which upstream serves a model resource, with its key opened (for the forwarding step only). */
     upstreams,
-    /** Reserve-before-forward and settle-on-usage limits and budgets. */
-    limits,
     registerRoutes(app: HttpApp) {
       upstreams.registerRoutes(app);
-      limits.registerRoutes(app);
     },
   };
 }
