@@ -60,7 +60,7 @@ export function normaliseBaseUrl(value: string): BaseUrlResult {
   if (url.search || value.includes('?')) return fail('must not have a query (Azure OpenAI\'s api-version is `api_version`)');
   if (!url.hostname) return fail('has no host');
   if (url.protocol === 'http:' && !isPrivateHost(url.hostname)) {
-    return fail('must use https; plain http only to a loopback or private address (127.0.0.0/8, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, [::1], [fc00::/7], localhost)');
+    return fail('must use https; plain http only to a loopback or private address (127.0.0.0/8, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, [::1], fc00::/7, localhost)');
   }
   return { ok: true, url: `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}` };
 }

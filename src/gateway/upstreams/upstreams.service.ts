@@ -223,7 +223,7 @@ export function createUpstreamService(deps: UpstreamServiceDeps) {
         if (routes.length > 0 && !opts.unrouteModels) {
           const names = routes.map((r) => r.resource_name);
           const shown = names.slice(0, 5).map((n) => `'${n}'`).join(', ') + (names.length > 5 ? `, and ${names.length - 5} more` : '');
-          throw new AppError('model_already_routed', `upstream '${row.name}' still serves ${names.length} model${names.length === 1 ? '' : 's'} (${shown}); unroute them first, or delete with unroute_models=true`, {
+          throw new AppError('model_already_routed', `upstream '${row.name}' still serves ${names.length} model${names.length === 1 ? '' : 's'} (${shown}); unroute ${names.length === 1 ? 'it' : 'them'} first, or delete with unroute_models=true (custos upstream remove --unroute-models)`, {
             models: names.slice(0, 100),
           });
         }
