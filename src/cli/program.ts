@@ -28,6 +28,7 @@ import { registerRequestCommands } from './commands/request.js';
 import { registerBreakGlassCommands } from './commands/breakglass.js';
 import { registerReviewCommands } from './commands/review.js';
 import { registerWebhookCommands } from './commands/webhook.js';
+import { registerUpstreamCommands } from './commands/upstream.js';
 import type { CliIo } from './output.js';
 
 // Every command but `scan` (see main.ts). Exit codes: 0 success, 1 the request failed (the server said no, or
@@ -75,6 +76,7 @@ export function buildProgram(io: CliIo): Command {
   registerBreakGlassCommands(program, io);
   registerReviewCommands(program, io);
   registerWebhookCommands(program, io);
+  registerUpstreamCommands(program, io);
   registerAdminCommands(program, io);
   for (const cmd of allCommands(program)) cmd.exitOverride();
   return program;
