@@ -32,7 +32,7 @@ export function registerResourceRoutes(app: HttpApp, resources: ResourceService)
   }, async (req) => resources.update(req.actor, req.params.ref, req.body));
 
   app.delete('/v1/resources/:ref', {
-    config: { permission: 'resource.write', errors: ['not_found', 'resource_has_children'] },
+    config: { permission: 'resource.write', errors: ['not_found', 'resource_has_children', 'resource_in_use'] },
     schema: { tags, summary: 'Delete a resource without children', params: refParams, querystring: deleteResourceQuery, response: { 204: z.null() } },
   }, async (req, reply) => { await resources.remove(req.actor, req.params.ref, req.query.reason); return reply.code(204).send(null); });
 }

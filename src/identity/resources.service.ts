@@ -6,7 +6,7 @@ import { AppError, errors } from '../platform/http/errors.js';
 import type { IdGenerator } from '../platform/ids.js';
 import { decodeCursor, pageOf } from '../platform/http/pagination.js';
 import type { ResourcesTable } from '../platform/store/schema.js';
-import { isUniqueViolation } from '../platform/store/errors.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../platform/store/errors.js';
 import { audienceOf } from './audience.js';
 import { nextLabels, parseLabelFilter, sameLabels } from './labels.js';
 import { resolveOwner, type Owner } from './owners.service.js';
@@ -240,7 +240,13 @@ export function createResourceService(deps: { db: Database; audit: AuditWriter; 
           const named = canSee(actor, child.id, child.owner_principal_id, child.owner_team_id) ? ` (e.g. '${child.name}')` : '';
           throw new AppError('resource_has_children', `resource '${row.name}' still has children${named}; move or delete them first`);
         }
-        await repo.deleteResource(trx, row.id);
+        try {
+          await repo.deleteResource(trx, row.id);
+        } catch (error) {
+          // Grants, access requests and gateway model routes keep naming it (they are evidence, or still in force).
+          if (isForeignKeyViolation(error)) throw new AppError('resource_in_use', `resource '${row.name}' is still referenced by grants, access requests or gateway model routes; it cannot be deleted (unroute it, or keep it)`);
+          throw error;
+        }
         await record(trx, batch, actor, 'resource.deleted', row, { reason: reason ?? null, resource: toView(row) });
       });
     },

@@ -294,6 +294,18 @@ for (const backend of BACKENDS) {
       expect((await h.call('GET', '/v1/access-requests?kind=break_glass')).body.items.length).toBeGreaterThan(0);
     });
 
+    it.runIf(enabled)('a resource named by a grant is not deleted: 409 resource_in_use, nothing lost', async () => {
+      const name = uniq('kept');
+      await must('POST', '/v1/resources', { name, kind: 'dataset', owner: 'bob', risk_tier: 'low', purposes: ['support'] });
+      const bot = await agent('alice');
+      const r = await file({ subject: bot, resources: [name], actions: ['read'], purpose: 'support', duration_seconds: 600 });
+      expect(r.body.status).toBe('approved');
+      const del = await h.call('DELETE', `/v1/resources/${name}`);
+      expect([del.status, del.body.code]).toEqual([409, 'resource_in_use']);
+      expect((await h.call('GET', `/v1/resources/${name}`)).status).toBe(200);
+      expect(await decide(bot, 'read', name)).toBe('allow');
+    });
+
     it.runIf(enabled)('registration: a critical agent starts proposed and becomes active only through an approved request', async () => {
       const name = uniq('crit-bot');
       const refused = await h.call('POST', '/v1/principals', { name, kind: 'agent', owner: 'alice', status: 'active', risk_tier: 'critical' });

@@ -100,6 +100,7 @@ export const ERROR_CODES = {
   model_already_routed: { status: 409, title: 'Model already routed', meaning: 'The model resource is already served by another upstream; remove that alias first.' },
   invalid_limit: { status: 422, title: 'Invalid limit', meaning: 'A limit names an existing principal, team or resource and at least one positive whole number (requests or tokens per minute, tokens per day or month).' },
 
+  resource_in_use: { status: 409, title: 'Resource in use', meaning: 'The resource is still named by grants, access requests or gateway model routes, which are kept as evidence or are still in force; it cannot be deleted.' },
   resource_has_children: { status: 409, title: 'Resource has children', meaning: 'Delete or move the child resources first.' },
 
   // Sign-in: OAuth clients for people
