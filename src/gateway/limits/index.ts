@@ -29,7 +29,10 @@ export interface LimitsPartOptions {
   reservationTtlMs?: number;
 }
 
-export function createLimitsPart(ctx: GatewayPartContext & LimitsPartOptions): GatewayPart & LimitEnforcer {
+/** What the part is built from: the gateway's part context (it uses the store, audit writer, clock and ids) and options. */
+export type LimitsPartContext = Pick<GatewayPartContext, 'db' | 'audit' | 'clock' | 'newId'> & LimitsPartOptions;
+
+export function createLimitsPart(ctx: LimitsPartContext): GatewayPart & LimitEnforcer {
   const { db, audit, clock, newId } = ctx;
   const ttl = ctx.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS;
   const counters = ctx.counters ?? createMemoryCounterStore({ lateSettleMs: ttl });

@@ -3,7 +3,7 @@ import type { Actor } from '../../platform/actor.js';
 import type { Clock } from '../../platform/clock.js';
 import { AppError, errors } from '../../platform/http/errors.js';
 import { decodeCursor, pageOf } from '../../platform/http/pagination.js';
-import type { IdGenerator } from '../../platform/ids.js';
+import { isUuid, type IdGenerator } from '../../platform/ids.js';
 import type { Database, Trx, WriteBatch } from '../../platform/store/db.js';
 import type { GatewayLimitsTable } from '../../platform/store/schema.js';
 import type { CounterStore } from './counters.js';
@@ -17,7 +17,9 @@ import type { LimitTarget, LimitTargets } from './ports.js';
 //
 // Rules:
 // - A limit is addressed by its target: one row per principal, team or resource (the store's unique index). The
-//   target must exist (the LimitTargets port): 422 invalid_limit on set, 404 not_found on show and remove.
+//   target must exist (the LimitTargets port): 422 invalid_limit on set, 404 not_found on show and remove. A limit
+//   whose target was deleted since is inert (ids are never reused); it is listed without a name and can still be
+//   shown and removed by the target's id.
 // - Set merges: an absent value is kept, null clears it, a number (1…2,147,483,647) sets it; at least one value
 //   must be given and one must remain (else 422 invalid_limit: removing is DELETE).
 // - Every change is audited in its transaction: `limit.set` (before: null when created) and `limit.removed`, each
@@ -53,14 +55,16 @@ export function createLimitService(deps: LimitServiceDeps) {
     return t;
   }
 
-  async function found(kind: TargetKind, ref: string): Promise<{ t: LimitTarget; row: GatewayLimitsTable }> {
-    const t = await target(kind, ref, 'not_found');
-    const row = await repo.findLimit(db.kysely, kind, t.id);
+  /** The target and its limit. A limit whose target was deleted since stays addressable by the target's id. */
+  async function found(trx: Trx | undefined, kind: TargetKind, ref: string): Promise<{ t: { id: string; name: string | null }; row: GatewayLimitsTable }> {
+    const t: { id: string; name: string | null } | undefined = (await targets.find(kind, ref)) ?? (isUuid(ref) ? { id: ref, name: null } : undefined);
+    const row = t ? await repo.findLimit(trx ?? db.kysely, kind, t.id) : undefined;
+    if (!t || (!row && t.name === null)) throw errors.notFound(kind, ref);
     if (!row) throw new AppError('not_found', `no limit is set on ${kind} '${t.name}'`);
     return { t, row };
   }
 
-  async function record(trx: Trx, batch: WriteBatch, actor: Actor, type: 'set' | 'removed', t: { kind: TargetKind } & LimitTarget, details: Record<string, unknown>) {
+  async function record(trx: Trx, batch: WriteBatch, actor: Actor, type: 'set' | 'removed', t: { kind: TargetKind; id: string; name: string | null }, details: Record<string, unknown>) {
     await audit.record(trx, batch, {
       type: `limit.${type}`, action: `limit.${type}`, actor, target: { type: t.kind, id: t.id, name: t.name }, outcome: 'success', details,
     });
@@ -105,7 +109,7 @@ export function createLimitService(deps: LimitServiceDeps) {
     },
 
     async get(kind: TargetKind, ref: string): Promise<LimitWithUsageView> {
-      const { t, row } = await found(kind, ref);
+      const { t, row } = await found(undefined, kind, ref);
       const now = clock.now().getTime();
       const set = METRICS.filter((m) => row[m] !== null);
       const windows = set.map((m) => ({ metric: m, window: windowOf(METRIC_RULES[m].window, now) }));
@@ -118,10 +122,11 @@ export function createLimitService(deps: LimitServiceDeps) {
     },
 
     async remove(actor: Actor, kind: TargetKind, ref: string, reason: string): Promise<void> {
-      const t = await target(kind, ref, 'not_found');
+      // The target is resolved before the write job (the port reads outside it), the row again inside it.
+      const { t } = await found(undefined, kind, ref);
       await db.write(async (trx, batch) => {
         const row = await repo.findLimit(trx, kind, t.id);
-        if (!row) throw new AppError('not_found', `no limit is set on ${kind} '${t.name}'`);
+        if (!row) throw new AppError('not_found', `no limit is set on ${kind} '${t.name ?? t.id}'`);
         await repo.deleteLimit(trx, row.id);
         await record(trx, batch, actor, 'removed', { kind, ...t }, { limit_id: row.id, before: valuesOf(row), after: null, reason });
       });
