@@ -217,6 +217,9 @@ for (const backend of BACKENDS) {
       const team = await reserve({ principalId: ids.other!, maxTokens: 500 });
       expect(team).toMatchObject({ ok: false, limit: { target: { kind: 'team', id: ids.ml }, metric: 'tokens_per_minute', exceedsWindow: true }, retryAfterSeconds: 55 });
       expect((await reserve({ principalId: ids.other!, teamIds: [ids.web!], maxTokens: 500 })).ok).toBe(true);
+      // A member of many teams (past the statements compiled once): the team's limit still applies.
+      const many = [...Array.from({ length: 20 }, () => newId()), ids.ml!];
+      expect(await reserve({ principalId: ids.other!, teamIds: many, maxTokens: 500 })).toMatchObject({ ok: false, limit: { target: { kind: 'team', id: ids.ml } } });
       await ok('PUT', '/v1/limits/resource/llama', { requests_per_minute: 1, reason: 'test' });
       expect((await reserve({ principalId: ids.other!, teamIds: [], resourceId: ids.llama!, maxTokens: 1 })).ok).toBe(true);
       const rpm = await reserve({ principalId: ids.bot!, teamIds: [], resourceId: ids.llama!, maxTokens: 1 });
