@@ -58,7 +58,7 @@ export interface ControlPlane {
   authz: AuthzModule;
   /** Access requests, break-glass, reviews and webhooks (tests drive its sweeps with a manual clock). */
   approvals: ApprovalsModule;
-  /** The upstreams registry today; limits and the model and MCP proxies next. */
+  /** Upstreams and limits today; the model and MCP proxies next. */
   gateway: GatewayModule;
   /** The OAuth issuer: the public URL, or the listener's address. */
   issuer(): string;

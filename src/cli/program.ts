@@ -29,6 +29,7 @@ import { registerBreakGlassCommands } from './commands/breakglass.js';
 import { registerReviewCommands } from './commands/review.js';
 import { registerWebhookCommands } from './commands/webhook.js';
 import { registerUpstreamCommands } from './commands/upstream.js';
+import { registerLimitCommands } from './commands/limit.js';
 import type { CliIo } from './output.js';
 
 // Every command but `scan` (see main.ts). Exit codes: 0 success, 1 the request failed (the server said no, or
@@ -77,6 +78,7 @@ export function buildProgram(io: CliIo): Command {
   registerReviewCommands(program, io);
   registerWebhookCommands(program, io);
   registerUpstreamCommands(program, io);
+  registerLimitCommands(program, io);
   registerAdminCommands(program, io);
   for (const cmd of allCommands(program)) cmd.exitOverride();
   return program;

@@ -21,6 +21,7 @@ import { APPROVALS_BREAK_GLASS_ROUTE_CASES } from './cases/approvals-break-glass
 import { APPROVALS_REVIEWS_ROUTE_CASES } from './cases/approvals-reviews.cases.js';
 import { APPROVALS_WEBHOOKS_ROUTE_CASES } from './cases/approvals-webhooks.cases.js';
 import { GATEWAY_UPSTREAMS_ROUTE_CASES } from './cases/gateway-upstreams.cases.js';
+import { GATEWAY_LIMITS_ROUTE_CASES } from './cases/gateway-limits.cases.js';
 
 // One request per registered route, with what each operator role must get back. The role-matrix and
 // "no token" tests walk the routes the running app publishes in /openapi.json and fail on any route that
@@ -51,6 +52,7 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   ...APPROVALS_REVIEWS_ROUTE_CASES,
   ...APPROVALS_WEBHOOKS_ROUTE_CASES,
   ...GATEWAY_UPSTREAMS_ROUTE_CASES,
+  ...GATEWAY_LIMITS_ROUTE_CASES,
 };
 
 /** Settings a harness walking these cases needs: the session cases sign in by pasting an operator token, which stays
