@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, customFetch, errors as joseErrors, type JWTVerifyGetKey, type RemoteJWKSet } from 'jose';
 import type { Clock } from '../platform/clock.js';
+import { outboundUrlProblem } from '../platform/url-rule.js';
 
 // The public keys of trusted workload issuers (GitHub Actions, a Kubernetes cluster, …), fetched from the
 // JWKS URL configured for each issuer and kept for a bounded time. jose's createRemoteJWKSet does the fetch,
@@ -53,17 +54,7 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 /** Why `value` may not be fetched from or trusted as an issuer URL; undefined when it may. */
 export function remoteUrlProblem(value: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return 'is not an absolute URL';
-  }
-  if (url.username || url.password) return 'must not carry a user name or password';
-  if (url.hash || value.includes('#')) return 'must not have a fragment';
-  if (url.protocol === 'https:') return url.hostname ? undefined : 'has no host';
-  if (url.protocol === 'http:') return LOOPBACK_HOSTS.has(url.hostname) ? undefined : 'must use https (plain http only to 127.0.0.1, [::1] or localhost)';
-  return 'must use https';
+  return outboundUrlProblem(value, { allows: (host) => LOOPBACK_HOSTS.has(host), refusal: 'must use https (plain http only to 127.0.0.1, [::1] or localhost)' });
 }
 
 interface Entry {

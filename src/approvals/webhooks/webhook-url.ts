@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { outboundUrlProblem } from '../../platform/url-rule.js';
 
 // Where a webhook may point. Deliveries carry who asked for what access and who approved it, signed with the
 // webhook's secret, so they travel over TLS; plain http is accepted only to this machine (a local relay, tests).
@@ -22,19 +23,9 @@ export function isLoopbackHost(hostname: string): boolean {
 /** What is wrong with `value` as a webhook URL, or undefined when it is acceptable. */
 export function webhookUrlProblem(value: string): string | undefined {
   if (value.length > MAX_WEBHOOK_URL_LENGTH) return `is longer than ${MAX_WEBHOOK_URL_LENGTH} characters`;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return 'is not an absolute URL';
-  }
-  if (url.username || url.password) return 'must not carry a user name or password';
-  if (url.hash || value.includes('#')) return 'must not have a fragment';
-  if (url.protocol === 'https:') return url.hostname ? undefined : 'has no host';
-  if (url.protocol === 'http:') {
-    return isLoopbackHost(url.hostname) ? undefined : 'must use https (plain http only to a loopback address: 127.0.0.0/8, [::1] or localhost)';
-  }
-  return 'must use https';
+  return outboundUrlProblem(value, {
+    allows: isLoopbackHost, refusal: 'must use https (plain http only to a loopback address: 127.0.0.0/8, [::1] or localhost)',
+  });
 }
 
 /**
