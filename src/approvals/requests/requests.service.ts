@@ -135,10 +135,11 @@ export function createRequestService(ctx: ApprovalsPartContext) {
     return out;
   }
 
-  async function outcomeOf(trx: Trx, row: AccessRequestsTable): Promise<RuleOutcome> {
-    const checks = await checkersOf(trx, row);
+  /** The rule's outcome now; a decision that has already read the groups and parties passes them in. */
+  async function outcomeOf(trx: Trx, row: AccessRequestsTable, read?: { checks: Awaited<ReturnType<typeof checkersOf>>; parties: RequestParties }): Promise<RuleOutcome> {
+    const checks = read?.checks ?? await checkersOf(trx, row);
     return evaluateRule({
-      slots: checks.requirement.slots, ownerNotSole: checks.requirement.owner_not_sole, parties: await partiesOf(trx, row),
+      slots: checks.requirement.slots, ownerNotSole: checks.requirement.owner_not_sole, parties: read?.parties ?? await partiesOf(trx, row),
       approvals: await currentApprovals(trx, row), inGroup: checks.inGroup, conflicted: checks.conflicted,
     });
   }
@@ -348,13 +349,14 @@ export function createRequestService(ctx: ApprovalsPartContext) {
       // The rule is the stricter of the one frozen at filing and the one the registry implies now (a resource or
       // the subject may have become riskier since).
       const row = await retier(trx, batch, read);
-      const refusal = approverRefusal(factsOf(actor), await partiesOf(trx, row));
+      const parties = await partiesOf(trx, row);
+      const refusal = approverRefusal(factsOf(actor), parties);
       if (refusal) throw new AppError(refusal.code, refusal.detail);
       const checks = await checkersOf(trx, row);
       const conflict = checks.conflictOf(me.id);
       if (conflict) throw new AppError('approver_not_eligible', `the conflicting-role pair '${conflict.name}' excludes you from deciding this request`, { conflict: conflict.name });
       if (!eligibleForAnySlot(checks.requirement.slots, me.id, checks.inGroup)) {
-        throw new AppError('approver_not_eligible', `this ${row.tier} risk request needs approvers from: ${checks.requirement.slots.join(', ')}; you are in none of them`, { needs: (await outcomeOf(trx, row)).needs });
+        throw new AppError('approver_not_eligible', `this ${row.tier} risk request needs approvers from: ${checks.requirement.slots.join(', ')}; you are in none of them`, { needs: (await outcomeOf(trx, row, { checks, parties })).needs });
       }
       const previous = await repo.approvalsOf(trx, row.id);
       if (previous.some((a) => a.approver_id === me.id && a.request_hash === row.request_hash && a.revision === row.revision)) {
@@ -374,7 +376,7 @@ export function createRequestService(ctx: ApprovalsPartContext) {
         return toView(trx, after);
       }
       await record(trx, batch, actor, 'access_request.approval', row, { revision: row.revision, request_hash: row.request_hash, comment: input.comment ?? null });
-      const outcome = await outcomeOf(trx, row);
+      const outcome = await outcomeOf(trx, row, { checks, parties });
       const final = outcome.satisfied ? await finalise(trx, batch, row, { auto: false, approvers: outcome.counted }) : row;
       return toView(trx, final);
     });
