@@ -69,7 +69,7 @@ export interface FakeUpstream {
   waitForRequest(predicate?: (r: RecordedRequest) => boolean, timeoutMs?: number): Promise<RecordedRequest>;
   /** Throws if any violation was seen since the last reset, naming them. */
   assertClean(): void;
-  /** Forget recorded requests, violations and scripted behaviour. */
+  /** Forget recorded requests, violations and queued one-shot behaviours (the defaults stay). */
   reset(): void;
   close(): Promise<void>;
 }
@@ -371,7 +371,6 @@ export async function startFakeUpstream(opts: { keys?: { openai?: string; anthro
       requests.length = 0;
       violations.length = 0;
       queue = [];
-      base = {};
     },
     async close() {
       for (const s of sockets) s.destroy();
