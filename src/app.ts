@@ -5,7 +5,7 @@ import {
 } from './audit/index.js';
 import fs from 'node:fs';
 import { ensureDataDir, initialiseStore, isInitialised, unseal, type BootstrapResult } from './bootstrap.js';
-import { createCredentialsModule, createRemoteJwksCache } from './credentials/index.js';
+import { createCredentialsModule, createRemoteJwksCache, type AudienceResource } from './credentials/index.js';
 import {
   authorize, createAdminRecovery, createDenialRecorder, createOperatorTokenService, createRoleLookup, registerOperatorTokenRoutes,
   type AdminRecoveryInput, type AdminRecoveryResult,
@@ -25,6 +25,9 @@ import { ConfigError, type Config } from './platform/config.js';
 import { openDatabase, sqlitePath, storeHealthChecks, type Database } from './platform/store/db.js';
 import { createStatsKeeper } from './platform/store/maintenance.js';
 import { createHttpApp, type HttpApp } from './platform/http/app.js';
+import { createScrapeCheck, registerMetricsRoute } from './platform/http/metrics-route.js';
+import { createMetrics } from './platform/metrics.js';
+import { withGatewayAudiences } from './gateway/audiences.js';
 import { setCursorKey } from './platform/http/pagination.js';
 import { registerHealthRoutes } from './platform/http/health.js';
 import { createManagementPipeline } from './platform/http/pipeline/index.js';
@@ -58,8 +61,10 @@ export interface ControlPlane {
   authz: AuthzModule;
   /** Access requests, break-glass, reviews and webhooks (tests drive its sweeps with a manual clock). */
   approvals: ApprovalsModule;
-  /** Upstreams and limits today; the model and MCP proxies next. */
+  /** Upstreams, limits, and the model and MCP proxies on the gateway listener. */
   gateway: GatewayModule;
+  /** The gateway's public base URL (the audience of tokens for it): --gateway-public-url, or its listener's address. */
+  gatewayUrl(): string;
   /** The OAuth issuer: the public URL, or the listener's address. */
   issuer(): string;
   /** `custos admin recover`: a host operator holding the master key mints a fresh admin token (audited). */
@@ -67,6 +72,8 @@ export interface ControlPlane {
   listen(): Promise<string>;
   close(): Promise<void>;
 }
+
+const hostForUrl = (host: string) => (host.includes(':') ? `[${host}]` : host);
 
 export async function createControlPlane(config: Config, options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const clock = options.clock ?? systemClock;
@@ -87,9 +94,15 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     const tokens = createOperatorTokenService({ db, audit, clock, identity });
     // The OAuth issuer and the management API's audience: the public URL, else the listener's address (known
     // once listening when the port is 0).
-    const site = { url: config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}` };
+    const site = { url: config.publicUrl ?? `http://${hostForUrl(config.host)}:${config.port}` };
+    const metrics = createMetrics();
+    db.observeCommits((seconds, queued) => metrics.commit(seconds, queued));
+    // Resource indicators that name the gateway (its base URL) or one of its MCP endpoints are audiences too: the
+    // directory the token endpoint and API keys resolve them with asks the gateway (bound once it is built, below).
+    const gatewayAudiences: { resolve: (indicator: string) => Promise<AudienceResource | undefined> } = { resolve: async () => undefined };
+    const credentialDirectory = withGatewayAudiences(createCredentialDirectory({ db }), () => gatewaySite.url, (i) => gatewayAudiences.resolve(i));
     const credentials = createCredentialsModule({
-      db, audit, clock, newId, keys, directory: createCredentialDirectory({ db }), principalWithTeams: (id) => identity.principalWithTeams(id),
+      db, audit, clock, newId, keys, directory: credentialDirectory, principalWithTeams: (id) => identity.principalWithTeams(id),
       operatorTokens: tokens, issuer: () => site.url, signingAlg: config.signingAlg, keyRotationDays: config.keyRotationDays,
       requireDpopNonce: config.requireDpopNonce,
     });
@@ -100,7 +113,7 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     const adminRecovery = createAdminRecovery({ db, audit, identity, principals, tokens });
     const teams = createTeamService({ db, audit, clock, newId });
     const resources = createResourceService({ db, audit, clock, newId });
-    const directory = createCredentialDirectory({ db });
+    const directory = credentialDirectory;
     // People signing in: the sign-in module plugs its grants, session holder and endpoints into the credentials module.
     const signin = createSigninModule({
       db, audit, clock, newId, keys, issuer: () => site.url, directory,
@@ -155,7 +168,17 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     authz.grants.onRevoked((trx, batch, actor, grant, reason) => approvals.grantRevoked(trx, batch, actor, grant, reason));
     authz.grants.addCreationRule((trx, _actor, grant) => approvals.assertDirectGrantAllowed(trx, grant.resource));
 
-    const gateway = createGatewayModule({ db, audit, clock, newId, keys, logger });
+    // The gateway: its public URL is the audience of tokens for it (from --gateway-public-url, else its listener's
+    // address once listening); it verifies with the credentials module's verifier for that audience and decides with
+    // the decision point in-process.
+    const gatewaySite = { url: config.gatewayPublicUrl ?? (config.gatewayPort ? `http://${hostForUrl(config.host)}:${config.gatewayPort}` : '') };
+    const mayScrape = createScrapeCheck({ scrapeToken: config.metricsToken, verify: credentials.verify, publicUrl: () => site.url, authorize });
+    const gateway = createGatewayModule({
+      db, audit, clock, newId, keys, logger, metrics, trustProxy: config.trustedProxies, mayScrape,
+      gatewayUrl: () => gatewaySite.url, issuer: () => site.url, verifierFor: credentials.verifierFor, pdp: authz.pdp,
+      hashContent: config.gatewayHashContent, resources,
+    });
+    gatewayAudiences.resolve = (indicator) => gateway.audienceFor(indicator);
 
     setCursorKey(keys.deriveKey('pagination-cursor'));
     const http = await createHttpApp({
@@ -169,6 +192,7 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
         publicUrl: () => site.url,
       }),
     });
+    registerMetricsRoute(http, metrics, mayScrape);
     registerHealthRoutes(http, {
       keys: () => ({ ok: true }),
       ...storeHealthChecks(db),
@@ -205,6 +229,7 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
       approvals,
       gateway,
       issuer: () => site.url,
+      gatewayUrl: () => gatewaySite.url,
       recoverAdmin: (input) => adminRecovery.recover(systemActor('cli_local'), input),
       async listen() {
         // Sign the first checkpoint before serving, then keep signing while events arrive.
@@ -213,6 +238,10 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
         await statsKeeper.start();
         const url = await http.listen({ host: config.host, port: config.port });
         if (!config.publicUrl) site.url = url;
+        if (config.gatewayPort !== null) {
+          const gatewayUrl = await gateway.listen(config.host, config.gatewayPort);
+          if (!config.gatewayPublicUrl) gatewaySite.url = gatewayUrl;
+        }
         credentials.start();
         signin.start();
         approvals.start();
@@ -224,6 +253,7 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
         signin.stop();
         await approvals.stop();
         await http.close();
+        await gateway.close();
         // A last checkpoint on shutdown covers every acknowledged event.
         await checkpointer.stop();
         await db.close();

@@ -2,6 +2,7 @@
 // (snapshot.ts), the policy set (policy-set.ts), and the parts that feed or ask it (policies/, grants/, devices/,
 // authzen/). Other modules see only what index.ts re-exports.
 import type { Actor, AuthMethod } from '../platform/actor.js';
+import type { Trx, WriteBatch } from '../platform/store/db.js';
 
 /** The AI-asset actions (what agents and people do to models, datasets, tools, …). */
 export const ASSET_ACTIONS = ['invoke', 'read', 'write', 'train', 'fine_tune', 'deploy', 'promote', 'delegate', 'call_tool', 'export'] as const;
@@ -126,9 +127,19 @@ export interface EvaluateOptions {
   context?: Record<string, unknown>;
 }
 
+export interface PreparedDecision {
+  decision: Decision;
+  record(trx: Trx, batch: WriteBatch): Promise<{ id: string }>;
+}
+
 export interface Pdp {
   /** Decides and records `authz.decision` (and `authz.policy_error` when a policy errored) before returning. */
   decide(request: DecisionRequest, askedBy: Actor): Promise<Decision>;
+  /**
+   * Decides without committing: `record` writes the same events inside the caller's transaction, so an enforcement
+   * point (the gateway) commits the decision and its own record of the call together, once, before it answers.
+   */
+  prepareDecision(request: DecisionRequest, askedBy: Actor): Promise<PreparedDecision>;
   /** Evaluates without recording: policy tests, impact replays, searches whose answers are recorded as one event. */
   evaluate(request: DecisionRequest, options?: EvaluateOptions): Promise<Decision>;
   /** Brings the snapshot up to date and returns its versions (health, explain). */

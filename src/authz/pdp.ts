@@ -20,7 +20,7 @@ import { AppError } from '../platform/http/errors.js';
 import { buildContext } from './context.js';
 import {
   ACTIONS, type CandidatePolicies, type Decision, type DecisionReason, type DecisionRequest, type EntityUid, type EvaluateOptions, type Pdp,
-  type PrincipalVerdict, type RefusalCode, type RequestFacts, type SnapshotPrincipal,
+  type PreparedDecision, type PrincipalVerdict, type RefusalCode, type RequestFacts, type SnapshotPrincipal,
 } from './contracts.js';
 import type { DevicePosture } from './devices/index.js';
 import {
@@ -247,15 +247,12 @@ export function createPdp(deps: PdpDeps): Pdp {
     } };
   }
 
-  return {
-    async evaluate(request, options) {
-      return (await run(request, options)).decision;
-    },
-
-    async decide(request, askedBy: Actor) {
-      const { decision, target } = await run(request);
-      const errored = decision.reasons.filter((r) => r.kind === 'error');
-      const event = await deps.db.write(async (trx, batch) => {
+  async function prepareDecision(request: DecisionRequest, askedBy: Actor): Promise<PreparedDecision> {
+    const { decision, target } = await run(request);
+    const errored = decision.reasons.filter((r) => r.kind === 'error');
+    return {
+      decision,
+      async record(trx, batch) {
         const recorded = await deps.audit.record(trx, batch, {
           type: 'authz.decision', actor: askedBy, action: request.action, target,
           decision: decision.decision, reasons: decision.reasons.map(reasonText), policyVersion: decision.policyVersion,
@@ -275,10 +272,23 @@ export function createPdp(deps: PdpDeps): Pdp {
             details: { decision_event: recorded.id, request_id: request.requestId ?? askedBy.provenance.requestId },
           });
         }
-        return recorded;
-      });
-      return { ...decision, auditEventId: event.id };
+        return { id: recorded.id };
+      },
+    };
+  }
+
+  return {
+    async evaluate(request, options) {
+      return (await run(request, options)).decision;
     },
+
+    async decide(request, askedBy: Actor) {
+      const prepared = await prepareDecision(request, askedBy);
+      const event = await deps.db.write((trx, batch) => prepared.record(trx, batch));
+      return { ...prepared.decision, auditEventId: event.id };
+    },
+
+    prepareDecision,
 
     async versions() {
       const s = await deps.snapshots.current();

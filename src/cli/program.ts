@@ -30,6 +30,7 @@ import { registerReviewCommands } from './commands/review.js';
 import { registerWebhookCommands } from './commands/webhook.js';
 import { registerUpstreamCommands } from './commands/upstream.js';
 import { registerLimitCommands } from './commands/limit.js';
+import { registerMcpServerCommands } from './commands/mcp-server.js';
 import type { CliIo } from './output.js';
 
 // Every command but `scan` (see main.ts). Exit codes: 0 success, 1 the request failed (the server said no, or
@@ -79,6 +80,7 @@ export function buildProgram(io: CliIo): Command {
   registerWebhookCommands(program, io);
   registerUpstreamCommands(program, io);
   registerLimitCommands(program, io);
+  registerMcpServerCommands(program, io);
   registerAdminCommands(program, io);
   for (const cmd of allCommands(program)) cmd.exitOverride();
   return program;

@@ -114,10 +114,13 @@ export function createCredentialsModule(deps: CredentialsModuleDeps) {
   }
 
   const apiKeyIssuer = createApiKeyIssuer({ db, audit, clock, principals });
-  const verify: CredentialVerifier = createCredentialVerifier({
-    issuers: { op: deps.operatorTokens, ak: apiKeyIssuer }, accessTokens, dpop, audience: issuer,
+  // One verifier per enforcement point: the same checks, each with its own audience (this API's, the gateway's,
+  // an MCP endpoint's).
+  const verifierFor = (audience: () => string): CredentialVerifier => createCredentialVerifier({
+    issuers: { op: deps.operatorTokens, ak: apiKeyIssuer }, accessTokens, dpop, audience,
     recordJwtFailure: (token, reason, provenance, jti) => recordFailure('access_token', reason, provenance, jti, token),
   });
+  const verify = verifierFor(issuer);
 
   const introspection = createIntrospection({
     authenticateClient: tokenEndpoint.authenticateClient,
@@ -161,6 +164,8 @@ export function createCredentialsModule(deps: CredentialsModuleDeps) {
 
   return {
     verify,
+    /** The verifier of another enforcement point of this server: tokens and API keys must be addressed to `audience`. */
+    verifierFor,
     /** Verifies a Custos access token presented to someone else (an AuthZEN PEP passing its caller's token). */
     inspectToken: verifyIssuedToken,
     revocation,

@@ -24,6 +24,8 @@ export const PERMISSIONS = [
   'review.read', 'review.write', 'review.decide',
   'webhook.read', 'webhook.write',
   'upstream.read', 'upstream.write', 'limit.read', 'limit.write',
+  'mcp_server.read', 'mcp_server.write',
+  'metrics.read',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -31,6 +33,7 @@ const READ: Permission[] = [
   'self.read', 'principal.read', 'team.read', 'resource.read', 'token.read', 'audit.read', 'audit.verify', 'finding.read',
   'key.read', 'credential.read', 'federation.read', 'idp.read', 'client.read', 'session.read',
   'policy.read', 'grant.read', 'device.read', 'request.read', 'review.read', 'upstream.read', 'limit.read',
+  'mcp_server.read', 'metrics.read',
 ];
 
 export const ROLE_PERMISSIONS: Record<OperatorRole, ReadonlySet<Permission>> = {

@@ -48,6 +48,15 @@ export interface Config {
   authzTimeZone: string;
   /** Seconds between approvals sweeps (request expiry, review notices and lapses, webhook retries); 0: never. */
   approvalsSweepSeconds: number;
+  /** The model and MCP gateway's own listener (same host as the control plane): 0 picks a free port; null: off. */
+  gatewayPort: number | null;
+  /** The gateway's public base URL (no trailing slash): the audience of tokens for the gateway. undefined: derived
+   * from its listen address. */
+  gatewayPublicUrl: string | undefined;
+  /** Record a SHA-256 of each prompt and completion in the gateway's call events (never the text itself). */
+  gatewayHashContent: boolean;
+  /** A bearer credential Prometheus may scrape /metrics with, besides an operator token; undefined: none. */
+  metricsToken: string | undefined;
 }
 
 export interface SettingSpec {
@@ -79,6 +88,9 @@ export interface ConfigInput {
   networkZones?: string;
   authzTimeZone?: string;
   approvalsSweepSeconds?: string;
+  gatewayPort?: string;
+  gatewayPublicUrl?: string;
+  gatewayHashContent?: string;
 }
 
 /** Every setting, in one table: the README's settings table is generated from the same facts. */
@@ -102,6 +114,9 @@ export const SETTINGS: SettingSpec[] = [
   { key: 'networkZones', flag: '--network-zones', env: 'CUSTOS_NETWORK_ZONES', default: '(none)', description: 'Named network zones for authorization policies (context.provenance.zone): NAME=CIDR[,CIDR…], zones separated by ; (office=10.0.0.0/8,192.168.0.0/16;vpn=100.64.0.0/10); the most specific CIDR wins' },
   { key: 'authzTimeZone', flag: '--authz-time-zone', env: 'CUSTOS_AUTHZ_TIME_ZONE', default: 'UTC', description: 'IANA time zone of the hour and weekday authorization policies see (context.time), e.g. Europe/Berlin' },
   { key: 'approvalsSweepSeconds', flag: '--approvals-sweep-seconds', env: 'CUSTOS_APPROVALS_SWEEP_SECONDS', default: '15', description: 'Seconds between approvals sweeps (0-3600): pending requests expire, review notices and lapses, webhook retries; 0 turns the timer off' },
+  { key: 'gatewayPort', flag: '--gateway-port', env: 'CUSTOS_GATEWAY_PORT', default: '8081', description: 'TCP port of the model and MCP gateway (0-65535; 0 picks a free port; off: no gateway listener)' },
+  { key: 'gatewayPublicUrl', flag: '--gateway-public-url', env: 'CUSTOS_GATEWAY_PUBLIC_URL', default: '(http://<host>:<gateway-port>)', description: 'Public base URL agents reach the gateway at: the audience tokens for the gateway carry (RFC 8707 resource), published in its RFC 9728 metadata' },
+  { key: 'gatewayHashContent', flag: '--gateway-hash-content', env: 'CUSTOS_GATEWAY_HASH_CONTENT', default: 'false', description: 'Record a SHA-256 of each prompt and completion in gateway call events (true or false; the text itself is never recorded)' },
   { key: 'checkpointIntervalMs', flag: '--checkpoint-interval-ms', env: 'CUSTOS_CHECKPOINT_INTERVAL_MS', default: '1000', description: 'How often a signed audit checkpoint is made while events arrive (100-60000)' },
 ];
 
@@ -176,20 +191,23 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv, cwd = pro
     }
   }
 
-  const publicRaw = pick(spec('publicUrl'));
-  let publicUrl: string | undefined;
-  if (publicRaw !== undefined && publicRaw !== '') {
+  // A public base URL setting: http(s), no query, fragment or credentials; kept without trailing slashes.
+  function baseUrlSetting(key: 'publicUrl' | 'gatewayPublicUrl'): string | undefined {
+    const raw = pick(spec(key));
+    if (raw === undefined || raw === '') return undefined;
     let url: URL;
     try {
-      url = new URL(publicRaw);
+      url = new URL(raw);
     } catch {
-      throw bad('publicUrl', publicRaw, 'not a URL; expected https://host[:port][/path]');
+      throw bad(key, raw, 'not a URL; expected https://host[:port][/path]');
     }
     if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username || url.password) {
-      throw bad('publicUrl', publicRaw, 'expected an http(s) URL without query, fragment or credentials');
+      throw bad(key, raw, 'expected an http(s) URL without query, fragment or credentials');
     }
-    publicUrl = url.href.replace(/\/+$/, '');
+    return url.href.replace(/\/+$/, '');
   }
+  const publicUrl = baseUrlSetting('publicUrl');
+  const gatewayPublicUrl = baseUrlSetting('gatewayPublicUrl');
 
   const signingAlg = pick(spec('signingAlg')) ?? 'EdDSA';
   if (signingAlg !== 'EdDSA' && signingAlg !== 'ES256') throw bad('signingAlg', signingAlg, 'expected EdDSA or ES256');
@@ -239,6 +257,21 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv, cwd = pro
   const approvalsSweepSeconds = Number(sweepRaw);
   if (!/^\d+$/.test(sweepRaw) || approvalsSweepSeconds > 3600) throw bad('approvalsSweepSeconds', sweepRaw, 'expected an integer from 0 to 3600');
 
+  const gatewayPortRaw = pick(spec('gatewayPort')) ?? '8081';
+  let gatewayPort: number | null = null;
+  if (gatewayPortRaw !== 'off') {
+    const parsed = portSchema.safeParse(gatewayPortRaw);
+    if (!parsed.success || !/^\d+$/.test(gatewayPortRaw)) throw bad('gatewayPort', gatewayPortRaw, 'expected an integer from 0 to 65535, or off');
+    gatewayPort = parsed.data;
+  }
+  const hashRaw = pick(spec('gatewayHashContent')) ?? 'false';
+  if (hashRaw !== 'true' && hashRaw !== 'false') throw bad('gatewayHashContent', hashRaw, 'expected true or false');
+  // The scrape credential comes from the environment only (never a flag: it would show in the process list).
+  const metricsToken = env.CUSTOS_METRICS_TOKEN ? env.CUSTOS_METRICS_TOKEN : undefined;
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,4096}$/.test(metricsToken)) {
+    throw new ConfigError('CUSTOS_METRICS_TOKEN: expected 16 to 4096 visible ASCII characters');
+  }
+
   const masterKey = env.CUSTOS_MASTER_KEY === '' ? undefined : env.CUSTOS_MASTER_KEY;
 
   return {
@@ -263,6 +296,10 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv, cwd = pro
     networkZones,
     authzTimeZone,
     approvalsSweepSeconds,
+    gatewayPort,
+    gatewayPublicUrl,
+    gatewayHashContent: hashRaw === 'true',
+    metricsToken,
   };
 }
 

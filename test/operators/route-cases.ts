@@ -22,6 +22,7 @@ import { APPROVALS_REVIEWS_ROUTE_CASES } from './cases/approvals-reviews.cases.j
 import { APPROVALS_WEBHOOKS_ROUTE_CASES } from './cases/approvals-webhooks.cases.js';
 import { GATEWAY_UPSTREAMS_ROUTE_CASES } from './cases/gateway-upstreams.cases.js';
 import { GATEWAY_LIMITS_ROUTE_CASES } from './cases/gateway-limits.cases.js';
+import { GATEWAY_MCP_SERVERS_ROUTE_CASES } from './cases/gateway-mcp-servers.cases.js';
 
 // One request per registered route, with what each operator role must get back. The role-matrix and
 // "no token" tests walk the routes the running app publishes in /openapi.json and fail on any route that
@@ -53,6 +54,7 @@ export const ROUTE_CASES: Record<string, RouteCase> = {
   ...APPROVALS_WEBHOOKS_ROUTE_CASES,
   ...GATEWAY_UPSTREAMS_ROUTE_CASES,
   ...GATEWAY_LIMITS_ROUTE_CASES,
+  ...GATEWAY_MCP_SERVERS_ROUTE_CASES,
 };
 
 /** Settings a harness walking these cases needs: the session cases sign in by pasting an operator token, which stays

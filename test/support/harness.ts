@@ -25,7 +25,7 @@ export interface Harness {
 export async function startHarness(backend: Backend, opts: { masterKey?: string; dataDir?: string; settings?: ConfigInput } = {}): Promise<Harness> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'custos-test-'));
   const pgdb = backend === 'postgres' ? await freshPostgresDatabase() : undefined;
-  const config = loadConfig({ ...opts.settings, dataDir, databaseUrl: pgdb?.url, port: '0', logLevel: 'silent' }, opts.masterKey ? { CUSTOS_MASTER_KEY: opts.masterKey } : {});
+  const config = loadConfig({ gatewayPort: '0', ...opts.settings, dataDir, databaseUrl: pgdb?.url, port: '0', logLevel: 'silent' }, opts.masterKey ? { CUSTOS_MASTER_KEY: opts.masterKey } : {});
   const clock = manualClock(new Date());
   const cp = await createControlPlane(config, { clock, logger: createLogger('silent') });
   const adminToken = cp.bootstrap!.token;

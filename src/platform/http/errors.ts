@@ -98,6 +98,9 @@ export const ERROR_CODES = {
   invalid_upstream: { status: 422, title: 'Invalid upstream', meaning: 'The upstream breaks a rule: a known provider, an https base URL (plain http only to a loopback or private address for local servers), no user information, timeouts and retries within bounds, model aliases naming model resources; `detail` says which.' },
   upstream_not_found: { status: 422, title: 'Upstream not found', meaning: 'An upstream named in the body does not exist.' },
   model_already_routed: { status: 409, title: 'Model already routed', meaning: 'The model resource is already served by another upstream; remove that alias first.' },
+  invalid_mcp_server: { status: 422, title: 'Invalid MCP server', meaning: 'The MCP server registration breaks a rule: a name usable in a URL path and a resource name, an https upstream URL (plain http only to a loopback or private address), an owner that is a person, upstream credentials in a known form; `detail` says which.' },
+  mcp_server_exists: { status: 409, title: 'MCP server exists', meaning: 'An MCP server with this name is already registered.' },
+  mcp_upstream_unreachable: { status: 502, title: 'MCP upstream unreachable', meaning: 'The registered MCP server did not answer its tool list (refresh); `detail` says what failed. Nothing was changed.' },
   invalid_limit: { status: 422, title: 'Invalid limit', meaning: 'A limit names an existing principal, team or resource and at least one positive whole number (requests or tokens per minute, tokens per day or month).' },
 
   resource_in_use: { status: 409, title: 'Resource in use', meaning: 'The resource is still named by grants, access requests or gateway model routes, which are kept as evidence or are still in force; it cannot be deleted.' },

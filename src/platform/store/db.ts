@@ -21,6 +21,8 @@ export interface Database {
    * others still commit. The promise settles only after the commit is durable.
    */
   write<T>(fn: (trx: Trx, batch: WriteBatch) => Promise<T>): Promise<T>;
+  /** Called after each group commit with its duration and the writes already queued for the next one (metrics). */
+  observeCommits(observe: (seconds: number, queued: number) => void): void;
   /** Last commit failure (cleared by the next successful commit); readiness reports it. */
   lastWriteError(): Error | undefined;
   ping(): Promise<void>;
@@ -118,6 +120,7 @@ function wrap(kysely: Kysely<DB>, dialect: Dialect, maxBatch = 512, rawExec?: (s
   let running = false;
   let lastError: Error | undefined;
   let closed = false;
+  const commitObservers: Array<(seconds: number, queued: number) => void> = [];
 
   type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -128,8 +131,10 @@ function wrap(kysely: Kysely<DB>, dialect: Dialect, maxBatch = 512, rawExec?: (s
    * running one twice is safe.
    */
   async function runBatch(jobs: Job[]): Promise<void> {
+    const started = performance.now();
     const first = await attempt(jobs, jobs.length === 1);
     if (first === 'retry') await attempt(jobs, true);
+    for (const observe of commitObservers) observe((performance.now() - started) / 1000, queue.length);
   }
 
   async function attempt(jobs: Job[], isolate: boolean): Promise<'done' | 'retry'> {
@@ -226,6 +231,9 @@ function wrap(kysely: Kysely<DB>, dialect: Dialect, maxBatch = 512, rawExec?: (s
       });
     },
     lastWriteError: () => lastError,
+    observeCommits(observe) {
+      commitObservers.push(observe);
+    },
     async ping() {
       await sql`select 1`.execute(kysely);
     },

@@ -8,6 +8,7 @@ import { migration as m0005 } from './0005_signin.js';
 import { migration as m0006 } from './0006_authz.js';
 import { migration as m0007 } from './0007_approvals.js';
 import { migration as m0008 } from './0008_gateway.js';
+import { migration as m0009 } from './0009_mcp.js';
 
 // One ordered list of migrations serves both SQLite and PostgreSQL. Only portable column types are used;
 // where the dialects differ (append-only triggers) the migration branches explicitly.
@@ -23,6 +24,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0006_authz': m0006(dialect),
     '0007_approvals': m0007(dialect),
     '0008_gateway': m0008(dialect),
+    '0009_mcp': m0009(dialect),
   };
 }
 

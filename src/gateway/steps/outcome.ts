@@ -1,0 +1,32 @@
+import type { GatewayCall } from '../call.js';
+import type { PipelineDeps } from '../pipeline.js';
+
+// Step (after the answer): settle the limits on the usage the upstream reported — or release the reservation when
+// nothing was forwarded — and record how the call ended (`gateway.call_completed`: status, latency, input and output
+// tokens, whether the client went away; a SHA-256 of the completion when content hashing is on; never its text).
+// Usage the upstream did not report keeps the whole reservation counted (a budget is never under-counted).
+// It runs once the answer has been sent, so its commit adds nothing to the client's wait.
+
+export async function outcome(call: GatewayCall, deps: PipelineDeps, forwarded: boolean): Promise<void> {
+  const used = call.usage && call.usage.inputTokens !== null && call.usage.outputTokens !== null
+    ? call.usage.inputTokens + call.usage.outputTokens : Number.NaN;
+  if (call.reservation) {
+    if (forwarded && call.upstreamStatus !== undefined && call.upstreamStatus < 500) await deps.limits.settle(call.reservation, used);
+    else await deps.limits.release(call.reservation);
+  }
+  const status = call.upstreamStatus ?? null;
+  const ok = status !== null && status >= 200 && status < 300 && !call.upstreamError && !call.clientAborted;
+  await deps.db.write((trx, batch) => deps.audit.record(trx, batch, {
+    type: 'gateway.call_completed', actor: call.actor!, action: 'invoke',
+    target: { type: 'resource', id: call.route!.resource.id, name: call.route!.resource.name },
+    purpose: call.actor!.purpose, outcome: ok ? 'success' : 'failure',
+    reasons: call.upstreamError ? [call.upstreamError] : call.clientAborted ? ['client_aborted'] : [],
+    details: {
+      call_event: call.callEventId, api: call.dialect.api, operation: call.operation, upstream: call.route!.upstream.name,
+      status, latency_ms: Math.round((performance.now() - call.startedAt) * 10) / 10, stream: call.stream,
+      input_tokens: call.usage?.inputTokens ?? null, output_tokens: call.usage?.outputTokens ?? null,
+      client_aborted: call.clientAborted ?? false, request_id: String(call.req.id),
+      ...(call.completionSha256 ? { completion_sha256: call.completionSha256 } : {}),
+    },
+  }));
+}
