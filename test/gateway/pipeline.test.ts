@@ -1,0 +1,175 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKENDS, postgresReachable } from '../support/backends.js';
+import { startGatewayWorld, type GatewayWorld } from '../support/gateway-world.js';
+
+// The call pipeline's guarantees, seen from outside with plain HTTP on both stores: the call's record is committed
+// before the upstream is even asked (so before any byte goes back); refusals are recorded before they are answered;
+// a limit or route change applies to the next call; an upstream that is down or refuses its key is the gateway's
+// 502, with nothing counted against the caller; tokens for the control plane are not tokens for the gateway, nor
+// the other way round; /metrics needs a credential.
+
+const chat = (model: string, extra: Record<string, unknown> = {}) => ({ model, messages: [{ role: 'user', content: 'secret prompt text 4711' }], ...extra });
+
+for (const backend of BACKENDS) {
+  describe(`the gateway call pipeline on ${backend}`, async () => {
+    const enabled = backend === 'sqlite' || (await postgresReachable());
+    let w: GatewayWorld;
+    let key: string;
+    const post = (path: string, body: unknown, credential: string | null = key, headers: Record<string, string> = {}) => fetch(`${w.gatewayUrl}${path}`, {
+      method: 'POST', body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json', ...(credential ? { authorization: `Bearer ${credential}` } : {}), ...headers },
+    });
+
+    beforeAll(async () => {
+      if (!enabled) return;
+      w = await startGatewayWorld(backend);
+      key = (await w.apiKey()).key;
+    });
+    afterAll(async () => { await w?.close(); });
+
+    it.runIf(enabled)('commits the decision and the call record before the upstream is asked', async () => {
+      const from = await w.lastSeq();
+      let seenAtArrival: string[] = [];
+      w.fake.next({
+        onArrival: async () => {
+          const rows = await sql<{ type: string }>`select type from audit_events where seq > ${from} order by seq`.execute(w.h.cp.db.kysely);
+          seenAtArrival = rows.rows.map((r) => r.type);
+        },
+      });
+      const res = await post('/v1/chat/completions', chat('chat-gpt'));
+      expect(res.status).toBe(200);
+      expect(res.headers.get('server-timing')).toMatch(/^custos;dur=\d+\.\d{3}, upstream;dur=\d+\.\d{3}$/);
+      await res.text();
+      expect(seenAtArrival).toEqual(expect.arrayContaining(['authz.decision', 'gateway.call']));
+      expect(seenAtArrival).not.toContain('gateway.call_completed');
+      const done = await w.waitForAudit('gateway.call_completed', from);
+      const [call] = await w.auditEvents('gateway.call', from);
+      expect(call!.details).toMatchObject({ api: 'openai', operation: 'chat.completions', model: 'chat-gpt', upstream: { name: 'fake-openai' }, provider_model: 'gpt-4o-2024-08-06' });
+      expect(call!.details.decision_event).toEqual(expect.any(String));
+      expect(done.details).toMatchObject({ call_event: (call as { id?: string }).id, status: 200, input_tokens: 12, output_tokens: 5 });
+      expect(await w.auditText(from)).not.toContain('secret prompt text 4711');
+      w.assertUpstreamClean();
+    });
+
+    it.runIf(enabled)('records a refusal, with its decision, before answering it; nothing is forwarded', async () => {
+      const from = await w.lastSeq();
+      const before = w.fake.requests.length;
+      const res = await post('/v1/chat/completions', chat('chat-mini'));
+      expect(res.status).toBe(403);
+      expect(res.headers.get('x-custos-reason')).toBe('model_not_allowed');
+      expect((await res.json()).error).toMatchObject({ code: 'model_not_allowed', type: 'permission_error' });
+      const [call] = await w.auditEvents('gateway.call', from);
+      expect(call).toMatchObject({ outcome: 'failure', decision: 'deny', reasons: ['model_not_allowed'] });
+      expect((await w.auditEvents('authz.decision', from)).map((e) => e.decision)).toEqual(['deny']);
+      const missing = await post('/v1/chat/completions', chat('no-such-model'));
+      expect(missing.status).toBe(404);
+      expect((await missing.json()).error.code).toBe('model_not_found');
+      const wrongApi = await post('/v1/chat/completions', chat('claude'));
+      expect(wrongApi.status).toBe(400);
+      expect((await wrongApi.json()).error.code).toBe('wrong_api');
+      expect(w.fake.requests.length).toBe(before);
+    });
+
+    it.runIf(enabled)('refuses bad bodies in the provider shape, after the credential', async () => {
+      expect((await post('/v1/chat/completions', 'not json', null)).status).toBe(401);
+      const bad = await fetch(`${w.gatewayUrl}/v1/chat/completions`, { method: 'POST', body: '{nope', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } });
+      expect(bad.status).toBe(400);
+      expect((await bad.json()).error.code).toBe('invalid_request');
+      const noModel = await post('/v1/messages', { messages: [] });
+      expect(noModel.status).toBe(400);
+      expect((await noModel.json())).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', custos_code: 'invalid_request' } });
+      const badStream = await post('/v1/chat/completions', chat('chat-gpt', { stream: 'yes' }));
+      expect(badStream.status).toBe(400);
+    });
+
+    it.runIf(enabled)('a limit set now applies to the very next call, and a refused call is not forwarded', async () => {
+      const name = `sdk-limit-${backend}`;
+      await w.newAgent(name);
+      const k = (await w.apiKey({ principal: name })).key;
+      await w.admin('PUT', `/v1/limits/principal/${name}`, { requests_per_minute: 1, reason: 'test' });
+      expect((await post('/v1/chat/completions', chat('chat-gpt'), k)).status).toBe(200);
+      const before = w.fake.requests.length;
+      const limited = await post('/v1/chat/completions', chat('chat-gpt'), k);
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect((await limited.json()).error).toMatchObject({ code: 'rate_limited', type: 'rate_limit_error' });
+      expect(w.fake.requests.length).toBe(before);
+      await w.admin('DELETE', `/v1/limits/principal/${name}?reason=test`, undefined, [204]);
+      expect((await post('/v1/chat/completions', chat('chat-gpt'), k)).status).toBe(200);
+      const tooBig = await (async () => {
+        await w.admin('PUT', `/v1/limits/principal/${name}`, { tokens_per_minute: 100, reason: 'test' });
+        return post('/v1/chat/completions', chat('chat-gpt', { max_tokens: 5000 }), k);
+      })();
+      expect(tooBig.status).toBe(400);
+      expect((await tooBig.json()).error.code).toBe('exceeds_limit');
+      await w.admin('DELETE', `/v1/limits/principal/${name}?reason=test`, undefined, [204]);
+    });
+
+    it.runIf(enabled)('an unreachable upstream or one refusing its key is 502, and the reservation is given back', async () => {
+      const name = `sdk-down-${backend}`;
+      await w.newAgent(name);
+      const k = (await w.apiKey({ principal: name })).key;
+      await w.admin('PUT', `/v1/limits/principal/${name}`, { requests_per_minute: 1, reason: 'test' });
+      w.fake.next({ status: 401, error: { error: { message: 'bad key' } } });
+      const refused = await post('/v1/chat/completions', chat('chat-gpt'), k);
+      expect(refused.status).toBe(502);
+      expect((await refused.json()).error.code).toBe('upstream_auth_failed');
+      // The upstream answered 401: the call used nothing, so the one request a minute is still there.
+      expect((await post('/v1/chat/completions', chat('chat-gpt'), k)).status).toBe(200);
+      await w.admin('DELETE', `/v1/limits/principal/${name}?reason=test`, undefined, [204]);
+
+      const from = await w.lastSeq();
+      const up = (await w.admin('GET', '/v1/upstreams/fake-local'));
+      await w.admin('PATCH', '/v1/upstreams/fake-local', { base_url: 'http://127.0.0.1:9/v1', retries: 0, reason: 'test' });
+      const down = await post('/v1/chat/completions', chat('local-llama'), k);
+      expect(down.status).toBe(502);
+      expect((await down.json()).error.code).toBe('upstream_unavailable');
+      const done = await w.waitForAudit('gateway.call_completed', from);
+      expect(done).toMatchObject({ outcome: 'failure' });
+      await w.admin('PATCH', '/v1/upstreams/fake-local', { base_url: up.base_url, retries: up.retries, reason: 'test' });
+      expect((await post('/v1/chat/completions', chat('local-llama'), k)).status).toBe(200);
+    });
+
+    it.runIf(enabled)('tokens are for one audience: the gateway refuses control-plane tokens and the API refuses gateway tokens', async () => {
+      const gatewayToken = await w.accessToken();
+      const controlToken = await w.accessToken({ resource: null });
+      const ok = await post('/v1/chat/completions', chat('chat-gpt'), gatewayToken);
+      expect(ok.status).toBe(200);
+      const wrong = await post('/v1/chat/completions', chat('chat-gpt'), controlToken);
+      expect(wrong.status).toBe(401);
+      expect(wrong.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${w.gatewayUrl}/.well-known/oauth-protected-resource", error="invalid_token", error_description="the token is not addressed to this resource"`);
+      const atApi = await fetch(`${w.cpUrl}/v1/principals`, { headers: { authorization: `Bearer ${gatewayToken}` } });
+      expect(atApi.status).toBe(401);
+      const op = await post('/v1/chat/completions', chat('chat-gpt'), w.h.adminToken);
+      expect(op.status).toBe(401);
+      expect((await op.json()).error.message).toMatch(/operator tokens are for the management API/);
+      const meta = await (await fetch(`${w.gatewayUrl}/.well-known/oauth-protected-resource`)).json();
+      expect(meta).toMatchObject({ resource: w.gatewayUrl, authorization_servers: [w.cpUrl] });
+    });
+
+    it.runIf(enabled)('serves Prometheus metrics to an operator or the scrape credential only', async () => {
+      for (const base of [w.cpUrl, w.gatewayUrl]) {
+        expect((await fetch(`${base}/metrics`)).status).toBe(401);
+        expect((await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(401);
+        const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${w.h.adminToken}` } });
+        expect(res.status).toBe(200);
+        const text = await res.text();
+        expect(text).toMatch(/custos_gateway_step_seconds_bucket\{le="[^"]+",step="decide"\}/);
+        expect(text).toMatch(/custos_gateway_requests_total\{api="openai",outcome="denied",reason="model_not_allowed"\} \d+/);
+        expect(text).toMatch(/custos_decisions_total\{decision="allow",reason="permit"\} \d+/);
+        expect(text).toMatch(/custos_upstream_requests_total\{upstream="fake-openai",status="2xx"\} \d+/);
+        expect(text).toMatch(/custos_audit_commit_seconds_count \d+/);
+        expect(text).toContain('custos_audit_queue_depth');
+      }
+    });
+
+    it.runIf(enabled)('an unknown route is 404 and forwards nothing', async () => {
+      const before = w.fake.requests.length;
+      const res = await post('/v1/completions', { model: 'chat-gpt', prompt: 'x' });
+      expect(res.status).toBe(404);
+      expect((await res.json()).error.code).toBe('route_not_found');
+      expect(w.fake.requests.length).toBe(before);
+    });
+  });
+}
