@@ -5,7 +5,7 @@ import * as openai7 from 'openai7';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { activate } from '../support/authz.js';
 import { BACKENDS, postgresReachable } from '../support/backends.js';
-import { ALLOWED_MODELS, MODELS, startGatewayWorld, worldPolicy, type GatewayWorld } from '../support/gateway-world.js';
+import { ALLOWED_MODELS, MODELS, startGatewayWorld, worldPolicy, type AuditEvent, type GatewayWorld } from '../support/gateway-world.js';
 
 // The official openai SDKs (6.x, which supports Node 20, and 7.x, which declares Node >= 22 but runs on 20 for what
 // we use) pointed at the gateway, changing only baseURL and apiKey — clients nobody here wrote keep the gateway's
@@ -243,30 +243,42 @@ for (const backend of BACKENDS) {
           const port = await new Promise<number>((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); }); });
           await w.admin('POST', '/v1/upstreams', { name, provider: 'openai', base_url: `http://127.0.0.1:${port}/v1`, key: w.fake.keys.openai, retries: 0, models: { [name]: 'gpt-4o' } });
           await activate(w.h, `${worldPolicy()}\n@id("sdk-agents-invoke-${name}")\npermit (principal is Custos::Agent, action == Custos::Action::"invoke", resource == Custos::Model::"${name}") when { principal.name like "sdk-*" };`);
-          const err = await caught(client(token).chat.completions.create({ model: name, messages: user() }));
-          expect(err).toBeInstanceOf(sdk.InternalServerError);
-          expect(err.status).toBe(502);
-          expect(err.code).toBe('upstream_unavailable');
-          expect(err.headers.get('x-custos-reason')).toBe('upstream_unavailable');
+          try {
+            const err = await caught(client(token).chat.completions.create({ model: name, messages: user() }));
+            expect(err).toBeInstanceOf(sdk.InternalServerError);
+            expect(err.status).toBe(502);
+            expect(err.code).toBe('upstream_unavailable');
+            expect(err.headers.get('x-custos-reason')).toBe('upstream_unavailable');
+          } finally {
+            await activate(w.h, worldPolicy());
+          }
         });
 
-        it.runIf(enabled)('audit: the call (principal, model, upstream, purpose) before the answer, then its completion with tokens and status; no text', async () => {
+        it.runIf(enabled)('audit: the call (principal, model, upstream, purpose) is committed before forwarding, then its completion with tokens and status; no text', async () => {
           const seq = await w.lastSeq();
-          w.fake.next({ usage: { input: 17, output: 5 } });
-          await client(token).chat.completions.create({ model: 'chat-gpt', messages: user() });
-          const completed = await w.waitForAudit('gateway.call_completed', seq);
-          const [call, ...others] = await w.auditEvents('gateway.call', seq);
-          expect(others).toEqual([]);
-          expect(call).toMatchObject({
-            type: 'gateway.call', outcome: 'success', target: { type: 'resource', name: 'chat-gpt' },
-            actor: { principal_id: w.agent.id },
-            details: { model: 'chat-gpt', provider_model: MODELS['chat-gpt'].providerModel, upstream: { name: 'fake-openai', provider: 'openai' } },
+          let recordedOnArrival: AuditEvent[] | undefined;
+          w.fake.next({
+            usage: { input: 17, output: 5 },
+            // When the request reaches the upstream, its call event is already durable (so before any byte goes back).
+            onArrival: async () => { recordedOnArrival = await w.auditEvents('gateway.call', seq); },
           });
-          expect(JSON.stringify(call)).toContain('support'); // the token's purpose
-          expect(call!.seq).toBeLessThan(completed.seq);
+          await client(token).chat.completions.create({ model: 'chat-gpt', messages: user() });
+          const calls = (await w.auditEvents('gateway.call', seq)).filter((e) => e.target?.name === 'chat-gpt');
+          expect(calls).toHaveLength(1);
+          const call = calls[0]!;
+          expect(recordedOnArrival?.map((e) => e.id)).toEqual([call.id]);
+          expect(call).toMatchObject({
+            type: 'gateway.call', action: 'invoke', decision: 'allow', outcome: 'success', purpose: 'support',
+            target: { type: 'resource', name: 'chat-gpt' },
+            actor: { principal_id: w.agent.id, principal_name: w.agent.name },
+            details: { api: 'openai', operation: 'chat.completions', model: 'chat-gpt', provider_model: MODELS['chat-gpt'].providerModel, upstream: { name: 'fake-openai', provider: 'openai' }, stream: false },
+          });
+          expect(call.details.decision_event).toEqual(expect.any(String));
+          const completed = await w.waitForAudit('gateway.call_completed', seq, (e) => e.details.call_event === call.id);
+          expect(completed.seq).toBeGreaterThan(call.seq);
           expect(completed).toMatchObject({
-            type: 'gateway.call_completed', outcome: 'success', target: { name: 'chat-gpt' },
-            details: { status: 200, input_tokens: 17, output_tokens: 5, upstream: 'fake-openai' },
+            type: 'gateway.call_completed', outcome: 'success', purpose: 'support', target: { name: 'chat-gpt' }, actor: { principal_id: w.agent.id },
+            details: { status: 200, input_tokens: 17, output_tokens: 5, upstream: 'fake-openai', client_aborted: false },
           });
           const text = await w.auditText(seq);
           expect(text).not.toContain(PROMPT);

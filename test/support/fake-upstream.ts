@@ -51,6 +51,8 @@ export interface Behaviour {
   chunkDelayMs?: number;
   /** The completion text (split into the chunks when streaming). */
   text?: string;
+  /** Awaited when the request has arrived, before anything is answered (a test looks at the world at that moment). */
+  onArrival?: (r: RecordedRequest) => unknown;
 }
 
 export interface FakeUpstream {
@@ -115,14 +117,10 @@ function base64Floats(values: number[]): string {
   return buf.toString('base64');
 }
 
+/** `text` in `n` consecutive pieces (by characters, none empty while the text is long enough) that join back to it. */
 function splitText(text: string, n: number): string[] {
-  if (n <= 1) return [text];
-  const words = text.split(' ');
   const out: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const part = words.slice(Math.floor((i * words.length) / n), Math.floor(((i + 1) * words.length) / n)).join(' ');
-    out.push(i === 0 ? part : ` ${part}`);
-  }
+  for (let i = 0; i < n; i++) out.push(text.slice(Math.floor((i * text.length) / n), Math.floor(((i + 1) * text.length) / n)));
   return out;
 }
 
@@ -193,6 +191,7 @@ export async function startFakeUpstream(opts: { keys?: { openai?: string; anthro
       if (family === 'anthropic') return anthropicError(401, 'authentication_error', 'invalid x-api-key');
       return openaiError(401, 'Incorrect API key provided.', 'invalid_request_error', 'invalid_api_key');
     }
+    if (b.onArrival) await b.onArrival(rec);
     if (b.delayMs) await sleep(b.delayMs);
     if (res.destroyed) return;
     if (b.status !== undefined) {

@@ -42,6 +42,7 @@ export function worldPolicy(): string {
 }
 
 export interface AuditEvent {
+  id: string;
   seq: number;
   type: string;
   actor: { principal_id: string | null; principal_name: string | null; credential_id: string | null; [k: string]: unknown };
