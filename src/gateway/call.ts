@@ -39,6 +39,8 @@ export interface GatewayCall {
   reservation?: Reservation;
 
   // record
+  /** The commit of the decision and the call event, under way while the call is forwarded. */
+  recorded?: Promise<void>;
   callEventId?: string;
 
   // forward, outcome

@@ -29,13 +29,13 @@ import type { UpstreamCatalog } from './upstreams/catalog.js';
 //   context  the facts the decision uses, from the credential and the connection only
 //   decide   the model's route, and the decision point's `invoke` decision (prepared, not yet committed)
 //   limits   reserve the call's maximum against every limit in force
-//   record   commit the decision and the call's record together — before anything is forwarded or answered
-//   forward  to the upstream with its own key; the answer (or the stream) back to the client
+//   record   commit the decision and the call's record together; the commit runs while the call is forwarded
+//   forward  to the upstream with its own key; the answer (or the stream) back — only once the record is durable
 //   outcome  settle the limits on the usage, record how the call ended (after the answer)
 //
 // A step refuses by throwing GatewayRefusal: once the caller is known (after verify) the refusal is recorded with
 // the decision, if one was made, before it is answered in the provider's error shape with the Custos reason code
-// (body and `x-custos-reason`). Any other failure is 503 gateway_unavailable: nothing is forwarded unrecorded.
+// (body and `x-custos-reason`). Any other failure is 503 gateway_unavailable: nothing is answered unrecorded.
 
 export type Step = (call: GatewayCall, deps: PipelineDeps) => Promise<void>;
 
@@ -84,10 +84,20 @@ export function createCallPipeline(deps: PipelineDeps) {
         await step(call, deps);
         const ms = performance.now() - t;
         call.timings[name] = ms;
-        deps.metrics.step(name, ms / 1000);
+        // The record step's commit runs on while forwarding: it reports its own duration when it completes.
+        if (name !== 'record') deps.metrics.step(name, ms / 1000);
       }
       deps.metrics.call(dialect.api, 'allowed', 'ok');
-    } catch (error) {
+    } catch (caught) {
+      let error = caught;
+      // A refusal of a forwarded call (the upstream was unreachable) is answered only once the call's record is durable.
+      if (call.recorded) {
+        try {
+          await call.recorded;
+        } catch (recordError) {
+          error = recordError;
+        }
+      }
       const refusal = error instanceof GatewayRefusal ? error : undefined;
       if (call.clientAborted) {
         deps.metrics.call(dialect.api, 'aborted', 'client_aborted');
@@ -95,7 +105,7 @@ export function createCallPipeline(deps: PipelineDeps) {
         deps.logger.error({ err: error, step: current, request_id: req.id }, 'gateway call failed');
         deps.metrics.call(dialect.api, 'failed', 'gateway_unavailable');
         if (!reply.sent && !reply.raw.headersSent) {
-          refuse(reply, req, dialect, call.startedAt, new GatewayRefusal(503, 'gateway_unavailable', 'the gateway could not complete the call; nothing was forwarded unrecorded'));
+          refuse(reply, req, dialect, call.startedAt, new GatewayRefusal(503, 'gateway_unavailable', 'the gateway could not complete the call; nothing is answered unrecorded'));
         } else if (!reply.raw.destroyed) reply.raw.destroy();
       } else {
         deps.metrics.call(dialect.api, refusal.status === 429 ? 'limited' : refusal.status >= 500 ? 'failed' : 'denied', refusal.code);

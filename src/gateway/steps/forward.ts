@@ -9,6 +9,7 @@ import { serverTiming } from '../server-timing.js';
 
 // Step: send the call to its upstream with the upstream's own key, and the answer back to the client.
 // Rules:
+// - Sent while the call's record commits; the answer (its status line, its first byte) waits for that commit.
 // - The upstream gets the client's body with `model` replaced by the provider's model id, the provider's key header,
 //   and nothing else of the client's headers but the provider's version/beta headers and Accept. Never the caller's
 //   credential, cookies or forwarding headers.
@@ -84,6 +85,16 @@ export const forward: Step = async (call, deps) => {
   try {
     const forwardedAt = performance.now();
     const res = await send(call, deps, controller.signal);
+    const answeredAt = performance.now();
+    // Nothing goes back before the call's record is durable (steps/record.ts): a failed commit cancels the upstream.
+    try {
+      await call.recorded;
+    } catch (error) {
+      controller.abort();
+      res.body.destroy();
+      throw error;
+    }
+    const recordedAt = performance.now();
     call.upstreamStatus = res.statusCode;
     if (res.statusCode === 401 || res.statusCode === 403) {
       await res.body.dump();
@@ -119,7 +130,8 @@ export const forward: Step = async (call, deps) => {
       return;
     }
     const bytes = Buffer.from(await res.body.arrayBuffer());
-    const upstreamMs = performance.now() - forwardedAt;
+    // The upstream's time: until its headers, and reading its body; not the wait for our own record.
+    const upstreamMs = (answeredAt - forwardedAt) + (performance.now() - recordedAt);
     if (res.statusCode >= 200 && res.statusCode < 300) {
       let parsed: unknown;
       try { parsed = JSON.parse(bytes.toString('utf8')); } catch { parsed = undefined; }

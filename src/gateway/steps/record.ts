@@ -3,8 +3,7 @@ import type { AuditInput } from '../../audit/index.js';
 import type { GatewayCall } from '../call.js';
 import type { PipelineDeps, Step } from '../pipeline.js';
 
-// Step: the call's record, committed before anything is forwarded — so before the first byte goes back to the
-// client (audit before response). One group-committed transaction holds the decision (`authz.decision`) and the
+// Step: the call's record, committed before the first byte goes back to the client (audit before response). One group-committed transaction holds the decision (`authz.decision`) and the
 // call (`gateway.call`: principal, chain, purpose, model, upstream, stream, the decision event). A refused call is
 // recorded the same way, with the refusal's reason code, before the refusal is answered (pipeline.ts).
 // No prompt text is recorded; with content hashing on (--gateway-hash-content), a SHA-256 of the prompt is.
@@ -49,6 +48,15 @@ export async function commitCall(call: GatewayCall, deps: PipelineDeps, refusal?
   });
 }
 
+// The commit runs while the call is forwarded (the upstream's answer takes far longer than a commit), and the forward
+// step waits for it before the first byte goes back; if it fails, the upstream request is cancelled and the client
+// gets 503 — never an answer whose record is not durable.
 export const record: Step = async (call, deps) => {
-  call.callEventId = await commitCall(call, deps);
+  const started = performance.now();
+  call.recorded = commitCall(call, deps).then((id) => {
+    call.callEventId = id;
+    deps.metrics.step('record', (performance.now() - started) / 1000);
+  });
+  // Awaited by forward (or by the pipeline before any answer); this only keeps an early failure from being unhandled.
+  call.recorded.catch(() => undefined);
 };
