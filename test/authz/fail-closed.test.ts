@@ -8,7 +8,7 @@ import { AppError } from '../../src/platform/http/errors.js';
 import { activate, PERMIT_ALL, principalId, registry, request, seedRegistry } from '../support/authz.js';
 import { ADMIN_URL, BACKENDS, postgresReachable, type Backend } from '../support/backends.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { asAttacker } from '../support/tamper.js';
+import { asAttacker, refuseAuditInserts } from '../support/tamper.js';
 
 // The fail-closed matrix of the decision point: every way a decision can go wrong ends in deny (recorded, with the
 // reason) or in an error the caller answers with 503 — never in allow. The active user policy permits everything,
@@ -59,21 +59,6 @@ async function cutPostgres(databaseUrl: string): Promise<() => Promise<void>> {
     await c.connect();
     await c.query(`alter database ${name} allow_connections true`);
     await c.end();
-  };
-}
-
-/** A trigger that makes the audit table refuse every insert (reads still work). Returns the undo. */
-async function refuseAuditInserts(h: Harness): Promise<() => Promise<void>> {
-  const db = h.cp.db.kysely;
-  if (h.cp.db.dialect === 'sqlite') {
-    await sql.raw(`create trigger refuse_audit before insert on audit_events begin select raise(abort, 'audit refused by test'); end`).execute(db);
-    return async () => { await sql.raw('drop trigger refuse_audit').execute(db); };
-  }
-  await sql.raw(`create function refuse_audit() returns trigger language plpgsql as $$ begin raise exception 'audit refused by test'; end $$`).execute(db);
-  await sql.raw('create trigger refuse_audit before insert on audit_events for each row execute function refuse_audit()').execute(db);
-  return async () => {
-    await sql.raw('drop trigger refuse_audit on audit_events').execute(db);
-    await sql.raw('drop function refuse_audit()').execute(db);
   };
 }
 

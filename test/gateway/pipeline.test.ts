@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, postgresReachable } from '../support/backends.js';
 import { startGatewayWorld, type GatewayWorld } from '../support/gateway-world.js';
+import { refuseAuditInserts } from '../support/tamper.js';
 
 // The call pipeline's guarantees, seen from outside with plain HTTP on both stores: the call's record is committed
 // before any byte goes back; refusals are recorded before they are answered;
@@ -161,6 +162,26 @@ for (const backend of BACKENDS) {
         expect(text).toMatch(/custos_audit_commit_seconds_count \d+/);
         expect(text).toContain('custos_audit_queue_depth');
       }
+    });
+
+    it.runIf(enabled)('an audit log that cannot be written: 503, the upstream request is cancelled, nothing is answered', async () => {
+      const undo = await refuseAuditInserts(w.h);
+      try {
+        w.fake.next({ delayMs: 2_000 });
+        const n = w.fake.requests.length;
+        const res = await post('/v1/chat/completions', chat('chat-gpt'));
+        expect(res.status).toBe(503);
+        expect((await res.json()).error.code).toBe('gateway_unavailable');
+        // The upstream is asked while the record commits: the failed commit cancelled the request before it was sent,
+        // or the upstream saw its client go away — it never finished answering.
+        if (w.fake.requests.length > n) await w.fake.waitForClientClose((r) => w.fake.requests.indexOf(r) >= n, 5_000);
+        expect(w.fake.requests.slice(n).every((r) => r.outcome === 'client_closed')).toBe(true);
+        const refused = await post('/v1/chat/completions', chat('chat-mini'));
+        expect(refused.status).toBe(503);
+      } finally {
+        await undo();
+      }
+      expect((await post('/v1/chat/completions', chat('chat-gpt'))).status).toBe(200);
     });
 
     it.runIf(enabled)('an unknown route is 404 and forwards nothing', async () => {

@@ -24,3 +24,18 @@ export async function asAttacker(db: Database, fn: (q: Database['kysely']) => Pr
     });
   }
 }
+
+/** A trigger that makes the audit table refuse every insert (reads still work). Returns the undo. */
+export async function refuseAuditInserts(h: { cp: { db: Database } }): Promise<() => Promise<void>> {
+  const db = h.cp.db.kysely;
+  if (h.cp.db.dialect === 'sqlite') {
+    await sql.raw(`create trigger refuse_audit before insert on audit_events begin select raise(abort, 'audit refused by test'); end`).execute(db);
+    return async () => { await sql.raw('drop trigger refuse_audit').execute(db); };
+  }
+  await sql.raw(`create function refuse_audit() returns trigger language plpgsql as $$ begin raise exception 'audit refused by test'; end $$`).execute(db);
+  await sql.raw('create trigger refuse_audit before insert on audit_events for each row execute function refuse_audit()').execute(db);
+  return async () => {
+    await sql.raw('drop trigger refuse_audit on audit_events').execute(db);
+    await sql.raw('drop function refuse_audit()').execute(db);
+  };
+}

@@ -82,6 +82,8 @@ export const forward: Step = async (call, deps) => {
     }
   };
   raw.on('close', onClose);
+  // A record that cannot be committed cancels the upstream request at once (the client then gets 503).
+  void call.recorded?.catch(() => controller.abort());
   try {
     const forwardedAt = performance.now();
     const res = await send(call, deps, controller.signal);
