@@ -23,6 +23,7 @@ export type Governance =
 
 /** JSON-RPC and MCP error codes the gateway answers with. */
 export const RPC = {
+  parseError: -32700,
   invalidRequest: -32600,
   methodNotFound: -32601,
   invalidParams: -32602,

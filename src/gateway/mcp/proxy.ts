@@ -280,7 +280,7 @@ export function registerMcpProxyRoutes(app: GatewayApp, deps: {
     const upstreamSid = headerOf(res.headers, 'mcp-session-id');
     if (upstreamSid && /^[\x21-\x7e]{1,512}$/.test(upstreamSid)) headers['mcp-session-id'] = wrapSession(s, upstreamSid);
     if (res.statusCode === 401 || res.statusCode === 403) {
-      res.body.destroy();
+      void res.body.dump().catch(() => undefined);
       ctx.logger.warn({ mcp_server: s.server.name, status: res.statusCode }, 'MCP upstream refused the gateway\'s credential');
       refuse(reply, 502, rpcError(id, RPC.internal, 'the MCP server refused the gateway\'s own credential', { reason: 'mcp_upstream_refused' }));
       return;
@@ -309,7 +309,7 @@ export function registerMcpProxyRoutes(app: GatewayApp, deps: {
       return;
     }
     if (!type.startsWith('application/json')) {
-      res.body.destroy();
+      void res.body.dump().catch(() => undefined);
       reply.code(res.statusCode).headers(headers).send();
       return;
     }
@@ -347,7 +347,19 @@ export function registerMcpProxyRoutes(app: GatewayApp, deps: {
     const begun = await begin(req, reply);
     if (!begun) return;
     const { state: s, sid } = begun;
-    const body = req.body;
+    // The listener hands bodies over unparsed: a POST carries one JSON-RPC message as application/json.
+    const type = req.headers['content-type'] ?? '';
+    if (!/^application\/json\s*(;|$)/i.test(type)) {
+      refuse(reply, 415, rpcError(null, RPC.invalidRequest, 'the body must be application/json', { reason: 'mcp_unsupported_media_type' }));
+      return;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.isBuffer(req.body) ? req.body.toString('utf8') : String(req.body ?? ''));
+    } catch {
+      refuse(reply, 400, rpcError(null, RPC.parseError, 'the body is not JSON', { reason: 'mcp_parse_error' }));
+      return;
+    }
     if (Array.isArray(body)) {
       refuse(reply, 400, rpcError(null, RPC.invalidRequest, 'JSON-RPC batches are not supported', { reason: 'mcp_batch_not_supported' }));
       return;

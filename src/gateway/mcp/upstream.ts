@@ -140,7 +140,7 @@ async function answerTo(res: Dispatcher.ResponseData, id: number): Promise<JsonR
       let message: unknown;
       try { message = JSON.parse(e.data); } catch { continue; }
       if (message && typeof message === 'object' && (message as { id?: unknown }).id === id && !('method' in message)) {
-        res.body.destroy();
+        void res.body.dump().catch(() => undefined);
         return message as JsonRpcAnswer;
       }
     }
@@ -179,15 +179,15 @@ export async function listUpstreamTools(target: UpstreamTarget): Promise<ToolLis
       body: JSON.stringify(notification ? { jsonrpc: '2.0', method, params } : { jsonrpc: '2.0', id, method, params }),
     });
     if (res.statusCode === 401 || res.statusCode === 403) {
-      res.body.destroy();
+      void res.body.dump().catch(() => undefined);
       throw new UpstreamError(`the MCP server refused the gateway's credential (HTTP ${res.statusCode})`);
     }
     if (res.statusCode < 200 || res.statusCode >= 300) {
-      res.body.destroy();
+      void res.body.dump().catch(() => undefined);
       throw new UpstreamError(`the MCP server answered ${method} with HTTP ${res.statusCode}`);
     }
     if (notification) {
-      res.body.destroy();
+      void res.body.dump().catch(() => undefined);
       return undefined;
     }
     sessionId ??= headerOf(res.headers, 'mcp-session-id');
@@ -220,7 +220,7 @@ export async function listUpstreamTools(target: UpstreamTarget): Promise<ToolLis
     if (sessionId) {
       // End the gateway's session; a server that does not allow it answers 405, which is fine.
       await send(target, { method: 'DELETE', headers: upstreamHeaders(target, { accept: 'application/json', sessionId, protocolVersion }) })
-        .then((r) => r.body.destroy(), () => undefined);
+        .then((r) => r.body.dump().catch(() => undefined), () => undefined);
     }
   }
 }
