@@ -254,31 +254,30 @@ for (const backend of BACKENDS) {
           }
         });
 
-        it.runIf(enabled)('audit: the call (principal, model, upstream, purpose) is committed before forwarding, then its completion with tokens and status; no text', async () => {
+        it.runIf(enabled)('audit: the call (principal, model, upstream, purpose) is durable before the first byte comes back, then its completion with tokens and status; no text', async () => {
           const seq = await w.lastSeq();
-          let recordedOnArrival: AuditEvent[] | undefined;
-          w.fake.next({
-            usage: { input: 17, output: 5 },
-            // When the request reaches the upstream, its call event is already durable (so before any byte goes back).
-            onArrival: async () => { recordedOnArrival = await w.auditEvents('gateway.call', seq); },
-          });
-          await client(token).chat.completions.create({ model: 'chat-gpt', messages: user() });
+          w.fake.next({ chunks: 3, usage: { input: 17, output: 5 } });
+          const stream = await client(token).chat.completions.create({ model: 'chat-gpt', messages: user(), stream: true });
+          // The gateway may forward while its record commits, but nothing may reach the client before it is durable:
+          // the moment the first chunk is here, the call event must already be in the log.
+          let recordedAtFirstChunk: AuditEvent[] | undefined;
+          for await (const _chunk of stream) recordedAtFirstChunk ??= (await w.auditEvents('gateway.call', seq)).filter((e) => e.target?.name === 'chat-gpt');
           const calls = (await w.auditEvents('gateway.call', seq)).filter((e) => e.target?.name === 'chat-gpt');
           expect(calls).toHaveLength(1);
           const call = calls[0]!;
-          expect(recordedOnArrival?.map((e) => e.id)).toEqual([call.id]);
+          expect(recordedAtFirstChunk?.map((e) => e.id)).toEqual([call.id]);
           expect(call).toMatchObject({
             type: 'gateway.call', action: 'invoke', decision: 'allow', outcome: 'success', purpose: 'support',
             target: { type: 'resource', name: 'chat-gpt' },
             actor: { principal_id: w.agent.id, principal_name: w.agent.name },
-            details: { api: 'openai', operation: 'chat.completions', model: 'chat-gpt', provider_model: MODELS['chat-gpt'].providerModel, upstream: { name: 'fake-openai', provider: 'openai' }, stream: false },
+            details: { api: 'openai', operation: 'chat.completions', model: 'chat-gpt', provider_model: MODELS['chat-gpt'].providerModel, upstream: { name: 'fake-openai', provider: 'openai' }, stream: true },
           });
           expect(call.details.decision_event).toEqual(expect.any(String));
           const completed = await w.waitForAudit('gateway.call_completed', seq, (e) => e.details.call_event === call.id);
           expect(completed.seq).toBeGreaterThan(call.seq);
           expect(completed).toMatchObject({
             type: 'gateway.call_completed', outcome: 'success', purpose: 'support', target: { name: 'chat-gpt' }, actor: { principal_id: w.agent.id },
-            details: { status: 200, input_tokens: 17, output_tokens: 5, upstream: 'fake-openai', client_aborted: false },
+            details: { status: 200, input_tokens: 17, output_tokens: 5, upstream: 'fake-openai', client_aborted: false, stream: true },
           });
           const text = await w.auditText(seq);
           expect(text).not.toContain(PROMPT);
