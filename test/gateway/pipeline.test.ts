@@ -106,6 +106,34 @@ for (const backend of BACKENDS) {
       await w.admin('DELETE', `/v1/limits/principal/${name}?reason=test`, undefined, [204]);
     });
 
+    it.runIf(enabled)('a daily budget under a burst of concurrent calls: the tokens used never exceed it', async () => {
+      const name = `sdk-burst-${backend}`;
+      await w.newAgent(name);
+      const k = (await w.apiKey({ principal: name })).key;
+      const budget = 2_000;
+      await w.admin('PUT', `/v1/limits/principal/${name}`, { tokens_per_day: budget, reason: 'test' });
+      // Each call may use up to max_tokens + its body's bytes (about 350); each really uses 300 (within its maximum).
+      w.fake.defaults({ delayMs: 50, usage: { input: 200, output: 100 } });
+      try {
+        const results = await Promise.all(Array.from({ length: 24 }, async () => {
+          const r = await post('/v1/chat/completions', chat('chat-gpt', { max_tokens: 250 }), k);
+          const body = await r.json();
+          return { status: r.status, used: r.status === 200 ? body.usage.prompt_tokens + body.usage.completion_tokens : 0, code: body.error?.code };
+        }));
+        const served = results.filter((r) => r.status === 200);
+        expect(served.length).toBeGreaterThan(0);
+        expect(results.filter((r) => r.status === 429).every((r) => r.code === 'budget_exhausted')).toBe(true);
+        expect(results.some((r) => r.status === 429)).toBe(true);
+        expect(served.reduce((a, r) => a + r.used, 0)).toBeLessThanOrEqual(budget);
+        // Once spent, the next call is refused too.
+        const after = await post('/v1/chat/completions', chat('chat-gpt', { max_tokens: 250 }), k);
+        expect(after.status).toBe(429);
+      } finally {
+        w.fake.defaults({});
+        await w.admin('DELETE', `/v1/limits/principal/${name}?reason=test`, undefined, [204]);
+      }
+    });
+
     it.runIf(enabled)('an unreachable upstream or one refusing its key is 502, and the reservation is given back', async () => {
       const name = `sdk-down-${backend}`;
       await w.newAgent(name);
