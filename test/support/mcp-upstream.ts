@@ -30,7 +30,8 @@ export interface McpUpstream {
 
 const CUSTOS_LIKE = /custos_|eyJ[A-Za-z0-9_-]{10,}\./;
 
-export async function startMcpUpstream(): Promise<McpUpstream> {
+/** `unref`: the server does not keep the process alive (a fixture shared by a whole test file, never closed). */
+export async function startMcpUpstream(opts: { unref?: boolean } = {}): Promise<McpUpstream> {
   const token = `upstream-${crypto.randomBytes(16).toString('hex')}`;
   const violations: string[] = [];
   const requests: McpUpstream['requests'] = [];
@@ -114,6 +115,7 @@ export async function startMcpUpstream(): Promise<McpUpstream> {
     });
   });
   await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  if (opts.unref) httpServer.unref();
   const url = `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}/mcp`;
   return {
     url, token, violations, requests,
