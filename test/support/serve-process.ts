@@ -32,7 +32,7 @@ function exited(child: ChildProcess): Promise<void> {
 export async function serveCustos(args: string[], env: Record<string, string> = {}, opts: { startMs?: number; stopMs?: number } = {}): Promise<ServedCustos> {
   if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` before the process-level tests`);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'custos-serve-'));
-  const child = spawn(process.execPath, [CUSTOS_BIN, 'serve', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...args], {
+  const child = spawn(process.execPath, [CUSTOS_BIN, 'serve', '--port', '0', '--gateway-port', '0', '--data-dir', dataDir, '--log-level', 'warn', ...args], {
     env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
