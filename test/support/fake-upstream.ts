@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 //   the connection before the answer was finished (the gateway cancelling upstream when its client aborts).
 // - Behaviour is scripted: `next()` queues one-shot behaviours taken by the next requests in order, `defaults()` sets
 //   what the rest get: a delay before answering, N chunks some milliseconds apart when streaming, a status and
-//   error body, given usage numbers, a given completion text.
+//   error body, given usage numbers, a given completion text, a hook run when the request arrives (before answering).
 // - Bodies are checked the way the providers check them (a model, messages or input, Anthropic's max_tokens), so a
 //   gateway that mangles a body gets the provider's 400, not a silent success.
 
