@@ -1,8 +1,10 @@
+import crypto from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, postgresReachable } from '../support/backends.js';
 import { startGatewayWorld, type GatewayWorld } from '../support/gateway-world.js';
 import { refuseAuditInserts } from '../support/tamper.js';
+import { clientAssertion, dpopKey, dpopProof } from '../support/oauth.js';
 
 // The call pipeline's guarantees, seen from outside with plain HTTP on both stores: the call's record is committed
 // before any byte goes back; refusals are recorded before they are answered;
@@ -174,6 +176,35 @@ for (const backend of BACKENDS) {
       expect((await op.json()).error.message).toMatch(/operator tokens are for the management API/);
       const meta = await (await fetch(`${w.gatewayUrl}/.well-known/oauth-protected-resource`)).json();
       expect(meta).toMatchObject({ resource: w.gatewayUrl, authorization_servers: [w.cpUrl] });
+    });
+
+    it.runIf(enabled)('a DPoP-bound token works only with a proof for the gateway URL it is presented at', async () => {
+      const key = await dpopKey();
+      const now = () => Math.floor(w.h.clock.now().getTime() / 1000);
+      const form = new URLSearchParams({
+        grant_type: 'client_credentials', resource: w.gatewayUrl,
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: await clientAssertion(w.agent, w.h.cp.issuer(), now()),
+      });
+      const issued = await fetch(`${w.cpUrl}/oauth/token`, {
+        method: 'POST', body: form, headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: await dpopProof(key, 'POST', `${w.cpUrl}/oauth/token`, now()) },
+      });
+      const body = await issued.json();
+      expect(body.token_type).toBe('DPoP');
+      const token = body.access_token as string;
+      const url = `${w.gatewayUrl}/v1/chat/completions`;
+      const call = (headers: Record<string, string>) => fetch(url, { method: 'POST', body: JSON.stringify(chat('chat-gpt')), headers: { 'content-type': 'application/json', ...headers } });
+      const ath = crypto.createHash('sha256').update(token).digest('base64url');
+      const ok = await call({ authorization: `DPoP ${token}`, dpop: await dpopProof(key, 'POST', url, now(), { ath }) });
+      expect(ok.status).toBe(200);
+      const noProof = await call({ authorization: `DPoP ${token}` });
+      expect(noProof.status).toBe(401);
+      expect(noProof.headers.get('x-custos-reason')).toBe('invalid_dpop_proof');
+      const asBearer = await call({ authorization: `Bearer ${token}` });
+      expect(asBearer.status).toBe(401);
+      const elsewhere = await call({ authorization: `DPoP ${token}`, dpop: await dpopProof(key, 'POST', `${w.cpUrl}/v1/chat/completions`, now(), { ath }) });
+      expect(elsewhere.status).toBe(401);
+      expect(elsewhere.headers.get('x-custos-reason')).toBe('invalid_dpop_proof');
     });
 
     it.runIf(enabled)('serves Prometheus metrics to an operator or the scrape credential only', async () => {
