@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { PrivateKeyJwtProvider } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import * as mcp2 from '@modelcontextprotocol/client';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/gateway/mcp/mcp.js';
@@ -265,6 +266,25 @@ describe('the MCP gateway with the MCP SDK 1.x client', () => {
     expect(batch.status).toBe(400);
     expect(batch.body.error.data.reason).toBe('mcp_batch_not_supported');
     expect(up.requests.length).toBe(before);
+  });
+
+  it('the MCP client 2.x: the same discovery and token, the same filtered list, the same refusals', async () => {
+    const provider = new mcp2.PrivateKeyJwtProvider({ clientId: agent.id, privateKey: agent.privateJwk as Record<string, unknown>, algorithm: 'EdDSA', expectedIssuer: issuer });
+    const client = new mcp2.Client({ name: 'custos-mcp-test-2', version: '2.0.0' });
+    await client.connect(new mcp2.StreamableHTTPClientTransport(new URL(`${gw}/mcp/db`), { authProvider: provider }));
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name).sort()).toEqual(['echo', 'query', 'read_file']);
+      expect((await client.callTool({ name: 'echo', arguments: { text: 'two' } })).content).toEqual([{ type: 'text', text: 'echo: two' }]);
+      const denied = await caught(client.callTool({ name: 'delete_everything', arguments: {} }));
+      expect(denied.code).toBe(-32003);
+      expect(denied.data).toMatchObject({ reason: 'mcp_tool_denied' });
+      const restricted = await caught(client.callTool({ name: 'query', arguments: { sql: 'delete from t', read_only: false } }));
+      expect(restricted.data).toMatchObject({ reason: 'mcp_tool_denied' });
+      expect(up.requests.some((r) => r.tool === 'delete_everything')).toBe(false);
+    } finally {
+      await client.close();
+    }
   });
 
   it('a tool the upstream starts listing becomes a tool resource at once, still denied by default', async () => {
