@@ -11,7 +11,8 @@ import { openai } from './dialects/openai.js';
 // Rules:
 // - Bodies arrive unparsed (a Buffer) whatever their content type: each route reads its own format and answers bad
 //   input in its own error shape. At most 16 MiB.
-// - Every answer carries x-request-id (the client's X-Request-ID when well-formed, else a UUID) and nosniff.
+// - Every answer carries x-request-id (the client's X-Request-ID when well-formed, else a UUID), nosniff, and
+//   Server-Timing (`custos;dur=`).
 // - An unknown route is 404 route_not_found in the OpenAI shape (Anthropic's under /v1/messages): nothing is ever
 //   forwarded outside the governed routes.
 
@@ -43,6 +44,11 @@ export function createGatewayApp(deps: { logger: Logger; trustProxy?: string[] }
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
     reply.header('x-content-type-options', 'nosniff');
+  });
+  // Every answer shows the gateway's own time; the call pipeline sets a finer one (without the upstream's wait).
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (!reply.hasHeader('server-timing')) reply.header('server-timing', `custos;dur=${reply.elapsedTime.toFixed(3)}`);
+    return payload;
   });
   app.addHook('onResponse', async (req, reply) => {
     req.log.info({ method: req.method, url: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'gateway request');

@@ -73,6 +73,24 @@ for (const backend of BACKENDS) {
       expect(w.fake.requests.length).toBe(before);
     });
 
+    it.runIf(enabled)('streams: usage is asked for upstream, and passed on only to a client that asked for it', async () => {
+      const from = await w.lastSeq();
+      const plain = await (await post('/v1/chat/completions', chat('chat-gpt', { stream: true }))).text();
+      expect(w.fake.requests.at(-1)!.body.stream_options).toEqual({ include_usage: true });
+      // (Other chunks keep the `"usage": null` the option adds, as the API sends them: harmless to any client.)
+      expect(plain).not.toMatch(/"usage":\{/);
+      expect(plain.trim().endsWith('data: [DONE]')).toBe(true);
+      expect(plain).toContain('"content"');
+      const asked = await (await post('/v1/chat/completions', chat('chat-gpt', { stream: true, stream_options: { include_usage: true } }))).text();
+      expect(asked).toMatch(/"usage":\{"prompt_tokens"/);
+      // The completion is recorded after the answer: wait for both.
+      const first = await w.waitForAudit('gateway.call_completed', from);
+      await w.waitForAudit('gateway.call_completed', first.seq);
+      const done = (await w.auditEvents('gateway.call_completed', from)).map((e) => e.details);
+      expect(done).toHaveLength(2);
+      for (const d of done) expect(d.input_tokens).toBeGreaterThan(0);
+    });
+
     it.runIf(enabled)('refuses bad bodies in the provider shape, after the credential', async () => {
       expect((await post('/v1/chat/completions', 'not json', null)).status).toBe(401);
       const bad = await fetch(`${w.gatewayUrl}/v1/chat/completions`, { method: 'POST', body: '{nope', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } });
@@ -126,10 +144,19 @@ for (const backend of BACKENDS) {
         expect(served.length).toBeGreaterThan(0);
         expect(results.filter((r) => r.status === 429).every((r) => r.code === 'budget_exhausted')).toBe(true);
         expect(results.some((r) => r.status === 429)).toBe(true);
-        expect(served.reduce((a, r) => a + r.used, 0)).toBeLessThanOrEqual(budget);
-        // Once spent, the next call is refused too.
-        const after = await post('/v1/chat/completions', chat('chat-gpt', { max_tokens: 250 }), k);
-        expect(after.status).toBe(429);
+        let used = served.reduce((a, r) => a + r.used, 0);
+        expect(used).toBeLessThanOrEqual(budget);
+        // Then one call after another until the budget refuses: what was used still never exceeds it.
+        let last = 200;
+        for (let i = 0; i < 10 && last === 200; i++) {
+          const r = await post('/v1/chat/completions', chat('chat-gpt', { max_tokens: 250 }), k);
+          const body = await r.json();
+          last = r.status;
+          if (r.status === 200) used += body.usage.prompt_tokens + body.usage.completion_tokens;
+          else expect(body.error.code).toBe('budget_exhausted');
+        }
+        expect(last).toBe(429);
+        expect(used).toBeLessThanOrEqual(budget);
       } finally {
         w.fake.defaults({});
         await w.admin('DELETE', `/v1/limits/principal/${name}?reason=test`, undefined, [204]);

@@ -47,7 +47,7 @@ describe('openai dialect', () => {
     expect(openai.textFromJson('chat.completions', { choices: [{ message: { content: 'hi' } }, { message: { content: [{ type: 'text', text: '!' }] } }] })).toBe('hi!');
   });
   it('reads usage and text from a chat stream and a responses stream', () => {
-    const chat = openai.tap('chat.completions');
+    const chat = openai.tap('chat.completions', {});
     chat.onEvent(undefined, JSON.stringify({ choices: [{ delta: { content: 'he' } }] }));
     chat.onEvent(undefined, 'not json');
     chat.onEvent(undefined, JSON.stringify({ choices: [{ delta: { content: 'y' } }] }));
@@ -55,16 +55,26 @@ describe('openai dialect', () => {
     chat.onEvent(undefined, '[DONE]');
     expect(chat.usage()).toEqual({ inputTokens: 9, outputTokens: 2 });
     expect(chat.text()).toBe('hey');
-    const resp = openai.tap('responses');
+    const resp = openai.tap('responses', {});
     resp.onEvent('response.output_text.delta', JSON.stringify({ type: 'response.output_text.delta', delta: 'ok' }));
     resp.onEvent('response.completed', JSON.stringify({ type: 'response.completed', response: { usage: { input_tokens: 4, output_tokens: 1 } } }));
     expect(resp.usage()).toEqual({ inputTokens: 4, outputTokens: 1 });
     expect(resp.text()).toBe('ok');
   });
   it('a stream without usage reports none (the reservation then stays counted)', () => {
-    const chat = openai.tap('chat.completions');
+    const chat = openai.tap('chat.completions', {});
     chat.onEvent(undefined, JSON.stringify({ choices: [{ delta: { content: 'a' } }] }));
     expect(chat.usage()).toEqual({ inputTokens: null, outputTokens: null });
+  });
+  it('hides the usage chunk from a client that did not ask for it, and only that chunk', () => {
+    const usageChunk = JSON.stringify({ choices: [], usage: { prompt_tokens: 1, completion_tokens: 1 } });
+    const content = JSON.stringify({ choices: [{ delta: { content: 'a' } }] });
+    const hide = openai.tap('chat.completions', { stream: true }).hide!;
+    expect(hide(undefined, usageChunk)).toBe(true);
+    expect(hide(undefined, content)).toBe(false);
+    expect(hide(undefined, '[DONE]')).toBe(false);
+    expect(openai.tap('chat.completions', { stream: true, stream_options: { include_usage: true } }).hide).toBeUndefined();
+    expect(openai.tap('responses', { stream: true }).hide).toBeUndefined();
   });
   it('refusals carry the Custos code in the OpenAI error shape', () => {
     expect(openai.errorBody(429, 'budget_exhausted', 'm')).toEqual({ error: { message: 'm', type: 'rate_limit_error', code: 'budget_exhausted', param: null } });
@@ -83,7 +93,7 @@ describe('anthropic dialect', () => {
     expect(c.headers['anthropic-version']).toBe('2024-01-01');
   });
   it('reads usage from message_start and the last message_delta', () => {
-    const tap = anthropic.tap('messages');
+    const tap = anthropic.tap('messages', {});
     tap.onEvent('message_start', JSON.stringify({ type: 'message_start', message: { usage: { input_tokens: 12, output_tokens: 1 } } }));
     tap.onEvent('content_block_delta', JSON.stringify({ type: 'content_block_delta', delta: { type: 'text_delta', text: 'Hi' } }));
     tap.onEvent('message_delta', JSON.stringify({ type: 'message_delta', usage: { output_tokens: 5 } }));

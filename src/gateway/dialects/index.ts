@@ -13,6 +13,11 @@ export interface Usage { inputTokens: number | null; outputTokens: number | null
 /** Reads usage (and completion text, for hashing) from a stream's events as they pass, without holding them. */
 export interface UsageTap {
   onEvent(event: string | undefined, data: string): void;
+  /**
+   * Events the client did not ask for and must not see (a usage chunk the gateway asked for on its behalf). When
+   * defined, the stream is passed on event by event (re-serialised `event:`/`data:` lines) instead of byte for byte.
+   */
+  hide?(event: string | undefined, data: string): boolean;
   usage(): Usage;
   text(): string;
 }
@@ -31,7 +36,8 @@ export interface Dialect {
   maxOutputTokens(operation: Operation, body: Record<string, unknown>): number;
   usageFromJson(operation: Operation, body: unknown): Usage;
   textFromJson(operation: Operation, body: unknown): string;
-  tap(operation: Operation): UsageTap;
+  /** `body` is the client's (not the upstream's): what the client asked to see. */
+  tap(operation: Operation, body: Record<string, unknown>): UsageTap;
 }
 
 /** The OpenAI/Anthropic error `type` for an HTTP status (both use the same names). */

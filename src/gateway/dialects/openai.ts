@@ -8,8 +8,8 @@ import { asRecord, count, errorType, parseJson, textOf, type Dialect, type Opera
 // - Upstream paths are the base URL + `/chat/completions`, `/embeddings`, `/responses`. Azure OpenAI with an
 //   `api_version` setting uses its deployment form (`/deployments/<provider model>/…?api-version=…`) and the
 //   `api-key` header; every other upstream gets `Authorization: Bearer <upstream key>` (none for a keyless local one).
-// - A streamed chat completion always asks for usage (`stream_options.include_usage`): the limits settle on it. The
-//   client then sees one more chunk (empty `choices`, with `usage`), as the API documents for that option.
+// - A streamed chat completion always asks for usage (`stream_options.include_usage`): the limits settle on it. A
+//   client that did not ask for it does not see that last chunk (empty `choices`, with `usage`): it is read and dropped.
 // - Default output maximum when the body names none: 4096 tokens (what token limits reserve).
 // - Errors: `{ error: { message, type, code, param } }` with `code` = the Custos reason code.
 
@@ -84,10 +84,19 @@ export const openai: Dialect = {
     return '';
   },
 
-  tap(operation): UsageTap {
+  tap(operation, body): UsageTap {
     let usage: Usage = { inputTokens: null, outputTokens: null };
     const parts: string[] = [];
+    // The client did not ask for the usage chunk: the gateway did, for the limits; it is read and not passed on.
+    const clientAskedUsage = asRecord(body.stream_options)?.include_usage === true;
+    const hide = operation === 'chat.completions' && !clientAskedUsage
+      ? (_event: string | undefined, data: string) => {
+        const chunk = asRecord(parseJson(data));
+        return chunk !== undefined && asRecord(chunk.usage) !== undefined && Array.isArray(chunk.choices) && chunk.choices.length === 0;
+      }
+      : undefined;
     return {
+      hide,
       onEvent(_event, data) {
         if (data === '[DONE]') return;
         const chunk = asRecord(parseJson(data));

@@ -15,7 +15,8 @@ import { serverTiming } from '../server-timing.js';
 //   credential, cookies or forwarding headers.
 // - Streaming (`text/event-stream`): passed through chunk by chunk as it arrives, with backpressure (the upstream is
 //   read only as fast as the client reads); events are parsed on the side for usage (and the completion's hash)
-//   without being held. A client that disconnects cancels the upstream request at once.
+//   without being held. Where the dialect hides an event the client did not ask for (OpenAI's usage chunk), the
+//   stream is passed on event by event instead, each as soon as it is complete. A client that disconnects cancels the upstream request at once.
 // - Not streaming: the answer is read whole (its usage settles the limits), then sent as the upstream's bytes.
 // - Connection failures, and 502/503/504 before anything was sent to the client, are retried up to the upstream's
 //   `retries`; the timeout bounds the wait for headers and each gap between chunks. An upstream that cannot be
@@ -106,15 +107,36 @@ export const forward: Step = async (call, deps) => {
     const headers = upstreamHeaders(res);
     const contentType = headers['content-type'] ?? '';
     if (res.statusCode === 200 && contentType.startsWith('text/event-stream')) {
-      const tap = call.dialect.tap(call.operation);
-      const parser = createParser({ onEvent: (e) => tap.onEvent(e.event, e.data) });
+      const tap = call.dialect.tap(call.operation, call.body);
       const decoder = new TextDecoder();
-      const passThrough = new Transform({
-        transform(chunk: Buffer, _enc, done) {
-          parser.feed(decoder.decode(chunk, { stream: true }));
-          done(null, chunk);
-        },
-      });
+      let passThrough: Transform;
+      if (tap.hide) {
+        // Event by event: each event is passed on as soon as it is complete, unless the client must not see it.
+        const hide = tap.hide;
+        let out: string[] = [];
+        const parser = createParser({
+          onEvent: (e) => {
+            tap.onEvent(e.event, e.data);
+            if (!hide(e.event, e.data)) out.push(`${e.event ? `event: ${e.event}\n` : ''}${e.data.split('\n').map((l) => `data: ${l}`).join('\n')}\n\n`);
+          },
+        });
+        passThrough = new Transform({
+          transform(chunk: Buffer, _enc, done) {
+            parser.feed(decoder.decode(chunk, { stream: true }));
+            const ready = out.join('');
+            out = [];
+            done(null, ready.length ? Buffer.from(ready) : undefined);
+          },
+        });
+      } else {
+        const parser = createParser({ onEvent: (e) => tap.onEvent(e.event, e.data) });
+        passThrough = new Transform({
+          transform(chunk: Buffer, _enc, done) {
+            parser.feed(decoder.decode(chunk, { stream: true }));
+            done(null, chunk);
+          },
+        });
+      }
       call.reply.hijack();
       raw.writeHead(200, {
         ...headers, 'x-request-id': String(call.req.id), 'server-timing': serverTiming(call, forwardedAt),

@@ -48,7 +48,7 @@ type AnyFastify = FastifyInstance<any, any, any, any, any>;
 export function registerMetricsRoute(app: AnyFastify, metrics: Metrics, mayScrape: (req: FastifyRequest) => Promise<boolean>): void {
   app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (req: FastifyRequest, reply: FastifyReply) => {
     if (!(await mayScrape(req))) {
-      return reply.code(401).header('www-authenticate', 'Bearer realm="custos-metrics"').type('application/json')
+      return reply.code(401).header('www-authenticate', 'Bearer realm="custos-metrics"').header('x-custos-reason', 'missing_credential').type('application/json')
         .send({ error: 'unauthorized', message: 'metrics need the scrape credential or an operator token with metrics.read' });
     }
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
