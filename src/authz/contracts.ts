@@ -67,6 +67,11 @@ export interface DecisionRequest {
   resource: ResourceTarget;
   facts: RequestFacts;
   asserted?: Asserted;
+  /**
+   * How the decision event keeps `asserted`: whole (the default: impact replays re-evaluate it), or only its SHA-256
+   * when it carries what the log must not hold in clear (an MCP tool call's arguments).
+   */
+  assertedInAudit?: 'whole' | 'digest';
   /** Echoed into the audit event (X-Request-ID, the gateway's request id). */
   requestId: string | null;
   /**

@@ -11,6 +11,7 @@
 //   6. `decide` records `authz.decision` (decision, reasons, policy and entity versions, request id) and returns
 //      only after it is committed (audit before response); an audit failure throws (503), never allows.
 import crypto from 'node:crypto';
+import canonicalize from 'canonicalize';
 import type { AuditWriter } from '../audit/index.js';
 import type { Actor } from '../platform/actor.js';
 import type { Clock } from '../platform/clock.js';
@@ -308,7 +309,11 @@ export function recordedRequest(request: DecisionRequest): Record<string, unknow
       workload_id: f.workloadId, risk: f.risk ?? 0, device_id: f.device?.deviceId ?? null,
       posture_assertion: f.device?.assertion ? 'presented' : null,
     },
-    ...(request.asserted ? { asserted: request.asserted } : {}),
+    ...(request.asserted
+      ? request.assertedInAudit === 'digest'
+        ? { asserted_sha256: crypto.createHash('sha256').update(canonicalize(request.asserted) ?? '').digest('hex') }
+        : { asserted: request.asserted }
+      : {}),
   };
 }
 

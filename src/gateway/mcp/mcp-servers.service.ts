@@ -11,7 +11,7 @@ import type { Database, Trx, WriteBatch } from '../../platform/store/db.js';
 import { isUniqueViolation } from '../../platform/store/errors.js';
 import { normaliseBaseUrl } from '../upstreams/upstream-url.js';
 import * as repo from './mcp.repo.js';
-import type { McpServersTable } from './mcp.tables.js';
+import type { McpServersTable } from '../../platform/store/schema.js';
 import {
   credentialContext, credentialFacts, credentialProblem, parseCredential, parseSettings, serverNameProblem, serverResourceName, settingsText, TIMEOUT_MS,
   timeoutProblem, type CredentialFacts, type UpstreamCredential,

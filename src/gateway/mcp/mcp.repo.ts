@@ -1,7 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import { isUuid } from '../../platform/ids.js';
-import type { DB } from '../../platform/store/schema.js';
-import { withMcp, type McpServersTable, type McpToolsTable } from './mcp.tables.js';
+import type { DB, McpServersTable, McpToolsTable } from '../../platform/store/schema.js';
 
 // Thin queries over mcp_servers and mcp_tools; the only SQL of the MCP part. No rules live here.
 // It also reads `principals` (is an owner an active person) and `resources` (the server's and the tools' registry
@@ -13,7 +12,7 @@ type Q = Kysely<DB> | Transaction<DB>;
 export type ServerRow = McpServersTable & { resource_name: string; resource_purposes: string; resource_classification: string; owner_name: string };
 
 function servers(q: Q) {
-  return withMcp(q).selectFrom('mcp_servers as s')
+  return q.selectFrom('mcp_servers as s')
     .innerJoin('resources as r', 'r.id', 's.resource_id')
     .innerJoin('principals as p', 'p.id', 's.owner_id')
     .selectAll('s')
@@ -32,40 +31,40 @@ export async function listServers(q: Q, f: { afterId?: string; limit: number }):
 }
 
 export async function insertServer(q: Q, row: McpServersTable): Promise<void> {
-  await withMcp(q).insertInto('mcp_servers').values(row).execute();
+  await q.insertInto('mcp_servers').values(row).execute();
 }
 
 export async function updateServer(q: Q, id: string, change: Partial<Omit<McpServersTable, 'id' | 'name' | 'created_at' | 'created_by'>>): Promise<void> {
-  await withMcp(q).updateTable('mcp_servers').set(change).where('id', '=', id).execute();
+  await q.updateTable('mcp_servers').set(change).where('id', '=', id).execute();
 }
 
 /** Removes a registration and its tool rows (the registry resources stay for the caller to delete). */
 export async function deleteServer(q: Q, id: string): Promise<void> {
-  await withMcp(q).deleteFrom('mcp_tools').where('server_id', '=', id).execute();
-  await withMcp(q).deleteFrom('mcp_servers').where('id', '=', id).execute();
+  await q.deleteFrom('mcp_tools').where('server_id', '=', id).execute();
+  await q.deleteFrom('mcp_servers').where('id', '=', id).execute();
 }
 
 export type ToolRow = McpToolsTable & { resource_name: string };
 
 export async function toolsOf(q: Q, serverIds: string[]): Promise<ToolRow[]> {
   if (serverIds.length === 0) return [];
-  return withMcp(q).selectFrom('mcp_tools as t').innerJoin('resources as r', 'r.id', 't.resource_id')
+  return q.selectFrom('mcp_tools as t').innerJoin('resources as r', 'r.id', 't.resource_id')
     .selectAll('t').select('r.name as resource_name')
     .where('t.server_id', 'in', serverIds).orderBy('t.name').execute();
 }
 
 export async function findTool(q: Q, serverId: string, name: string): Promise<ToolRow | undefined> {
-  return withMcp(q).selectFrom('mcp_tools as t').innerJoin('resources as r', 'r.id', 't.resource_id')
+  return q.selectFrom('mcp_tools as t').innerJoin('resources as r', 'r.id', 't.resource_id')
     .selectAll('t').select('r.name as resource_name')
     .where('t.server_id', '=', serverId).where('t.name', '=', name).executeTakeFirst();
 }
 
 export async function insertTool(q: Q, row: McpToolsTable): Promise<void> {
-  await withMcp(q).insertInto('mcp_tools').values(row).execute();
+  await q.insertInto('mcp_tools').values(row).execute();
 }
 
 export async function updateTool(q: Q, serverId: string, name: string, change: Partial<Pick<McpToolsTable, 'definition' | 'present' | 'last_seen_at'>>): Promise<void> {
-  await withMcp(q).updateTable('mcp_tools').set(change).where('server_id', '=', serverId).where('name', '=', name).execute();
+  await q.updateTable('mcp_tools').set(change).where('server_id', '=', serverId).where('name', '=', name).execute();
 }
 
 /** A principal by id or name: whether it may own a registration (an active human). */
@@ -89,8 +88,8 @@ export async function findResourceByName(q: Q, name: string): Promise<ResourceFa
 
 /** Whether any registered server's resource or any tool row names this resource. */
 export async function resourceClaimed(q: Q, resourceId: string): Promise<boolean> {
-  const s = await withMcp(q).selectFrom('mcp_servers').select('id').where('resource_id', '=', resourceId).executeTakeFirst();
+  const s = await q.selectFrom('mcp_servers').select('id').where('resource_id', '=', resourceId).executeTakeFirst();
   if (s) return true;
-  const t = await withMcp(q).selectFrom('mcp_tools').select('server_id').where('resource_id', '=', resourceId).executeTakeFirst();
+  const t = await q.selectFrom('mcp_tools').select('server_id').where('resource_id', '=', resourceId).executeTakeFirst();
   return t !== undefined;
 }

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import canonicalize from 'canonicalize';
 
 // The rules of an MCP server registration and of its tools that do not depend on the store (pure, exact tests in
 // mcp.test.ts): names, the upstream credential's shape, timeouts, the registry names of the server and its tools,
@@ -169,13 +170,9 @@ export function safeText(value: unknown, max: number): string | undefined {
   return cut.length > max ? Array.from(cleaned).slice(0, max - 1).join('') : cut;
 }
 
-/** RFC 8785-style canonical JSON (sorted keys, ECMAScript number forms) of a JSON value. */
+/** RFC 8785 canonical JSON of a JSON value (the `canonicalize` package, as the audit log uses). */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  return canonicalize(value ?? null) ?? 'null';
 }
 
 export function sha256Hex(text: string): string {

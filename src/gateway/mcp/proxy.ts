@@ -184,7 +184,7 @@ export function registerMcpProxyRoutes(app: GatewayApp, deps: {
   async function decide(s: CallState, action: 'call_tool' | 'read', resourceId: string, kind: string, context: Record<string, string> | undefined, requestId: string): Promise<PreparedDecision> {
     return ctx.pdp.prepareDecision({
       principal: s.actor.principal!.id, action, resource: { kind: 'registry', ref: resourceId, resourceKind: kind },
-      facts: factsFromActor(s.actor), ...(context ? { asserted: { context } } : {}), requestId,
+      facts: factsFromActor(s.actor), ...(context ? { asserted: { context }, assertedInAudit: 'digest' as const } : {}), requestId,
     }, s.actor);
   }
 

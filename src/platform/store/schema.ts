@@ -583,6 +583,37 @@ export interface GatewayLimitsTable {
   updated_by: string | null;
 }
 
+// The MCP gateway (gateway/mcp/, migration 0009_mcp): registered MCP servers and the tools each lists.
+export interface McpServersTable {
+  id: string;
+  name: string;
+  /** The registry resource standing for the server (kind endpoint, `mcp-<name>`): resources/prompts decide on it. */
+  resource_id: string;
+  upstream_url: string;
+  credential_sealed: string | null;
+  /** JSON, see McpSettings. */
+  settings: string;
+  description: string | null;
+  owner_id: string;
+  protocol_version: string | null;
+  tools_synced_at: string | null;
+  created_at: string;
+  created_by: string | null;
+  updated_at: string;
+  version: number;
+}
+
+export interface McpToolsTable {
+  server_id: string;
+  name: string;
+  resource_id: string;
+  /** JSON: the tool definition the upstream listed last. */
+  definition: string;
+  present: number;
+  first_seen_at: string;
+  last_seen_at: string;
+}
+
 export interface DB {
   meta: MetaTable;
   principals: PrincipalsTable;
@@ -626,6 +657,8 @@ export interface DB {
   upstreams: UpstreamsTable;
   upstream_models: UpstreamModelsTable;
   gateway_limits: GatewayLimitsTable;
+  mcp_servers: McpServersTable;
+  mcp_tools: McpToolsTable;
 }
 
 export type { Generated };
