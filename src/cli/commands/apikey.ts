@@ -27,12 +27,12 @@ export function registerApiKeyCommands(program: Command, io: CliIo): void {
   apikey.command('create <principal>').description('create an API key bound to a principal, scopes, a purpose and audiences (printed once)')
     .option('--scope <scopes>', 'scopes, comma- or space-separated, a subset of the principal\'s approved scopes (default: all of them)', splitList)
     .option('--purpose <purpose>', 'one of the principal\'s allowed purposes (may be omitted when it has exactly one)')
-    .option('--audience <indicators>', 'comma-separated resource indicators (registered resources, or the server\'s own URL; default: the management API)', splitList)
+    .option('--audience <indicators>', 'comma-separated resource indicators (registered resources, the server\'s own URL, or the gateway\'s URL for model calls; default: the management API)', splitList)
     .addOption(new Option('--ttl <seconds>', `lifetime in seconds, at least ${MIN_API_KEY_TTL_SECONDS}; default ${DEFAULT_API_KEY_TTL_SECONDS} (24 hours); at most 90/30/7/1 days by the principal's risk tier`)
       .argParser(integerIn('--ttl', MIN_API_KEY_TTL_SECONDS, API_KEY_TTL_SHAPE_MAX_SECONDS)))
     .option('--description <text>', 'what the key is for (shown in apikey list and the audit log)')
     .addHelpText('after', examples(
-      'custos apikey create support-bot --scope model:invoke --purpose customer-support --ttl 3600',
+      'custos apikey create support-bot --purpose customer-support --audience http://127.0.0.1:8081 --ttl 3600',
       'custos apikey create ci-runner --audience https://gateway.example.com --description "nightly evals" > ci.key',
     ))
     .action(withClient(io, async (client, g, principal: string, o) => {

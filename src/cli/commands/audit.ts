@@ -14,8 +14,12 @@ import { printJson, printTable, type CliIo } from '../output.js';
 
 type Event = Record<string, any>;
 
-const eventRow = (e: Event) => [e.seq, e.time, e.type, e.actor?.principal_name ?? e.actor?.principal_id ?? '', e.target ? `${e.target.type}:${e.target.name ?? e.target.id}` : '', e.decision ?? e.outcome];
-const HEAD = ['SEQ', 'TIME', 'TYPE', 'ACTOR', 'TARGET', 'OUTCOME'];
+// OUTCOME is how the event ended (success/failure); DECISION the decision point's verdict, when there was one.
+const eventRow = (e: Event) => [
+  e.seq, e.time, e.type, e.actor?.principal_name ?? e.actor?.principal_id ?? '', e.target ? `${e.target.type}:${e.target.name ?? e.target.id}` : '',
+  e.decision ?? '', e.outcome,
+];
+const HEAD = ['SEQ', 'TIME', 'TYPE', 'ACTOR', 'TARGET', 'DECISION', 'OUTCOME'];
 
 async function publicKey(client: ApiClient, pinned: string | undefined, io: CliIo): Promise<string> {
   if (pinned) return pinned;

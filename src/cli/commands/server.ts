@@ -52,7 +52,7 @@ export function registerServerCommands(program: Command, io: CliIo, onServing?: 
       if (cp.bootstrap) announceBootstrap(io, cp.bootstrap.token, cp.bootstrap.tokenFile);
       const url = await cp.listen();
       io.stderr.write(`Custos control plane listening on ${url} (store: ${cp.db.dialect === 'sqlite' ? config.dataDir : 'PostgreSQL'}; API docs at ${url}/docs)\n`);
-      if (config.gatewayPort !== null) io.stderr.write(`Custos gateway listening on ${cp.gatewayUrl()} (OpenAI and Anthropic APIs at ${cp.gatewayUrl()}/v1, MCP servers at ${cp.gatewayUrl()}/mcp/<name>)\n`);
+      if (config.gatewayPort !== null) io.stderr.write(`Custos gateway listening on ${cp.gatewayUrl()} (base URL for OpenAI SDKs ${cp.gatewayUrl()}/v1, for Anthropic SDKs ${cp.gatewayUrl()}; MCP servers at ${cp.gatewayUrl()}/mcp/<name>)\n`);
       onServing?.(url);
       await new Promise<void>((resolve) => {
         const stop = () => {

@@ -87,7 +87,7 @@ export function registerUpstreamCommands(program: Command, io: CliIo): void {
     .option(...reasonOption)
     .addHelpText('after', examples(
       'custos upstream add openai --provider openai --base-url https://api.openai.com/v1 --key-env OPENAI_API_KEY --model gpt=gpt-4o',
-      'custos upstream add claude --provider anthropic --base-url https://api.anthropic.com --key-file anthropic.key --model claude=claude-sonnet-4-5',
+      'custos upstream add claude --provider anthropic --base-url https://api.anthropic.com/v1 --key-file anthropic.key --model claude=claude-sonnet-4-5',
       'custos upstream add azure-eu --provider azure-openai --base-url https://contoso.openai.azure.com/openai --api-version 2024-10-21 --key-file - < azure.key',
       'custos upstream add ollama --provider openai-compatible --base-url http://127.0.0.1:11434/v1 --model llama=llama3.1:8b --timeout-ms 120000',
     ))

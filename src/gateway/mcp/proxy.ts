@@ -116,7 +116,7 @@ export function registerMcpProxyRoutes(app: GatewayApp, deps: {
       actor = await verifierFor(server.name)(presented, provenanceOf(req));
     } catch (error) {
       if (error instanceof AppError && error.status === 401) {
-        refuse(reply, 401, rpcError(null, RPC.denied, error.message, { reason: error.code }), { ...challenge('invalid_token', error.message), ...error.headers });
+        refuse(reply, 401, rpcError(null, RPC.denied, error.message, { reason: error.code === 'unauthenticated' ? 'invalid_token' : error.code }), { ...challenge('invalid_token', error.message), ...error.headers });
         return undefined;
       }
       throw error;

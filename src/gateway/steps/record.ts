@@ -22,7 +22,8 @@ export function callEvent(call: GatewayCall, deps: Pick<PipelineDeps, 'hashConte
   return {
     type: 'gateway.call', actor: call.actor!, action: 'invoke',
     target: route ? { type: 'resource', id: route.resource.id, name: route.resource.name } : { type: 'resource', id: null, name: call.model?.slice(0, 200) ?? null },
-    decision: decision?.decision ?? (refusal ? 'deny' : null),
+    // The decision point's verdict when it was asked; a refusal before it (a bad body, an unknown model) has none.
+    decision: decision?.decision ?? null,
     reasons: refusal ? [refusal.code] : [],
     policyVersion: decision?.policyVersion ?? null,
     purpose: call.actor!.purpose,
