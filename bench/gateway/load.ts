@@ -15,6 +15,8 @@ export interface Sample {
   firstMs?: number;
   /** Server-Timing custos;dur= (ms), where given. */
   serverMs?: number;
+  /** Server-Timing upstream;dur= (ms): the upstream's time as the gateway saw it, where given. */
+  upstreamMs?: number;
 }
 
 export interface LoadRun {
@@ -38,10 +40,10 @@ export function requestBody(model: string, stream: boolean): string {
     : { model, messages: MESSAGES, max_tokens: 16 });
 }
 
-function serverTiming(header: string | string[] | undefined): number | undefined {
+function serverTiming(header: string | string[] | undefined, name: string): number | undefined {
   const text = Array.isArray(header) ? header.join(',') : header;
   if (!text) return undefined;
-  const m = /(?:^|,)\s*custos\s*;[^,]*?dur=([\d.]+)/.exec(text);
+  const m = new RegExp(`(?:^|,)\\s*${name}\\s*;[^,]*?dur=([\\d.]+)`).exec(text);
   return m ? Number(m[1]) : undefined;
 }
 
@@ -60,7 +62,8 @@ export function createDriver(target: Target, connections: number): Driver {
   async function once(stream: boolean): Promise<Sample> {
     const t0 = performance.now();
     const res = await pool.request({ method: 'POST', path: '/v1/chat/completions', headers, body: stream ? bodies.stream : bodies.plain });
-    const serverMs = serverTiming(res.headers['server-timing']);
+    const serverMs = serverTiming(res.headers['server-timing'], 'custos');
+    const upstreamMs = serverTiming(res.headers['server-timing'], 'upstream');
     if (res.statusCode !== 200) {
       const text = await res.body.text();
       throw new Error(`${target.label}: HTTP ${res.statusCode}: ${text.slice(0, 500)}`);
@@ -71,7 +74,7 @@ export function createDriver(target: Target, connections: number): Driver {
       let parsed: any;
       try { parsed = JSON.parse(text); } catch { parsed = undefined; }
       if (typeof parsed?.choices?.[0]?.message?.content !== 'string') throw new Error(`${target.label}: not a chat completion: ${text.slice(0, 300)}`);
-      return { ms, serverMs };
+      return { ms, serverMs, upstreamMs };
     }
     let firstMs: number | undefined;
     let text = '';

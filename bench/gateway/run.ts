@@ -52,10 +52,11 @@ const { values: opt } = parseArgs({
     'log-level': { type: 'string', default: 'info' },
     'postgres-url': { type: 'string', default: process.env.CUSTOS_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
     profile: { type: 'boolean', default: false },
-    'profile-seconds': { type: 'string', default: '8' },
+    'profile-seconds': { type: 'string', default: '15' },
     out: { type: 'string', default: path.join(here, 'results.json') },
     'no-build': { type: 'boolean', default: false },
     rev: { type: 'string', default: 'HEAD' },
+    'server-root': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
   strict: true,
@@ -78,10 +79,11 @@ if (opt.help) {
   --log-level L           Custos's log level (default info, as a user runs it; the log goes to /dev/null)
   --postgres-url URL      admin URL; a fresh database is created for Custos on PostgreSQL and dropped after
   --profile               afterwards, Custos (SQLite) again under --cpu-prof at --connections for --profile-seconds
-                          (default 8); prints where its CPU went and writes the profile under bench/.work/
+                          (default 15); prints where its CPU went and writes the profile under bench/.work/
   --out FILE              results JSON (default bench/gateway/results.json)
   --no-build              use the working tree's dist/ (default: build the committed HEAD into bench/.work/gateway-build)
   --rev REV               build this commit instead of HEAD
+  --server-root DIR       serve this already built tree (bin/ and dist/) instead: for A/B experiments
 `);
   process.exit(0);
 }
@@ -151,6 +153,10 @@ interface PhaseFigures {
   /** Custos: its Server-Timing custos;dur= (p50/p99). */
   server_timing_p50_ms?: number;
   server_timing_p99_ms?: number;
+  /** Custos: Server-Timing upstream;dur= p50 (the upstream's time as the gateway saw it), and the client's time minus
+   * custos;dur and upstream;dur per call, p50: what neither account covers (sockets, HTTP parsing, event-loop waits). */
+  upstream_timing_p50_ms?: number;
+  unaccounted_p50_ms?: number;
   /** CPU of the target's process per call (ms); the upstream's and this load generator's beside it. */
   target_cpu_ms_per_call?: number;
   upstream_cpu_ms_per_call: number;
@@ -175,6 +181,11 @@ function figures(run: LoadRun, cpu: { target?: number; upstream: number; loadgen
   if (st.length) {
     f.server_timing_p50_ms = round(percentile(st, 50), 3);
     f.server_timing_p99_ms = round(percentile(st, 99), 3);
+  }
+  const both = run.samples.filter((x) => x.serverMs !== undefined && x.upstreamMs !== undefined);
+  if (both.length) {
+    f.upstream_timing_p50_ms = round(percentile(both.map((x) => x.upstreamMs!), 50), 3);
+    f.unaccounted_p50_ms = round(percentile(both.map((x) => x.ms - x.serverMs! - x.upstreamMs!), 50), 3);
   }
   return f;
 }
@@ -218,11 +229,12 @@ const results: Record<string, any> = {
 
 const started = performance.now();
 const wantCustos = only.has('custos');
-const serverRoot = !wantCustos || opt['no-build'] ? repoRoot : buildRev({ repoRoot, rev: opt.rev, name: 'gateway-build', log });
+const serverRoot = opt['server-root'] ? path.resolve(opt['server-root'])
+  : !wantCustos || opt['no-build'] ? repoRoot : buildRev({ repoRoot, rev: opt.rev, name: 'gateway-build', log });
 if (wantCustos && !fs.existsSync(path.join(serverRoot, 'dist', 'gateway', 'pipeline.js'))) {
   throw new Error(`${serverRoot}/dist/gateway/pipeline.js is missing: ${opt['no-build'] ? 'run `npm run build`' : `${opt.rev} has no gateway pipeline`}`);
 }
-if (wantCustos) results.options.server_build = opt['no-build'] ? 'dist/ of the working tree' : `${opt.rev === 'HEAD' ? `HEAD (${results.commit})` : opt.rev} built into bench/.work/gateway-build`;
+if (wantCustos) results.options.server_build = opt['server-root'] ? `${opt['server-root']} as built` : opt['no-build'] ? 'dist/ of the working tree' : `${opt.rev === 'HEAD' ? `HEAD (${results.commit})` : opt.rev} built into bench/.work/gateway-build`;
 
 const upstreamKey = `sk-bench-${crypto.randomBytes(12).toString('hex')}`;
 log(`starting the upstream (${delayMs} ms before each answer or first chunk)…`);
@@ -390,11 +402,13 @@ for (const id of ids) {
     target_cpu_ms_per_call_at_connections: round(med(id, 'plain-load', 'target_cpu_ms_per_call'), 3),
     server_timing_p50_ms: round(med(id, 'plain-light', 'server_timing_p50_ms'), 3),
     server_timing_p99_ms: round(med(id, 'plain-light', 'server_timing_p99_ms'), 3),
+    upstream_timing_p50_ms: round(med(id, 'plain-light', 'upstream_timing_p50_ms'), 3),
+    unaccounted_p50_ms: round(med(id, 'plain-light', 'unaccounted_p50_ms'), 3),
   };
   if (id.startsWith('custos-')) {
     const steps: Record<string, number> = {};
     for (const phase of ['plain-light', 'plain-load'] as const) {
-      const keys = new Set(results.rounds.flatMap((r: any) => Object.keys(r[id]?.[phase]?.steps_ms ?? {})));
+      const keys = new Set<string>(results.rounds.flatMap((r: any) => Object.keys(r[id]?.[phase]?.steps_ms ?? {})));
       for (const k of keys) steps[`${phase}:${k}`] = round(median(results.rounds.map((r: any) => r[id]?.[phase]?.steps_ms?.[k] as number)), 3);
     }
     medians[id].steps_ms = steps;
@@ -456,15 +470,15 @@ process.stdout.write(`\n${t1.toString()}\n`);
 for (const id of Object.keys(ratios)) {
   const t2 = new Table({ style, head: [`${results.targets[id]} ÷ peer`, ...FIGS.map((f) => f.label)] });
   for (const peer of ['nginx', 'portkey'].filter((p) => medians[p])) t2.push([results.targets[peer], ...FIGS.map((f) => {
-    const v = ratios[id]![`${f.key}_vs_${peer}`];
-    return v === null ? `n/a (${fmt(medians[peer][f.key], 2)} ms)` : `${fmt(v, 2)}×`;
+    const v = ratios[id]![`${f.key}_vs_${peer}`] as number | null;
+    return v === null || v === undefined ? `n/a (${fmt(medians[peer][f.key], 2)} ms)` : `${fmt(v, 2)}×`;
   })]);
   const t3 = new Table({ style, head: ['aim', 'value', 'met'] });
   for (const a of Object.values(aims[id]!)) t3.push([a.aim, fmt(a.value, 3), a.met ? 'yes' : 'NO']);
   const steps = medians[id].steps_ms as Record<string, number>;
   const stepLine = (phase: string) => Object.entries(steps).filter(([k]) => k.startsWith(`${phase}:`) && !k.endsWith('audit_commits')).map(([k, v]) => `${k.slice(phase.length + 1)} ${fmt(v, 3)}`).join(', ');
   process.stdout.write(`\n${t2.toString()}\n${t3.toString()}\n`);
-  process.stdout.write(`${results.targets[id]}: Server-Timing custos;dur= p50 ${fmt(medians[id].server_timing_p50_ms, 3)} ms, p99 ${fmt(medians[id].server_timing_p99_ms, 3)} ms (${light} in flight)\n`);
+  process.stdout.write(`${results.targets[id]}: Server-Timing custos;dur= p50 ${fmt(medians[id].server_timing_p50_ms, 3)} ms, p99 ${fmt(medians[id].server_timing_p99_ms, 3)} ms; upstream;dur= p50 ${fmt(medians[id].upstream_timing_p50_ms, 3)} ms (the upstream directly: p50 ${fmt(medians.direct.p50_ms, 3)}); neither, p50 ${fmt(medians[id].unaccounted_p50_ms, 3)} ms (${light} in flight)\n`);
   process.stdout.write(`  mean ms per step (${light} in flight): ${stepLine('plain-light')}\n  mean ms per step (${connections}): ${stepLine('plain-load')}\n`);
 }
 if (profileText) process.stdout.write(`\nCustos (SQLite) CPU profile at ${connections} connections, ${profileSeconds} s:\n${profileText}\n`);
