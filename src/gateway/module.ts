@@ -26,6 +26,7 @@ export function createGatewayModule(ctx: GatewayModuleDeps) {
   // Keep-alive connections to every upstream, shared by all calls.
   const http = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
   let app: ReturnType<typeof createGatewayApp> | undefined;
+  let closed = false;
   const verifier: CredentialVerifier = ctx.verifierFor(ctx.gatewayUrl);
 
   function build() {
@@ -61,7 +62,10 @@ export function createGatewayModule(ctx: GatewayModuleDeps) {
       const url = await this.app().listen({ host, port });
       return url;
     },
+    /** Stops the listener and the upstream connections; a second call does nothing (the control plane may close twice). */
     async close() {
+      if (closed) return;
+      closed = true;
       if (app) await app.close();
       await http.close();
     },
