@@ -38,6 +38,9 @@ describe('openai dialect', () => {
     expect(openai.maxOutputTokens('chat.completions', { max_tokens: -1 })).toBe(4096);
     expect(openai.maxOutputTokens('responses', { max_output_tokens: 7 })).toBe(7);
     expect(openai.maxOutputTokens('embeddings', { max_tokens: 7 })).toBe(0);
+    expect(openai.maxOutputTokens('chat.completions', { max_tokens: 90, n: 3 })).toBe(270);
+    expect(openai.maxOutputTokens('chat.completions', { n: 2 })).toBe(8192);
+    expect(openai.maxOutputTokens('chat.completions', { max_tokens: 90, n: 'x' })).toBe(90);
   });
   it('reads usage and text from answers', () => {
     expect(openai.usageFromJson('chat.completions', { usage: { prompt_tokens: 3, completion_tokens: 4 } })).toEqual({ inputTokens: 3, outputTokens: 4 });

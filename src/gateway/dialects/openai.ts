@@ -10,7 +10,8 @@ import { asRecord, count, errorType, parseJson, textOf, type Dialect, type Opera
 //   `api-key` header; every other upstream gets `Authorization: Bearer <upstream key>` (none for a keyless local one).
 // - A streamed chat completion always asks for usage (`stream_options.include_usage`): the limits settle on it. A
 //   client that did not ask for it does not see that last chunk (empty `choices`, with `usage`): it is read and dropped.
-// - Default output maximum when the body names none: 4096 tokens (what token limits reserve).
+// - Default output maximum when the body names none: 4096 tokens (what token limits reserve), times `n` for a chat
+//   completion asking for several choices.
 // - Errors: `{ error: { message, type, code, param } }` with `code` = the Custos reason code.
 
 export const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
@@ -65,7 +66,10 @@ export const openai: Dialect = {
   maxOutputTokens(operation, body) {
     if (operation === 'embeddings') return 0;
     const named = operation === 'responses' ? body.max_output_tokens : body.max_completion_tokens ?? body.max_tokens;
-    return typeof named === 'number' && Number.isSafeInteger(named) && named > 0 ? named : DEFAULT_MAX_OUTPUT_TOKENS;
+    const each = typeof named === 'number' && Number.isSafeInteger(named) && named > 0 ? named : DEFAULT_MAX_OUTPUT_TOKENS;
+    // `n` choices are generated, each up to the maximum.
+    const n = operation === 'chat.completions' && typeof body.n === 'number' && Number.isSafeInteger(body.n) && body.n > 1 ? body.n : 1;
+    return each * n;
   },
 
   usageFromJson(operation, body) {

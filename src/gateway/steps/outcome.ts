@@ -4,17 +4,23 @@ import type { PipelineDeps } from '../pipeline.js';
 // Step (after the answer): settle the limits on the usage the upstream reported — or release the reservation when
 // nothing was forwarded — and record how the call ended (`gateway.call_completed`: status, latency, input and output
 // tokens, whether the client went away; a SHA-256 of the completion when content hashing is on; never its text).
-// Usage the upstream did not report keeps the whole reservation counted (a budget is never under-counted); a call
-// the upstream never served (unreachable, 5xx, refusing the gateway's key) is released: the caller is not charged.
+// Usage the upstream did not report, or a call cut short, keeps the whole reservation counted (a budget is never
+// under-counted); a call the upstream never served (unreachable, 5xx, refusing the gateway's key) is released: the
+// caller is not charged.
 // It runs once the answer has been sent, so its commit adds nothing to the client's wait.
 
 export async function outcome(call: GatewayCall, deps: PipelineDeps, forwarded: boolean): Promise<void> {
-  const used = call.usage && call.usage.inputTokens !== null && call.usage.outputTokens !== null
+  // A call cut short (the client left, the stream broke) reported only part of its usage, if any: it is charged its
+  // whole reservation — the upstream may have generated more than it said before it was cancelled.
+  const complete = !call.clientAborted && !call.upstreamError;
+  const used = complete && call.usage && call.usage.inputTokens !== null && call.usage.outputTokens !== null
     ? call.usage.inputTokens + call.usage.outputTokens : Number.NaN;
   if (call.reservation) {
-    // Nothing was used when the upstream never answered, failed (5xx) or refused the gateway's own key (401/403).
+    // Nothing was used when the upstream could not be reached, failed (5xx) or refused the gateway's own key (401/403).
+    // A client that left after the call was forwarded is charged: the upstream may have received and served it.
     const s = call.upstreamStatus;
-    const unused = !forwarded || s === undefined || s >= 500 || s === 401 || s === 403;
+    const unreached = s === undefined && !call.clientAborted;
+    const unused = !forwarded || unreached || (s !== undefined && (s >= 500 || s === 401 || s === 403));
     if (unused) await deps.limits.release(call.reservation);
     else await deps.limits.settle(call.reservation, used);
   }
