@@ -27,8 +27,6 @@ export interface CustosServer {
   metricsToken: string;
   /** Step histograms (sum and count per step) and other series from the gateway's /metrics. */
   metrics(): Promise<Map<string, number>>;
-  /** Audit events of a type since the start, counted through the API. */
-  auditCount(type: string): Promise<number>;
 }
 
 async function api(base: string, token: string, method: string, p: string, body?: unknown): Promise<any> {
@@ -116,17 +114,6 @@ export async function startCustos(opts: {
       const res = await fetch(`${gatewayUrl}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
       if (res.status !== 200) throw new Error(`GET ${gatewayUrl}/metrics: ${res.status} ${(await res.text()).slice(0, 300)}`);
       return parseMetrics(await res.text());
-    },
-    async auditCount(type: string) {
-      let n = 0;
-      let cursor: string | null = null;
-      do {
-        const q = new URLSearchParams({ type, limit: '200', ...(cursor ? { cursor } : {}) });
-        const page = await call('GET', `/v1/audit/events?${q}`);
-        n += page.items.length;
-        cursor = page.next_cursor;
-      } while (cursor);
-      return n;
     },
   };
 }
