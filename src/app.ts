@@ -22,7 +22,7 @@ import { createApprovalsModule, type ApprovalsModule, type WebhookTransport } fr
 import { systemActor } from './platform/actor.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import { ConfigError, type Config } from './platform/config.js';
-import { openDatabase, sqlitePath, storeHealthChecks, type Database } from './platform/store/db.js';
+import { openDatabase, sqlitePath, storeHealthChecks, type Database, type Trx } from './platform/store/db.js';
 import { createStatsKeeper } from './platform/store/maintenance.js';
 import { createHttpApp, type HttpApp } from './platform/http/app.js';
 import { createScrapeCheck, registerMetricsRoute } from './platform/http/metrics-route.js';
@@ -99,8 +99,8 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     db.observeCommits((seconds, queued) => metrics.commit(seconds, queued));
     // Resource indicators that name the gateway (its base URL) or one of its MCP endpoints are audiences too: the
     // directory the token endpoint and API keys resolve them with asks the gateway (bound once it is built, below).
-    const gatewayAudiences: { resolve: (indicator: string) => Promise<AudienceResource | undefined> } = { resolve: async () => undefined };
-    const credentialDirectory = withGatewayAudiences(createCredentialDirectory({ db }), () => gatewaySite.url, (i) => gatewayAudiences.resolve(i));
+    const gatewayAudiences: { resolve: (indicator: string, trx?: Trx) => Promise<AudienceResource | undefined> } = { resolve: async () => undefined };
+    const credentialDirectory = withGatewayAudiences(createCredentialDirectory({ db }), () => gatewaySite.url, (i, trx) => gatewayAudiences.resolve(i, trx));
     const credentials = createCredentialsModule({
       db, audit, clock, newId, keys, directory: credentialDirectory, principalWithTeams: (id) => identity.principalWithTeams(id),
       operatorTokens: tokens, issuer: () => site.url, signingAlg: config.signingAlg, keyRotationDays: config.keyRotationDays,
@@ -178,7 +178,7 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
       gatewayUrl: () => gatewaySite.url, issuer: () => site.url, verifierFor: credentials.verifierFor, pdp: authz.pdp,
       hashContent: config.gatewayHashContent, resources,
     });
-    gatewayAudiences.resolve = (indicator) => gateway.audienceFor(indicator);
+    gatewayAudiences.resolve = (indicator, trx) => gateway.audienceFor(indicator, trx);
 
     setCursorKey(keys.deriveKey('pagination-cursor'));
     const http = await createHttpApp({

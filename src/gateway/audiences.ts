@@ -1,4 +1,5 @@
 import type { AudienceResource, CredentialDirectory } from '../credentials/index.js';
+import type { Trx } from '../platform/store/db.js';
 
 // The gateway as an audience of Custos tokens and API keys (RFC 8707). The token endpoint and API-key issuance
 // resolve resource indicators through the credentials directory; this wraps it so that, beside registered
@@ -11,7 +12,7 @@ import type { AudienceResource, CredentialDirectory } from '../credentials/index
 export const GATEWAY_AUDIENCE_NAME = 'custos-gateway';
 
 export function withGatewayAudiences(
-  directory: CredentialDirectory, gatewayUrl: () => string, others: (indicator: string) => Promise<AudienceResource | undefined>,
+  directory: CredentialDirectory, gatewayUrl: () => string, others: (indicator: string, trx?: Trx) => Promise<AudienceResource | undefined>,
 ): CredentialDirectory {
   return {
     ...directory,
@@ -23,7 +24,8 @@ export function withGatewayAudiences(
       if (indicator.replace(/\/+$/, '') === base) {
         return { id: GATEWAY_AUDIENCE_NAME, name: GATEWAY_AUDIENCE_NAME, kind: 'endpoint', audience: base, purposes: [], classification: 'public', serverPrincipalId: null };
       }
-      return indicator.startsWith(`${base}/`) ? others(indicator) : undefined;
+      // In the caller's transaction when it gave one: a read beside an open write transaction would wait for it.
+      return indicator.startsWith(`${base}/`) ? others(indicator, trx) : undefined;
     },
   };
 }

@@ -3,6 +3,7 @@
 // (pipeline.ts: OpenAI and Anthropic wire formats) and the MCP proxy (mcp/), both on the gateway's own listener.
 import { Agent } from 'undici';
 import type { CredentialVerifier } from '../platform/http/pipeline/index.js';
+import type { Trx } from '../platform/store/db.js';
 import type { HttpApp } from '../platform/http/app.js';
 import { registerMetricsRoute } from '../platform/http/metrics-route.js';
 import type { FastifyRequest } from 'fastify';
@@ -47,7 +48,7 @@ export function createGatewayModule(ctx: GatewayModuleDeps) {
     limits,
     mcp,
     /** RFC 8707 resource indicators the gateway answers for beyond the registry (MCP endpoints). */
-    audienceFor: (indicator: string) => mcp.audienceFor?.(indicator) ?? Promise.resolve(undefined),
+    audienceFor: (indicator: string, trx?: Trx) => mcp.audienceFor?.(indicator, trx) ?? Promise.resolve(undefined),
     registerRoutes(control: HttpApp) {
       upstreams.registerRoutes(control);
       limits.registerRoutes(control);

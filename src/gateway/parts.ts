@@ -14,7 +14,7 @@ import type { IdGenerator } from '../platform/ids.js';
 import type { KeyRing } from '../platform/keys.js';
 import type { Logger } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
-import type { Database } from '../platform/store/db.js';
+import type { Database, Trx } from '../platform/store/db.js';
 
 export interface GatewayPartContext {
   db: Database;
@@ -62,7 +62,7 @@ export interface GatewayListenerPart extends GatewayPart {
    * An RFC 8707 resource indicator this part answers for (the MCP proxy: `<gateway>/mcp/<server>` of a registered
    * server), as the audience tokens for it carry; undefined when it is not one of this part's.
    */
-  audienceFor?(indicator: string): Promise<AudienceResource | undefined>;
+  audienceFor?(indicator: string, trx?: Trx): Promise<AudienceResource | undefined>;
 }
 
 /** Reads the caller's credential at the gateway: `Authorization: Bearer|DPoP` or `x-api-key` (see steps/verify.ts). */

@@ -3,6 +3,7 @@
 // proxy with its RFC 9728 metadata), plus the RFC 8707 indicators it answers for at the token endpoint.
 // Rules and API: docs/mcp-gateway.md.
 import type { AudienceResource } from '../../credentials/index.js';
+import type { Trx } from '../../platform/store/db.js';
 import type { GatewayCallContext, GatewayListenerPart } from '../parts.js';
 import { registerMcpServerRoutes } from './mcp-servers.routes.js';
 import { createMcpServerService } from './mcp-servers.service.js';
@@ -25,12 +26,13 @@ export function createMcpPart(ctx: GatewayCallContext): GatewayListenerPart {
     registerGatewayRoutes: (app) => registerMcpProxyRoutes(app, { ctx, tools, credentialOf: (row) => service.credentialOf(row) }),
 
     /** `<gateway>/mcp/<name>` of a registered server: tokens for it carry exactly that as `aud`. */
-    async audienceFor(indicator: string): Promise<AudienceResource | undefined> {
+    async audienceFor(indicator: string, trx?: Trx): Promise<AudienceResource | undefined> {
       const prefix = `${ctx.gatewayUrl()}/mcp/`;
       if (!indicator.startsWith(prefix)) return undefined;
       const name = indicator.slice(prefix.length);
       if (!SERVER_NAME_PATTERN.test(name)) return undefined;
-      const server = await repo.findServer(ctx.db.kysely, name);
+      // Inside the caller's transaction when there is one (API-key issuance): a read beside it would wait for it.
+      const server = await repo.findServer(trx ?? ctx.db.kysely, name);
       if (!server) return undefined;
       return {
         id: server.resource_id, name: server.resource_name, kind: 'endpoint', audience: endpointOf(server.name),

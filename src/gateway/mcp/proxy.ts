@@ -154,6 +154,13 @@ export function registerMcpProxyRoutes(app: GatewayApp, deps: {
     if (presented !== undefined) {
       sid = typeof presented === 'string' ? unwrapSession(state, presented) : undefined;
       if (!sid) {
+        // Another principal's session id (or a forged one): recorded before the refusal, it may be a stolen session.
+        try {
+          await record(state, 'mcp.call', 'session', { outcome: 'refused', details: { reason: 'mcp_session_not_found' } });
+        } catch (error) {
+          unavailable(reply, null, error);
+          return undefined;
+        }
         refuse(reply, 404, rpcError(null, RPC.invalidRequest, 'session not found', { reason: 'mcp_session_not_found' }));
         return undefined;
       }
@@ -295,9 +302,14 @@ export function registerMcpProxyRoutes(app: GatewayApp, deps: {
           if (event.data) {
             let msg: unknown;
             try { msg = JSON.parse(event.data); } catch { msg = undefined; }
-            if (isObject(msg)) {
-              if (msg.method === 'notifications/tools/list_changed') syncInBackground(s);
-              if (onAnswer && msg.method === undefined && msg.id === id && id !== undefined) out = { ...event, data: JSON.stringify(await onAnswer(msg)) };
+            // Only requests and notifications of the server pass as they are, and the answer to this very request (through
+            // its governance). Anything else — a batch array, an answer to another request (a resumed stream replaying
+            // one), something that is not JSON-RPC — is dropped: it was never governed for this caller.
+            if (!isObject(msg)) continue;
+            if (msg.method === 'notifications/tools/list_changed') syncInBackground(s);
+            if (typeof msg.method !== 'string') {
+              if (id === undefined || msg.id !== id) continue;
+              if (onAnswer) out = { ...event, data: JSON.stringify(await onAnswer(msg)) };
             }
           }
           if (!reply.raw.write(sseText(out))) await new Promise<void>((resolve) => reply.raw.once('drain', () => resolve()));
@@ -320,10 +332,15 @@ export function registerMcpProxyRoutes(app: GatewayApp, deps: {
       refuse(reply, 502, rpcError(id, RPC.internal, error instanceof UpstreamError ? error.message : 'the MCP server\'s answer could not be read', { reason: 'mcp_upstream_unreachable' }));
       return;
     }
-    if (onAnswer && res.statusCode === 200) {
+    if (res.statusCode === 200 && text.length > 0) {
       let msg: unknown;
       try { msg = JSON.parse(text); } catch { msg = undefined; }
-      if (isObject(msg)) text = JSON.stringify(await onAnswer(msg));
+      // One answer to this request, nothing else (a batch array or another request's answer was never governed).
+      if (!isObject(msg) || (typeof msg.method !== 'string' && msg.id !== id)) {
+        refuse(reply, 502, rpcError(id, RPC.internal, 'the MCP server answered with something other than the answer to this request', { reason: 'mcp_upstream_invalid' }));
+        return;
+      }
+      if (onAnswer && typeof msg.method !== 'string') text = JSON.stringify(await onAnswer(msg));
     }
     reply.code(res.statusCode).headers(headers).send(text);
   }
@@ -366,6 +383,12 @@ export function registerMcpProxyRoutes(app: GatewayApp, deps: {
     }
     if (!isObject(body) || body.jsonrpc !== '2.0') {
       refuse(reply, 400, rpcError(null, RPC.invalidRequest, 'the body must be one JSON-RPC 2.0 message', { reason: 'mcp_invalid_request' }));
+      return;
+    }
+    // A request id is a string or a number (JSON-RPC 2.0): anything else could never be matched to its answer, which
+    // would then not be governed as that answer.
+    if (body.id !== undefined && typeof body.id !== 'string' && !(typeof body.id === 'number' && Number.isFinite(body.id))) {
+      refuse(reply, 400, rpcError(null, RPC.invalidRequest, 'a JSON-RPC id must be a string or a number', { reason: 'mcp_invalid_request' }));
       return;
     }
     const g = governanceOf(body);
