@@ -44,6 +44,8 @@ export interface GatewayCall {
   callEventId?: string;
 
   // forward, outcome
+  /** The request was handed to the upstream connection (it may have been served even if no answer came back). */
+  sentUpstream?: boolean;
   upstreamStatus?: number;
   usage?: { inputTokens: number | null; outputTokens: number | null };
   /** SHA-256 (hex) of the completion text, when content hashing is on. */

@@ -7,6 +7,7 @@ import type { Trx } from '../platform/store/db.js';
 import type { HttpApp } from '../platform/http/app.js';
 import { registerMetricsRoute } from '../platform/http/metrics-route.js';
 import type { FastifyRequest } from 'fastify';
+import { createCompletionQueue } from './completions.js';
 import { createLimitsPart } from './limits/index.js';
 import { createGatewayApp } from './listener.js';
 import { createMcpPart } from './mcp/index.js';
@@ -29,12 +30,13 @@ export function createGatewayModule(ctx: GatewayModuleDeps) {
   let app: ReturnType<typeof createGatewayApp> | undefined;
   let closed = false;
   const verifier: CredentialVerifier = ctx.verifierFor(ctx.gatewayUrl);
+  const completions = createCompletionQueue({ db: ctx.db, audit: ctx.audit, logger: ctx.logger });
 
   function build() {
     const gw = createGatewayApp({ logger: ctx.logger, trustProxy: ctx.trustProxy });
     registerModelRoutes(gw, {
       db: ctx.db, audit: ctx.audit, logger: ctx.logger, metrics: ctx.metrics, gatewayUrl: ctx.gatewayUrl, issuer: ctx.issuer, verifier,
-      pdp: ctx.pdp, catalog: upstreams, limits, http, hashContent: ctx.hashContent,
+      pdp: ctx.pdp, catalog: upstreams, limits, http, hashContent: ctx.hashContent, completions,
     });
     mcp.registerGatewayRoutes(gw);
     registerMetricsRoute(gw, ctx.metrics, ctx.mayScrape);
@@ -69,6 +71,7 @@ export function createGatewayModule(ctx: GatewayModuleDeps) {
       closed = true;
       if (app) await app.close();
       await http.close();
+      await completions.flush();
     },
   };
 }

@@ -8,6 +8,7 @@ import type { Metrics, PipelineStep } from '../platform/metrics.js';
 import type { Database } from '../platform/store/db.js';
 import { GatewayRefusal, type GatewayCall } from './call.js';
 import type { Dialect, Operation } from './dialects/index.js';
+import type { CompletionQueue } from './completions.js';
 import type { LimitEnforcer } from './limits/enforcer.js';
 import { serverTiming } from './server-timing.js';
 import { context } from './steps/context.js';
@@ -52,6 +53,8 @@ export interface PipelineDeps {
   /** Keep-alive connections to upstreams. */
   http: Dispatcher;
   hashContent: boolean;
+  /** Completion events, written with the next commit. */
+  completions: CompletionQueue;
 }
 
 export const STEPS: ReadonlyArray<readonly [PipelineStep, Step]> = [

@@ -45,7 +45,7 @@ for (const backend of BACKENDS) {
       expect(seenAtFirstByte).toEqual(expect.arrayContaining(['authz.decision', 'gateway.call']));
       // The commit runs while the upstream works: it may or may not be done when the upstream is first asked.
       expect(seenAtArrival).not.toContain('gateway.call_completed');
-      const done = await w.waitForAudit('gateway.call_completed', from);
+      const done = await w.waitForAudit('gateway.call_completed', from, (e) => e.details.request_id === res.headers.get('x-request-id'));
       const [call] = await w.auditEvents('gateway.call', from);
       expect(call!.details).toMatchObject({ api: 'openai', operation: 'chat.completions', model: 'chat-gpt', upstream: { name: 'fake-openai' }, provider_model: 'gpt-4o-2024-08-06' });
       expect(call!.details.decision_event).toEqual(expect.any(String));
@@ -75,20 +75,34 @@ for (const backend of BACKENDS) {
 
     it.runIf(enabled)('streams: usage is asked for upstream, and passed on only to a client that asked for it', async () => {
       const from = await w.lastSeq();
-      const plain = await (await post('/v1/chat/completions', chat('chat-gpt', { stream: true }))).text();
+      const plainRes = await post('/v1/chat/completions', chat('chat-gpt', { stream: true }));
+      const plain = await plainRes.text();
       expect(w.fake.requests.at(-1)!.body.stream_options).toEqual({ include_usage: true });
       // (Other chunks keep the `"usage": null` the option adds, as the API sends them: harmless to any client.)
       expect(plain).not.toMatch(/"usage":\{/);
       expect(plain.trim().endsWith('data: [DONE]')).toBe(true);
       expect(plain).toContain('"content"');
-      const asked = await (await post('/v1/chat/completions', chat('chat-gpt', { stream: true, stream_options: { include_usage: true } }))).text();
+      const askedRes = await post('/v1/chat/completions', chat('chat-gpt', { stream: true, stream_options: { include_usage: true } }));
+      const asked = await askedRes.text();
       expect(asked).toMatch(/"usage":\{"prompt_tokens"/);
-      // The completion is recorded after the answer: wait for both.
-      const first = await w.waitForAudit('gateway.call_completed', from);
-      await w.waitForAudit('gateway.call_completed', first.seq);
-      const done = (await w.auditEvents('gateway.call_completed', from)).map((e) => e.details);
-      expect(done).toHaveLength(2);
+      // The completion is recorded after the answer (with the next commit): wait for both.
+      const done = [];
+      for (const res of [plainRes, askedRes]) {
+        const id = res.headers.get('x-request-id');
+        done.push((await w.waitForAudit('gateway.call_completed', from, (e) => e.details.request_id === id)).details);
+      }
       for (const d of done) expect(d.input_tokens).toBeGreaterThan(0);
+    });
+
+    it.runIf(enabled)('every call\'s completion event is written exactly once, riding along with later commits', async () => {
+      const from = await w.lastSeq();
+      const responses = await Promise.all(Array.from({ length: 12 }, () => post('/v1/chat/completions', chat('chat-gpt'))));
+      const ids = await Promise.all(responses.map(async (r) => { await r.text(); return r.headers.get('x-request-id')!; }));
+      for (const id of ids) await w.waitForAudit('gateway.call_completed', from, (e) => e.details.request_id === id);
+      const completed = (await w.auditEvents('gateway.call_completed', from)).filter((e) => ids.includes(e.details.request_id));
+      expect(completed.map((e) => e.details.request_id).sort()).toEqual([...ids].sort());
+      const calls = (await w.auditEvents('gateway.call', from)).filter((e) => ids.includes(e.details.request_id));
+      expect(new Set(completed.map((e) => e.details.call_event))).toEqual(new Set(calls.map((e) => (e as { id?: string }).id)));
     });
 
     it.runIf(enabled)('refuses bad bodies in the provider shape, after the credential', async () => {
@@ -182,8 +196,8 @@ for (const backend of BACKENDS) {
       const down = await post('/v1/chat/completions', chat('local-llama'), k);
       expect(down.status).toBe(502);
       expect((await down.json()).error.code).toBe('upstream_unavailable');
-      const done = await w.waitForAudit('gateway.call_completed', from);
-      expect(done).toMatchObject({ outcome: 'failure' });
+      const done = await w.waitForAudit('gateway.call_completed', from, (e) => e.details.upstream === 'fake-local');
+      expect(done).toMatchObject({ outcome: 'failure', details: { status: null } });
       await w.admin('PATCH', '/v1/upstreams/fake-local', { base_url: up.base_url, retries: up.retries, reason: 'test' });
       expect((await post('/v1/chat/completions', chat('local-llama'), k)).status).toBe(200);
     });

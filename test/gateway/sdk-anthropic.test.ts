@@ -181,8 +181,9 @@ describe('the official Anthropic SDK through the gateway', () => {
     const seq = await w.lastSeq();
     w.fake.next({ usage: { input: 33, output: 7 } });
     await client(token).messages.create({ model: 'claude', max_tokens: 16, messages: user() });
-    const completed = await w.waitForAudit('gateway.call_completed', seq);
     const [call] = await w.auditEvents('gateway.call', seq);
+    // Completions are written with the next commit: an earlier call's may land after `seq` too.
+    const completed = await w.waitForAudit('gateway.call_completed', seq, (e) => e.details.call_event === (call as { id?: string }).id);
     expect(call).toMatchObject({
       outcome: 'success', target: { name: 'claude' }, actor: { principal_id: w.agent.id },
       details: { api: 'anthropic', model: 'claude', provider_model: MODELS.claude.providerModel, upstream: { name: 'fake-anthropic', provider: 'anthropic' } },

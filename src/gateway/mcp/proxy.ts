@@ -224,7 +224,11 @@ export function registerMcpProxyRoutes(app: GatewayApp, deps: {
 
   /** tools/list: the answer with only the tools the caller may call; one event records what was shown. */
   async function filterToolList(s: CallState, request: Record<string, unknown>, answer: Record<string, unknown>): Promise<Record<string, unknown>> {
-    if (!isObject(answer.result) || !Array.isArray(answer.result.tools)) return answer;
+    if (answer.error !== undefined && answer.result === undefined) return answer;
+    // An answer the filter cannot read is never passed on as it is (it was not decided for this caller).
+    if (!isObject(answer.result) || !Array.isArray(answer.result.tools)) {
+      return rpcError(answer.id, RPC.internal, 'the MCP server\'s tools/list answer could not be read', { reason: 'mcp_upstream_invalid' });
+    }
     const listed = answer.result.tools as unknown[];
     const full = !(isObject(request.params) && request.params.cursor !== undefined) && answer.result.nextCursor === undefined;
     let rows = await repo.toolsOf(ctx.db.kysely, [s.server.id]);
@@ -345,9 +349,15 @@ export function registerMcpProxyRoutes(app: GatewayApp, deps: {
     reply.code(res.statusCode).headers(headers).send(text);
   }
 
-  function insufficientScope(reply: FastifyReply, s: CallState, g: Governance, id: unknown) {
+  async function insufficientScope(reply: FastifyReply, s: CallState, g: Governance, id: unknown) {
     const scopes = scopesFor(g);
     ctx.metrics.call('mcp', 'denied', 'insufficient_scope');
+    // Recorded before it is answered, as every refusal of a known caller.
+    try {
+      await record(s, 'mcp.call', 'scope', { outcome: 'refused', details: { reason: 'insufficient_scope', scopes } });
+    } catch (error) {
+      return unavailable(reply, id, error);
+    }
     return refuse(reply, 403, rpcError(id, RPC.denied, `the token's scopes do not cover this method; it needs ${scopes.join(' or ')}`, { reason: 'insufficient_scope', scopes }), {
       'www-authenticate': bearerChallenge({ resource: s.resource, scopes, error: 'insufficient_scope', description: `needs ${scopes.join(' or ')}` }),
     });
@@ -395,6 +405,11 @@ export function registerMcpProxyRoutes(app: GatewayApp, deps: {
     const id = body.id;
     if (g.kind === 'refuse') {
       ctx.metrics.call('mcp', 'denied', g.reason);
+      try {
+        await record(s, 'mcp.call', typeof body.method === 'string' ? body.method.slice(0, 100) : 'response', { outcome: 'refused', details: { reason: g.reason } });
+      } catch (error) {
+        return unavailable(reply, id, error);
+      }
       refuse(reply, g.code === RPC.invalidRequest ? 400 : 200, rpcError(id, g.code, g.message, { reason: g.reason }));
       return;
     }
@@ -403,7 +418,7 @@ export function registerMcpProxyRoutes(app: GatewayApp, deps: {
       refuse(reply, 400, rpcError(id, RPC.invalidRequest, 'the Mcp-Method header does not name the body\'s method', { reason: 'mcp_invalid_request' }));
       return;
     }
-    if (!scopeAllows(s.actor.scope, g)) return void insufficientScope(reply, s, g, id);
+    if (!scopeAllows(s.actor.scope, g)) return void (await insufficientScope(reply, s, g, id));
     const method = String(body.method ?? 'response');
     const requestId = String(req.id);
     try {
@@ -478,7 +493,7 @@ export function registerMcpProxyRoutes(app: GatewayApp, deps: {
     if (!begun) return;
     const { state: s, sid } = begun;
     const g: Governance = { kind: 'pass', audited: false };
-    if (!scopeAllows(s.actor.scope, g)) return void insufficientScope(reply, s, g, null);
+    if (!scopeAllows(s.actor.scope, g)) return void (await insufficientScope(reply, s, g, null));
     const version = typeof req.headers['mcp-protocol-version'] === 'string' ? req.headers['mcp-protocol-version'] : undefined;
     const lastEventId = typeof req.headers['last-event-id'] === 'string' && /^[\x21-\x7e]{1,512}$/.test(req.headers['last-event-id']) ? req.headers['last-event-id'] : undefined;
     const abort = new AbortController();

@@ -50,6 +50,7 @@ async function send(call: GatewayCall, deps: PipelineDeps, signal: AbortSignal):
     const started = performance.now();
     let res: Dispatcher.ResponseData;
     try {
+      call.sentUpstream = true;
       res = await deps.http.request({
         origin: new URL(url).origin, path: url.slice(new URL(url).origin.length), method: 'POST', headers, body, signal,
         headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
@@ -83,6 +84,12 @@ export const forward: Step = async (call, deps) => {
     }
   };
   raw.on('close', onClose);
+  // The client already left (during verify or decide): nothing is forwarded.
+  if (raw.destroyed) {
+    call.clientAborted = true;
+    raw.off('close', onClose);
+    throw new Error('the client went away before the call was forwarded');
+  }
   // A record that cannot be committed cancels the upstream request at once (the client then gets 503).
   void call.recorded?.catch(() => controller.abort());
   try {

@@ -7,7 +7,7 @@ import type { PipelineDeps } from '../pipeline.js';
 // Usage the upstream did not report, or a call cut short, keeps the whole reservation counted (a budget is never
 // under-counted); a call the upstream never served (unreachable, 5xx, refusing the gateway's key) is released: the
 // caller is not charged.
-// It runs once the answer has been sent, so its commit adds nothing to the client's wait.
+// It runs once the answer has been sent; the event is written with the next commit (completions.ts), not one of its own.
 
 export async function outcome(call: GatewayCall, deps: PipelineDeps, forwarded: boolean): Promise<void> {
   // A call cut short (the client left, the stream broke) reported only part of its usage, if any: it is charged its
@@ -20,13 +20,13 @@ export async function outcome(call: GatewayCall, deps: PipelineDeps, forwarded: 
     // A client that left after the call was forwarded is charged: the upstream may have received and served it.
     const s = call.upstreamStatus;
     const unreached = s === undefined && !call.clientAborted;
-    const unused = !forwarded || unreached || (s !== undefined && (s >= 500 || s === 401 || s === 403));
+    const unused = !forwarded || !call.sentUpstream || unreached || (s !== undefined && (s >= 500 || s === 401 || s === 403));
     if (unused) await deps.limits.release(call.reservation);
     else await deps.limits.settle(call.reservation, used);
   }
   const status = call.upstreamStatus ?? null;
   const ok = status !== null && status >= 200 && status < 300 && !call.upstreamError && !call.clientAborted;
-  await deps.db.write((trx, batch) => deps.audit.record(trx, batch, {
+  deps.completions.add({
     type: 'gateway.call_completed', actor: call.actor!, action: 'invoke',
     target: { type: 'resource', id: call.route!.resource.id, name: call.route!.resource.name },
     purpose: call.actor!.purpose, outcome: ok ? 'success' : 'failure',
@@ -38,5 +38,5 @@ export async function outcome(call: GatewayCall, deps: PipelineDeps, forwarded: 
       client_aborted: call.clientAborted ?? false, request_id: String(call.req.id),
       ...(call.completionSha256 ? { completion_sha256: call.completionSha256 } : {}),
     },
-  }));
+  });
 }

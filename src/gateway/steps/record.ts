@@ -43,6 +43,8 @@ export function callEvent(call: GatewayCall, deps: Pick<PipelineDeps, 'hashConte
 export async function commitCall(call: GatewayCall, deps: PipelineDeps, refusal?: { code: string; status: number; message: string }): Promise<string> {
   return deps.db.write(async (trx, batch) => {
     const decisionEvent = call.decision ? await call.decision.record(trx, batch) : null;
+    // Earlier calls' completion events ride along (completions.ts): one commit a call.
+    await deps.completions.drainInto(trx, batch);
     const event = callEvent(call, deps, refusal);
     if (decisionEvent) event.details = { ...event.details, decision_event: decisionEvent.id };
     return (await deps.audit.record(trx, batch, event)).id;
