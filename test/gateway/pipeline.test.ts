@@ -12,6 +12,9 @@ import { clientAssertion, dpopKey, dpopProof } from '../support/oauth.js';
 // 502, with nothing counted against the caller; tokens for the control plane are not tokens for the gateway, nor
 // the other way round; /metrics needs a credential.
 
+/** A response's JSON body, untyped (the shapes are the providers'). */
+const json = (r: Response): Promise<any> => r.json();
+
 const chat = (model: string, extra: Record<string, unknown> = {}) => ({ model, messages: [{ role: 'user', content: 'secret prompt text 4711' }], ...extra });
 
 for (const backend of BACKENDS) {
@@ -60,16 +63,16 @@ for (const backend of BACKENDS) {
       const res = await post('/v1/chat/completions', chat('chat-mini'));
       expect(res.status).toBe(403);
       expect(res.headers.get('x-custos-reason')).toBe('model_not_allowed');
-      expect((await res.json()).error).toMatchObject({ code: 'model_not_allowed', type: 'permission_error' });
+      expect((await json(res)).error).toMatchObject({ code: 'model_not_allowed', type: 'permission_error' });
       const [call] = await w.auditEvents('gateway.call', from);
       expect(call).toMatchObject({ outcome: 'failure', decision: 'deny', reasons: ['model_not_allowed'] });
       expect((await w.auditEvents('authz.decision', from)).map((e) => e.decision)).toEqual(['deny']);
       const missing = await post('/v1/chat/completions', chat('no-such-model'));
       expect(missing.status).toBe(404);
-      expect((await missing.json()).error.code).toBe('model_not_found');
+      expect((await json(missing)).error.code).toBe('model_not_found');
       const wrongApi = await post('/v1/chat/completions', chat('claude'));
       expect(wrongApi.status).toBe(400);
-      expect((await wrongApi.json()).error.code).toBe('wrong_api');
+      expect((await json(wrongApi)).error.code).toBe('wrong_api');
       expect(w.fake.requests.length).toBe(before);
     });
 
@@ -109,10 +112,10 @@ for (const backend of BACKENDS) {
       expect((await post('/v1/chat/completions', 'not json', null)).status).toBe(401);
       const bad = await fetch(`${w.gatewayUrl}/v1/chat/completions`, { method: 'POST', body: '{nope', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } });
       expect(bad.status).toBe(400);
-      expect((await bad.json()).error.code).toBe('invalid_request');
+      expect((await json(bad)).error.code).toBe('invalid_request');
       const noModel = await post('/v1/messages', { messages: [] });
       expect(noModel.status).toBe(400);
-      expect((await noModel.json())).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', custos_code: 'invalid_request' } });
+      expect((await json(noModel))).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', custos_code: 'invalid_request' } });
       const badStream = await post('/v1/chat/completions', chat('chat-gpt', { stream: 'yes' }));
       expect(badStream.status).toBe(400);
     });
@@ -127,7 +130,7 @@ for (const backend of BACKENDS) {
       const limited = await post('/v1/chat/completions', chat('chat-gpt'), k);
       expect(limited.status).toBe(429);
       expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-      expect((await limited.json()).error).toMatchObject({ code: 'rate_limited', type: 'rate_limit_error' });
+      expect((await json(limited)).error).toMatchObject({ code: 'rate_limited', type: 'rate_limit_error' });
       expect(w.fake.requests.length).toBe(before);
       await w.admin('DELETE', `/v1/limits/principal/${name}?reason=test`, undefined, [204]);
       expect((await post('/v1/chat/completions', chat('chat-gpt'), k)).status).toBe(200);
@@ -136,7 +139,7 @@ for (const backend of BACKENDS) {
         return post('/v1/chat/completions', chat('chat-gpt', { max_tokens: 5000 }), k);
       })();
       expect(tooBig.status).toBe(400);
-      expect((await tooBig.json()).error.code).toBe('exceeds_limit');
+      expect((await json(tooBig)).error.code).toBe('exceeds_limit');
       await w.admin('DELETE', `/v1/limits/principal/${name}?reason=test`, undefined, [204]);
     });
 
@@ -151,7 +154,7 @@ for (const backend of BACKENDS) {
       try {
         const results = await Promise.all(Array.from({ length: 24 }, async () => {
           const r = await post('/v1/chat/completions', chat('chat-gpt', { max_tokens: 250 }), k);
-          const body = await r.json();
+          const body = await json(r);
           return { status: r.status, used: r.status === 200 ? body.usage.prompt_tokens + body.usage.completion_tokens : 0, code: body.error?.code };
         }));
         const served = results.filter((r) => r.status === 200);
@@ -164,7 +167,7 @@ for (const backend of BACKENDS) {
         let last = 200;
         for (let i = 0; i < 10 && last === 200; i++) {
           const r = await post('/v1/chat/completions', chat('chat-gpt', { max_tokens: 250 }), k);
-          const body = await r.json();
+          const body = await json(r);
           last = r.status;
           if (r.status === 200) used += body.usage.prompt_tokens + body.usage.completion_tokens;
           else expect(body.error.code).toBe('budget_exhausted');
@@ -185,7 +188,7 @@ for (const backend of BACKENDS) {
       w.fake.next({ status: 401, error: { error: { message: 'bad key' } } });
       const refused = await post('/v1/chat/completions', chat('chat-gpt'), k);
       expect(refused.status).toBe(502);
-      expect((await refused.json()).error.code).toBe('upstream_auth_failed');
+      expect((await json(refused)).error.code).toBe('upstream_auth_failed');
       // The upstream answered 401: the call used nothing, so the one request a minute is still there.
       expect((await post('/v1/chat/completions', chat('chat-gpt'), k)).status).toBe(200);
       await w.admin('DELETE', `/v1/limits/principal/${name}?reason=test`, undefined, [204]);
@@ -195,7 +198,7 @@ for (const backend of BACKENDS) {
       await w.admin('PATCH', '/v1/upstreams/fake-local', { base_url: 'http://127.0.0.1:9/v1', retries: 0, reason: 'test' });
       const down = await post('/v1/chat/completions', chat('local-llama'), k);
       expect(down.status).toBe(502);
-      expect((await down.json()).error.code).toBe('upstream_unavailable');
+      expect((await json(down)).error.code).toBe('upstream_unavailable');
       const done = await w.waitForAudit('gateway.call_completed', from, (e) => e.details.upstream === 'fake-local');
       expect(done).toMatchObject({ outcome: 'failure', details: { status: null } });
       await w.admin('PATCH', '/v1/upstreams/fake-local', { base_url: up.base_url, retries: up.retries, reason: 'test' });
@@ -214,7 +217,7 @@ for (const backend of BACKENDS) {
       expect(atApi.status).toBe(401);
       const op = await post('/v1/chat/completions', chat('chat-gpt'), w.h.adminToken);
       expect(op.status).toBe(401);
-      expect((await op.json()).error.message).toMatch(/operator tokens are for the management API/);
+      expect((await json(op)).error.message).toMatch(/operator tokens are for the management API/);
       const meta = await (await fetch(`${w.gatewayUrl}/.well-known/oauth-protected-resource`)).json();
       expect(meta).toMatchObject({ resource: w.gatewayUrl, authorization_servers: [w.cpUrl] });
     });
@@ -230,7 +233,7 @@ for (const backend of BACKENDS) {
       const issued = await fetch(`${w.cpUrl}/oauth/token`, {
         method: 'POST', body: form, headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: await dpopProof(key, 'POST', `${w.cpUrl}/oauth/token`, now()) },
       });
-      const body = await issued.json();
+      const body = await json(issued);
       expect(body.token_type).toBe('DPoP');
       const token = body.access_token as string;
       const url = `${w.gatewayUrl}/v1/chat/completions`;
@@ -271,7 +274,7 @@ for (const backend of BACKENDS) {
         const n = w.fake.requests.length;
         const res = await post('/v1/chat/completions', chat('chat-gpt'));
         expect(res.status).toBe(503);
-        expect((await res.json()).error.code).toBe('gateway_unavailable');
+        expect((await json(res)).error.code).toBe('gateway_unavailable');
         // The upstream is asked while the record commits: the failed commit cancelled the request before it was sent,
         // or the upstream saw its client go away — it never finished answering.
         if (w.fake.requests.length > n) await w.fake.waitForClientClose((r) => w.fake.requests.indexOf(r) >= n, 5_000);
@@ -288,7 +291,7 @@ for (const backend of BACKENDS) {
       const before = w.fake.requests.length;
       const res = await post('/v1/completions', { model: 'chat-gpt', prompt: 'x' });
       expect(res.status).toBe(404);
-      expect((await res.json()).error.code).toBe('route_not_found');
+      expect((await json(res)).error.code).toBe('route_not_found');
       expect(w.fake.requests.length).toBe(before);
     });
   });
