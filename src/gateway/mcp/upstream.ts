@@ -1,4 +1,5 @@
 import { request, type Dispatcher } from 'undici';
+import { sseEvents as readEvents, sseText, type SseEvent } from '../sse.js';
 import { credentialHeader, LATEST_PROTOCOL_VERSION, type UpstreamCredential } from './mcp.js';
 
 // Talking to a registered MCP server over Streamable HTTP (undici): the one place that sends the upstream's own
@@ -25,12 +26,6 @@ export interface UpstreamTarget {
 
 export class UpstreamError extends Error {}
 
-export interface SseEvent {
-  id?: string;
-  event?: string;
-  data: string;
-  retry?: string;
-}
 
 /** The headers of an upstream request: the transport's own, the session and revision, and the upstream credential. */
 export function upstreamHeaders(target: UpstreamTarget, extra: { accept: string; contentType?: boolean; sessionId?: string; protocolVersion?: string; lastEventId?: string }): Record<string, string> {
@@ -67,56 +62,12 @@ export function headerOf(headers: Dispatcher.ResponseData['headers'], name: stri
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** SSE events of a body, as they arrive (the WHATWG event-stream format: fields, blank line ends an event). */
-export async function* sseEvents(body: AsyncIterable<Buffer | string>): AsyncGenerator<SseEvent> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  let current: SseEvent = { data: '' };
-  let hasData = false;
-  let any = false;
-  for await (const chunk of body) {
-    buffer += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-    if (buffer.length > MAX_ANSWER_BYTES) throw new UpstreamError('an event from the MCP server is larger than the gateway accepts');
-    let nl: number;
-    while ((nl = buffer.search(/\r\n|\r|\n/)) >= 0) {
-      const line = buffer.slice(0, nl);
-      const sepLength = buffer.startsWith('\r\n', nl) ? 2 : 1;
-      // A lone \r at the end of the buffer may be the first half of \r\n: wait for more.
-      if (buffer[nl] === '\r' && nl + 1 === buffer.length) break;
-      buffer = buffer.slice(nl + sepLength);
-      if (line === '') {
-        if (any) yield current;
-        current = { data: '' };
-        hasData = false;
-        any = false;
-        continue;
-      }
-      if (line.startsWith(':')) continue;
-      const colon = line.indexOf(':');
-      const field = colon < 0 ? line : line.slice(0, colon);
-      let value = colon < 0 ? '' : line.slice(colon + 1);
-      if (value.startsWith(' ')) value = value.slice(1);
-      any = true;
-      if (field === 'data') {
-        current.data = hasData ? `${current.data}\n${value}` : value;
-        hasData = true;
-      } else if (field === 'id') current.id = value;
-      else if (field === 'event') current.event = value;
-      else if (field === 'retry') current.retry = value;
-    }
-  }
-  if (any) yield current;
+/** SSE events of an upstream body, as they arrive; one event is at most MAX_ANSWER_BYTES (the gateway's sse.ts). */
+export function sseEvents(body: AsyncIterable<Buffer | string>): AsyncGenerator<SseEvent> {
+  return readEvents(body, { maxBytes: MAX_ANSWER_BYTES, tooLarge: () => new UpstreamError('an event from the MCP server is larger than the gateway accepts') });
 }
 
-/** An SSE event as text. */
-export function sseText(e: SseEvent): string {
-  let out = '';
-  if (e.id !== undefined) out += `id: ${e.id}\n`;
-  if (e.event !== undefined) out += `event: ${e.event}\n`;
-  if (e.retry !== undefined) out += `retry: ${e.retry}\n`;
-  for (const line of e.data.split('\n')) out += `data: ${line}\n`;
-  return `${out}\n`;
-}
+export { sseText, type SseEvent };
 
 /** The body as text, at most MAX_ANSWER_BYTES. */
 export async function readText(body: AsyncIterable<Buffer | string>): Promise<string> {

@@ -6,6 +6,7 @@ import type { Dispatcher } from 'undici';
 import { GatewayRefusal, type GatewayCall } from '../call.js';
 import type { PipelineDeps, Step } from '../pipeline.js';
 import { serverTiming } from '../server-timing.js';
+import { sseText } from '../sse.js';
 
 // Step: send the call to its upstream with the upstream's own key, and the answer back to the client.
 // Rules:
@@ -116,34 +117,25 @@ export const forward: Step = async (call, deps) => {
     if (res.statusCode === 200 && contentType.startsWith('text/event-stream')) {
       const tap = call.dialect.tap(call.operation, call.body);
       const decoder = new TextDecoder();
-      let passThrough: Transform;
-      if (tap.hide) {
-        // Event by event: each event is passed on as soon as it is complete, unless the client must not see it.
-        const hide = tap.hide;
-        let out: string[] = [];
-        const parser = createParser({
-          onEvent: (e) => {
-            tap.onEvent(e.event, e.data);
-            if (!hide(e.event, e.data)) out.push(`${e.event ? `event: ${e.event}\n` : ''}${e.data.split('\n').map((l) => `data: ${l}`).join('\n')}\n\n`);
-          },
-        });
-        passThrough = new Transform({
-          transform(chunk: Buffer, _enc, done) {
-            parser.feed(decoder.decode(chunk, { stream: true }));
-            const ready = out.join('');
-            out = [];
-            done(null, ready.length ? Buffer.from(ready) : undefined);
-          },
-        });
-      } else {
-        const parser = createParser({ onEvent: (e) => tap.onEvent(e.event, e.data) });
-        passThrough = new Transform({
-          transform(chunk: Buffer, _enc, done) {
-            parser.feed(decoder.decode(chunk, { stream: true }));
-            done(null, chunk);
-          },
-        });
-      }
+      // Byte for byte, reading events on the side; or, where the dialect hides some, event by event (each written as
+      // soon as it is complete).
+      const hide = tap.hide;
+      let out: string[] = [];
+      const parser = createParser({
+        onEvent: (e) => {
+          tap.onEvent(e.event, e.data);
+          if (hide && !hide(e.event, e.data)) out.push(sseText({ ...(e.event ? { event: e.event } : {}), ...(e.id ? { id: e.id } : {}), data: e.data }));
+        },
+      });
+      const passThrough = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          parser.feed(decoder.decode(chunk, { stream: true }));
+          if (!hide) return done(null, chunk);
+          const ready = out.join('');
+          out = [];
+          done(null, ready.length ? Buffer.from(ready) : undefined);
+        },
+      });
       call.reply.hijack();
       raw.writeHead(200, {
         ...headers, 'x-request-id': String(call.req.id), 'server-timing': serverTiming(call, forwardedAt),
