@@ -7,7 +7,7 @@ import { AppError } from '../../platform/http/errors.js';
 import type { CredentialVerifier } from '../../platform/http/pipeline/index.js';
 import type { GatewayApp, GatewayCallContext } from '../parts.js';
 import { bearerChallenge, protectedResourceMetadata } from '../protected-resource.js';
-import { MalformedCredential, readGatewayCredential } from '../steps/credential.js';
+import { authenticateCaller } from '../steps/credential.js';
 import { governanceOf, isObject, requestContext, RPC, rpcError, scopeAllows, scopesFor, type Governance } from './governance.js';
 import * as repo from './mcp.repo.js';
 import { canonicalJson, isServableToolName, MCP_SCOPES, parseSettings, PROTOCOL_VERSIONS, SERVER_NAME_PATTERN, sha256Hex, type UpstreamCredential } from './mcp.js';
@@ -83,11 +83,6 @@ export function registerMcpProxyRoutes(app: GatewayApp, deps: {
     return want.length === got.length && crypto.timingSafeEqual(want, got) ? sid : undefined;
   }
 
-  function provenanceOf(req: FastifyRequest) {
-    const ua = req.headers['user-agent'];
-    return { sourceIp: req.ip ?? null, requestId: String(req.id), traceId: null, userAgent: typeof ua === 'string' ? ua.slice(0, 256) : null, via: 'gateway' as const };
-  }
-
   function refuse(reply: FastifyReply, status: number, body: unknown, headers: Record<string, string> = {}) {
     return reply.code(status).headers({ 'content-type': 'application/json', ...headers }).send(JSON.stringify(body));
   }
@@ -97,35 +92,19 @@ export function registerMcpProxyRoutes(app: GatewayApp, deps: {
     const resource = endpointOf(server.name);
     const challenge = (error?: 'invalid_token' | 'invalid_request', description?: string) =>
       ({ 'www-authenticate': bearerChallenge({ resource, scopes: [...MCP_SCOPES], ...(error ? { error } : {}), ...(description ? { description } : {}) }) });
-    let presented;
-    try {
-      presented = readGatewayCredential(req, ctx.gatewayUrl());
-    } catch (error) {
-      if (error instanceof MalformedCredential) {
-        refuse(reply, 401, rpcError(null, RPC.denied, error.message, { reason: 'invalid_request' }), challenge('invalid_request', error.message));
-        return undefined;
-      }
-      throw error;
-    }
-    if (!presented) {
+    const result = await authenticateCaller(req, { gatewayUrl: ctx.gatewayUrl(), verifier: verifierFor(server.name) });
+    if ('actor' in result) return result.actor;
+    const r = result.refused;
+    if (r.kind === 'malformed') {
+      refuse(reply, 401, rpcError(null, RPC.denied, r.message, { reason: 'invalid_request' }), challenge('invalid_request', r.message));
+    } else if (r.kind === 'missing') {
       refuse(reply, 401, rpcError(null, RPC.denied, 'a bearer token for this MCP endpoint is required', { reason: 'unauthenticated' }), challenge());
-      return undefined;
-    }
-    let actor: Actor;
-    try {
-      actor = await verifierFor(server.name)(presented, provenanceOf(req));
-    } catch (error) {
-      if (error instanceof AppError && error.status === 401) {
-        refuse(reply, 401, rpcError(null, RPC.denied, error.message, { reason: error.code === 'unauthenticated' ? 'invalid_token' : error.code }), { ...challenge('invalid_token', error.message), ...error.headers });
-        return undefined;
-      }
-      throw error;
-    }
-    if (actor.credential?.kind === 'operator_token' || !actor.principal) {
+    } else if (r.kind === 'rejected') {
+      refuse(reply, 401, rpcError(null, RPC.denied, r.message, { reason: r.code === 'unauthenticated' ? 'invalid_token' : r.code }), { ...challenge('invalid_token', r.message), ...r.headers });
+    } else {
       refuse(reply, 401, rpcError(null, RPC.denied, 'operator tokens are for the management API; use an access token or API key for this MCP endpoint', { reason: 'invalid_token' }), challenge('invalid_token', 'operator tokens are not accepted here'));
-      return undefined;
     }
-    return { ...actor, provenance: { ...actor.provenance, via: 'gateway' } };
+    return undefined;
   }
 
   /** The server, the caller and its session, or undefined when a refusal was sent. */

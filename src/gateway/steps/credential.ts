@@ -1,6 +1,9 @@
 import type { FastifyRequest } from 'fastify';
 import { dpopHeaderValues } from '../../platform/http/pipeline/read-credential.js';
-import type { PresentedCredential } from '../../platform/http/pipeline/index.js';
+import type { Actor } from '../../platform/actor.js';
+import { AppError } from '../../platform/http/errors.js';
+import type { CredentialVerifier, PresentedCredential } from '../../platform/http/pipeline/index.js';
+import { requestProvenance } from '../../platform/http/pipeline/provenance.js';
 import { requestUrlFor } from '../../platform/http/request-url.js';
 
 // Reading the caller's credential at the gateway (model API and MCP endpoints alike).
@@ -37,4 +40,41 @@ export function readGatewayCredential(req: Pick<FastifyRequest, 'headers' | 'met
   }
   if (token === undefined) return undefined;
   return { scheme, token, dpopProofs: dpopHeaderValues(req.headers), method: req.method, url: requestUrlFor(gatewayUrl, req.url) };
+}
+
+/** Why a caller was not authenticated at the gateway; each enforcement point answers it in its own shape. */
+export type CallerRefusal =
+  | { kind: 'malformed'; message: string }
+  | { kind: 'missing' }
+  /** The verifier refused the credential: its code (unauthenticated, invalid_dpop_proof, use_dpop_nonce) and headers. */
+  | { kind: 'rejected'; code: string; message: string; headers: Record<string, string> }
+  /** A credential of the management plane (an operator token): not a caller of the gateway. */
+  | { kind: 'operator' };
+
+/**
+ * The caller of a gateway endpoint (model API or MCP endpoint): its credential read as above and verified by the
+ * endpoint's own verifier (its audience), the call marked as reaching us through the gateway. Only access tokens and
+ * API keys of a principal are callers. A store failure throws (503), never a pass.
+ */
+export async function authenticateCaller(
+  req: FastifyRequest, deps: { gatewayUrl: string; verifier: CredentialVerifier },
+): Promise<{ actor: Actor } | { refused: CallerRefusal }> {
+  let presented;
+  try {
+    presented = readGatewayCredential(req, deps.gatewayUrl);
+  } catch (error) {
+    if (error instanceof MalformedCredential) return { refused: { kind: 'malformed', message: error.message } };
+    throw error;
+  }
+  if (!presented) return { refused: { kind: 'missing' } };
+  let actor: Actor;
+  try {
+    actor = await deps.verifier(presented, { ...requestProvenance(req), via: 'gateway' });
+  } catch (error) {
+    if (!(error instanceof AppError) || error.status !== 401) throw error;
+    return { refused: { kind: 'rejected', code: error.code, message: error.message, headers: error.headers ?? {} } };
+  }
+  const kind = actor.credential?.kind;
+  if (!actor.principal || (kind !== 'access_token' && kind !== 'api_key')) return { refused: { kind: 'operator' } };
+  return { actor };
 }
