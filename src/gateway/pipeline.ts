@@ -77,13 +77,11 @@ export function refuse(reply: FastifyReply, req: FastifyRequest, dialect: Dialec
 export function createCallPipeline(deps: PipelineDeps) {
   return async function handle(req: FastifyRequest, reply: FastifyReply, dialect: Dialect, operation: Operation): Promise<void> {
     const call = { req, reply, dialect, operation, startedAt: performance.now(), timings: {} } as GatewayCall;
-    let forwarded = false;
     let current: PipelineStep = 'parse';
     try {
       for (const [name, step] of STEPS) {
         current = name;
         const t = performance.now();
-        if (name === 'forward') forwarded = true;
         await step(call, deps);
         const ms = performance.now() - t;
         call.timings[name] = ms;
@@ -114,7 +112,8 @@ export function createCallPipeline(deps: PipelineDeps) {
         deps.metrics.call(dialect.api, refusal.status === 429 ? 'limited' : refusal.status >= 500 ? 'failed' : 'denied', refusal.code);
         // Once the caller is known, a refusal before forwarding is recorded (with its decision) before it is answered.
         let answer = refusal;
-        if (call.actor && !forwarded) {
+        // (Once the record step ran, the call's record holds it: nothing more to commit.)
+        if (call.actor && !call.recorded) {
           try {
             await commitCall(call, deps, { code: refusal.code, status: refusal.status, message: refusal.message });
           } catch (recordError) {
@@ -128,7 +127,7 @@ export function createCallPipeline(deps: PipelineDeps) {
       if (call.callEventId) {
         const t = performance.now();
         try {
-          await outcome(call, deps, forwarded);
+          await outcome(call, deps);
         } catch (error) {
           deps.logger.error({ err: error, request_id: req.id }, 'gateway call outcome could not be recorded');
         }

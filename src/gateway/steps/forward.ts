@@ -47,13 +47,14 @@ async function send(call: GatewayCall, deps: PipelineDeps, signal: AbortSignal):
   const { url, headers } = call.dialect.upstreamRequest(route, call.operation, call.req.headers);
   const body = JSON.stringify(call.dialect.upstreamBody(route, call.operation, call.body));
   const { timeoutMs, retries, name } = route.upstream;
+  const target = new URL(url);
   for (let attempt = 0; ; attempt++) {
     const started = performance.now();
     let res: Dispatcher.ResponseData;
     try {
       call.sentUpstream = true;
       res = await deps.http.request({
-        origin: new URL(url).origin, path: url.slice(new URL(url).origin.length), method: 'POST', headers, body, signal,
+        origin: target.origin, path: `${target.pathname}${target.search}`, method: 'POST', headers, body, signal,
         headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
       });
     } catch (error) {

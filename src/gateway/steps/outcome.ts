@@ -9,7 +9,7 @@ import type { PipelineDeps } from '../pipeline.js';
 // caller is not charged.
 // It runs once the answer has been sent; the event is written with the next commit (completions.ts), not one of its own.
 
-export async function outcome(call: GatewayCall, deps: PipelineDeps, forwarded: boolean): Promise<void> {
+export async function outcome(call: GatewayCall, deps: PipelineDeps): Promise<void> {
   // A call cut short (the client left, the stream broke) reported only part of its usage, if any: it is charged its
   // whole reservation — the upstream may have generated more than it said before it was cancelled.
   const complete = !call.clientAborted && !call.upstreamError;
@@ -20,7 +20,7 @@ export async function outcome(call: GatewayCall, deps: PipelineDeps, forwarded: 
     // A client that left after the call was forwarded is charged: the upstream may have received and served it.
     const s = call.upstreamStatus;
     const unreached = s === undefined && !call.clientAborted;
-    const unused = !forwarded || !call.sentUpstream || unreached || (s !== undefined && (s >= 500 || s === 401 || s === 403));
+    const unused = !call.sentUpstream || unreached || (s !== undefined && (s >= 500 || s === 401 || s === 403));
     if (unused) await deps.limits.release(call.reservation);
     else await deps.limits.settle(call.reservation, used);
   }
