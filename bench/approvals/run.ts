@@ -15,17 +15,16 @@
 //
 // The server is the committed HEAD, compiled into bench/.work/approvals-build (git archive + tsc), so other sessions'
 // uncommitted edits are not measured; --no-build uses the working tree's dist/ as it is.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
-import pg from 'pg';
 import { buildRev, num } from '../registry/build.js';
 import { freshPostgres, startServer } from '../registry/server.js';
 import { median, percentile, round } from '../registry/stats.js';
+import { fmt, gitCommit, load, postgresReachable } from '../run-info.js';
 import { createFixture } from './fixture.js';
 import { createClient } from './http.js';
 import { startInProcess, type Sample } from './latency.js';
@@ -99,37 +98,13 @@ if (opt.only !== undefined && opt.only !== 'rates' && opt.only !== 'latency') th
 const doRates = opt.only !== 'latency';
 const doLatency = opt.only !== 'rates' && latencySamples > 0;
 
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const load = () => os.loadavg().map((l) => round(l, 2));
 const style = { head: [] as string[], border: [] as string[] };
 
-function gitCommit(): { commit: string; dirty: boolean } {
-  try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repoRoot, encoding: 'utf8' }).trim() !== '';
-    return { commit, dirty };
-  } catch {
-    return { commit: 'unknown', dirty: false };
-  }
-}
-
-async function postgresReachable(url: string): Promise<string | null> {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    await c.query('select 1');
-    return null;
-  } catch (error) {
-    return (error as Error).message;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
 
 const results: Record<string, any> = {
   when: new Date().toISOString(),
-  ...gitCommit(),
+  ...gitCommit(repoRoot),
   machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cpus: os.cpus().length, memory_gb: round(os.totalmem() / 1e9, 1), node: process.version, platform: `${os.platform()} ${os.release()}`, loadavg_start: load() },
   options: { rounds, counts, warmup, concurrency, agents, resources, latency_samples: latencySamples, latency_grants: latencyGrants, backends, log_level: opt['log-level'] },
   rates: {} as Record<string, unknown>,

@@ -19,7 +19,7 @@
 //
 // The HTTP server is the committed HEAD, compiled into bench/.work/authz-build (git archive + tsc); --no-build serves
 // the working tree's dist/. The in-process figures run the working tree's src/ (through tsx).
-import { execFileSync, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +29,7 @@ import { buildRev, num } from '../registry/build.js';
 import Table from 'cli-table3';
 import { Pool } from 'undici';
 import { median, round } from '../registry/stats.js';
+import { fmt, gitCommit, load } from '../run-info.js';
 import { startServer } from '../registry/server.js';
 import { cerbosBody, cerbosDecision, startCerbos } from './cerbos.js';
 import { activatePolicy, evaluationBody, httpCall, mintTokens, populate, tokenRequests } from './custos.js';
@@ -100,23 +101,11 @@ if (opt.only && opt.only !== 'inprocess' && opt.only !== 'http') throw new Error
 const doInProcess = opt.only !== 'http';
 const doHttp = opt.only !== 'inprocess';
 
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
 /** a ÷ b to two decimals, or two significant digits below 0.1 (Custos ÷ an engine 100× faster is 0.0042×, not 0×). */
 const ratio = (a: number, b: number) => { const r = a / b; return r >= 0.1 ? round(r, 2) : Number(r.toPrecision(2)); };
-const load = () => os.loadavg().map((l) => round(l, 2));
 const log = (line: string) => process.stderr.write(`${line}\n`);
 // Plain tables (no colour codes), so the output reads the same in a terminal, a file and the docs.
 const style = { head: [] as string[], border: [] as string[] };
-
-function gitCommit(): { commit: string; dirty: boolean } {
-  try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repoRoot, encoding: 'utf8' }).trim() !== '';
-    return { commit, dirty };
-  } catch {
-    return { commit: 'unknown', dirty: false };
-  }
-}
 
 
 // ---- In process ----
@@ -330,7 +319,7 @@ const model = generateModel(modelOptions);
 const mix = decisionMix(model);
 const results: Record<string, unknown> = {
   when: new Date().toISOString(),
-  ...gitCommit(),
+  ...gitCommit(repoRoot),
   machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cpus: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.release()}`, loadavg_start: load() },
   options: { runs, seconds, warmup, http_seconds: httpSeconds, http_warmup: httpWarmup, connections, inflight, node_flags: V8_FLAGS },
   model: { teams: model.teams.length, agents: model.agents.length, resources: model.resources.length, requests: model.requests.length, ...mix },

@@ -15,7 +15,6 @@
 //
 // The server is the committed HEAD compiled into bench/.work/gateway-build (git archive + tsc), so other sessions'
 // uncommitted edits are not measured; --no-build uses the working tree's dist/ as it is.
-import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,11 +22,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
-import pg from 'pg';
 import { buildRev, num } from '../registry/build.js';
 import { summarizeProfile, type CpuProfile } from '../registry/profile.js';
 import { cpuSeconds, freshPostgres } from '../registry/server.js';
 import { median, percentile, round } from '../registry/stats.js';
+import { fmt, gitCommit, load, postgresReachable } from '../run-info.js';
 import { startCustos, type CustosServer } from './custos.js';
 import { createDriver, type Driver, type LoadRun } from './load.js';
 import { directTarget, nginxTarget, portkeyTarget, startUpstream, type Target, type Upstream } from './peers.js';
@@ -105,32 +104,8 @@ const only = new Set(opt.only ? list(opt.only) : ['direct', 'nginx', 'portkey', 
 for (const o of only) if (!['direct', 'nginx', 'portkey', 'custos'].includes(o)) throw new Error(`--only: unknown target '${o}'`);
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
-const load = () => os.loadavg().map((l) => round(l, 2));
 const style = { head: [] as string[], border: [] as string[] };
 
-function gitCommit(): { commit: string; dirty: boolean } {
-  try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repoRoot, encoding: 'utf8' }).trim() !== '';
-    return { commit, dirty };
-  } catch {
-    return { commit: 'unknown', dirty: false };
-  }
-}
-
-async function postgresReachable(url: string): Promise<string | null> {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
-  try {
-    await c.connect();
-    await c.query('select 1');
-    return null;
-  } catch (error) {
-    return (error as Error).message;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
 
 // ---- Phases and per-round figures ----
 
@@ -219,7 +194,7 @@ function stepMeans(before: Map<string, number>, after: Map<string, number>): Rec
 
 const results: Record<string, any> = {
   when: new Date().toISOString(),
-  ...gitCommit(),
+  ...gitCommit(repoRoot),
   machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cpus: os.cpus().length, memory_gb: round(os.totalmem() / 1e9, 1), node: process.version, platform: `${os.platform()} ${os.release()}`, loadavg_start: load() },
   options: { quick: opt.quick, rounds, seconds, warmup_seconds: warmupSeconds, light, connections, delay_ms: delayMs, chunks, chunk_gap_ms: chunkGapMs, backends, nginx_workers: nginxWorkers, log_level: opt['log-level'] },
   targets: {} as Record<string, string>,

@@ -13,7 +13,6 @@
 //
 // The server is the committed HEAD, compiled into bench/.work/refresh-build (git archive + tsc) and started as
 // `node bin/custos.js serve` from there; --no-build serves the working tree's dist/ instead.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +22,7 @@ import { buildRev, num } from '../registry/build.js';
 import Table from 'cli-table3';
 import { summarizeProfile } from '../registry/profile.js';
 import { median, round } from '../registry/stats.js';
+import { fmt, gitCommit, load } from '../run-info.js';
 import { startCustos } from './custos.js';
 import { checkOne, window, type RefreshServer, type WindowResult } from './load.js';
 import { startOidcProvider, type PeerAdapter } from './peer.js';
@@ -81,24 +81,12 @@ for (const b of backends) if (b !== 'sqlite' && b !== 'postgres') throw new Erro
 const peerAdapters = list(opt['peer-adapters'] ?? (backends.includes('postgres') ? 'memory,sqlite,postgres' : 'memory,sqlite')) as PeerAdapter[];
 for (const a of peerAdapters) if (a !== 'memory' && a !== 'sqlite' && a !== 'postgres') throw new Error(`unknown peer adapter '${a}'`);
 
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
-const load = () => os.loadavg().map((l) => round(l, 2));
 const log = (line: string) => process.stderr.write(`${line}\n`);
-
-function gitCommit(): { commit: string; dirty: boolean } {
-  try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repoRoot, encoding: 'utf8' }).trim() !== '';
-    return { commit, dirty };
-  } catch {
-    return { commit: 'unknown', dirty: false };
-  }
-}
 
 
 const results: Record<string, unknown> = {
   when: new Date().toISOString(),
-  ...gitCommit(),
+  ...gitCommit(repoRoot),
   machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cpus: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.release()}`, loadavg_start: load() },
   options: { runs, seconds, warmup, concurrency, backends, peer_adapters: peerAdapters, log_level: opt['log-level'] },
 };

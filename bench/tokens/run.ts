@@ -9,7 +9,7 @@
 //
 // The server is the committed HEAD, compiled into bench/.work/tokens-build (git archive + tsc, a few seconds) and
 // started as `node bin/custos.js serve` from there; --no-build serves the working tree's dist/ instead.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +19,7 @@ import Table from 'cli-table3';
 import type { SigningAlg } from '../../src/credentials/contracts.js';
 import { summarizeProfile } from '../registry/profile.js';
 import { median, round } from '../registry/stats.js';
+import { fmt, gitCommit, load } from '../run-info.js';
 import { assertions, checkOne, startCustos, startOidcProvider, window, type TokenServer, type WindowResult } from './http.js';
 import { openInProcessBench, type InProcessRun, type Rate } from './inprocess.js';
 
@@ -92,19 +93,7 @@ for (const a of algs) if (a !== 'EdDSA' && a !== 'ES256') throw new Error(`unkno
 const backends = list(opt.backends) as Array<'sqlite' | 'postgres'>;
 for (const b of backends) if (b !== 'sqlite' && b !== 'postgres') throw new Error(`unknown backend '${b}'`);
 
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
-const load = () => os.loadavg().map((l) => round(l, 2));
 const log = (line: string) => process.stderr.write(`${line}\n`);
-
-function gitCommit(): { commit: string; dirty: boolean } {
-  try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: repoRoot, encoding: 'utf8' }).trim() !== '';
-    return { commit, dirty };
-  } catch {
-    return { commit: 'unknown', dirty: false };
-  }
-}
 
 /** Compiles the committed HEAD, or --rev, (src, bin, package.json, tsconfig.json) into bench/.work/tokens-build; returns that root. */
 function buildHead(rev = opt.rev, dir = 'tokens-build'): string {
@@ -133,7 +122,7 @@ function newest(dir: string, ext: string): number {
 
 const results: Record<string, unknown> = {
   when: new Date().toISOString(),
-  ...gitCommit(),
+  ...gitCommit(repoRoot),
   machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cpus: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.release()}`, loadavg_start: load() },
   options: { runs, parts, algs, seconds, inflight, duration, warmup, concurrency, backends, log_level: opt['log-level'] },
   aims: {
