@@ -95,6 +95,8 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     // The OAuth issuer and the management API's audience: the public URL, else the listener's address (known
     // once listening when the port is 0).
     const site = { url: config.publicUrl ?? `http://${hostForUrl(config.host)}:${config.port}` };
+    // The gateway's public URL, the audience of tokens for it: --gateway-public-url, else its listener's address.
+    const gatewaySite = { url: config.gatewayPublicUrl ?? (config.gatewayPort ? `http://${hostForUrl(config.host)}:${config.gatewayPort}` : '') };
     const metrics = createMetrics();
     db.observeCommits((seconds, queued) => metrics.commit(seconds, queued));
     // Resource indicators that name the gateway (its base URL) or one of its MCP endpoints are audiences too: the
@@ -113,10 +115,9 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     const adminRecovery = createAdminRecovery({ db, audit, identity, principals, tokens });
     const teams = createTeamService({ db, audit, clock, newId });
     const resources = createResourceService({ db, audit, clock, newId });
-    const directory = credentialDirectory;
     // People signing in: the sign-in module plugs its grants, session holder and endpoints into the credentials module.
     const signin = createSigninModule({
-      db, audit, clock, newId, keys, issuer: () => site.url, directory,
+      db, audit, clock, newId, keys, issuer: () => site.url, directory: credentialDirectory,
       people: { ...createPeopleDirectory({ principals, audit, clock }), ...createTeamResolver({ db }) },
       operatorTokens: tokens,
       credentials: {
@@ -168,10 +169,8 @@ export async function createControlPlane(config: Config, options: ControlPlaneOp
     authz.grants.onRevoked((trx, batch, actor, grant, reason) => approvals.grantRevoked(trx, batch, actor, grant, reason));
     authz.grants.addCreationRule((trx, _actor, grant) => approvals.assertDirectGrantAllowed(trx, grant.resource));
 
-    // The gateway: its public URL is the audience of tokens for it (from --gateway-public-url, else its listener's
-    // address once listening); it verifies with the credentials module's verifier for that audience and decides with
-    // the decision point in-process.
-    const gatewaySite = { url: config.gatewayPublicUrl ?? (config.gatewayPort ? `http://${hostForUrl(config.host)}:${config.gatewayPort}` : '') };
+    // The gateway verifies with the credentials module's verifier for its own audience and decides with the decision
+    // point in-process.
     const mayScrape = createScrapeCheck({ scrapeToken: config.metricsToken, verify: credentials.verify, publicUrl: () => site.url, authorize });
     const gateway = createGatewayModule({
       db, audit, clock, newId, keys, logger, metrics, trustProxy: config.trustedProxies, mayScrape,
