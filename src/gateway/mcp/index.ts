@@ -18,12 +18,10 @@ export type { McpServerView } from './mcp-servers.schemas.js';
 export function createMcpPart(ctx: GatewayCallContext): GatewayListenerPart {
   const tools = createToolSync({ db: ctx.db, audit: ctx.audit, clock: ctx.clock, resources: ctx.resources, logger: ctx.logger });
   const endpointOf = (name: string) => `${ctx.gatewayUrl()}/mcp/${name}`;
-  const service = createMcpServerService({
-    db: ctx.db, audit: ctx.audit, clock: ctx.clock, newId: ctx.newId, keys: ctx.keys, logger: ctx.logger, resources: ctx.resources, tools, endpointOf,
-  });
+  const service = createMcpServerService({ ...ctx, tools, endpointOf });
   return {
     registerRoutes: (app) => registerMcpServerRoutes(app, service),
-    registerGatewayRoutes: (app) => registerMcpProxyRoutes(app, { ctx, tools, credentialOf: (row) => service.credentialOf(row) }),
+    registerGatewayRoutes: (app) => registerMcpProxyRoutes(app, { ctx, tools, endpointOf, credentialOf: (row) => service.credentialOf(row) }),
 
     /** `<gateway>/mcp/<name>` of a registered server: tokens for it carry exactly that as `aud`. */
     async audienceFor(indicator: string, trx?: Trx): Promise<AudienceResource | undefined> {

@@ -1,12 +1,7 @@
-import type { AuditWriter } from '../../audit/index.js';
 import type { ResourceService } from '../../identity/index.js';
 import type { Actor } from '../../platform/actor.js';
-import type { Clock } from '../../platform/clock.js';
 import { AppError, errors } from '../../platform/http/errors.js';
 import { decodeCursor, pageOf } from '../../platform/http/pagination.js';
-import type { IdGenerator } from '../../platform/ids.js';
-import type { KeyRing } from '../../platform/keys.js';
-import type { Logger } from '../../platform/logger.js';
 import type { Database, Trx, WriteBatch } from '../../platform/store/db.js';
 import { isUniqueViolation } from '../../platform/store/errors.js';
 import { normaliseBaseUrl } from '../upstreams/upstream-url.js';
@@ -17,6 +12,7 @@ import {
   timeoutProblem, type CredentialFacts, type UpstreamCredential,
 } from './mcp.js';
 import type { CreateMcpServerInput, ListMcpServersQuery, McpServerView, RefreshResult, UpdateMcpServerInput } from './mcp-servers.schemas.js';
+import type { GatewayPartContext } from '../parts.js';
 import type { ToolSync } from './tools-sync.js';
 import { listUpstreamTools, UpstreamError, type ToolListing, type UpstreamTarget } from './upstream.js';
 
@@ -44,13 +40,7 @@ import { listUpstreamTools, UpstreamError, type ToolListing, type UpstreamTarget
 // - Every change bumps `version` and is audited in its transaction: mcp_server.created, .updated, .deleted, and
 //   .refreshed (tools added, changed, removed, refused). A request that changes nothing records nothing.
 
-export interface McpServerServiceDeps {
-  db: Database;
-  audit: AuditWriter;
-  clock: Clock;
-  newId: IdGenerator;
-  keys: KeyRing;
-  logger: Logger;
+export interface McpServerServiceDeps extends GatewayPartContext {
   resources: ResourceService;
   tools: ToolSync;
   /** `<gateway>/mcp/<name>`: the endpoint clients use and the audience of its tokens. */

@@ -56,11 +56,12 @@ export function registerMcpProxyRoutes(app: GatewayApp, deps: {
   ctx: GatewayCallContext;
   tools: ToolSync;
   credentialOf(row: repo.ServerRow): UpstreamCredential | null;
+  /** `<gateway>/mcp/<name>`: the endpoint and the audience of its tokens. */
+  endpointOf(name: string): string;
 }): void {
-  const { ctx, tools } = deps;
+  const { ctx, tools, endpointOf } = deps;
   const sessionKey = ctx.keys.deriveKey('mcp-gateway-session');
   const verifiers = new Map<string, CredentialVerifier>();
-  const endpointOf = (name: string) => `${ctx.gatewayUrl()}/mcp/${name}`;
 
   function verifierFor(name: string): CredentialVerifier {
     let v = verifiers.get(name);
